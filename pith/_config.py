@@ -1,0 +1,190 @@
+"""Settings, resolved as: flag > environment > ``.env`` > ``[tool.pith]`` > default.
+
+The ``.env`` file and ``pyproject.toml`` are read from the working directory. The API key comes
+only from the environment or ``.env``: never from a flag, never from ``pyproject.toml``, and it is
+kept out of every ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._errors import ConfigError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_CONCURRENCY",
+    "DEFAULT_MODEL",
+    "DEFAULT_TIMEOUT",
+    "Settings",
+    "is_local_url",
+    "load_settings",
+    "read_dotenv",
+    "redact_url",
+]
+
+DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
+DEFAULT_MODEL = "openai/gpt-4o-mini"
+DEFAULT_CONCURRENCY = 5
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_DATA_DIR = ".pith"
+
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
+@attrs.frozen
+class Settings:
+    """The resolved settings of one invocation."""
+
+    data_dir: Path
+    model: str = DEFAULT_MODEL
+    base_url: str = DEFAULT_BASE_URL
+    timeout: float = DEFAULT_TIMEOUT
+    concurrency: int = DEFAULT_CONCURRENCY
+    api_key: str | None = attrs.field(default=None, repr=False)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "pith.db"
+
+    @property
+    def needs_api_key(self) -> bool:
+        """A local endpoint (127.0.0.1, localhost) needs no key; anything else needs one."""
+        return not is_local_url(self.base_url)
+
+    def require_api_key(self) -> None:
+        """Raise `ConfigError` when the endpoint needs a key and none was configured."""
+        if self.needs_api_key and not self.api_key:
+            raise ConfigError(
+                f"no API key for {redact_url(self.base_url)}: set PITH_API_KEY (or "
+                "OPENROUTER_API_KEY) in the environment or in ./.env"
+            )
+
+
+def is_local_url(url: str) -> bool:
+    host = urllib.parse.urlsplit(url).hostname or ""
+    return host in _LOCAL_HOSTS or host.startswith("127.")
+
+
+def redact_url(url: str) -> str:
+    """The URL without user, password or query string, fit for logs and reports."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a ``.env`` file: ``KEY=value`` lines, optional ``export``, quotes and # comments."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or remove the file") from None
+    values: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if value[:1] in {'"', "'"} and value[-1:] == value[:1] and len(value) >= 2:
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def _read_tool_table(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    table = data.get("tool", {}).get("pith", {})
+    return table if isinstance(table, dict) else {}
+
+
+def load_settings(
+    *,
+    data_dir: str | Path | None = None,
+    model: str | None = None,
+    base_url: str | None = None,
+    timeout: float | None = None,
+    concurrency: int | None = None,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Resolve the settings; the keyword arguments are the command-line flags (None: not given)."""
+    cwd = Path.cwd() if cwd is None else cwd
+    env = os.environ if environ is None else environ
+    dotenv = read_dotenv(cwd / ".env")
+    table = _read_tool_table(cwd / "pyproject.toml")
+
+    def pick(flag: Any, env_names: tuple[str, ...], table_key: str | None, default: Any) -> Any:
+        if flag is not None:
+            return flag
+        for source in (env, dotenv):
+            for name in env_names:
+                if source.get(name):
+                    return source[name]
+        if table_key is not None and table_key in table:
+            return table[table_key]
+        return default
+
+    resolved_concurrency = _positive_int(
+        pick(concurrency, ("PITH_CONCURRENCY",), "concurrency", DEFAULT_CONCURRENCY),
+        "concurrency",
+    )
+    resolved_timeout = _positive_float(
+        pick(timeout, ("PITH_TIMEOUT",), "timeout", DEFAULT_TIMEOUT), "timeout"
+    )
+    resolved_base_url = str(pick(base_url, ("PITH_BASE_URL",), "base-url", DEFAULT_BASE_URL))
+    if urllib.parse.urlsplit(resolved_base_url).scheme not in {"http", "https"}:
+        raise ConfigError(
+            f"base URL {redact_url(resolved_base_url)!r} is not an http(s) URL; "
+            "use e.g. https://openrouter.ai/api/v1 or http://localhost:11434/v1"
+        )
+    resolved_data_dir = Path(pick(data_dir, ("PITH_DATA_DIR",), None, DEFAULT_DATA_DIR))
+    if not resolved_data_dir.is_absolute():
+        resolved_data_dir = cwd / resolved_data_dir
+    return Settings(
+        data_dir=resolved_data_dir,
+        model=str(pick(model, ("PITH_MODEL", "OPENROUTER_MODEL"), "model", DEFAULT_MODEL)),
+        base_url=resolved_base_url.rstrip("/"),
+        timeout=resolved_timeout,
+        concurrency=resolved_concurrency,
+        api_key=pick(None, ("PITH_API_KEY", "OPENROUTER_API_KEY"), None, None),
+    )
+
+
+def _positive_int(value: Any, name: str) -> int:
+    try:
+        number = int(value)
+        if isinstance(value, float | bool) or number < 1:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be an integer >= 1, got {value!r}") from None
+    return number
+
+
+def _positive_float(value: Any, name: str) -> float:
+    try:
+        number = float(value)
+        if isinstance(value, bool) or not number > 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}") from None
+    return number

@@ -1,0 +1,22 @@
+"""pith's own errors: what went wrong, said so that the command line can map it to an exit."""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "NotFoundError", "PithError", "UsageError"]
+
+
+class PithError(Exception):
+    """Base class of every error pith raises on purpose. Its message is one line for a person."""
+
+
+class UsageError(PithError):
+    """The user asked for something that cannot be done as asked (exit 2): a bad value, a missing
+    prerequisite such as no extraction yet."""
+
+
+class ConfigError(UsageError):
+    """The configuration is incomplete or invalid (exit 2): no API key, a bad URL."""
+
+
+class NotFoundError(PithError):
+    """A named thing (a node id) does not exist (exit 1)."""

@@ -1,0 +1,206 @@
+"""The values pith passes between its stages, and the one cattrs converter that (un)structures them.
+
+Everything here is an immutable value: facts extracted from source, the nodes and edges of the
+graph, and the prose written about a node. The store keeps them as JSON through ``converter``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+import attrs
+import cattrs
+
+__all__ = [
+    "ClassFacts",
+    "Edge",
+    "EdgeType",
+    "FileFacts",
+    "FunctionFacts",
+    "GitFacts",
+    "Gotcha",
+    "ImportFact",
+    "KeyStatement",
+    "Node",
+    "NodeType",
+    "Prose",
+    "Readme",
+    "converter",
+]
+
+
+class NodeType(enum.StrEnum):
+    FILE = "file"
+    MODULE = "module"
+    FUNCTION = "function"
+
+
+class EdgeType(enum.StrEnum):
+    CONTAINS = "contains"
+    IMPORTS = "imports"
+    IMPORTED_BY = "importedBy"
+    TEST_FILE = "testFile"
+
+
+# --- facts (extract) -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ImportFact:
+    """One imported name or module, as written, and the project file it resolves to (if any)."""
+
+    # "pkg.sub" for `import pkg.sub` and `from pkg.sub import x`; "" for `from . import x`
+    module: str
+    names: tuple[str, ...] = ()  # the names of a `from` import; empty for `import x`
+    level: int = 0  # number of leading dots of a relative import
+    line: int = 0
+    resolved: str | None = None  # file id of the project file this import resolves to
+
+
+@attrs.frozen
+class KeyStatement:
+    """A line worth a warning: a constant, a timeout, a retry count, a raise, a status check."""
+
+    line: int
+    kind: str  # "constant" | "url" | "timeout" | "retry" | "raise" | "status_check"
+    text: str  # the source line, stripped and bounded
+
+
+@attrs.frozen
+class FunctionFacts:
+    """A function or method as written."""
+
+    name: str
+    qualname: str  # "Client.send" for a method
+    signature: str  # "(self, request: Request, *, timeout: float = 5.0) -> Response"
+    start_line: int
+    end_line: int
+    is_async: bool = False
+    decorators: tuple[str, ...] = ()
+    docstring: str | None = None
+    complexity: int = 1  # cyclomatic
+    snippet: str = ""  # bounded source excerpt
+
+
+@attrs.frozen
+class ClassFacts:
+    """A class as written, with its methods."""
+
+    name: str
+    qualname: str
+    bases: tuple[str, ...]
+    start_line: int
+    end_line: int
+    decorators: tuple[str, ...] = ()
+    docstring: str | None = None
+    complexity: int = 1  # sum over its methods
+    snippet: str = ""
+    methods: tuple[FunctionFacts, ...] = ()
+
+
+@attrs.frozen
+class GitFacts:
+    """What git history says about one file."""
+
+    commits: int = 0
+    first_commit: str | None = None  # ISO 8601 date
+    last_commit: str | None = None  # ISO 8601 date
+    authors: tuple[str, ...] = ()
+    recent_subjects: tuple[str, ...] = ()  # newest first, at most 5
+
+
+@attrs.frozen
+class FileFacts:
+    """Everything extraction learned about one Python file.
+
+    ``problem`` is set (and most other fields empty) when the file could not be parsed: a syntax
+    error, bad encoding, NUL bytes, too large, unreadable, a symlink loop or a link out of the tree.
+    """
+
+    path: str  # posix, relative to the extracted root; also the file node's id
+    content_hash: str  # sha256 hex of the raw bytes ("" when unreadable)
+    lines: int = 0
+    docstring: str | None = None
+    imports: tuple[ImportFact, ...] = ()
+    functions: tuple[FunctionFacts, ...] = ()  # top-level functions
+    classes: tuple[ClassFacts, ...] = ()  # top-level classes
+    key_statements: tuple[KeyStatement, ...] = ()
+    exports: tuple[str, ...] = ()  # __all__, else the public top-level names
+    problem: str | None = None
+    git: GitFacts | None = None
+
+
+@attrs.frozen
+class Readme:
+    """A directory's README, bounded in size."""
+
+    directory: str  # posix, relative to the root; "" for the root itself
+    name: str  # "README.md"
+    text: str
+
+
+# --- graph (build) -------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Node:
+    """A thing pith writes prose about.
+
+    ``source_hash`` changes whenever the source the prose would be written from changes; prose
+    written from another hash is stale.
+    """
+
+    id: str
+    type: NodeType
+    path: str
+    name: str
+    source_hash: str
+    metadata: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen
+class Edge:
+    source: str
+    target: str
+    type: EdgeType
+
+
+# --- prose (generate) ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Gotcha:
+    """A specific, evidence-backed warning about a node."""
+
+    warning: str
+    location: str = ""  # "line 42", "Client.send"
+    evidence: str = ""  # the value, name or line that backs it
+    confidence: str = "medium"  # "high" | "medium" | "low": do its names appear in the facts?
+
+
+@attrs.frozen
+class Prose:
+    """What an agent should know about a node before touching it."""
+
+    summary: str
+    purpose: str
+    gotchas: tuple[Gotcha, ...] = ()
+    # file
+    key_exports: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    # module
+    key_files: tuple[str, ...] = ()
+    public_api: tuple[str, ...] = ()
+    quick_start: str | None = None
+    data_flow: str | None = None
+    # provenance
+    generated_at: dt.datetime | None = None
+    model: str = ""
+    source_hash: str = ""
+
+
+converter = cattrs.Converter(forbid_extra_keys=False)
+converter.register_unstructure_hook(dt.datetime, lambda d: d.isoformat())
+converter.register_structure_hook(dt.datetime, lambda v, _: dt.datetime.fromisoformat(v))
