@@ -82,6 +82,7 @@ class FunctionFacts:
     docstring: str | None = None
     complexity: int = 1  # cyclomatic
     snippet: str = ""  # bounded source excerpt
+    source_hash: str = ""  # sha256 hex of this definition's own source lines (decorators included)
 
 
 @attrs.frozen
@@ -97,6 +98,7 @@ class ClassFacts:
     docstring: str | None = None
     complexity: int = 1  # sum over its methods
     snippet: str = ""
+    source_hash: str = ""  # sha256 hex of this class's own source lines (decorators included)
     methods: tuple[FunctionFacts, ...] = ()
 
 
