@@ -1,0 +1,588 @@
+"""A chat client for any OpenAI-compatible endpoint, with its retry policy and its errors.
+
+One `LLMClient` serves a whole run. `LLMClient.complete` sends one prompt, retries what a provider
+gets wrong for a while (429, 5xx, timeouts, dropped connections), never retries what will not get
+better (400, 401, 402, 403, 404, 422), and re-asks a bounded number of times when the reply is not
+what was asked for. Every failure is an `LLMError` whose class says what kind of failure it was.
+
+The API key goes into the ``Authorization`` header and nowhere else: not into a message, a
+``repr``, a log line or an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import logging
+import math
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+import attrs
+import httpx
+import stamina
+import trio
+
+from ._config import Settings, redact_url
+from ._errors import PithError
+
+__all__ = [
+    "AuthError",
+    "BadRequest",
+    "Completion",
+    "ConnectionFailed",
+    "InvalidReply",
+    "LLMClient",
+    "LLMError",
+    "ModelNotFound",
+    "QuotaExceeded",
+    "RateLimited",
+    "ServerError",
+    "Timeout",
+    "Usage",
+]
+
+T = TypeVar("T")
+
+# stamina logs every scheduled retry as a WARNING on the "stamina" logger. With no logging
+# configured, Python prints such records to stderr, right through pith's progress display. A
+# NullHandler keeps them quiet unless an application configures logging itself.
+logging.getLogger("stamina").addHandler(logging.NullHandler())
+
+REFERER = "https://pypi.org/project/pith/"
+_PROVIDER_MESSAGE_LIMIT = 300
+_BAD_REPLY_ECHO_LIMIT = 4000
+
+
+@attrs.frozen
+class Usage:
+    """Tokens a call (or several) consumed, as the provider reported them.
+
+    ``cost`` is in the provider's currency (OpenRouter: USD) and None when not reported; adding a
+    known cost to an unknown one gives the known one.
+    """
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        if self.cost is None:
+            cost = other.cost
+        elif other.cost is None:
+            cost = self.cost
+        else:
+            cost = self.cost + other.cost
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            cost=cost,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@attrs.frozen
+class Completion(Generic[T]):
+    """A parsed reply, what it cost, and how many HTTP requests it took (retries and re-asks)."""
+
+    value: T
+    usage: Usage
+    attempts: int
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+class LLMError(PithError):
+    """A chat call failed. The class says how; ``kind`` is its stable name for reports.
+
+    ``run_wide`` errors (bad key, no credits, unknown model) are about the whole run, not one
+    node: every further call would fail the same way. ``retryable`` errors were retried before
+    they were raised. ``attempts`` counts the HTTP requests made, ``usage`` the tokens spent on
+    replies that could not be used.
+    """
+
+    kind: ClassVar[str] = "error"
+    run_wide: ClassVar[bool] = False
+    retryable: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        what: str,
+        *,
+        status: int | None = None,
+        attempts: int = 1,
+        provider_message: str = "",
+        usage: Usage | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(what)
+        self.what = what
+        self.status = status
+        self.attempts = attempts
+        self.provider_message = provider_message
+        self.usage = Usage() if usage is None else usage
+        # Seconds the provider asked us to wait (Retry-After), already capped; None if it didn't.
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        details = [f"HTTP {self.status}"] if self.status is not None else []
+        details.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
+        text = f"{self.what} ({', '.join(details)})"
+        if self.provider_message:
+            text = f"{text}: {self.provider_message}"
+        return text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.what!r}, status={self.status!r}, "
+            f"attempts={self.attempts!r}, provider_message={self.provider_message!r})"
+        )
+
+
+class RateLimited(LLMError):
+    """HTTP 429: too many requests. Retried, honouring Retry-After."""
+
+    kind = "rate_limit"
+    retryable = True
+
+
+class ServerError(LLMError):
+    """HTTP 5xx: the provider failed. Retried."""
+
+    kind = "server"
+    retryable = True
+
+
+class Timeout(LLMError):
+    """No complete reply in time (connect, read, or the per-attempt deadline). Retried."""
+
+    kind = "timeout"
+    retryable = True
+
+
+class ConnectionFailed(LLMError):
+    """The connection could not be made or broke. Retried."""
+
+    kind = "network"
+    retryable = True
+
+
+class AuthError(LLMError):
+    """HTTP 401/403: the key is missing, wrong or not allowed. Never retried; about the run."""
+
+    kind = "auth"
+    run_wide = True
+
+
+class QuotaExceeded(LLMError):
+    """HTTP 402 (or OpenAI's 429 insufficient_quota): no credits left. Never retried."""
+
+    kind = "quota"
+    run_wide = True
+
+
+class ModelNotFound(LLMError):
+    """HTTP 404: the model (or the endpoint) does not exist. Never retried; about the run."""
+
+    kind = "model_not_found"
+    run_wide = True
+
+
+class BadRequest(LLMError):
+    """HTTP 400, 422 or another 4xx: the provider refused this request. Never retried."""
+
+    kind = "bad_request"
+
+
+class InvalidReply(LLMError):
+    """The reply was not what was asked for (not JSON, missing fields). Re-asked, then raised."""
+
+    kind = "invalid_reply"
+
+
+# --- the client ----------------------------------------------------------------------------------
+
+
+class LLMClient:
+    """A chat-completions client for one endpoint and model.
+
+    Guarantees: at most ``attempts`` HTTP requests per prompt (plus ``reasks`` more prompts when a
+    reply cannot be parsed, each with the same retry budget); backoff between attempts is
+    exponential with jitter (``backoff_initial * 2**n + U(0, backoff_jitter)``, at most
+    ``backoff_max``), or the provider's Retry-After, at most ``retry_after_cap``; each attempt has
+    a total deadline of ``connect_timeout + timeout``; the connection pool holds
+    ``max_connections`` so that that many calls never queue inside httpx.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        connect_timeout: float = 10.0,
+        max_connections: int = 5,
+        attempts: int = 3,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 30.0,
+        backoff_jitter: float = 1.0,
+        retry_after_cap: float = 60.0,
+        reasks: int = 2,
+        temperature: float = 0.3,
+        max_tokens: int = 1500,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be >= 1, got {attempts}")
+        if reasks < 0:
+            raise ValueError(f"reasks must be >= 0, got {reasks}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, got {max_connections}")
+        self.model = model
+        self.base_url = redact_url(base_url).rstrip("/")
+        parts = urllib.parse.urlsplit(base_url)
+        # Keep a query string (some gateways want ?api-version=...); it is only never displayed.
+        self._url = parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
+        self._api_key = api_key or None
+        self._attempts = attempts
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._backoff_jitter = backoff_jitter
+        self._retry_after_cap = retry_after_cap
+        self._reasks = reasks
+        self._temperature = temperature
+        self._max_tokens = max_tokens
+        # httpx's read timeout is between bytes; a reply that trickles in could exceed it many
+        # times over, so every attempt also gets a hard deadline.
+        self._attempt_deadline = connect_timeout + timeout
+        # OpenRouter reports the cost of a call only when asked; other providers may reject
+        # unknown body fields, so only OpenRouter is asked.
+        self._ask_for_cost = (httpx.URL(base_url).host or "").endswith("openrouter.ai")
+        headers = {"HTTP-Referer": REFERER, "X-Title": "pith"}
+        if self._api_key is not None:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        self._http = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(
+                connect=connect_timeout, read=timeout, write=timeout, pool=timeout
+            ),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> LLMClient:
+        """A client for the configured endpoint, its pool as large as the concurrency.
+
+        Without a ``transport`` (that is: for the real network) a missing key for an endpoint that
+        needs one raises `ConfigError` here, before any request.
+        """
+        if transport is None:
+            settings.require_api_key()
+        return cls(
+            base_url=settings.base_url,
+            model=settings.model,
+            api_key=settings.api_key,
+            timeout=settings.timeout,
+            max_connections=settings.concurrency,
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"LLMClient(base_url={self.base_url!r}, model={self.model!r})"
+
+    async def __aenter__(self) -> LLMClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def complete(
+        self, messages: Sequence[Mapping[str, str]], parse: Callable[[str], T]
+    ) -> Completion[T]:
+        """Send ``messages``, return ``parse(reply content)``.
+
+        ``parse`` raises `InvalidReply` for a reply it cannot use; the reply and a correction are
+        then appended to the conversation and it is asked again, up to ``reasks`` times. Raises
+        the last `LLMError`, carrying the attempts made and the usage spent so far.
+        """
+        conversation = [dict(message) for message in messages]
+        usage = Usage()
+        attempts = 0
+        for reask in range(self._reasks + 1):
+            last = reask == self._reasks
+            try:
+                content, reply_usage, made = await self._post_with_retries(conversation)
+            except InvalidReply as exc:
+                # A reply without usable content (empty, not a chat completion): ask again as is.
+                attempts += exc.attempts
+                usage += exc.usage
+                exc.attempts, exc.usage = attempts, usage
+                if last:
+                    raise
+                continue
+            except LLMError as exc:
+                exc.attempts += attempts
+                exc.usage = usage + exc.usage
+                raise
+            attempts += made
+            usage += reply_usage
+            try:
+                value = parse(content)
+            except InvalidReply as exc:
+                exc.attempts, exc.usage = attempts, usage
+                if last:
+                    raise
+                conversation += [
+                    {"role": "assistant", "content": content[:_BAD_REPLY_ECHO_LIMIT]},
+                    {
+                        "role": "user",
+                        "content": (
+                            f"That reply could not be used: {exc.what}. Reply again with exactly "
+                            "one JSON object with the fields asked for, and nothing else."
+                        ),
+                    },
+                ]
+                continue
+            return Completion(value=value, usage=usage, attempts=attempts)
+        raise AssertionError("unreachable: the last re-ask returns or raises")  # pragma: no cover
+
+    async def _post_with_retries(self, messages: list[dict[str, str]]) -> tuple[str, Usage, int]:
+        """One prompt, retried per the policy: (content, usage, HTTP requests made)."""
+        made = 0
+        # timeout=None: stamina's overall timeout reads the wall clock, which would ignore Trio's
+        # (mock) clock; the attempt count and per-attempt deadline bound the time instead.
+        retrying = stamina.retry_context(
+            on=self._backoff_for,
+            attempts=self._attempts,
+            timeout=None,
+            wait_initial=self._backoff_initial,
+            wait_max=self._backoff_max,
+            wait_jitter=self._backoff_jitter,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    made += 1
+                    content, usage = await self._post_once(messages)
+                    return content, usage, made
+        except LLMError as exc:
+            exc.attempts = made
+            raise
+        raise AssertionError("unreachable: stamina returns or raises")  # pragma: no cover
+
+    def _backoff_for(self, exc: Exception) -> bool | float:
+        """stamina's hook: False (do not retry), True (exponential backoff) or seconds to wait."""
+        if not isinstance(exc, LLMError) or not exc.retryable:
+            return False
+        if exc.retry_after is not None:
+            return exc.retry_after
+        return True
+
+    async def _post_once(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": self._temperature,
+            "max_tokens": self._max_tokens,
+            "response_format": {"type": "json_object"},
+        }
+        if self._ask_for_cost:
+            body["usage"] = {"include": True}
+        try:
+            with trio.fail_after(self._attempt_deadline):
+                response = await self._http.post(self._url, json=body)
+        except trio.TooSlowError:
+            raise Timeout(
+                f"no reply from {self.base_url} within {self._attempt_deadline:g} s"
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise Timeout(f"{type(exc).__name__} talking to {self.base_url}") from exc
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(
+                f"connection to {self.base_url} failed: {type(exc).__name__}",
+                provider_message=self._trim(str(exc)),
+            ) from exc
+        if response.status_code != 200:
+            raise self._error_for(response)
+        return self._read_reply(response)
+
+    def _read_reply(self, response: httpx.Response) -> tuple[str, Usage]:
+        try:
+            payload = response.json()
+        except ValueError:
+            raise InvalidReply(
+                f"{self.base_url} answered 200 with a body that is not JSON",
+                status=200,
+                provider_message=self._trim(response.text),
+            ) from None
+        if not isinstance(payload, dict):
+            raise InvalidReply(f"{self.base_url} answered 200 with JSON that is not an object")
+        usage = _read_usage(payload.get("usage"))
+        error = payload.get("error")
+        if "choices" not in payload and error is not None:
+            # OpenRouter can report a provider's failure inside a 200 body.
+            code = error.get("code") if isinstance(error, dict) else None
+            status = code if isinstance(code, int) and 400 <= code <= 599 else 502
+            raise _error_class(status, error)(
+                _what(status, self.base_url, self.model),
+                status=status,
+                provider_message=self._trim(_provider_text(payload)),
+            )
+        try:
+            choice = payload["choices"][0]
+            content = choice["message"]["content"]
+        except (KeyError, IndexError, TypeError):
+            raise InvalidReply(
+                "the reply has no choices[0].message.content", status=200, usage=usage
+            ) from None
+        if not isinstance(content, str) or not content.strip():
+            raise InvalidReply("the reply's content is empty", status=200, usage=usage)
+        return content, usage
+
+    def _error_for(self, response: httpx.Response) -> LLMError:
+        status = response.status_code
+        try:
+            payload: Any = response.json()
+        except ValueError:
+            payload = response.text
+        error = payload.get("error") if isinstance(payload, dict) else None
+        retry_after = None
+        if status == 429 or status >= 500:
+            retry_after = _retry_after_seconds(response.headers, now=dt.datetime.now(dt.UTC))
+            if retry_after is not None:
+                retry_after = min(retry_after, self._retry_after_cap)
+        return _error_class(status, error)(
+            _what(status, self.base_url, self.model),
+            status=status,
+            provider_message=self._trim(_provider_text(payload)),
+            retry_after=retry_after,
+        )
+
+    def _trim(self, text: str) -> str:
+        """One line, bounded, and without the key should a provider echo it back."""
+        text = " ".join(text.split())
+        if self._api_key:
+            text = text.replace(self._api_key, "***")
+        if len(text) > _PROVIDER_MESSAGE_LIMIT:
+            text = text[: _PROVIDER_MESSAGE_LIMIT - 3] + "..."
+        return text
+
+
+def _error_class(status: int, error: object) -> type[LLMError]:
+    if status in {401, 403}:
+        return AuthError
+    if status == 402:
+        return QuotaExceeded
+    if status == 404:
+        return ModelNotFound
+    if status == 408:
+        return Timeout
+    if status == 429:
+        # OpenAI says "out of credits" with a 429; waiting will not help.
+        codes = {error.get("code"), error.get("type")} if isinstance(error, dict) else set()
+        return QuotaExceeded if "insufficient_quota" in codes else RateLimited
+    if status >= 500:
+        return ServerError
+    return BadRequest
+
+
+def _what(status: int, base_url: str, model: str) -> str:
+    """The one-line description of an HTTP failure, with the fix where there is one."""
+    if status in {401, 403}:
+        return (
+            f"{base_url} refused the API key; check PITH_API_KEY (or OPENROUTER_API_KEY) "
+            "in the environment or ./.env"
+        )
+    if status == 402:
+        return f"{base_url} says the account is out of credits; add credits or switch models"
+    if status == 404:
+        return (
+            f"model {model!r} or endpoint {base_url}/chat/completions not found; "
+            "check PITH_MODEL and PITH_BASE_URL"
+        )
+    if status == 429:
+        return f"rate limited by {base_url}"
+    if status >= 500:
+        return f"{base_url} failed to answer"
+    return f"{base_url} rejected the request"
+
+
+def _provider_text(payload: object) -> str:
+    """The human part of an error body: error.message, error, message, or the raw text."""
+    if isinstance(payload, dict):
+        error = payload.get("error")
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return str(error["message"])
+        if isinstance(error, str):
+            return error
+        if isinstance(payload.get("message"), str):
+            return str(payload["message"])
+        return json.dumps(payload)
+    return str(payload)
+
+
+def _read_usage(raw: object) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+
+    def count(key: str) -> int:
+        value = raw.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    cost = raw.get("cost")
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
+        cost = None
+    return Usage(
+        prompt_tokens=count("prompt_tokens"),
+        completion_tokens=count("completion_tokens"),
+        cost=None if cost is None else float(cost),
+    )
+
+
+def _retry_after_seconds(headers: httpx.Headers, *, now: dt.datetime) -> float | None:
+    """Seconds to wait per ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
+
+    None when absent or unreadable; a date in the past is 0.
+    """
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            value = float(millis) / 1000
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and value >= 0:
+            return value
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT even when it fails to say so
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
