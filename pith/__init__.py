@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._config import Settings, load_settings
 from ._errors import ConfigError, NotFoundError, PithError, UsageError
+from ._limiter import FifoCapacityLimiter, FifoCapacityLimiterStatistics
 from ._models import (
     ClassFacts,
     Edge,
@@ -33,6 +34,8 @@ __all__ = [
     "ConfigError",
     "Edge",
     "EdgeType",
+    "FifoCapacityLimiter",
+    "FifoCapacityLimiterStatistics",
     "FileFacts",
     "FunctionFacts",
     "GitFacts",
