@@ -1,0 +1,413 @@
+"""The prompt for each node type: a system message saying what to write, a user message of facts.
+
+Every prompt names its node on a line of its own, ``Node id: <id>``, and asks for one JSON object
+with the fields of the prose contract (see `pith.Prose`). A prompt never exceeds its budget of
+characters: the facts are added in order of importance (identity, docstring, exports, signatures
+and line ranges, key statements, then imports, history, the README and code snippets), and what
+does not fit is left out with a note saying so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+
+import attrs
+
+from ._models import (
+    ClassFacts,
+    FileFacts,
+    FunctionFacts,
+    GitFacts,
+    ImportFact,
+    Node,
+    NodeType,
+    Readme,
+)
+
+__all__ = [
+    "DEFAULT_BUDGET_CHARS",
+    "ChildSummary",
+    "estimate_prompt_tokens",
+    "file_prompt",
+    "function_prompt",
+    "module_prompt",
+]
+
+DEFAULT_BUDGET_CHARS = 48_000  # about 12k tokens at 4 characters per token
+CHARS_PER_TOKEN = 4
+_DOCSTRING_LIMIT = 2_000
+_SHORT_DOC_LIMIT = 240
+_TRUNCATION_FLOOR = 200  # a section cut below this many characters is not worth sending
+_README_SHARE = 8  # a file prompt's README gets at most 1/8 of the budget; the code comes first
+_NOTE_RESERVE = 200  # room for the closing note that says what was left out
+
+_GOTCHA_RULES = """\
+"gotchas": a list of objects {"warning": ..., "location": ..., "evidence": ...}: the things that
+  would surprise someone changing this code (hard-coded values, timeouts, retries, ordering,
+  side effects, error handling, hidden coupling). Each must be backed by the facts: "location"
+  says where ("line 42", "Client.send"), "evidence" quotes the actual value, name or line. No
+  generic advice ("add tests", "handle errors"): an empty list beats a vague gotcha."""
+
+_COMMON_RULES = """\
+Rules: use only the facts given and name things exactly as they are written there; do not
+invent names, values or behaviour. Be concrete and brief; no filler. Reply with exactly one JSON
+object and nothing else: no prose around it, no Markdown fence."""
+
+_FIELDS = {
+    NodeType.FILE: """\
+"summary": one or two sentences: what this file is and does.
+"purpose": why it exists: the job it does for the rest of the codebase.
+{gotchas}
+"key_exports": the names other code uses from this file, most important first.
+"patterns": conventions and idioms a change to this file must follow (short phrases).""",
+    NodeType.FUNCTION: """\
+"summary": one or two sentences: what this function or class does.
+"purpose": why it exists and who relies on it.
+{gotchas}""",
+    NodeType.MODULE: """\
+"summary": one or two sentences: what this package (directory) is and does.
+"purpose": why it exists: its job in the codebase.
+{gotchas}
+"key_files": the files of this package to read first, most important first.
+"public_api": the names other code should use from this package.
+"quick_start": a few lines showing typical use, or null.
+"data_flow": how data moves through the package's parts, or null.""",
+}
+
+_WHAT = {
+    NodeType.FILE: "one Python file",
+    NodeType.FUNCTION: "one Python function or class",
+    NodeType.MODULE: "one Python package (a directory of files and sub-packages)",
+}
+
+
+@attrs.frozen
+class ChildSummary:
+    """A module's child (a file or a sub-module) and its summary, None when it has none yet."""
+
+    id: str
+    type: NodeType
+    summary: str | None
+
+
+def estimate_prompt_tokens(messages: Iterable[Mapping[str, str]]) -> int:
+    """A rough token count of a prompt: characters / 4, rounded up."""
+    return math.ceil(sum(len(message["content"]) for message in messages) / CHARS_PER_TOKEN)
+
+
+def file_prompt(
+    node: Node,
+    facts: FileFacts,
+    readme: Readme | None,
+    *,
+    budget_chars: int = DEFAULT_BUDGET_CHARS,
+) -> list[dict[str, str]]:
+    """The prompt for a file node, within ``budget_chars`` characters.
+
+    The instructions and the node's identity always go in whole (about 1.5k characters), so a
+    budget below that is exceeded by them.
+    """
+    system = _system(NodeType.FILE)
+    out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
+    header = [f"Node id: {node.id}", "Node type: file", f"Path: {facts.path} ({facts.lines} lines)"]
+    if facts.problem:
+        header.append(f"Could not be parsed: {facts.problem}")
+    out.header("\n".join(header))
+    if facts.docstring:
+        out.must(f"Module docstring:\n{_bounded(facts.docstring, _DOCSTRING_LIMIT)}")
+    if facts.exports:
+        out.must(f"Exports: {', '.join(facts.exports)}")
+    out.lines("Definitions (line range: signature):", _definition_lines(facts), "definitions")
+    out.lines(
+        "Key statements (line, kind: code):",
+        [f"- line {s.line}, {s.kind}: {s.text}" for s in facts.key_statements],
+        "key statements",
+    )
+    out.lines("Imports:", [_import_line(i) for i in facts.imports], "imports")
+    if facts.git is not None:
+        out.may(_git_section(facts.git), "git history")
+    if readme is not None:
+        out.truncated(_readme_section(readme), "README", limit=budget_chars // _README_SHARE)
+    out.snippets(_snippets(facts))
+    return _messages(system, out)
+
+
+def function_prompt(
+    node: Node,
+    facts: FileFacts,
+    function: FunctionFacts | ClassFacts,
+    used_by: Sequence[str],
+    *,
+    budget_chars: int = DEFAULT_BUDGET_CHARS,
+) -> list[dict[str, str]]:
+    """The prompt for a function (or class) node, within ``budget_chars`` characters."""
+    system = _system(NodeType.FUNCTION)
+    out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
+    if isinstance(function, ClassFacts):
+        kind = "class"
+    elif "." in function.qualname:
+        kind = f"method of {function.qualname.rsplit('.', 1)[0]}"
+    else:
+        kind = "function"
+    out.header(
+        "\n".join(
+            [
+                f"Node id: {node.id}",
+                f"Node type: function (a {kind})",
+                f"File: {facts.path}",
+                f"Name: {function.qualname}",
+                f"Lines: {function.start_line}-{function.end_line}",
+                f"Signature: {_signature(function)}",
+            ]
+        )
+    )
+    if function.decorators:
+        out.must(f"Decorators: {', '.join('@' + d for d in function.decorators)}")
+    if function.docstring:
+        out.must(f"Docstring:\n{_bounded(function.docstring, _DOCSTRING_LIMIT)}")
+    if isinstance(function, ClassFacts):
+        out.lines(
+            "Methods (line range: signature):",
+            [_function_line(m, indent="- ") for m in function.methods],
+            "methods",
+        )
+    inside = [
+        f"- line {s.line}, {s.kind}: {s.text}"
+        for s in facts.key_statements
+        if function.start_line <= s.line <= function.end_line
+    ]
+    out.lines("Key statements in it (line, kind: code):", inside, "key statements")
+    if used_by:
+        out.lines("Used by:", [f"- {place}" for place in used_by], "users")
+    else:
+        out.must("Used by: nothing found in the project")
+    if facts.docstring:
+        out.may(f"The file's docstring:\n{_bounded(facts.docstring, 600)}", "file docstring")
+    if function.snippet:
+        out.truncated(f"Code:\n```python\n{function.snippet}\n```", "code")
+    return _messages(system, out)
+
+
+def module_prompt(
+    node: Node,
+    children: Sequence[ChildSummary],
+    readme: Readme | None,
+    public_api: Sequence[str],
+    *,
+    budget_chars: int = DEFAULT_BUDGET_CHARS,
+) -> list[dict[str, str]]:
+    """The prompt for a module (package directory) node, within ``budget_chars`` characters.
+
+    Every child's summary is included verbatim (before the README) as long as the budget allows.
+    """
+    system = _system(NodeType.MODULE)
+    out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
+    out.header(
+        "\n".join(
+            [f"Node id: {node.id}", "Node type: module", f"Path: {node.path or '(the root)'}"]
+        )
+    )
+    if public_api:
+        out.must(f"Public API (exported names): {', '.join(public_api)}")
+    out.lines(
+        "Contents (files and sub-packages) and their summaries:",
+        [
+            f"- {child.id} ({child.type.value}): {child.summary or '(no summary)'}"
+            for child in sorted(children, key=lambda c: c.id)
+        ],
+        "children",
+    )
+    if readme is not None:
+        out.truncated(_readme_section(readme), "README")
+    return _messages(system, out)
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+
+def _system(node_type: NodeType) -> str:
+    fields = _FIELDS[node_type].format(gotchas=_GOTCHA_RULES)
+    return (
+        f"You document {_WHAT[node_type]} of a codebase for AI coding agents that are about to "
+        "read or change it. They have not seen the code; tell them what it does, why, and what "
+        "would trip them up.\n\n"
+        f"Reply with one JSON object with these fields:\n{fields}\n\n{_COMMON_RULES}"
+    )
+
+
+def _messages(system: str, out: _Budget) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}, {"role": "user", "content": out.text()}]
+
+
+def _bounded(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def _first_paragraph(docstring: str | None) -> str:
+    if not docstring:
+        return ""
+    paragraph = docstring.strip().split("\n\n", 1)[0]
+    return _bounded(" ".join(paragraph.split()), _SHORT_DOC_LIMIT)
+
+
+def _signature(function: FunctionFacts | ClassFacts) -> str:
+    if isinstance(function, ClassFacts):
+        bases = f"({', '.join(function.bases)})" if function.bases else ""
+        return f"class {function.name}{bases}"
+    prefix = "async def" if function.is_async else "def"
+    return f"{prefix} {function.name}{function.signature}"
+
+
+def _function_line(function: FunctionFacts, *, indent: str) -> str:
+    decorators = "".join(f"@{d} " for d in function.decorators)
+    line = f"{indent}{function.start_line}-{function.end_line}: {decorators}{_signature(function)}"
+    doc = _first_paragraph(function.docstring)
+    return f"{line}\n{' ' * len(indent)}  {doc!r}" if doc else line
+
+
+def _definition_lines(facts: FileFacts) -> list[str]:
+    """Top-level functions and classes (with their methods) in source order."""
+    entries: list[tuple[int, list[str]]] = []
+    for function in facts.functions:
+        entries.append((function.start_line, [_function_line(function, indent="- ")]))
+    for cls in facts.classes:
+        decorators = "".join(f"@{d} " for d in cls.decorators)
+        line = f"- {cls.start_line}-{cls.end_line}: {decorators}{_signature(cls)}"
+        doc = _first_paragraph(cls.docstring)
+        block = [f"{line}\n    {doc!r}" if doc else line]
+        block += [_function_line(method, indent="  - ") for method in cls.methods]
+        entries.append((cls.start_line, block))
+    entries.sort(key=lambda entry: entry[0])
+    return [line for _, block in entries for line in block]
+
+
+def _import_line(fact: ImportFact) -> str:
+    module = "." * fact.level + fact.module
+    text = f"from {module} import {', '.join(fact.names)}" if fact.names else f"import {module}"
+    target = f"  -> {fact.resolved}" if fact.resolved else ""
+    return f"- line {fact.line}: {text}{target}"
+
+
+def _git_section(git: GitFacts) -> str:
+    lines = [
+        f"Git history: {git.commits} commits, first {git.first_commit or '?'}, "
+        f"last modified {git.last_commit or '?'}"
+    ]
+    if git.authors:
+        lines.append(f"Authors: {', '.join(git.authors)}")
+    if git.recent_subjects:
+        lines.append("Recent commit subjects (newest first):")
+        lines += [f"- {subject}" for subject in git.recent_subjects]
+    return "\n".join(lines)
+
+
+def _readme_section(readme: Readme) -> str:
+    path = f"{readme.directory}/{readme.name}" if readme.directory else readme.name
+    return f"README of the directory ({path}):\n{readme.text.strip()}"
+
+
+def _snippets(facts: FileFacts) -> list[str]:
+    """Code excerpts of the file's definitions, in source order."""
+    found: list[tuple[int, str]] = []
+    for function in facts.functions:
+        if function.snippet:
+            found.append((function.start_line, _snippet(function)))
+    for cls in facts.classes:
+        if cls.snippet:
+            found.append((cls.start_line, _snippet(cls)))
+        for method in cls.methods:
+            if method.snippet:
+                found.append((method.start_line, _snippet(method)))
+    found.sort(key=lambda entry: entry[0])
+    return [text for _, text in found]
+
+
+def _snippet(function: FunctionFacts | ClassFacts) -> str:
+    where = f"lines {function.start_line}-{function.end_line}"
+    return f"### {function.qualname} ({where})\n```python\n{function.snippet.rstrip()}\n```"
+
+
+@attrs.define
+class _Budget:
+    """The sections of a user message, added in order of importance until the budget is spent."""
+
+    remaining: int
+    sections: list[str] = attrs.Factory(list)
+    left_out: list[str] = attrs.Factory(list)
+
+    def text(self) -> str:
+        sections = list(self.sections)
+        if self.left_out:
+            sections.append(f"(Left out to fit the prompt budget: {', '.join(self.left_out)}.)")
+        return "\n\n".join(sections)
+
+    def _add(self, text: str) -> None:
+        self.sections.append(text)
+        self.remaining -= len(text) + 2  # the blank line between sections
+
+    def header(self, text: str) -> None:
+        """The node's identity: always whole, whatever the budget."""
+        self._add(text)
+
+    def must(self, text: str) -> None:
+        """Add it, cut to what is left if need be: identity and docstrings always go in."""
+        if len(text) + 2 > self.remaining:
+            text = text[: max(0, self.remaining - 6)].rstrip() + "..."
+        self._add(text)
+
+    def may(self, text: str, name: str) -> None:
+        """Add it whole if it fits, else leave it out."""
+        if len(text) + 2 <= self.remaining:
+            self._add(text)
+        else:
+            self.left_out.append(name)
+
+    def truncated(self, text: str, name: str, *, limit: int | None = None) -> None:
+        """Add as much of it as fits (and at most ``limit`` characters), if worth sending."""
+        room = self.remaining if limit is None else min(self.remaining, limit)
+        if len(text) + 2 <= room:
+            self._add(text)
+        elif room - 40 >= _TRUNCATION_FLOOR:
+            self._add(text[: room - 40].rstrip() + "\n... (cut to fit)")
+        else:
+            self.left_out.append(name)
+
+    def lines(self, title: str, lines: Sequence[str], name: str) -> None:
+        """A titled list, as many whole lines as fit; the rest counted in a note."""
+        if not lines:
+            return
+        kept: list[str] = []
+        size = len(title) + 2
+        for line in lines:
+            if size + len(line) + 1 + 60 > self.remaining:  # 60: room for the "more" line
+                break
+            kept.append(line)
+            size += len(line) + 1
+        if not kept:
+            self.left_out.append(name)
+            return
+        if len(kept) < len(lines):
+            kept.append(f"... ({len(lines) - len(kept)} more {name} left out to fit)")
+        self._add("\n".join([title, *kept]))
+
+    def snippets(self, snippets: Sequence[str]) -> None:
+        """The snippets that fit whole, in source order; the count of the others in a note."""
+        if not snippets:
+            return
+        title = "Code snippets:"
+        self.remaining -= len(title) + 2
+        kept = [s for s in snippets if self._fits_then_take(s)]
+        if kept:
+            self.sections.append("\n\n".join([title, *kept]))
+        else:
+            self.remaining += len(title) + 2
+        if len(kept) < len(snippets):
+            self.left_out.append(f"{len(snippets) - len(kept)} of {len(snippets)} code snippets")
+
+    def _fits_then_take(self, snippet: str) -> bool:
+        if len(snippet) + 2 > self.remaining:
+            return False
+        self.remaining -= len(snippet) + 2
+        return True
