@@ -8,6 +8,21 @@ from importlib.metadata import PackageNotFoundError, version
 from ._config import Settings, load_settings
 from ._errors import ConfigError, NotFoundError, PithError, UsageError
 from ._limiter import FifoCapacityLimiter, FifoCapacityLimiterStatistics
+from ._llm import (
+    AuthError,
+    BadRequest,
+    Completion,
+    ConnectionFailed,
+    InvalidReply,
+    LLMClient,
+    LLMError,
+    ModelNotFound,
+    QuotaExceeded,
+    RateLimited,
+    ServerError,
+    Timeout,
+    Usage,
+)
 from ._models import (
     ClassFacts,
     Edge,
@@ -23,6 +38,14 @@ from ._models import (
     Prose,
     Readme,
 )
+from ._prompts import (
+    ChildSummary,
+    estimate_prompt_tokens,
+    file_prompt,
+    function_prompt,
+    module_prompt,
+)
+from ._prose import parse_prose
 
 try:
     __version__ = version("pith")
@@ -30,8 +53,13 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "AuthError",
+    "BadRequest",
+    "ChildSummary",
     "ClassFacts",
+    "Completion",
     "ConfigError",
+    "ConnectionFailed",
     "Edge",
     "EdgeType",
     "FifoCapacityLimiter",
@@ -41,15 +69,29 @@ __all__ = [
     "GitFacts",
     "Gotcha",
     "ImportFact",
+    "InvalidReply",
     "KeyStatement",
+    "LLMClient",
+    "LLMError",
+    "ModelNotFound",
     "Node",
     "NodeType",
     "NotFoundError",
     "PithError",
     "Prose",
+    "QuotaExceeded",
+    "RateLimited",
     "Readme",
+    "ServerError",
     "Settings",
+    "Timeout",
+    "Usage",
     "UsageError",
     "__version__",
+    "estimate_prompt_tokens",
+    "file_prompt",
+    "function_prompt",
     "load_settings",
+    "module_prompt",
+    "parse_prose",
 ]
