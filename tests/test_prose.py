@@ -242,6 +242,14 @@ def confidence_of(**gotcha: Any) -> str:
             {"warning": "Retries are fixed", "location": "line 7", "evidence": "MAX_RETRIES = 5"},
             "high",
         ),
+        # verbatim evidence outweighs a name the facts do not have
+        (
+            {
+                "warning": "`fetch` never passes `proxy_config`",
+                "evidence": "return _send(url, retries=MAX_RETRIES)",
+            },
+            "high",
+        ),
         # every name cited exists
         ({"warning": "`Client.send` posts via `self.session`", "location": "Client.send"}, "high"),
         (
