@@ -551,3 +551,16 @@ def _completion(
     if cost is not None:
         usage["cost"] = cost
     return {"choices": [{"message": {"role": "assistant", "content": content}}], "usage": usage}
+
+
+async def test_cancelling_a_call_is_not_retried(autojump_clock: trio.testing.MockClock) -> None:
+    fake = FakeLLM(latency=100.0)
+    async with make_client(fake) as client:
+        with trio.move_on_after(5) as scope:
+            await client.complete(MESSAGES, parse_json)
+        # still usable after a cancelled call
+        fake.latency = 0.0
+        result = await client.complete(MESSAGES, parse_json)
+    assert scope.cancelled_caught
+    assert result.attempts == 1
+    assert len(fake.calls) == 2
