@@ -1,0 +1,90 @@
+"""Extract + build of the CPython standard library, next to a bare ``ast.parse`` of the same files.
+
+Prints each measured figure next to its bound:
+
+- cold extract + build (empty database) <= 1.5x a bare ``ast.parse`` of the same files (read
+  included), one process, in this same run;
+- warm extract + build (no change since) <= 10% of cold.
+
+Usage: python benchmarks/bench_extract.py [--workers N] [PATH]   (PATH: default the stdlib)
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import sysconfig
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+from pith._build import build
+from pith._extract import discover, extract
+from pith._store import Store
+
+COLD_BOUND = 1.5  # x bare parse
+WARM_BOUND = 0.10  # x cold
+
+
+def bare_parse(root: Path, paths: list[str]) -> float:
+    started = time.perf_counter()
+    for path in paths:
+        try:
+            data = (root / path).read_bytes()
+        except OSError:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escape sequences in old test files
+            with contextlib.suppress(SyntaxError, ValueError):
+                ast.parse(data)
+    return time.perf_counter() - started
+
+
+def extract_and_build(root: Path, store: Store, workers: int | None) -> tuple[float, str]:
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        summary = extract(root, store, workers=workers)
+    built = build(store)
+    seconds = time.perf_counter() - started
+    detail = (
+        f"{summary.files} files: {summary.parsed} parsed, {summary.unchanged} unchanged, "
+        f"{len(summary.skipped)} skipped; {sum(built.nodes.values())} nodes, {built.edges} edges"
+    )
+    return seconds, detail
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("path", nargs="?", default=sysconfig.get_paths()["stdlib"])
+    parser.add_argument("--workers", type=int, default=None, help="parser processes")
+    args = parser.parse_args()
+    root = Path(args.path).resolve()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        paths = [c.path for c in discover(root, data_dir=data_dir).files]
+        print(f"codebase: {root} ({len(paths)} Python files)")
+        bare = bare_parse(root, paths)
+        print(f"bare ast.parse, 1 process:        {bare:7.2f} s")
+        with Store.open(data_dir / "pith.db") as store:
+            cold, detail = extract_and_build(root, store, args.workers)
+            print(f"cold extract + build:             {cold:7.2f} s   ({detail})")
+            warm, detail = extract_and_build(root, store, args.workers)
+            print(f"warm extract + build (no change): {warm:7.2f} s   ({detail})")
+    cold_ratio = cold / bare
+    warm_ratio = warm / cold
+    print(
+        f"cold / bare parse = {cold_ratio:.2f}x  (bound <= {COLD_BOUND}x)  "
+        f"{'OK' if cold_ratio <= COLD_BOUND else 'OVER'}"
+    )
+    print(
+        f"warm / cold       = {warm_ratio:.1%}  (bound <= {WARM_BOUND:.0%})  "
+        f"{'OK' if warm_ratio <= WARM_BOUND else 'OVER'}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,428 @@
+"""`build`: the extracted facts become the node graph (nodes + edges) in the store.
+
+Nodes:
+
+- **file**: one per extracted file; id = its path; ``source_hash`` = its content hash.
+- **module**: one per directory that is a package (has ``__init__.py``) or holds at least
+  `BuildConfig.module_min_files` Python files directly; id = the directory, ``"."`` for the root.
+  Its ``source_hash`` covers its README and the ids and hashes of everything it contains, so
+  its prose goes stale when anything below it changes.
+- **function**: public top-level functions and classes that at least
+  `BuildConfig.function_min_importers` other files import by name, or that are complex (at least
+  `BuildConfig.function_min_lines` lines or cyclomatic complexity
+  `BuildConfig.function_min_complexity`); id = ``<file id>:<qualname>``; ``source_hash`` = hash of
+  its own source lines, so editing another function of the file does not stale it.
+
+Edges: ``contains`` (module -> sub-module, module -> file, file -> function; a directory
+belongs to its nearest enclosing module), ``imports`` / ``importedBy`` (file <-> file) and
+``testFile`` (``x.py`` <-> ``test_x.py``, ``x_test.py``, ``tests/**/test_x.py``, both ways).
+
+A rebuild replaces nodes and edges, keeps the prose of surviving nodes (stale where the source
+hash changed) and drops the prose of removed nodes. When neither the facts nor the thresholds
+changed since the last build, it does nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ._errors import UsageError
+from ._extract._files import read_target_config
+from ._models import (
+    ClassFacts,
+    Edge,
+    EdgeType,
+    FileFacts,
+    FunctionFacts,
+    GitFacts,
+    Node,
+    NodeType,
+    Readme,
+)
+from ._store import Store
+
+__all__ = ["ROOT_MODULE_ID", "BuildConfig", "BuildSummary", "build", "build_graph"]
+
+ROOT_MODULE_ID = "."
+
+
+@attrs.frozen
+class BuildConfig:
+    """Thresholds, settable in ``[tool.pith]`` of the codebase's pyproject.toml with dashes:
+    ``function-min-lines = 30`` etc."""
+
+    function_min_lines: int = 30
+    function_min_complexity: int = 8
+    function_min_importers: int = 2
+    module_min_files: int = 3
+
+    @classmethod
+    def from_table(cls, table: Mapping[str, Any]) -> BuildConfig:
+        values: dict[str, int] = {}
+        for field in attrs.fields(cls):
+            key = field.name.replace("_", "-")
+            if key not in table:
+                continue
+            value = table[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise UsageError(
+                    f"[tool.pith] {key} must be an integer >= 1, got {value!r}; "
+                    "fix the codebase's pyproject.toml"
+                )
+            values[field.name] = value
+        return cls(**values)
+
+
+@attrs.frozen
+class BuildSummary:
+    """What one `build` did. ``unchanged``: nothing changed since the last build, so the graph
+    was left as it was."""
+
+    nodes: dict[NodeType, int]
+    edges: int
+    removed: int  # nodes of the previous graph that are gone
+    prose_current: int
+    prose_stale: int
+    unchanged: bool
+    seconds: float
+
+
+def build(store: Store, *, force: bool = False) -> BuildSummary:
+    """Build the graph from the extracted facts in ``store``; blocking.
+
+    Raises `UsageError` when nothing was extracted yet or ``[tool.pith]`` has a bad threshold.
+    """
+    started = time.perf_counter()
+    root = store.root
+    if root is None:
+        raise UsageError("nothing extracted yet: run `pith extract PATH` first")
+    config = BuildConfig.from_table(read_target_config(Path(root)))
+    fingerprint = json.dumps(
+        {"facts": store.get_meta("facts_version"), "config": attrs.asdict(config)},
+        sort_keys=True,
+    )
+    if not force and store.is_built and store.get_meta("built_from") == fingerprint:
+        return _summary(store, removed=0, unchanged=True, started=started)
+
+    old_ids = set(store.node_ids())
+    nodes, edges = build_graph(
+        store.all_file_facts(),
+        store.readmes(),
+        store.dir_git(),
+        config,
+        root_name=Path(root).name,
+    )
+    removed = len(old_ids - {n.id for n in nodes})
+    built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    store.replace_graph(nodes, edges, meta={"built_at": built_at, "built_from": fingerprint})
+    summary = _summary(store, removed=removed, unchanged=False, started=started)
+    return attrs.evolve(summary, edges=len(edges))
+
+
+def _summary(store: Store, *, removed: int, unchanged: bool, started: float) -> BuildSummary:
+    prose = store.prose_counts()
+    return BuildSummary(
+        nodes=store.node_counts(),
+        edges=store.edge_count(),
+        removed=removed,
+        prose_current=prose["current"],
+        prose_stale=prose["stale"],
+        unchanged=unchanged,
+        seconds=time.perf_counter() - started,
+    )
+
+
+# --- the graph, as a pure function of the facts ----------------------------------------------
+
+
+def _parent(directory: str) -> str | None:
+    """The parent directory ("" is the root), None above the root."""
+    if directory == "":
+        return None
+    return directory.rpartition("/")[0]
+
+
+def _module_id(directory: str) -> str:
+    return ROOT_MODULE_ID if directory == "" else directory
+
+
+def _hash(parts: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _git_metadata(git: GitFacts | None) -> dict[str, Any]:
+    if git is None:
+        return {"commits": 0, "last_modified": None, "created": None, "authors": []}
+    return {
+        "commits": git.commits,
+        "last_modified": git.last_commit,
+        "created": git.first_commit,
+        "authors": list(git.authors),
+    }
+
+
+def _complexity(facts: FileFacts) -> int:
+    return sum(f.complexity for f in facts.functions) + sum(c.complexity for c in facts.classes)
+
+
+def build_graph(
+    files: list[FileFacts],
+    readmes: list[Readme],
+    dir_git: Mapping[str, GitFacts],
+    config: BuildConfig,
+    *,
+    root_name: str = "",
+) -> tuple[list[Node], list[Edge]]:
+    """The nodes (sorted by id) and edges of the graph over ``files``."""
+    by_path = {f.path: f for f in files}
+    edges: list[Edge] = []
+
+    # imports / importedBy, and who imports which name of which file
+    imports: dict[str, set[str]] = defaultdict(set)
+    importers: dict[str, set[str]] = defaultdict(set)
+    name_importers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for facts in files:
+        for fact in facts.imports:
+            target = fact.resolved
+            if target is None or target == facts.path or target not in by_path:
+                continue
+            imports[facts.path].add(target)
+            importers[target].add(facts.path)
+            for name in fact.names:
+                name_importers[(target, name)].add(facts.path)
+    for source in sorted(imports):
+        for target in sorted(imports[source]):
+            edges.append(Edge(source, target, EdgeType.IMPORTS))
+            edges.append(Edge(target, source, EdgeType.IMPORTED_BY))
+
+    # file and function nodes
+    nodes: list[Node] = []
+    file_nodes: dict[str, Node] = {}
+    for facts in files:
+        git = _git_metadata(facts.git)
+        metadata: dict[str, Any] = {
+            "lines": facts.lines,
+            **git,
+            "fan_in": len(importers.get(facts.path, ())),
+            "fan_out": len(imports.get(facts.path, ())),
+            "complexity": _complexity(facts),
+        }
+        if facts.problem is not None:
+            metadata["problem"] = facts.problem
+        node = Node(
+            id=facts.path,
+            type=NodeType.FILE,
+            path=facts.path,
+            name=facts.path.rpartition("/")[2],
+            source_hash=facts.content_hash,
+            metadata=metadata,
+        )
+        nodes.append(node)
+        file_nodes[facts.path] = node
+        definitions: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
+        for definition in definitions:
+            if definition.name.startswith("_"):
+                continue
+            lines = definition.end_line - definition.start_line + 1
+            fan_in = len(name_importers.get((facts.path, definition.name), ()))
+            if not (
+                fan_in >= config.function_min_importers
+                or lines >= config.function_min_lines
+                or definition.complexity >= config.function_min_complexity
+            ):
+                continue
+            function_id = f"{facts.path}:{definition.qualname}"
+            nodes.append(
+                Node(
+                    id=function_id,
+                    type=NodeType.FUNCTION,
+                    path=facts.path,
+                    name=definition.qualname,
+                    source_hash=definition.source_hash,
+                    metadata={
+                        "kind": "class" if isinstance(definition, ClassFacts) else "function",
+                        "start_line": definition.start_line,
+                        "end_line": definition.end_line,
+                        "lines": lines,
+                        **git,
+                        "fan_in": fan_in,
+                        "fan_out": None,
+                        "complexity": definition.complexity,
+                    },
+                )
+            )
+            edges.append(Edge(facts.path, function_id, EdgeType.CONTAINS))
+
+    nodes.extend(
+        _module_nodes(files, readmes, dir_git, config, file_nodes, imports, edges, root_name)
+    )
+    edges.extend(_test_edges(list(by_path)))
+    nodes.sort(key=lambda n: n.id)
+    return nodes, edges
+
+
+def _module_nodes(
+    files: list[FileFacts],
+    readmes: list[Readme],
+    dir_git: Mapping[str, GitFacts],
+    config: BuildConfig,
+    file_nodes: Mapping[str, Node],
+    imports: Mapping[str, set[str]],
+    edges: list[Edge],
+    root_name: str,
+) -> list[Node]:
+    direct: dict[str, list[str]] = defaultdict(list)  # directory -> its files
+    all_dirs: set[str] = set()
+    for facts in files:
+        directory = facts.path.rpartition("/")[0]
+        direct[directory].append(facts.path)
+        current: str | None = directory
+        while current is not None:
+            all_dirs.add(current)
+            current = _parent(current)
+    module_dirs = {
+        d
+        for d in all_dirs
+        if any(f.rpartition("/")[2] == "__init__.py" for f in direct.get(d, ()))
+        or sum(1 for f in direct.get(d, ()) if f.endswith(".py")) >= config.module_min_files
+    }
+
+    def owner(directory: str) -> str | None:
+        """The nearest module directory at or above ``directory``."""
+        current: str | None = directory
+        while current is not None and current not in module_dirs:
+            current = _parent(current)
+        return current
+
+    children_files: dict[str, list[str]] = defaultdict(list)
+    children_modules: dict[str, list[str]] = defaultdict(list)
+    file_owner: dict[str, str] = {}
+    for directory, paths in direct.items():
+        module = owner(directory)
+        if module is None:
+            continue
+        for path in paths:
+            children_files[module].append(path)
+            file_owner[path] = module
+    for directory in module_dirs:
+        parent = _parent(directory)
+        module = owner(parent) if parent is not None else None
+        if module is not None:
+            children_modules[module].append(directory)
+
+    def ancestors(module: str | None) -> Iterable[str]:
+        while module is not None:
+            yield module
+            parent = _parent(module)
+            module = owner(parent) if parent is not None else None
+
+    # Aggregates over each module's subtree.
+    lines: dict[str, int] = defaultdict(int)
+    complexity: dict[str, int] = defaultdict(int)
+    fan_in: dict[str, set[str]] = defaultdict(set)
+    fan_out: dict[str, set[str]] = defaultdict(set)
+    for facts in files:
+        for module in ancestors(file_owner.get(facts.path)):
+            lines[module] += facts.lines
+            complexity[module] += file_nodes[facts.path].metadata["complexity"]
+    for source, targets in imports.items():
+        source_modules = set(ancestors(file_owner.get(source)))
+        for target in targets:
+            target_modules = set(ancestors(file_owner.get(target)))
+            for module in source_modules - target_modules:
+                fan_out[module].add(target)
+            for module in target_modules - source_modules:
+                fan_in[module].add(source)
+
+    readme_by_dir = {r.directory: r for r in readmes}
+    hashes: dict[str, str] = {}
+    nodes: list[Node] = []
+    # Deepest first, so that sub-module hashes exist before their parent's.
+    for directory in sorted(module_dirs, key=lambda d: (-(d.count("/") + (d != "")), d)):
+        module_id = _module_id(directory)
+        readme = readme_by_dir.get(directory)
+        parts = [f"readme:{readme.name}:{readme.text}" if readme else "readme:"]
+        for sub in sorted(children_modules[directory]):
+            parts.append(f"module:{sub}:{hashes[sub]}")
+            edges.append(Edge(module_id, sub, EdgeType.CONTAINS))
+        for path in sorted(children_files[directory]):
+            parts.append(f"file:{path}:{file_nodes[path].source_hash}")
+            edges.append(Edge(module_id, path, EdgeType.CONTAINS))
+        hashes[directory] = _hash(parts)
+        nodes.append(
+            Node(
+                id=module_id,
+                type=NodeType.MODULE,
+                path=module_id,
+                name=directory.rpartition("/")[2] if directory else (root_name or module_id),
+                source_hash=hashes[directory],
+                metadata={
+                    "lines": lines[directory],
+                    "files": len(children_files[directory]),
+                    **_git_metadata(dir_git.get(directory)),
+                    "fan_in": len(fan_in[directory]),
+                    "fan_out": len(fan_out[directory]),
+                    "complexity": complexity[directory],
+                },
+            )
+        )
+    return nodes
+
+
+def _test_target_stem(name: str) -> str | None:
+    if name.startswith("test_") and name.endswith(".py") and len(name) > 8:
+        return name[5:-3]
+    if name.endswith("_test.py") and len(name) > 8:
+        return name[:-8]
+    return None
+
+
+def _test_edges(paths: list[str]) -> list[Edge]:
+    """``x.py`` <-> its tests: ``test_x.py``/``x_test.py`` beside it, or ``test_x.py`` in a
+    ``tests``/``test`` directory anywhere (then the ``x.py`` sharing the longest path prefix)."""
+    by_stem: dict[str, list[str]] = defaultdict(list)
+    tests: list[tuple[str, str]] = []
+    for path in paths:
+        name = path.rpartition("/")[2]
+        stem = _test_target_stem(name)
+        if stem is not None:
+            tests.append((path, stem))
+        elif name.endswith(".py") and not name.startswith("__"):
+            by_stem[name[:-3]].append(path)
+    edges: list[Edge] = []
+    for test, stem in tests:
+        candidates = by_stem.get(stem, [])
+        directory = test.rpartition("/")[0]
+        beside = [c for c in candidates if c.rpartition("/")[0] == directory]
+        if beside:
+            targets = beside
+        elif {"tests", "test"} & set(directory.split("/")) and candidates:
+            best = max(_common_prefix(test, c) for c in candidates)
+            targets = [c for c in candidates if _common_prefix(test, c) == best]
+        else:
+            targets = []
+        for target in targets:
+            edges.append(Edge(target, test, EdgeType.TEST_FILE))
+            edges.append(Edge(test, target, EdgeType.TEST_FILE))
+    return edges
+
+
+def _common_prefix(a: str, b: str) -> int:
+    count = 0
+    for x, y in zip(a.split("/")[:-1], b.split("/")[:-1], strict=False):
+        if x != y:
+            break
+        count += 1
+    return count

@@ -1,0 +1,485 @@
+"""Facts about one Python file, from the stdlib ``ast``; and the resolution of its imports.
+
+`parse_source` never raises on bad input: a file that cannot be parsed still yields a `FileFacts`
+with ``problem`` saying why. Each AST node is visited once: one walk per top-level definition
+(methods walked one by one) computes the complexity and collects imports and key statements.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import re
+import tokenize
+import warnings
+from collections.abc import Iterable
+
+import attrs
+
+from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyStatement
+
+__all__ = ["MAX_FILE_BYTES", "ImportResolver", "content_hash", "parse_source", "problem_facts"]
+
+MAX_FILE_BYTES = 1_000_000  # larger files get a node but are not parsed
+SNIPPET_LINES = 12
+SNIPPET_CHARS = 800
+DOCSTRING_CHARS = 2000
+LINE_CHARS = 160  # a key statement's text
+KEY_STATEMENTS_PER_KIND = 20
+DECORATOR_CHARS = 120
+
+# Where the statements nested in a statement live, per statement type.
+_STATEMENT_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {
+    ast.If: ("body", "orelse"),
+    ast.While: ("body", "orelse"),
+    ast.For: ("body", "orelse"),
+    ast.AsyncFor: ("body", "orelse"),
+    ast.With: ("body",),
+    ast.AsyncWith: ("body",),
+    ast.Try: ("body", "handlers", "orelse", "finalbody"),
+    ast.TryStar: ("body", "handlers", "orelse", "finalbody"),
+    ast.ExceptHandler: ("body",),
+    ast.Match: ("cases",),
+    ast.match_case: ("body",),
+    ast.FunctionDef: ("body",),
+    ast.AsyncFunctionDef: ("body",),
+    ast.ClassDef: ("body",),
+}
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_TIMEOUT = re.compile(r"timeout", re.IGNORECASE)
+_RETRY = re.compile(r"retr(y|ies)|attempts|backoff", re.IGNORECASE)
+_STATUS = re.compile(r"status", re.IGNORECASE)
+_CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+# A literal number given to a timeout/retry-like name: `timeout=5`, `RETRIES: int = 3`. Found
+# in two steps (the word in the lower-cased text, then what follows it): much faster than one
+# pattern that starts with `\w*`.
+_TUNABLE_WORD = re.compile(r"timeout|retr(?:y|ies)|attempts|backoff")
+_TUNABLE_TAIL = re.compile(r"\w*\s*(?::[^=\n]{1,40})?=\s*-?\.?\d")
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def problem_facts(path: str, problem: str, data: bytes | None = None) -> FileFacts:
+    """The facts of a file that could not be parsed: its hash (when readable) and the reason."""
+    if data is None:
+        return FileFacts(path=path, content_hash="", problem=problem)
+    return FileFacts(
+        path=path, content_hash=content_hash(data), lines=_count_lines(data), problem=problem
+    )
+
+
+def parse_source(path: str, data: bytes) -> FileFacts:
+    """Everything ``ast`` tells about one file's bytes; ``path`` is its file id.
+
+    Imports are returned unresolved (``resolved=None``); see `ImportResolver`.
+    """
+    if len(data) > MAX_FILE_BYTES:
+        return problem_facts(path, f"over 1 MB ({len(data):,} bytes); not parsed", data)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding)
+    except (SyntaxError, LookupError) as exc:
+        return problem_facts(path, f"bad encoding declaration: {exc}", data)
+    except UnicodeDecodeError as exc:
+        return problem_facts(
+            path, f"bytes invalid in {exc.encoding} at offset {exc.start}; not parsed", data
+        )
+    if "\x00" in text:
+        return problem_facts(path, "contains NUL bytes (binary?); not parsed", data)
+    try:
+        with warnings.catch_warnings():
+            # Invalid escape sequences and the like warn; they are the codebase's business.
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return problem_facts(path, f"syntax error at line {exc.lineno}: {exc.msg}", data)
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return problem_facts(path, f"cannot parse: {type(exc).__name__}: {exc}", data)
+    try:
+        return _Visitor(text).file_facts(path, data, text, tree)
+    except (RecursionError, MemoryError) as exc:
+        return problem_facts(path, f"too deeply nested to read: {type(exc).__name__}", data)
+
+
+def _count_lines(data: bytes) -> int:
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _unparse(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception:  # ast.unparse has had bugs on odd trees; a name is not worth a crash
+        return "?"
+
+
+class _Visitor:
+    """Walks one module once, collecting facts; not reusable across files."""
+
+    def __init__(self, text: str) -> None:
+        # Split on "\n" only: ast counts lines that way (str.splitlines also splits on \x0c).
+        self.lines = text.split("\n")
+        self.imports: list[ImportFact] = []
+        self.key_statements: list[KeyStatement] = []
+        self._kind_counts: dict[str, int] = {}
+
+    # --- the file -------------------------------------------------------------------------
+
+    def file_facts(self, path: str, data: bytes, text: str, tree: ast.Module) -> FileFacts:
+        functions: list[FunctionFacts] = []
+        classes: list[ClassFacts] = []
+        for statement in tree.body:
+            if isinstance(statement, _DEFS):
+                functions.append(self.function(statement, statement.name))
+            elif isinstance(statement, ast.ClassDef):
+                classes.append(self.klass(statement))
+            else:
+                self.module_constant(statement)
+                self.scan(statement)
+        self.tunables(text)
+        self.key_statements.sort(key=lambda k: (k.line, k.kind))
+        self.imports.sort(key=lambda i: i.line)
+        return FileFacts(
+            path=path,
+            content_hash=content_hash(data),
+            lines=_count_lines(data),
+            docstring=self.docstring(tree),
+            imports=tuple(self.imports),
+            functions=tuple(functions),
+            classes=tuple(classes),
+            key_statements=tuple(self.key_statements),
+            exports=_exports(tree),
+        )
+
+    def function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str
+    ) -> FunctionFacts:
+        signature = f"({_unparse(node.args)})"
+        if node.returns is not None:
+            signature += f" -> {_unparse(node.returns)}"
+        start = self.start_line(node)
+        end = node.end_lineno or node.lineno
+        return FunctionFacts(
+            name=node.name,
+            qualname=qualname,
+            signature=signature,
+            start_line=start,
+            end_line=end,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            decorators=self.decorators(node),
+            docstring=self.docstring(node),
+            complexity=self.scan(node),
+            snippet=self.snippet(start, end),
+            source_hash=self.source_hash(start, end),
+        )
+
+    def klass(self, node: ast.ClassDef) -> ClassFacts:
+        methods: list[FunctionFacts] = []
+        for statement in node.body:
+            if isinstance(statement, _DEFS):
+                methods.append(self.function(statement, f"{node.name}.{statement.name}"))
+            else:
+                self.scan(statement)
+        start = self.start_line(node)
+        end = node.end_lineno or node.lineno
+        return ClassFacts(
+            name=node.name,
+            qualname=node.name,
+            bases=tuple(_bounded(_unparse(b), DECORATOR_CHARS) for b in node.bases),
+            start_line=start,
+            end_line=end,
+            decorators=self.decorators(node),
+            docstring=self.docstring(node),
+            complexity=max(1, sum(m.complexity for m in methods)),
+            snippet=self.snippet(start, end),
+            methods=tuple(methods),
+            source_hash=self.source_hash(start, end),
+        )
+
+    # --- pieces ----------------------------------------------------------------------------
+
+    @staticmethod
+    def start_line(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> int:
+        return min([node.lineno, *(d.lineno for d in node.decorator_list)])
+
+    @staticmethod
+    def decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[str, ...]:
+        return tuple(_bounded(_unparse(d), DECORATOR_CHARS) for d in node.decorator_list)
+
+    @staticmethod
+    def docstring(
+        node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+    ) -> str | None:
+        text = ast.get_docstring(node, clean=True)
+        return None if text is None else _bounded(text, DOCSTRING_CHARS)
+
+    def snippet(self, start: int, end: int) -> str:
+        last = min(end, start + SNIPPET_LINES - 1)
+        text = "\n".join(line.rstrip() for line in self.lines[start - 1 : last])
+        if last < end:
+            text += "\n    ..."
+        return _bounded(text, SNIPPET_CHARS)
+
+    def source_hash(self, start: int, end: int) -> str:
+        text = "\n".join(self.lines[start - 1 : end])
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def line_text(self, line: int) -> str:
+        if 1 <= line <= len(self.lines):
+            return _bounded(self.lines[line - 1].strip(), LINE_CHARS)
+        return ""
+
+    def key(self, line: int, kind: str) -> None:
+        count = self._kind_counts.get(kind, 0)
+        if count < KEY_STATEMENTS_PER_KIND:
+            self._kind_counts[kind] = count + 1
+            self.key_statements.append(
+                KeyStatement(line=line, kind=kind, text=self.line_text(line))
+            )
+
+    def module_constant(self, statement: ast.stmt) -> None:
+        """A module-level ``NAME = <number or URL>`` is worth knowing before changing code."""
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets, value = [statement.target], statement.value
+        else:
+            return
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if not names or not isinstance(value, ast.Constant):
+            return
+        constant = value.value
+        if isinstance(constant, str) and constant.startswith(("http://", "https://")):
+            self.key(statement.lineno, "url")
+        elif isinstance(constant, int | float) and not isinstance(constant, bool):
+            if any(_TIMEOUT.search(n) or _RETRY.search(n) for n in names):
+                return  # `tunables` reports these as "timeout" / "retry"
+            if any(_CONSTANT_NAME.match(n) for n in names):
+                self.key(statement.lineno, "constant")
+
+    def scan(self, root: ast.stmt) -> int:
+        """Walk the statements of ``root`` once (expressions only in conditions, which keeps
+        this a fraction of the parse time): collect imports, raises and status checks; return
+        its cyclomatic complexity: 1 + if/elif/for/while/except/case branches + boolean
+        operators and comprehension clauses in conditions."""
+        complexity = 1
+        stack: list[ast.AST] = [root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.If | ast.While):
+                complexity += 1 + self.condition(node.test)
+            elif isinstance(node, ast.For | ast.AsyncFor):
+                complexity += 1
+            elif isinstance(node, ast.Try | ast.TryStar):
+                complexity += len(node.handlers)
+            elif isinstance(node, ast.Match):
+                complexity += len(node.cases)
+            elif isinstance(node, ast.Assert):
+                self.condition(node.test)
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.imports.append(ImportFact(module=alias.name, line=node.lineno))
+            elif isinstance(node, ast.ImportFrom):
+                self.imports.append(
+                    ImportFact(
+                        module=node.module or "",
+                        names=tuple(a.name for a in node.names),
+                        level=node.level,
+                        line=node.lineno,
+                    )
+                )
+            elif isinstance(node, ast.Raise):
+                self.key(node.lineno, "raise")
+            for field in _STATEMENT_FIELDS.get(type(node), ()):
+                stack.extend(getattr(node, field))
+        return complexity
+
+    def condition(self, test: ast.expr) -> int:
+        """Boolean operators and comprehension clauses of a condition; notes status checks."""
+        extra = 0
+        for node in ast.walk(test):
+            if isinstance(node, ast.BoolOp):
+                extra += len(node.values) - 1
+            elif isinstance(node, ast.comprehension):
+                extra += 1 + len(node.ifs)
+            elif isinstance(node, ast.Compare):
+                self.compare(node)
+        return extra
+
+    def tunables(self, text: str) -> None:
+        """``timeout=5``, ``MAX_RETRIES = 3``, ``backoff: float = 0.5``: one regex over the
+        text, cheaper than visiting every expression node."""
+        lowered = text.lower()
+        for match in _TUNABLE_WORD.finditer(lowered):
+            if not _TUNABLE_TAIL.match(lowered, match.end()):
+                continue
+            line = text.count("\n", 0, match.start()) + 1
+            if self.line_text(line).startswith("#"):
+                continue
+            self.key(line, "timeout" if match.group() == "timeout" else "retry")
+
+    def compare(self, node: ast.Compare) -> None:
+        """``response.status_code == 404``, ``status in (500, 502)``: a status-code check."""
+        sides = [node.left, *node.comparators]
+        named = any(
+            (isinstance(s, ast.Attribute) and _STATUS.search(s.attr))
+            or (isinstance(s, ast.Name) and _STATUS.search(s.id))
+            for s in sides
+        )
+        if named and any(_has_int(s) for s in sides):
+            self.key(node.lineno, "status_check")
+
+
+def _has_int(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, int) and not isinstance(node.value, bool)
+    if isinstance(node, ast.Tuple | ast.List | ast.Set):
+        return any(_has_int(e) for e in node.elts)
+    return False
+
+
+def _exports(tree: ast.Module) -> tuple[str, ...]:
+    """``__all__`` when the module spells it out literally, else its public top-level names."""
+    explicit: list[str] | None = None
+    public: list[str] = []
+    for statement in tree.body:
+        if isinstance(statement, (*_DEFS, ast.ClassDef)):
+            public.append(statement.name)
+            continue
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(statement, ast.Assign):
+            targets, value = statement.targets, statement.value
+        elif isinstance(statement, ast.AnnAssign | ast.AugAssign):
+            targets, value = [statement.target], statement.value
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                continue
+            if target.id == "__all__" and isinstance(value, ast.List | ast.Tuple):
+                names = [
+                    e.value
+                    for e in value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
+                if isinstance(statement, ast.AugAssign) and explicit is not None:
+                    explicit.extend(names)
+                else:
+                    explicit = names
+            else:
+                public.append(target.id)
+    names = explicit if explicit is not None else [n for n in public if not n.startswith("_")]
+    return tuple(dict.fromkeys(names))
+
+
+# --- import resolution ---------------------------------------------------------------------
+
+
+class ImportResolver:
+    """Resolves the imports of project files to other project files.
+
+    A file's dotted name starts at its topmost enclosing package (directories with
+    ``__init__.py``), so ``src/pkg/a.py`` is ``pkg.a``; when the root itself is a package its
+    directory name ``root_name`` is the first part. A file outside any package is importable
+    by its stem from a sibling file, as a script would be. When two files claim one dotted name,
+    the shorter path wins.
+    """
+
+    def __init__(self, file_ids: Iterable[str], root_name: str) -> None:
+        self.files = frozenset(file_ids)
+        self.packages = {f.rpartition("/")[0] for f in self.files if _is_init(f)}
+        self.by_dotted: dict[str, str] = {}
+        for file_id in sorted(self.files, key=lambda f: (f.count("/"), f)):
+            dotted = self._dotted(file_id, root_name)
+            if dotted:
+                self.by_dotted.setdefault(dotted, file_id)
+
+    def _dotted(self, file_id: str, root_name: str) -> str | None:
+        if not file_id.endswith(".py"):
+            return None
+        directory, _, name = file_id.rpartition("/")
+        if directory not in self.packages and directory not in ("", "src"):
+            return None  # a script outside any package: only its siblings import it
+        parts = [] if name == "__init__.py" else [name[:-3]]
+        while directory in self.packages:
+            if directory == "":
+                if not root_name.isidentifier():
+                    return None
+                parts.append(root_name)
+                break
+            directory, _, segment = directory.rpartition("/")
+            parts.append(segment)
+        if name == "__init__.py" and not parts:
+            return None
+        return ".".join(reversed(parts))
+
+    def _module_file(self, base: str, dotted: str) -> str | None:
+        """The file of module ``dotted`` below directory ``base`` ("" for the root)."""
+        path = "/".join(p for p in (base, dotted.replace(".", "/")) if p)
+        init = f"{path}/__init__.py" if path else "__init__.py"
+        candidates = (f"{path}.py", init) if dotted else (init,)
+        for candidate in candidates:
+            if candidate in self.files:
+                return candidate
+        return None
+
+    def _absolute(self, importer_dir: str, dotted: str) -> str | None:
+        if importer_dir not in self.packages:
+            # A script imports its siblings by name.
+            sibling = self._module_file(importer_dir, dotted)
+            if sibling is not None:
+                return sibling
+        return self.by_dotted.get(dotted)
+
+    def _base(self, importer: str, level: int) -> str | None:
+        directory = importer.rpartition("/")[0]
+        for _ in range(level - 1):
+            if directory == "":
+                return None  # above the root
+            directory = directory.rpartition("/")[0]
+        return directory
+
+    def _find(self, importer: str, module: str, level: int) -> str | None:
+        if level:
+            base = self._base(importer, level)
+            return None if base is None else self._module_file(base, module)
+        return self._absolute(importer.rpartition("/")[0], module)
+
+    def resolve(self, importer: str, imports: Iterable[ImportFact]) -> tuple[ImportFact, ...]:
+        """``imports`` of file ``importer`` with ``resolved`` set; a ``from`` import of
+        submodules is split so that each submodule gets its own fact."""
+        out: list[ImportFact] = []
+        for fact in imports:
+            if not fact.names:  # import a.b.c: the deepest project module that exists
+                parts = fact.module.split(".")
+                resolved = None
+                while parts and resolved is None:
+                    resolved = self._find(importer, ".".join(parts), 0)
+                    parts.pop()
+                out.append(attrs.evolve(fact, resolved=resolved))
+                continue
+            module_file = self._find(importer, fact.module, fact.level)
+            rest: list[str] = []
+            for name in fact.names:
+                dotted = f"{fact.module}.{name}" if fact.module else name
+                sub = None if name == "*" else self._find(importer, dotted, fact.level)
+                if sub is not None and sub != module_file:
+                    out.append(attrs.evolve(fact, names=(name,), resolved=sub))
+                else:
+                    rest.append(name)
+            if rest:
+                out.append(attrs.evolve(fact, names=tuple(rest), resolved=module_file))
+        if importer in [f.resolved for f in out]:
+            out = [attrs.evolve(f, resolved=None) if f.resolved == importer else f for f in out]
+        return tuple(out)
+
+
+def _is_init(file_id: str) -> bool:
+    return file_id == "__init__.py" or file_id.endswith("/__init__.py")

@@ -1,0 +1,281 @@
+"""`extract`: read a codebase into the store, re-parsing only what changed.
+
+Guarantees:
+
+- A file is re-parsed only when its content hash differs from the stored one (or ``force``);
+  files that disappeared are dropped; git history and READMEs are refreshed every run.
+- Bad input never stops extraction: every candidate file gets facts, with ``problem`` set when
+  it could not be parsed, and the summary lists each such file with its reason.
+- Imports are resolved against the files of this run; when the set of files changes, the stored
+  imports of unchanged files are resolved again.
+- Many changed files are parsed in a process pool; all writes go in few transactions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import attrs
+
+from .._errors import UsageError
+from .._models import FileFacts
+from .._store import Store, facts_json, git_json
+from ._docs import read_readmes
+from ._files import Candidate, discover, read_target_config
+from ._git import git_history
+from ._python import ImportResolver, content_hash, parse_source, problem_facts
+
+__all__ = ["ExtractSummary", "Skipped", "extract"]
+
+POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
+CHUNK_FILES = 8
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@attrs.frozen
+class Skipped:
+    """A file that got a node but was not parsed, and why."""
+
+    path: str
+    reason: str
+
+
+@attrs.frozen
+class ExtractSummary:
+    """What one `extract` run did."""
+
+    root: str
+    files: int  # candidate files found
+    parsed: int  # parsed this run (new or changed)
+    unchanged: int  # content hash unchanged, not re-parsed
+    deleted: int  # dropped from the store: gone from the codebase
+    skipped: tuple[Skipped, ...]  # files with a problem (parsed or not this run)
+    in_git: bool
+    seconds: float
+    changed: bool  # whether anything in the store changed
+
+
+_Row = tuple[str, str, str, str | None]  # (path, content_hash, facts JSON, problem)
+
+# The import resolver of a worker process, set once by the pool initializer.
+_worker_resolver: ImportResolver | None = None
+_worker_root: Path | None = None
+
+
+def _init_worker(root: str, file_ids: list[str], root_name: str) -> None:
+    global _worker_resolver, _worker_root
+    _worker_root = Path(root)
+    _worker_resolver = ImportResolver(file_ids, root_name)
+
+
+def _parse_chunk(paths: list[str]) -> list[_Row]:
+    assert _worker_root is not None
+    assert _worker_resolver is not None
+    rows = []
+    for path in paths:
+        try:
+            data = (_worker_root / path).read_bytes()
+        except OSError as exc:
+            rows.append(_row(problem_facts(path, f"unreadable: {exc.strerror}; not read")))
+            continue
+        rows.append(_parse_one(path, data, _worker_resolver))
+    return rows
+
+
+def _parse_one(path: str, data: bytes, resolver: ImportResolver) -> _Row:
+    facts = parse_source(path, data)
+    if facts.imports:
+        facts = attrs.evolve(facts, imports=resolver.resolve(path, facts.imports))
+    return _row(facts)
+
+
+def _row(facts: FileFacts) -> _Row:
+    return (facts.path, facts.content_hash, facts_json(facts), facts.problem)
+
+
+def extract(
+    path: str | os.PathLike[str],
+    store: Store,
+    *,
+    force: bool = False,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    data_dir: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> ExtractSummary:
+    """Extract the codebase at ``path`` into ``store``; blocking (call it from a thread in
+    async code).
+
+    ``include``/``exclude``: globs on paths relative to ``path``; when not given, the
+    ``include``/``exclude`` lists of ``[tool.pith]`` in ``path/pyproject.toml`` apply.
+    ``data_dir`` is never read as code. ``on_progress(done, total)`` is called as files finish.
+    ``workers``: parser processes (default: the CPU count; 1 parses in this process).
+
+    Raises `UsageError` when ``path`` does not exist or is not a directory.
+    """
+    started = time.perf_counter()
+    root = _check_root(path)
+    config = read_target_config(root)
+    include = tuple(include) or _globs(config.get("include"))
+    exclude = tuple(exclude) or _globs(config.get("exclude"))
+    discovery = discover(root, include=include, exclude=exclude, data_dir=data_dir)
+    total = len(discovery.files)
+    progress = on_progress or (lambda done, total: None)
+
+    previous_root = store.root
+    stored_hashes = {} if previous_root != str(root) else store.file_hashes()
+    file_ids = [c.path for c in discovery.files]
+    resolver = ImportResolver(file_ids, root.name)
+
+    rows: list[_Row] = []
+    to_parse: list[tuple[str, bytes]] = []
+    unchanged: list[str] = []
+    for candidate in discovery.files:
+        row, data = _read(root, candidate)
+        if row is not None:
+            rows.append(row)
+        elif (
+            data is not None
+            and not force
+            and stored_hashes.get(candidate.path) == (content_hash(data))
+        ):
+            unchanged.append(candidate.path)
+        elif data is not None:
+            to_parse.append((candidate.path, data))
+    done = len(rows) + len(unchanged)
+    progress(done, total)
+
+    worker_count = workers if workers is not None else (os.cpu_count() or 1)
+    if worker_count > 1 and len(to_parse) >= POOL_MIN_FILES:
+        rows.extend(_parse_in_pool(root, file_ids, to_parse, worker_count, done, total, progress))
+    else:
+        for file_path, data in to_parse:
+            rows.append(_parse_one(file_path, data, resolver))
+            done += 1
+            progress(done, total)
+
+    deleted = sorted(set(stored_hashes) - set(file_ids))
+    if previous_root is not None and previous_root != str(root):
+        deleted = sorted(set(store.file_hashes()) - set(file_ids))
+    # A new or vanished file can change what the imports of unchanged files resolve to.
+    if set(file_ids) != set(stored_hashes):
+        rows.extend(_reresolve(store, resolver, set(unchanged)))
+    store.write_files(((p, h, j) for p, h, j, _ in rows), deletes=deleted)
+
+    git_changed = _refresh_git(store, root, discovery.in_git)
+    readmes = read_readmes(root, discovery.readmes)
+    readmes_changed = readmes != store.readmes()
+    if readmes_changed:
+        store.replace_readmes(readmes)
+
+    changed = bool(rows or deleted or git_changed or readmes_changed or previous_root != str(root))
+    version = int(store.get_meta("facts_version") or 0) + (1 if changed else 0)
+    store.set_meta(
+        {
+            "root": str(root),
+            "extracted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "facts_version": str(version),
+        }
+    )
+    problems = store.file_problems()
+    return ExtractSummary(
+        root=str(root),
+        files=total,
+        parsed=len(to_parse),
+        unchanged=len(unchanged),
+        deleted=len(deleted),
+        skipped=tuple(Skipped(p, r) for p, r in sorted(problems.items())),
+        in_git=discovery.in_git,
+        seconds=time.perf_counter() - started,
+        changed=changed,
+    )
+
+
+def _check_root(path: str | os.PathLike[str]) -> Path:
+    root = Path(path)
+    if not root.exists():
+        raise UsageError(f"PATH {str(path)!r} does not exist; pass the directory of a codebase")
+    if not root.is_dir():
+        raise UsageError(f"PATH {str(path)!r} is not a directory; pass the directory of a codebase")
+    return root.resolve()
+
+
+def _globs(value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    return ()
+
+
+def _read(root: Path, candidate: Candidate) -> tuple[_Row | None, bytes | None]:
+    """(a finished row, None) for a file that cannot be read, else (None, its bytes)."""
+    if candidate.problem is not None:
+        return _row(problem_facts(candidate.path, candidate.problem)), None
+    try:
+        with (root / candidate.path).open("rb") as f:
+            return None, f.read()
+    except OSError as exc:
+        reason = f"unreadable: {exc.strerror or exc}; not read"
+        return _row(problem_facts(candidate.path, reason)), None
+
+
+def _parse_in_pool(
+    root: Path,
+    file_ids: list[str],
+    to_parse: list[tuple[str, bytes]],
+    worker_count: int,
+    done: int,
+    total: int,
+    progress: ProgressCallback,
+) -> list[_Row]:
+    # Biggest first, so that no worker is left alone with a large file at the end.
+    paths = [p for p, _ in sorted(to_parse, key=lambda item: -len(item[1]))]
+    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    rows: list[_Row] = []
+    with ProcessPoolExecutor(
+        max_workers=worker_count,
+        initializer=_init_worker,
+        initargs=(str(root), file_ids, root.name),
+    ) as pool:
+        futures = [pool.submit(_parse_chunk, chunk) for chunk in chunks]
+        for future in as_completed(futures):
+            chunk_rows = future.result()
+            rows.extend(chunk_rows)
+            done += len(chunk_rows)
+            progress(done, total)
+    return rows
+
+
+def _reresolve(store: Store, resolver: ImportResolver, paths: set[str]) -> list[_Row]:
+    rows = []
+    for facts in store.all_file_facts():
+        if facts.path not in paths or not facts.imports:
+            continue
+        imports = resolver.resolve(facts.path, facts.imports)
+        if imports != facts.imports:
+            rows.append(_row(attrs.evolve(facts, imports=imports, git=None)))
+    return rows
+
+
+def _refresh_git(store: Store, root: Path, in_git: bool) -> bool:
+    """Store the git history of every file; True when any of it changed."""
+    files, dirs = git_history(root) if in_git else ({}, {})
+    stored = store.file_git_json()
+    updates = {}
+    for path, old in stored.items():
+        new = git_json(files.get(path))
+        if new != old:
+            updates[path] = new
+    stored_dirs = store.dir_git()
+    if not updates and stored_dirs == dirs:
+        return False
+    store.write_git(updates, dirs)
+    return True

@@ -1,0 +1,437 @@
+"""The SQLite store: facts, the node graph and prose, in one file under the data dir.
+
+Guarantees:
+
+- One ``sqlite3`` connection in WAL mode, so readers (``pith show``) can read while a run writes.
+- Every method is blocking and thread-safe (one lock around the connection), so async code may
+  call any of them through ``trio.to_thread.run_sync`` from worker threads.
+- Every JSON column goes through ``pith._models.converter``.
+- The schema is versioned with ``PRAGMA user_version``; a database from a newer pith is refused.
+- Prose is keyed by node id and records the source hash it was written from; it survives a rebuild
+  and is stale exactly when that hash differs from the node's current ``source_hash``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, Self
+
+from ._config import Settings
+from ._errors import PithError, UsageError
+from ._models import (
+    Edge,
+    EdgeType,
+    FileFacts,
+    GitFacts,
+    Node,
+    NodeType,
+    Prose,
+    Readme,
+    converter,
+)
+
+__all__ = ["SCHEMA_VERSION", "Store", "facts_json", "git_json", "open_store"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    facts TEXT NOT NULL,         -- FileFacts without git, JSON
+    git TEXT                     -- GitFacts JSON or NULL; refreshed every extract
+);
+CREATE TABLE IF NOT EXISTS dir_git (directory TEXT PRIMARY KEY, git TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readmes (
+    directory TEXT PRIMARY KEY, name TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    source_hash TEXT NOT NULL,
+    metadata TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_type ON nodes (type, id);
+CREATE TABLE IF NOT EXISTS edges (
+    source TEXT NOT NULL, target TEXT NOT NULL, type TEXT NOT NULL,
+    PRIMARY KEY (source, type, target)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_target ON edges (target, type);
+CREATE TABLE IF NOT EXISTS prose (
+    node_id TEXT PRIMARY KEY, source_hash TEXT NOT NULL, prose TEXT NOT NULL
+);
+"""
+
+_META_ROOT = "root"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(converter.unstructure(value), ensure_ascii=False, separators=(",", ":"))
+
+
+class Store:
+    """The pith database. Open with `Store.open`; use as a context manager or call `close`."""
+
+    def __init__(self, connection: sqlite3.Connection, db_path: Path) -> None:
+        self._db = connection
+        self._lock = threading.Lock()
+        self.db_path = db_path
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, db_path: Path) -> Store:
+        """Open (creating the directory and database if needed) and migrate the schema."""
+        try:
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise PithError(f"cannot open the database {db_path}: {exc}") from None
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA busy_timeout=10000")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise PithError(
+                    f"{db_path} was written by a newer pith (schema {version}); upgrade pith"
+                )
+            if version < SCHEMA_VERSION:
+                connection.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                )
+        except sqlite3.Error as exc:
+            connection.close()
+            raise PithError(f"cannot use the database {db_path}: {exc}") from None
+        except BaseException:
+            connection.close()
+            raise
+        return cls(connection, db_path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Store {self.db_path}>"
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, tuple(params)).fetchall()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock and one write transaction; commit on success, roll back on error."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- meta --------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_meta(self, values: Mapping[str, str]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
+
+    @property
+    def root(self) -> str | None:
+        """The absolute path of the last extracted codebase, or None before any extraction."""
+        return self.get_meta(_META_ROOT)
+
+    @property
+    def is_extracted(self) -> bool:
+        return self.root is not None
+
+    @property
+    def is_built(self) -> bool:
+        return self.get_meta("built_at") is not None
+
+    # --- facts -------------------------------------------------------------------------------
+
+    def file_hashes(self) -> dict[str, str]:
+        """File id -> content hash of every extracted file."""
+        return dict(self._query("SELECT path, content_hash FROM files"))
+
+    def file_git_json(self) -> dict[str, str | None]:
+        """File id -> the stored git JSON text, to rewrite only what changed."""
+        return dict(self._query("SELECT path, git FROM files"))
+
+    def file_problems(self) -> dict[str, str]:
+        """File id -> why it was not parsed, for every file with a problem."""
+        return dict(
+            self._query(
+                "SELECT path, json_extract(facts, '$.problem') FROM files"
+                " WHERE json_extract(facts, '$.problem') IS NOT NULL"
+            )
+        )
+
+    def file_facts(self, path: str) -> FileFacts | None:
+        """The facts of one file, git history included, or None for an unknown path."""
+        rows = self._query("SELECT facts, git FROM files WHERE path = ?", (path,))
+        if not rows:
+            return None
+        return _file_facts_from_row(rows[0][0], rows[0][1])
+
+    def all_file_facts(self) -> list[FileFacts]:
+        """The facts of every file, sorted by path."""
+        rows = self._query("SELECT facts, git FROM files ORDER BY path")
+        return [_file_facts_from_row(facts, git) for facts, git in rows]
+
+    def dir_git(self) -> dict[str, GitFacts]:
+        """Directory ("" for the root) -> git history of everything below it."""
+        rows = self._query("SELECT directory, git FROM dir_git")
+        return {d: converter.structure(json.loads(g), GitFacts) for d, g in rows}
+
+    def readme(self, directory: str) -> Readme | None:
+        """The README of a directory ("" or "." for the root), or None."""
+        directory = "" if directory == "." else directory
+        rows = self._query("SELECT name, text FROM readmes WHERE directory = ?", (directory,))
+        if not rows:
+            return None
+        return Readme(directory=directory, name=rows[0][0], text=rows[0][1])
+
+    def readmes(self) -> list[Readme]:
+        rows = self._query("SELECT directory, name, text FROM readmes ORDER BY directory")
+        return [Readme(directory=d, name=n, text=t) for d, n, t in rows]
+
+    def write_files(
+        self, upserts: Iterable[tuple[str, str, str]], deletes: Iterable[str] = ()
+    ) -> None:
+        """In one transaction: upsert ``(path, content_hash, facts_json(facts))`` rows (keeping
+        their git column) and delete the files in ``deletes``."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in deletes))
+            db.executemany(
+                "INSERT INTO files (path, content_hash, facts) VALUES (?, ?, ?)"
+                " ON CONFLICT (path) DO UPDATE SET"
+                " content_hash = excluded.content_hash, facts = excluded.facts",
+                upserts,
+            )
+
+    def write_git(self, files: Mapping[str, str | None], dirs: Mapping[str, GitFacts]) -> None:
+        """In one transaction: set the git JSON (``git_json``) of the given files, and replace
+        the per-directory history."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE files SET git = ? WHERE path = ?", ((g, p) for p, g in files.items())
+            )
+            db.execute("DELETE FROM dir_git")
+            db.executemany(
+                "INSERT INTO dir_git VALUES (?, ?)", ((d, _dumps(g)) for d, g in dirs.items())
+            )
+
+    def replace_readmes(self, readmes: Iterable[Readme]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM readmes")
+            db.executemany(
+                "INSERT INTO readmes VALUES (?, ?, ?)",
+                ((r.directory, r.name, r.text) for r in readmes),
+            )
+
+    # --- graph -------------------------------------------------------------------------------
+
+    def nodes(self, type: NodeType | None = None) -> list[Node]:
+        """Every node, or every node of one type, sorted by id."""
+        if type is None:
+            rows = self._query("SELECT * FROM nodes ORDER BY id")
+        else:
+            rows = self._query("SELECT * FROM nodes WHERE type = ? ORDER BY id", (str(type),))
+        return [_node_from_row(row) for row in rows]
+
+    def node(self, id: str) -> Node | None:
+        rows = self._query("SELECT * FROM nodes WHERE id = ?", (id,))
+        return _node_from_row(rows[0]) if rows else None
+
+    def node_ids(self) -> list[str]:
+        return [row[0] for row in self._query("SELECT id FROM nodes ORDER BY id")]
+
+    def node_counts(self) -> dict[NodeType, int]:
+        """Number of nodes per type, every type present (0 when none)."""
+        counts = dict.fromkeys(NodeType, 0)
+        for type_, count in self._query("SELECT type, count(*) FROM nodes GROUP BY type"):
+            counts[NodeType(type_)] = count
+        return counts
+
+    def edge_count(self) -> int:
+        return int(self._query("SELECT count(*) FROM edges")[0][0])
+
+    def edges(self, source: str | None = None, type: EdgeType | None = None) -> list[Edge]:
+        """Edges from ``source`` (all when None), optionally of one type; sorted."""
+        sql = "SELECT source, target, type FROM edges"
+        clauses, params = [], []
+        if source is not None:
+            clauses.append("source = ?")
+            params.append(source)
+        if type is not None:
+            clauses.append("type = ?")
+            params.append(str(type))
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY source, type, target"
+        return [Edge(s, t, EdgeType(k)) for s, t, k in self._query(sql, params)]
+
+    def edges_to(self, target: str, type: EdgeType | None = None) -> list[Edge]:
+        """Edges into ``target``, optionally of one type; sorted."""
+        sql = "SELECT source, target, type FROM edges WHERE target = ?"
+        params = [target]
+        if type is not None:
+            sql += " AND type = ?"
+            params.append(str(type))
+        sql += " ORDER BY source, type"
+        return [Edge(s, t, EdgeType(k)) for s, t, k in self._query(sql, params)]
+
+    def replace_graph(
+        self, nodes: Iterable[Node], edges: Iterable[Edge], meta: Mapping[str, str] = {}
+    ) -> None:
+        """In one transaction: replace every node and edge, drop the prose of nodes that are
+        gone (prose of surviving nodes is kept; its staleness follows from the hashes), and
+        set ``meta``."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM nodes")
+            db.execute("DELETE FROM edges")
+            db.executemany(
+                "INSERT INTO nodes VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        n.id,
+                        str(n.type),
+                        n.path,
+                        n.name,
+                        n.source_hash,
+                        json.dumps(n.metadata, ensure_ascii=False, separators=(",", ":")),
+                    )
+                    for n in nodes
+                ),
+            )
+            db.executemany(
+                "INSERT OR IGNORE INTO edges VALUES (?, ?, ?)",
+                ((e.source, e.target, str(e.type)) for e in edges),
+            )
+            db.execute("DELETE FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+
+    def suggest_ids(self, id: str, n: int = 5) -> list[str]:
+        """The ids closest to ``id`` (for a mistyped ``pith show``), best first."""
+        ids = self.node_ids()
+        close = difflib.get_close_matches(id, ids, n=n, cutoff=0.5)
+        if len(close) < n:
+            # A bare name ("send") should find "pkg/client.py:Client.send".
+            tail = [i for i in ids if i.endswith((f"/{id}", f":{id}", f".{id}")) or id in i]
+            close += [i for i in tail if i not in close][: n - len(close)]
+        return close
+
+    # --- prose -------------------------------------------------------------------------------
+
+    def prose(self, node_id: str) -> Prose | None:
+        rows = self._query("SELECT prose FROM prose WHERE node_id = ?", (node_id,))
+        return converter.structure(json.loads(rows[0][0]), Prose) if rows else None
+
+    def save_prose(self, node_id: str, prose: Prose) -> None:
+        """Store the prose of a node, committed at once (one transaction)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO prose VALUES (?, ?, ?)",
+                (node_id, prose.source_hash, _dumps(prose)),
+            )
+
+    def prose_source_hashes(self) -> dict[str, str]:
+        """Node id -> the source hash its prose was written from (stale iff != node's)."""
+        return dict(self._query("SELECT node_id, source_hash FROM prose"))
+
+    def prose_summaries(self) -> dict[str, tuple[str, bool]]:
+        """Node id -> (summary, stale) for every node that has prose."""
+        rows = self._query(
+            "SELECT p.node_id, p.prose, p.source_hash != n.source_hash"
+            " FROM prose p JOIN nodes n ON n.id = p.node_id"
+        )
+        return {i: (str(json.loads(p).get("summary", "")), bool(s)) for i, p, s in rows}
+
+    def prose_counts(self) -> dict[str, int]:
+        """{"current": n, "stale": n, "missing": n} over the current nodes."""
+        (current, stale, missing) = self._query(
+            "SELECT"
+            " coalesce(sum(p.source_hash = n.source_hash), 0),"
+            " coalesce(sum(p.source_hash != n.source_hash), 0),"
+            " coalesce(sum(p.node_id IS NULL), 0)"
+            " FROM nodes n LEFT JOIN prose p ON p.node_id = n.id"
+        )[0]
+        return {"current": current, "stale": stale, "missing": missing}
+
+
+def open_store(
+    settings: Settings, *, require: Literal["extracted", "built"] | None = None
+) -> Store:
+    """Open the store of ``settings``; with ``require``, refuse (UsageError) when the stage is
+    missing, telling the user the command that fixes it."""
+    if require is not None and not settings.db_path.exists():
+        raise UsageError(f"no pith database in {settings.data_dir}: run `pith extract PATH` first")
+    store = Store.open(settings.db_path)
+    try:
+        if require is not None and not store.is_extracted:
+            raise UsageError("nothing extracted yet: run `pith extract PATH` first")
+        if require == "built" and not store.is_built:
+            raise UsageError("no node graph yet: run `pith build` first")
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def facts_json(facts: FileFacts) -> str:
+    """The JSON stored for a file's facts: everything but ``git`` (kept in its own column)."""
+    data = converter.unstructure(facts)
+    del data["git"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def git_json(git: GitFacts | None) -> str | None:
+    return None if git is None else _dumps(git)
+
+
+def _file_facts_from_row(facts: str, git: str | None) -> FileFacts:
+    data = json.loads(facts)
+    data["git"] = None if git is None else json.loads(git)
+    return converter.structure(data, FileFacts)
+
+
+def _node_from_row(row: tuple[str, str, str, str, str, str]) -> Node:
+    id_, type_, path, name, source_hash, metadata = row
+    return Node(
+        id=id_,
+        type=NodeType(type_),
+        path=path,
+        name=name,
+        source_hash=source_hash,
+        metadata=json.loads(metadata),
+    )
