@@ -5,8 +5,10 @@ The public library API. Everything not named in ``__all__`` is private and may c
 
 from importlib.metadata import PackageNotFoundError, version
 
+from ._build import BuildConfig, BuildSummary, build
 from ._config import Settings, load_settings
 from ._errors import ConfigError, NotFoundError, PithError, UsageError
+from ._extract import ExtractSummary, Skipped, extract
 from ._limiter import FifoCapacityLimiter, FifoCapacityLimiterStatistics
 from ._llm import (
     AuthError,
@@ -46,6 +48,7 @@ from ._prompts import (
     module_prompt,
 )
 from ._prose import parse_prose
+from ._store import Store, open_store
 
 try:
     __version__ = version("pith")
@@ -55,6 +58,8 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 __all__ = [
     "AuthError",
     "BadRequest",
+    "BuildConfig",
+    "BuildSummary",
     "ChildSummary",
     "ClassFacts",
     "Completion",
@@ -62,6 +67,7 @@ __all__ = [
     "ConnectionFailed",
     "Edge",
     "EdgeType",
+    "ExtractSummary",
     "FifoCapacityLimiter",
     "FifoCapacityLimiterStatistics",
     "FileFacts",
@@ -84,14 +90,19 @@ __all__ = [
     "Readme",
     "ServerError",
     "Settings",
+    "Skipped",
+    "Store",
     "Timeout",
     "Usage",
     "UsageError",
     "__version__",
+    "build",
     "estimate_prompt_tokens",
+    "extract",
     "file_prompt",
     "function_prompt",
     "load_settings",
     "module_prompt",
+    "open_store",
     "parse_prose",
 ]

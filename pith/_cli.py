@@ -6,15 +6,29 @@ stdout carries results; stderr carries progress, warnings and errors.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 import attrs
 import click
+import rich.console
+import rich.markdown
+import rich.progress
 
-from . import __version__
+from . import __version__, _views
+from ._build import build as run_build
 from ._config import Settings, load_settings
+from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
 from ._errors import PithError, UsageError
+from ._estimate import estimate as estimate_cost
+from ._extract import ExtractSummary
+from ._extract import extract as run_extract
+from ._generate import GenerationInterrupted, run_generation, select_nodes
+from ._models import NodeType
+from ._store import Store, open_store
 
 __all__ = ["cli", "main"]
 
@@ -59,6 +73,257 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     pith show ID        read what was written
     """
     ctx.obj = CliState(data_dir=data_dir, verbosity=verbosity or 0)
+
+
+# --- extract, build, status, list, show ------------------------------------------------------
+
+
+@cli.command()
+@click.argument("path", type=str)
+@click.option("--force", is_flag=True, help="Re-parse every file, changed or not.")
+@click.option(
+    "--include",
+    "include",
+    multiple=True,
+    metavar="GLOB",
+    help="Read only files matching a glob (repeatable), e.g. 'src/*'.",
+)
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="GLOB",
+    help="Skip files matching a glob (repeatable), e.g. 'tests/*' or 'test_*.py'.",
+)
+@click.pass_obj
+def extract(
+    state: CliState, path: str, force: bool, include: tuple[str, ...], exclude: tuple[str, ...]
+) -> None:
+    """Read the codebase at PATH: ast facts, git history, READMEs (no LLM)."""
+    settings = state.settings()
+    with _progress(state, "Extracting") as on_progress, Store.open(settings.db_path) as store:
+        summary = run_extract(
+            path,
+            store,
+            force=force,
+            include=include,
+            exclude=exclude,
+            data_dir=settings.data_dir,
+            on_progress=on_progress,
+        )
+    _render_extract(state, summary)
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
+@click.pass_obj
+def build(state: CliState, force: bool) -> None:
+    """Turn the extracted facts into the graph of files, modules and functions."""
+    with open_store(state.settings(), require="extracted") as store:
+        summary = run_build(store, force=force)
+    if state.verbosity >= 0:
+        nodes = summary.nodes
+        verb = "Unchanged" if summary.unchanged else "Built"
+        click.echo(
+            f"{verb}: {nodes[NodeType.FILE]} files, {nodes[NodeType.MODULE]} modules, "
+            f"{nodes[NodeType.FUNCTION]} functions, {summary.edges} edges; "
+            f"{summary.removed} nodes removed; prose {summary.prose_current} current, "
+            f"{summary.prose_stale} stale; {summary.seconds:.1f} s"
+        )
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_obj
+def status(state: CliState, as_json: bool) -> None:
+    """What is extracted, built and written."""
+    settings = state.settings()
+    if settings.db_path.exists():
+        with Store.open(settings.db_path) as store:
+            data = _views.status(store)
+    else:
+        data = _views.empty_status()
+    if as_json:
+        _echo_json(data)
+    else:
+        click.echo(_views.status_text(data))
+
+
+@cli.command(name="list")
+@click.option(
+    "--type",
+    "node_type",
+    type=click.Choice([t.value for t in NodeType]),
+    default=None,
+    help="Only nodes of this type.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_obj
+def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
+    """Every node, sorted by id, with its summary when written."""
+    with open_store(state.settings(), require="built") as store:
+        rows = _views.node_list(store, None if node_type is None else NodeType(node_type))
+    if as_json:
+        _echo_json(rows)
+    else:
+        click.echo(_views.list_text(rows), nl=False)
+
+
+@cli.command()
+@click.argument("node_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_obj
+def show(state: CliState, node_id: str, as_json: bool) -> None:
+    """A node: its facts, edges and prose (Markdown)."""
+    with open_store(state.settings(), require="built") as store:
+        data = _views.node_view(store, node_id)
+    if as_json:
+        _echo_json(data)
+    elif sys.stdout.isatty():
+        rich.console.Console().print(rich.markdown.Markdown(_views.node_markdown(data)))
+    else:
+        click.echo(_views.node_markdown(data), nl=False)
+
+
+class _Concurrency(click.ParamType[int]):
+    """An integer >= 1, with an error that names the accepted range."""
+
+    name = "N"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: object) -> int:
+        try:
+            number = int(str(value))
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not an integer >= 1 (accepted: 1, 2, 3, ...)", param)
+        return number
+
+
+@cli.command()
+@click.option(
+    "-c",
+    "--concurrency",
+    type=_Concurrency(),
+    default=None,
+    help="LLM calls in flight at once: an integer >= 1 (default 5).",
+)
+@click.option("-m", "--model", default=None, help="Model name (default: $PITH_MODEL).")
+@click.option(
+    "--node",
+    "node_ids",
+    multiple=True,
+    metavar="ID",
+    help="Write only this node, current or not (repeatable).",
+)
+@click.option("--force", is_flag=True, help="Rewrite every node, even those that are current.")
+@click.option("--estimate", is_flag=True, help="Print tokens and cost; call nothing, need no key.")
+@click.option("--dry-run", is_flag=True, help="Like --estimate, and list the nodes.")
+@click.option("--base-url", default=None, metavar="URL", help="OpenAI-compatible endpoint.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Read timeout of one LLM call (default 120).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Write a JSON report of the run to FILE.",
+)
+@click.pass_obj
+def generate(
+    state: CliState,
+    concurrency: int | None,
+    model: str | None,
+    node_ids: tuple[str, ...],
+    force: bool,
+    estimate: bool,
+    dry_run: bool,
+    base_url: str | None,
+    timeout: float | None,
+    report_path: Path | None,
+) -> None:
+    """Write prose for every node whose prose is missing or stale."""
+    settings = state.settings(
+        model=model, base_url=base_url, timeout=timeout, concurrency=concurrency
+    )
+    if report_path is not None and not report_path.parent.is_dir():
+        raise UsageError(f"--report {report_path}: directory {report_path.parent} does not exist")
+    with open_store(settings, require="built") as store:
+        selection = select_nodes(store, node_ids=node_ids, force=force)
+        if estimate or dry_run:
+            cost = estimate_cost(store, selection, settings.model)
+            for line in estimate_lines(cost, settings, selection, list_nodes=dry_run):
+                click.echo(line)
+            return
+        settings.require_api_key()
+        if not selection:
+            if state.verbosity >= 0:
+                _err("nothing to generate: every node's prose is current (--force rewrites)")
+            return
+        console = rich.console.Console(stderr=True)
+        interrupted = False
+        with GenerateProgress(len(selection), verbosity=state.verbosity, console=console) as bar:
+            try:
+                report = run_generation(store, settings, selection, on_progress=bar.update)
+            except GenerationInterrupted as exc:
+                report, interrupted = exc.report, True
+    if report_path is not None:
+        report.write(report_path)
+    if state.verbosity >= 0 or report.failed or interrupted:
+        click.echo(summary_line(report), err=True)
+        for line in failure_lines(report):
+            click.echo(line, err=True)
+    if interrupted:
+        _err("interrupted: finished prose is saved; run `pith generate` again to continue")
+        sys.exit(EXIT_INTERRUPTED)
+    if report.failed:
+        sys.exit(EXIT_FAILURE)
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@contextlib.contextmanager
+def _progress(state: CliState, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr when it is a terminal (and not -q); else no callback."""
+    if state.verbosity < 0 or not sys.stderr.isatty():
+        yield None
+        return
+    console = rich.console.Console(stderr=True)
+    with rich.progress.Progress(
+        rich.progress.TextColumn(label),
+        rich.progress.BarColumn(),
+        rich.progress.MofNCompleteColumn(),
+        rich.progress.TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield on_progress
+
+
+def _render_extract(state: CliState, summary: ExtractSummary) -> None:
+    if state.verbosity < 0:
+        return
+    for skipped in summary.skipped:
+        click.echo(f"skipped {skipped.path}: {skipped.reason}")
+    source = "git" if summary.in_git else "directory walk"
+    click.echo(
+        f"Extracted {summary.root} ({summary.files} Python files, {source}): "
+        f"{summary.parsed} parsed, {summary.unchanged} unchanged, "
+        f"{len(summary.skipped)} skipped, {summary.deleted} deleted; {summary.seconds:.1f} s"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,0 +1,155 @@
+"""What ``pith status``, ``pith list`` and ``pith show`` print: the JSON documents of the contract
+(ARCHITECTURE.md) and their readable text/Markdown forms. Blocking (reads the store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import NotFoundError
+from ._models import NodeType, converter
+from ._store import Store
+
+__all__ = [
+    "empty_status",
+    "list_text",
+    "node_list",
+    "node_markdown",
+    "node_view",
+    "status",
+    "status_text",
+]
+
+
+def status(store: Store) -> dict[str, Any]:
+    """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
+    "missing"}}``."""
+    counts = store.node_counts()
+    return {
+        "root": store.root,
+        "nodes": {t.value: counts[t] for t in NodeType},
+        "prose": store.prose_counts(),
+    }
+
+
+def empty_status() -> dict[str, Any]:
+    """The status before anything was extracted."""
+    return {
+        "root": None,
+        "nodes": {t.value: 0 for t in NodeType},
+        "prose": {"current": 0, "stale": 0, "missing": 0},
+    }
+
+
+def status_text(data: dict[str, Any]) -> str:
+    nodes, prose = data["nodes"], data["prose"]
+    lines = [
+        f"root:  {data['root'] or '(nothing extracted yet)'}",
+        f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
+        f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",
+    ]
+    if data["root"] is None:
+        lines.append("next:  pith extract PATH")
+    elif sum(nodes.values()) == 0:
+        lines.append("next:  pith build")
+    elif prose["stale"] or prose["missing"]:
+        lines.append("next:  pith generate")
+    return "\n".join(lines)
+
+
+def node_list(store: Store, type: NodeType | None = None) -> list[dict[str, Any]]:
+    """``[{"id", "type", "path", "summary": null | str, "stale": bool}]`` sorted by id."""
+    summaries = store.prose_summaries()
+    rows = []
+    for node in store.nodes(type):
+        summary, stale = summaries.get(node.id, (None, False))
+        rows.append(
+            {
+                "id": node.id,
+                "type": node.type.value,
+                "path": node.path,
+                "summary": summary,
+                "stale": stale,
+            }
+        )
+    return rows
+
+
+def list_text(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    for row in rows:
+        line = f"{row['type']:<8} {row['id']}"
+        if row["summary"]:
+            line += f"  -- {row['summary']}" + ("  (stale)" if row["stale"] else "")
+        lines.append(line)
+    return "".join(f"{line}\n" for line in lines)
+
+
+def node_view(store: Store, node_id: str) -> dict[str, Any]:
+    """``{"id", "type", "path", "name", "metadata", "edges": [{"type", "target"}], "prose":
+    null | {...the Prose fields, "stale"}}``; `NotFoundError` naming the closest ids when the
+    node does not exist."""
+    node = store.node(node_id)
+    if node is None:
+        close = store.suggest_ids(node_id)
+        hint = f"; did you mean: {', '.join(close)}" if close else "; see `pith list`"
+        raise NotFoundError(f"no node {node_id!r}{hint}")
+    prose = store.prose(node_id)
+    prose_data: dict[str, Any] | None = None
+    if prose is not None:
+        prose_data = converter.unstructure(prose)
+        prose_data["stale"] = prose.source_hash != node.source_hash
+    return {
+        "id": node.id,
+        "type": node.type.value,
+        "path": node.path,
+        "name": node.name,
+        "metadata": node.metadata,
+        "edges": [{"type": e.type.value, "target": e.target} for e in store.edges(node_id)],
+        "prose": prose_data,
+    }
+
+
+def node_markdown(data: dict[str, Any]) -> str:
+    """A node view (see `node_view`) as a Markdown page."""
+    out = [f"# {data['id']}", "", f"*{data['type']}* · `{data['path']}`", ""]
+    prose = data["prose"]
+    if prose is None:
+        out += ["*No prose yet: run `pith generate`.*", ""]
+    else:
+        if prose["stale"]:
+            out += ["> **Stale**: the source changed since this was written.", ""]
+        out += [prose["summary"], "", "## Purpose", "", prose["purpose"], ""]
+        if prose["gotchas"]:
+            out += ["## Gotchas", ""]
+            for gotcha in prose["gotchas"]:
+                where = f" ({gotcha['location']})" if gotcha["location"] else ""
+                evidence = f" -- `{gotcha['evidence']}`" if gotcha["evidence"] else ""
+                out.append(f"- {gotcha['warning']}{where}{evidence}")
+            out.append("")
+        for key, title in (
+            ("key_exports", "Key exports"),
+            ("patterns", "Patterns"),
+            ("key_files", "Key files"),
+            ("public_api", "Public API"),
+        ):
+            if prose.get(key):
+                out += [f"## {title}", "", *(f"- {item}" for item in prose[key]), ""]
+        for key, title in (("quick_start", "Quick start"), ("data_flow", "Data flow")):
+            if prose.get(key):
+                out += [f"## {title}", "", prose[key], ""]
+        out += [
+            f"*Written by {prose['model'] or 'an unknown model'} at {prose['generated_at']}.*",
+            "",
+        ]
+    out += ["## Facts", ""]
+    for key, value in data["metadata"].items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "-"
+        out.append(f"- **{key}**: {value}")
+    out.append("")
+    if data["edges"]:
+        out += ["## Edges", ""]
+        for edge in data["edges"]:
+            out.append(f"- {edge['type']} `{edge['target']}`")
+        out.append("")
+    return "\n".join(out)
