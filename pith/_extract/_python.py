@@ -78,17 +78,24 @@ def parse_source(path: str, data: bytes) -> FileFacts:
     """
     if len(data) > MAX_FILE_BYTES:
         return problem_facts(path, f"over 1 MB ({len(data):,} bytes); not parsed", data)
+    if b"\0" in data:
+        return problem_facts(path, "contains NUL bytes (binary?); not parsed", data)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
         text = data.decode(encoding)
-    except (SyntaxError, LookupError) as exc:
-        return problem_facts(path, f"bad encoding declaration: {exc}", data)
     except UnicodeDecodeError as exc:
         return problem_facts(
             path, f"bytes invalid in {exc.encoding} at offset {exc.start}; not parsed", data
         )
-    if "\x00" in text:
-        return problem_facts(path, "contains NUL bytes (binary?); not parsed", data)
+    except (SyntaxError, LookupError) as exc:
+        # detect_encoding also fails this way on undeclared bytes that are not UTF-8.
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as decode_error:
+            return problem_facts(
+                path, f"bytes invalid in utf-8 at offset {decode_error.start}; not parsed", data
+            )
+        return problem_facts(path, f"bad encoding declaration: {exc}", data)
     try:
         with warnings.catch_warnings():
             # Invalid escape sequences and the like warn; they are the codebase's business.
