@@ -11,13 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import attrs
+import httpx
 import trio
 
-from ._errors import UsageError
+from ._config import Settings
+from ._errors import PithError, UsageError
 from ._limiter import FifoCapacityLimiter
 from ._llm import LLMClient, Usage
 from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts, Node, NodeType
@@ -29,6 +33,7 @@ __all__ = [
     "PHASE_MODULES",
     "PHASE_NODES",
     "Generation",
+    "GenerationInterrupted",
     "GenerationReport",
     "NodeError",
     "NodeResult",
@@ -37,6 +42,7 @@ __all__ = [
     "PromptBuilder",
     "Selection",
     "generate",
+    "run_generation",
     "select_nodes",
 ]
 
@@ -145,6 +151,10 @@ class GenerationReport:
         """Raise `errors` if any node failed, so that callers can use ``except*``."""
         if (group := self.errors) is not None:
             raise group
+
+    def write(self, path: Path) -> None:
+        """Write `to_json` to ``path``."""
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
 
     def to_json(self) -> dict[str, Any]:
         """The ``--report`` document (see ARCHITECTURE.md)."""
@@ -447,3 +457,43 @@ async def generate(
         run_blocking=run_blocking,
     )
     return await generation.run(selection)
+
+
+class GenerationInterrupted(PithError):
+    """Ctrl-C stopped a `run_generation`; every prose finished before it is saved, and
+    ``report`` says which."""
+
+    def __init__(self, report: GenerationReport) -> None:
+        super().__init__("interrupted: finished prose is saved; run `pith generate` to continue")
+        self.report = report
+
+
+def run_generation(
+    store: Store,
+    settings: Settings,
+    selection: Selection,
+    *,
+    on_progress: Callable[[ProgressUpdate], None] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> GenerationReport:
+    """Write ``selection`` from synchronous code (the command line): starts Trio, talks to the
+    endpoint of ``settings``. Ctrl-C raises `GenerationInterrupted` carrying the report.
+    Trio applications call `generate` or `Generation` instead.
+    """
+    client = LLMClient.from_settings(settings, transport=transport)
+    generation = Generation(
+        store, client, concurrency=settings.concurrency, on_progress=on_progress
+    )
+
+    async def main() -> GenerationReport:
+        async with client:
+            return await generation.run(selection)
+
+    try:
+        return trio.run(main)
+    except (KeyboardInterrupt, BaseExceptionGroup) as exc:
+        # Trio delivers Ctrl-C into whichever task is running, so it may come back wrapped in
+        # the nurseries' exception groups.
+        if isinstance(exc, BaseExceptionGroup) and exc.subgroup(KeyboardInterrupt) is None:
+            raise
+        raise GenerationInterrupted(generation.report) from None

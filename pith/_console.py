@@ -1,0 +1,176 @@
+"""How `pith generate` talks to a person: progress while it runs, a summary and advice after.
+
+Everything here only formats; the numbers come from the generator's report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+
+import rich.console
+import rich.progress
+
+from ._config import Settings
+from ._estimate import Estimate
+from ._generate import GenerationReport, ProgressUpdate, Selection
+
+__all__ = [
+    "SUGGESTIONS",
+    "GenerateProgress",
+    "estimate_lines",
+    "failure_lines",
+    "summary_line",
+]
+
+PLAIN_EVERY = 5  # nodes between two `Progress:` lines when stderr is not a terminal
+
+# The kinds of failure a person sees, each with the one thing to do about it.
+KIND_TITLES = {
+    "rate_limit": "rate limited",
+    "server": "server errors",
+    "timeout": "timeouts",
+    "network": "network errors",
+    "auth": "authentication",
+    "quota": "out of credits",
+    "model_not_found": "unknown model",
+    "bad_request": "rejected requests",
+    "invalid_reply": "invalid replies",
+    "other": "other errors",
+}
+SUGGESTIONS = {
+    "rate_limit": "lower -c/--concurrency or wait a while, then rerun: finished nodes are kept",
+    "server": "the provider is failing; rerun later: only unfinished nodes are sent again",
+    "timeout": "raise --timeout or lower -c/--concurrency, then rerun",
+    "network": "check --base-url / PITH_BASE_URL and your connection, then rerun",
+    "auth": "check PITH_API_KEY (or OPENROUTER_API_KEY): the endpoint refused the key",
+    "quota": "add credits with your provider, then rerun",
+    "model_not_found": "check -m/--model (or PITH_MODEL): the endpoint does not know the model",
+    "bad_request": "the endpoint refused the request; try another model with -m",
+    "invalid_reply": "the model did not answer with the JSON asked for; try a stronger model",
+    "other": "rerun with -v; if it persists, report it with the file from --report",
+}
+_SHOWN_IDS = 5
+
+
+class GenerateProgress:
+    """Progress of one run on stderr: a rich bar on a terminal (done/total, failures, rate,
+    ETA), else a ``Progress: n/N nodes`` line every few nodes; ``verbosity`` 1 adds a line per
+    node, -1 shows nothing."""
+
+    def __init__(self, total: int, *, verbosity: int, console: rich.console.Console) -> None:
+        self.total = total
+        self.verbosity = verbosity
+        self.console = console
+        self._bar: rich.progress.Progress | None = None
+        self._task: rich.progress.TaskID | None = None
+        self._last_plain = 0
+
+    def __enter__(self) -> GenerateProgress:
+        if self.verbosity >= 0 and self.console.is_terminal:
+            self._bar = rich.progress.Progress(
+                rich.progress.TextColumn("[bold]generate"),
+                rich.progress.BarColumn(),
+                rich.progress.MofNCompleteColumn(),
+                rich.progress.TextColumn("{task.fields[failed]} failed"),
+                rich.progress.TextColumn("{task.fields[rate]}"),
+                rich.progress.TimeRemainingColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("generate", total=self.total, failed=0, rate="")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def update(self, update: ProgressUpdate) -> None:
+        if self.verbosity > 0:
+            result = update.result
+            detail = f": {result.error.message}" if result.error else ""
+            self.console.print(
+                f"{update.done}/{update.total} {result.id} {result.outcome}{detail}",
+                markup=False,
+                highlight=False,
+            )
+        if self._bar is not None and self._task is not None:
+            speed = self._bar.tasks[0].speed
+            rate = f"{speed * 60:.0f} nodes/min" if speed else ""
+            self._bar.update(self._task, completed=update.done, failed=update.failed, rate=rate)
+        elif self.verbosity == 0 and (
+            update.done - self._last_plain >= PLAIN_EVERY or update.done == update.total
+        ):
+            self._last_plain = update.done
+            self.console.print(
+                f"Progress: {update.done}/{update.total} nodes", markup=False, highlight=False
+            )
+
+
+def summary_line(report: GenerationReport) -> str:
+    usage = report.usage
+    cost = "" if usage.cost is None else f", ${usage.cost:.4f}"
+    state = "Interrupted" if report.cancelled else "Done"
+    return (
+        f"{state}: {len(report.generated)} generated, {len(report.failed)} failed, "
+        f"{len(report.not_attempted)} not attempted in {report.seconds:.1f} s; "
+        f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens{cost}"
+    )
+
+
+def failure_lines(report: GenerationReport) -> list[str]:
+    """The failures grouped by kind: how many, which nodes, one example, what to do."""
+    by_kind: dict[str, list[str]] = {}
+    examples: dict[str, str] = {}
+    for result in report.failed:
+        kind = result.error.kind if result.error else "other"
+        kind = kind if kind in SUGGESTIONS else "other"
+        by_kind.setdefault(kind, []).append(result.id)
+        if result.error:
+            examples.setdefault(kind, result.error.message)
+    lines = []
+    for kind, ids in by_kind.items():
+        shown = ", ".join(ids[:_SHOWN_IDS])
+        more = f" and {len(ids) - _SHOWN_IDS} more" if len(ids) > _SHOWN_IDS else ""
+        lines.append(f"{KIND_TITLES[kind]} ({len(ids)}): {shown}{more}")
+        if kind in examples:
+            lines.append(f"  error: {examples[kind]}")
+        lines.append(f"  fix: {SUGGESTIONS[kind]}")
+    if report.halted_by is not None:
+        lines.append(
+            f"stopped admitting nodes after a run-wide error; {len(report.not_attempted)} "
+            "not attempted"
+        )
+    return lines
+
+
+def estimate_lines(
+    estimate: Estimate, settings: Settings, selection: Selection, *, list_nodes: bool
+) -> list[str]:
+    cost = (
+        "unknown (no list price for this model)"
+        if estimate.cost is None
+        else (f"${estimate.cost:.4f}")
+    )
+    lines = [
+        f"nodes to generate: {estimate.nodes} ({len(selection.phase_one)} files and functions, "
+        f"{len(selection.phase_two)} modules)",
+        f"estimated prompt tokens: {estimate.prompt_tokens:,}",
+        f"estimated completion tokens: {estimate.completion_tokens:,}",
+        f"estimated cost: {cost}",
+        f"model: {estimate.model}",
+        f"concurrency: {settings.concurrency}",
+    ]
+    if list_nodes:
+        nodes: Sequence[str] = [node.id for node in selection.nodes]
+        lines.append(f"nodes ({len(nodes)}):")
+        lines.extend(f"  {node_id}" for node_id in nodes[:10])
+        if len(nodes) > 10:
+            lines.append(f"  ... and {len(nodes) - 10} more")
+    return lines

@@ -1,0 +1,73 @@
+"""What a generation would cost, before any call is made: tokens from the real prompts, and a
+price only where the model's list price is known (never an invented number)."""
+
+from __future__ import annotations
+
+import attrs
+
+from ._generate import PromptBuilder, Selection
+from ._prompts import estimate_prompt_tokens
+from ._store import Store
+
+__all__ = ["COMPLETION_TOKENS_PER_NODE", "PRICES_PER_MILLION", "Estimate", "estimate"]
+
+# A prose reply (summary, purpose, a few gotchas and lists) is typically 250-500 tokens.
+COMPLETION_TOKENS_PER_NODE = 400
+
+# USD per million (prompt, completion) tokens: providers' list prices, checked 2025. A model not
+# listed here gets no price: the estimate says "unknown" rather than guess.
+PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
+    "openai/gpt-4o-mini": (0.15, 0.60),
+    "openai/gpt-4o": (2.50, 10.00),
+    "openai/gpt-4.1": (2.00, 8.00),
+    "openai/gpt-4.1-mini": (0.40, 1.60),
+    "openai/gpt-4.1-nano": (0.10, 0.40),
+    "anthropic/claude-3.5-haiku": (0.80, 4.00),
+    "anthropic/claude-3.5-sonnet": (3.00, 15.00),
+    "anthropic/claude-sonnet-4": (3.00, 15.00),
+    "google/gemini-2.0-flash-001": (0.10, 0.40),
+    "google/gemini-2.5-flash": (0.30, 2.50),
+    "google/gemini-2.5-pro": (1.25, 10.00),
+    "deepseek/deepseek-chat": (0.27, 1.10),
+    "meta-llama/llama-3.1-8b-instruct": (0.02, 0.05),
+}
+
+
+@attrs.frozen
+class Estimate:
+    """Tokens and cost of writing a selection. ``cost`` is None when the price is unknown."""
+
+    model: str
+    nodes: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+
+
+def _price(model: str) -> tuple[float, float] | None:
+    if model in PRICES_PER_MILLION:
+        return PRICES_PER_MILLION[model]
+    # OpenAI's own API names models without the "openai/" prefix OpenRouter uses.
+    return PRICES_PER_MILLION.get(f"openai/{model}")
+
+
+def estimate(store: Store, selection: Selection, model: str) -> Estimate:
+    """Build every selected node's prompt (blocking) and add up the tokens.
+
+    Module prompts are built with the summaries the store has now; those written during the run
+    would make them somewhat longer.
+    """
+    prompts = PromptBuilder(store)
+    prompt_tokens = 0
+    for node in selection.nodes:
+        try:
+            messages, _ = prompts.messages(node)
+        except LookupError:
+            continue  # the run will report this node as failed, at no cost
+        prompt_tokens += estimate_prompt_tokens(messages)
+    completion_tokens = COMPLETION_TOKENS_PER_NODE * len(selection)
+    price = _price(model)
+    cost = None
+    if price is not None:
+        cost = (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
+    return Estimate(model, len(selection), prompt_tokens, completion_tokens, cost)
