@@ -1,0 +1,179 @@
+"""The SQLite store: schema, prerequisites, prose round trips, thread safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+import trio
+
+from pith._config import Settings
+from pith._errors import PithError, UsageError
+from pith._models import Edge, EdgeType, Gotcha, Node, NodeType, Prose
+from pith._store import SCHEMA_VERSION, Store, open_store
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "d" / "pith.db") as store:
+        yield store
+
+
+def graph(store):
+    nodes = [
+        Node("pkg", NodeType.MODULE, "pkg", "pkg", "h-pkg", {"lines": 3}),
+        Node("pkg/a.py", NodeType.FILE, "pkg/a.py", "a.py", "h-a", {"lines": 1}),
+        Node("pkg/b.py", NodeType.FILE, "pkg/b.py", "b.py", "h-b"),
+        Node("pkg/a.py:Client.send", NodeType.FUNCTION, "pkg/a.py", "Client.send", "h-f"),
+    ]
+    edges = [
+        Edge("pkg", "pkg/a.py", EdgeType.CONTAINS),
+        Edge("pkg", "pkg/b.py", EdgeType.CONTAINS),
+        Edge("pkg/a.py", "pkg/a.py:Client.send", EdgeType.CONTAINS),
+        Edge("pkg/b.py", "pkg/a.py", EdgeType.IMPORTS),
+        Edge("pkg/a.py", "pkg/b.py", EdgeType.IMPORTED_BY),
+    ]
+    store.replace_graph(nodes, edges, meta={"built_at": "now"})
+    return nodes, edges
+
+
+def a_prose(source_hash="h-a", summary="About a.") -> Prose:
+    return Prose(
+        summary=summary,
+        purpose="Does a.",
+        gotchas=(Gotcha(warning="Careful", location="line 3", evidence="X = 1"),),
+        key_exports=("A",),
+        generated_at=dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.UTC),
+        model="test/model",
+        source_hash=source_hash,
+    )
+
+
+def test_open_creates_a_wal_database_with_a_schema_version(tmp_path):
+    path = tmp_path / "deep" / "er" / "pith.db"
+    with Store.open(path) as store:
+        assert store.root is None
+        assert not store.is_extracted
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    connection.close()
+    with Store.open(path) as again:  # reopening keeps working
+        assert again.nodes() == []
+
+
+def test_a_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "pith.db"
+    connection = sqlite3.connect(path)
+    connection.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    connection.close()
+    with pytest.raises(PithError, match="newer pith"):
+        Store.open(path)
+
+
+def test_open_store_requires_each_stage(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    with pytest.raises(UsageError, match=r"run `pith extract PATH` first"):
+        open_store(settings, require="extracted")
+    assert not settings.db_path.exists()  # refusing creates nothing
+    with open_store(settings) as store:
+        store.set_meta({"root": "/somewhere"})
+    with pytest.raises(UsageError, match=r"run `pith build` first"):
+        open_store(settings, require="built")
+    with open_store(settings, require="extracted") as store:
+        graph(store)
+    with open_store(settings, require="built") as store:
+        assert store.root == "/somewhere"
+
+
+def test_graph_queries(store):
+    nodes, _ = graph(store)
+    assert store.nodes() == sorted(nodes, key=lambda n: n.id)
+    assert [n.id for n in store.nodes(NodeType.FILE)] == ["pkg/a.py", "pkg/b.py"]
+    assert store.node("pkg/a.py") == nodes[1]
+    assert store.node("nope") is None
+    assert [e.target for e in store.edges("pkg", EdgeType.CONTAINS)] == ["pkg/a.py", "pkg/b.py"]
+    assert [e.type for e in store.edges("pkg/a.py")] == [EdgeType.CONTAINS, EdgeType.IMPORTED_BY]
+    assert len(store.edges(type=EdgeType.CONTAINS)) == 3
+    assert store.edges_to("pkg/a.py") == [
+        Edge("pkg", "pkg/a.py", EdgeType.CONTAINS),
+        Edge("pkg/b.py", "pkg/a.py", EdgeType.IMPORTS),
+    ]
+    assert store.edges_to("pkg/a.py", EdgeType.IMPORTS) == [
+        Edge("pkg/b.py", "pkg/a.py", EdgeType.IMPORTS)
+    ]
+    assert store.node_counts() == {NodeType.FILE: 2, NodeType.MODULE: 1, NodeType.FUNCTION: 1}
+
+
+def test_prose_round_trip_and_staleness(store):
+    graph(store)
+    assert store.prose("pkg/a.py") is None
+    store.save_prose("pkg/a.py", a_prose())
+    assert store.prose("pkg/a.py") == a_prose()
+    store.save_prose("pkg/b.py", a_prose(source_hash="old"))
+    assert store.prose_source_hashes() == {"pkg/a.py": "h-a", "pkg/b.py": "old"}
+    assert store.prose_counts() == {"current": 1, "stale": 1, "missing": 2}
+    assert store.prose_summaries() == {
+        "pkg/a.py": ("About a.", False),
+        "pkg/b.py": ("About a.", True),
+    }
+    store.save_prose("pkg/a.py", a_prose(summary="Rewritten."))
+    assert store.prose("pkg/a.py").summary == "Rewritten."
+
+
+def test_replace_graph_keeps_prose_of_surviving_nodes_only(store):
+    nodes, edges = graph(store)
+    store.save_prose("pkg/a.py", a_prose())
+    store.save_prose("pkg/b.py", a_prose())
+    store.replace_graph([n for n in nodes if n.id != "pkg/b.py"], edges[:1])
+    assert store.prose("pkg/a.py") == a_prose()
+    assert store.prose("pkg/b.py") is None
+    assert store.edges() == edges[:1]
+
+
+def test_a_failed_transaction_changes_nothing(store):
+    graph(store)
+
+    def fail_midway() -> None:
+        with store.transaction() as db:
+            db.execute("DELETE FROM nodes")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        fail_midway()
+    assert len(store.nodes()) == 4
+
+
+def test_suggest_ids(store):
+    graph(store)
+    assert store.suggest_ids("pkg/a.pyy")[0] == "pkg/a.py"
+    assert "pkg/a.py:Client.send" in store.suggest_ids("Client.send")
+    assert store.suggest_ids("zzzzzzzzzzzz") == []
+    assert len(store.suggest_ids("pkg", n=2)) <= 2
+
+
+async def test_many_threads_write_and_read_at_once(store):
+    graph(store)
+    ids = [f"n{i}" for i in range(40)]
+
+    async def write_then_read(node_id: str) -> None:
+        await trio.to_thread.run_sync(store.save_prose, node_id, a_prose(source_hash=node_id))
+        assert (await trio.to_thread.run_sync(store.prose, node_id)).source_hash == node_id
+        await trio.to_thread.run_sync(store.nodes)
+
+    async with trio.open_nursery() as nursery:
+        for node_id in ids:
+            nursery.start_soon(write_then_read, node_id)
+    assert set(store.prose_source_hashes()) == set(ids)
+
+
+def test_a_second_connection_reads_while_the_first_writes(tmp_path):
+    path = tmp_path / "pith.db"
+    with Store.open(path) as writer, Store.open(path) as reader:
+        graph(writer)
+        with writer.transaction() as db:
+            db.execute("DELETE FROM nodes WHERE id = 'pkg'")
+            # WAL: the reader sees the last committed state, without waiting.
+            assert len(reader.nodes()) == 4
+        assert len(reader.nodes()) == 3
