@@ -55,7 +55,8 @@ class ExtractSummary:
     parsed: int  # parsed this run (new or changed)
     unchanged: int  # content hash unchanged, not re-parsed
     deleted: int  # dropped from the store: gone from the codebase
-    skipped: tuple[Skipped, ...]  # files with a problem (parsed or not this run)
+    # Files with a problem, read this run or not: parsed + unchanged + len(skipped) == files.
+    skipped: tuple[Skipped, ...]
     in_git: bool
     seconds: float
     changed: bool  # whether anything in the store changed
@@ -188,8 +189,8 @@ def extract(
     return ExtractSummary(
         root=str(root),
         files=total,
-        parsed=len(to_parse),
-        unchanged=len(unchanged),
+        parsed=sum(1 for path, _ in to_parse if path not in problems),
+        unchanged=sum(1 for path in unchanged if path not in problems),
         deleted=len(deleted),
         skipped=tuple(Skipped(p, r) for p, r in sorted(problems.items())),
         in_git=discovery.in_git,

@@ -1,0 +1,200 @@
+"""The command line of extract, build, status, list and show: exit codes, output, JSON shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from projects import HEALTHY, write_tree
+
+from pith._cli import main
+from pith._models import Gotcha, Prose
+from pith._store import Store
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    """An empty working directory: no .env or pyproject.toml of the developer leaks in."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("PITH_DATA_DIR", "PITH_API_KEY", "OPENROUTER_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def run(cwd, capsys):
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--data-dir", str(cwd / "data"), *args])
+        out, err = capsys.readouterr()
+        return exit_info.value.code, out, err
+
+    return run
+
+
+@pytest.fixture
+def project(cwd):
+    return write_tree(cwd / "proj", {**HEALTHY, "pkg/broken.py": "def (\n"})
+
+
+@pytest.fixture
+def built(run, project):
+    assert run("extract", str(project))[0] == 0
+    assert run("build")[0] == 0
+    return project
+
+
+def test_extract_and_build_print_summaries(run, project):
+    code, out, _err = run("extract", str(project))
+    assert code == 0
+    assert "9 Python files" in out
+    assert "8 parsed" in out
+    assert "1 skipped" in out
+    assert "skipped pkg/broken.py: syntax error at line 1" in out
+    code, out, _ = run("build")
+    assert code == 0
+    assert out.startswith("Built: 9 files, 2 modules, 2 functions")
+    code, out, _ = run("extract", str(project))
+    assert "0 parsed, 8 unchanged, 1 skipped" in out
+    assert run("build")[1].startswith("Unchanged: 9 files")
+
+
+def test_quiet_says_nothing(run, project):
+    assert run("-q", "extract", str(project)) == (0, "", "")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("extract",), "Missing argument 'PATH'"),
+        (("extract", "no/such/dir"), "does not exist"),
+        (("extract", "proj/app.py"), "not a directory"),
+        (("build",), "run `pith extract PATH` first"),
+        (("list",), "run `pith extract PATH` first"),
+        (("show", "x"), "run `pith extract PATH` first"),
+        (("list", "--type", "class"), "Invalid value for '--type'"),
+    ],
+)
+def test_usage_errors_exit_2(run, project, args, message):
+    code, out, err = run(*args)
+    assert code == 2
+    assert out == ""
+    assert message in err
+
+
+def test_list_and_show_before_build(run, project):
+    run("extract", str(project))
+    code, _, err = run("show", "app.py")
+    assert code == 2
+    assert "run `pith build` first" in err
+
+
+def test_status_json(run, project):
+    code, out, _ = run("status", "--json")
+    assert code == 0
+    assert json.loads(out) == {
+        "root": None,
+        "nodes": {"file": 0, "module": 0, "function": 0},
+        "prose": {"current": 0, "stale": 0, "missing": 0},
+    }
+    run("extract", str(project))
+    run("build")
+    assert json.loads(run("status", "--json")[1]) == {
+        "root": str(project.resolve()),
+        "nodes": {"file": 9, "module": 2, "function": 2},
+        "prose": {"current": 0, "stale": 0, "missing": 13},
+    }
+    code, out, _ = run("status")
+    assert "13 missing" in out
+    assert "pith generate" in out
+
+
+def test_list(run, built, cwd):
+    with Store.open(cwd / "data" / "pith.db") as store:
+        store.save_prose("pkg/core.py", prose("not the current hash"))
+    code, out, _ = run("list", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+    assert len(rows) == 13
+    by_id = {r["id"]: r for r in rows}
+    assert by_id["pkg/core.py"] == {
+        "id": "pkg/core.py",
+        "type": "file",
+        "path": "pkg/core.py",
+        "summary": "Opens connections.",
+        "stale": True,
+    }
+    assert by_id["app.py"]["summary"] is None
+    assert by_id["app.py"]["stale"] is False
+    modules = json.loads(run("list", "--type", "module", "--json")[1])
+    assert [(m["id"], m["type"]) for m in modules] == [("pkg", "module"), ("pkg/sub", "module")]
+    text = run("list", "--type", "function")[1]
+    assert text == "function pkg/core.py:Client\nfunction pkg/core.py:connect\n"
+
+
+def prose(source_hash: str) -> Prose:
+    return Prose(
+        summary="Opens connections.",
+        purpose="Holds connect and Client.",
+        gotchas=(Gotcha(warning="TIMEOUT is 30 s", location="line 3", evidence="TIMEOUT = 30"),),
+        key_exports=("connect", "Client"),
+        generated_at=dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        model="test/model",
+        source_hash=source_hash,
+    )
+
+
+def test_show_json(run, built, cwd):
+    code, out, _ = run("show", "pkg/core.py", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"id", "type", "path", "name", "metadata", "edges", "prose"}
+    assert (data["id"], data["type"], data["path"], data["name"]) == (
+        "pkg/core.py",
+        "file",
+        "pkg/core.py",
+        "core.py",
+    )
+    assert data["prose"] is None
+    assert {"type": "contains", "target": "pkg/core.py:connect"} in data["edges"]
+    assert {"type": "testFile", "target": "tests/test_core.py"} in data["edges"]
+    assert data["metadata"]["fan_in"] == 5
+
+    with Store.open(cwd / "data" / "pith.db") as store:
+        store.save_prose("pkg/core.py", prose(store.node("pkg/core.py").source_hash))
+    data = json.loads(run("show", "pkg/core.py", "--json")[1])
+    assert data["prose"]["summary"] == "Opens connections."
+    assert data["prose"]["gotchas"] == [
+        {
+            "warning": "TIMEOUT is 30 s",
+            "location": "line 3",
+            "evidence": "TIMEOUT = 30",
+            "confidence": "medium",
+        }
+    ]
+    assert data["prose"]["generated_at"] == "2024-01-02T03:04:05+00:00"
+    assert data["prose"]["model"] == "test/model"
+    assert data["prose"]["stale"] is False
+
+
+def test_show_markdown_when_piped(run, built, cwd):
+    with Store.open(cwd / "data" / "pith.db") as store:
+        store.save_prose("pkg/core.py", prose("old"))
+    code, out, _ = run("show", "pkg/core.py")
+    assert code == 0
+    assert out.startswith("# pkg/core.py\n")
+    assert "**Stale**" in out
+    assert "## Gotchas\n\n- TIMEOUT is 30 s (line 3) -- `TIMEOUT = 30`" in out
+    assert "- contains `pkg/core.py:Client`" in out
+    assert "*No prose yet" in run("show", "pkg")[1]
+
+
+def test_show_unknown_id_exits_1_with_suggestions(run, built):
+    code, out, err = run("show", "pkg/cor.py")
+    assert code == 1
+    assert out == ""
+    assert "no node 'pkg/cor.py'" in err
+    assert "did you mean: pkg/core.py" in err
+    assert err.count("\n") == 1  # one line
