@@ -8,7 +8,21 @@ from importlib.metadata import PackageNotFoundError, version
 from ._build import BuildConfig, BuildSummary, build
 from ._config import Settings, load_settings
 from ._errors import ConfigError, NotFoundError, PithError, UsageError
+from ._estimate import Estimate, estimate
 from ._extract import ExtractSummary, Skipped, extract
+from ._generate import (
+    Generation,
+    GenerationInterrupted,
+    GenerationReport,
+    NodeError,
+    NodeResult,
+    Outcome,
+    ProgressUpdate,
+    Selection,
+    generate,
+    run_generation,
+    select_nodes,
+)
 from ._limiter import FifoCapacityLimiter, FifoCapacityLimiterStatistics
 from ._llm import (
     AuthError,
@@ -67,11 +81,15 @@ __all__ = [
     "ConnectionFailed",
     "Edge",
     "EdgeType",
+    "Estimate",
     "ExtractSummary",
     "FifoCapacityLimiter",
     "FifoCapacityLimiterStatistics",
     "FileFacts",
     "FunctionFacts",
+    "Generation",
+    "GenerationInterrupted",
+    "GenerationReport",
     "GitFacts",
     "Gotcha",
     "ImportFact",
@@ -81,13 +99,18 @@ __all__ = [
     "LLMError",
     "ModelNotFound",
     "Node",
+    "NodeError",
+    "NodeResult",
     "NodeType",
     "NotFoundError",
+    "Outcome",
     "PithError",
+    "ProgressUpdate",
     "Prose",
     "QuotaExceeded",
     "RateLimited",
     "Readme",
+    "Selection",
     "ServerError",
     "Settings",
     "Skipped",
@@ -97,12 +120,16 @@ __all__ = [
     "UsageError",
     "__version__",
     "build",
+    "estimate",
     "estimate_prompt_tokens",
     "extract",
     "file_prompt",
     "function_prompt",
+    "generate",
     "load_settings",
     "module_prompt",
     "open_store",
     "parse_prose",
+    "run_generation",
+    "select_nodes",
 ]

@@ -48,6 +48,7 @@ __all__ = [
 
 PHASE_NODES = 1  # files and functions
 PHASE_MODULES = 2  # modules, bottom-up
+_RECENT_FACTS = 64
 
 Messages = list[dict[str, str]]
 T = TypeVar("T")
@@ -380,6 +381,9 @@ class PromptBuilder:
     store: Store
     summaries: dict[str, str] = attrs.Factory(dict)
     _node_types: dict[str, NodeType] | None = None
+    # The last few files' facts: a file's functions are selected right after the file (ids
+    # sort together), so each file's facts are read and decoded once, not once per function.
+    _recent_facts: dict[str, FileFacts] = attrs.Factory(dict)
 
     def messages(self, node: Node) -> tuple[Messages, FileFacts | None]:
         """The prompt for ``node`` and the facts its reply is checked against."""
@@ -398,9 +402,14 @@ class PromptBuilder:
         return module_prompt(node, self._children(node), readme, self._public_api(node)), None
 
     def _file_facts(self, path: str) -> FileFacts:
-        facts = self.store.file_facts(path)
+        facts = self._recent_facts.get(path)
         if facts is None:
-            raise LookupError(f"no extracted facts for {path}; run `pith extract` again")
+            facts = self.store.file_facts(path)
+            if facts is None:
+                raise LookupError(f"no extracted facts for {path}; run `pith extract` again")
+            if len(self._recent_facts) >= _RECENT_FACTS:
+                del self._recent_facts[next(iter(self._recent_facts))]
+            self._recent_facts[path] = facts
         return facts
 
     def _children(self, node: Node) -> list[ChildSummary]:

@@ -251,7 +251,10 @@ class LLMClient:
         self.base_url = redact_url(base_url).rstrip("/")
         parts = urllib.parse.urlsplit(base_url)
         # Keep a query string (some gateways want ?api-version=...); it is only never displayed.
-        self._url = parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
+        # Parsed once: httpx would otherwise parse the string again on every request.
+        self._url = httpx.URL(
+            parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
+        )
         self._api_key = api_key or None
         self._attempts = attempts
         self._backoff_initial = backoff_initial
