@@ -37,17 +37,14 @@ import attrs
 from ._errors import UsageError
 from ._extract._files import read_target_config
 from ._models import (
-    ClassFacts,
     Edge,
     EdgeType,
-    FileFacts,
-    FunctionFacts,
     GitFacts,
     Node,
     NodeType,
     Readme,
 )
-from ._store import Store
+from ._store import FileOutline, Store
 
 __all__ = ["ROOT_MODULE_ID", "BuildConfig", "BuildSummary", "build", "build_graph"]
 
@@ -114,7 +111,7 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
 
     old_ids = set(store.node_ids())
     nodes, edges = build_graph(
-        store.all_file_facts(),
+        store.file_outlines(),
         store.readmes(),
         store.dir_git(),
         config,
@@ -173,12 +170,8 @@ def _git_metadata(git: GitFacts | None) -> dict[str, Any]:
     }
 
 
-def _complexity(facts: FileFacts) -> int:
-    return sum(f.complexity for f in facts.functions) + sum(c.complexity for c in facts.classes)
-
-
 def build_graph(
-    files: list[FileFacts],
+    files: list[FileOutline],
     readmes: list[Readme],
     dir_git: Mapping[str, GitFacts],
     config: BuildConfig,
@@ -194,13 +187,12 @@ def build_graph(
     importers: dict[str, set[str]] = defaultdict(set)
     name_importers: dict[tuple[str, str], set[str]] = defaultdict(set)
     for facts in files:
-        for fact in facts.imports:
-            target = fact.resolved
-            if target is None or target == facts.path or target not in by_path:
+        for target, names in facts.imports:
+            if target == facts.path or target not in by_path:
                 continue
             imports[facts.path].add(target)
             importers[target].add(facts.path)
-            for name in fact.names:
+            for name in names:
                 name_importers[(target, name)].add(facts.path)
     for source in sorted(imports):
         for target in sorted(imports[source]):
@@ -217,7 +209,7 @@ def build_graph(
             **git,
             "fan_in": len(importers.get(facts.path, ())),
             "fan_out": len(imports.get(facts.path, ())),
-            "complexity": _complexity(facts),
+            "complexity": facts.complexity,
         }
         if facts.problem is not None:
             metadata["problem"] = facts.problem
@@ -231,10 +223,7 @@ def build_graph(
         )
         nodes.append(node)
         file_nodes[facts.path] = node
-        definitions: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
-        for definition in definitions:
-            if definition.name.startswith("_"):
-                continue
+        for definition in facts.definitions:
             lines = definition.end_line - definition.start_line + 1
             fan_in = len(name_importers.get((facts.path, definition.name), ()))
             if not (
@@ -252,7 +241,7 @@ def build_graph(
                     name=definition.qualname,
                     source_hash=definition.source_hash,
                     metadata={
-                        "kind": "class" if isinstance(definition, ClassFacts) else "function",
+                        "kind": definition.kind,
                         "start_line": definition.start_line,
                         "end_line": definition.end_line,
                         "lines": lines,
@@ -274,7 +263,7 @@ def build_graph(
 
 
 def _module_nodes(
-    files: list[FileFacts],
+    files: list[FileOutline],
     readmes: list[Readme],
     dir_git: Mapping[str, GitFacts],
     config: BuildConfig,

@@ -23,12 +23,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
 
+import attrs
+
 from ._config import Settings
 from ._errors import PithError, UsageError
 from ._models import (
+    ClassFacts,
     Edge,
     EdgeType,
     FileFacts,
+    FunctionFacts,
     GitFacts,
     Node,
     NodeType,
@@ -37,7 +41,16 @@ from ._models import (
     converter,
 )
 
-__all__ = ["SCHEMA_VERSION", "Store", "facts_json", "git_json", "open_store"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "Definition",
+    "FileOutline",
+    "Store",
+    "facts_json",
+    "git_json",
+    "open_store",
+    "outline_json",
+]
 
 SCHEMA_VERSION = 1
 
@@ -47,6 +60,7 @@ CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL,
     facts TEXT NOT NULL,         -- FileFacts without git, JSON
+    outline TEXT NOT NULL,       -- FileOutline without git, JSON: what build reads
     git TEXT                     -- GitFacts JSON or NULL; refreshed every extract
 );
 CREATE TABLE IF NOT EXISTS dir_git (directory TEXT PRIMARY KEY, git TEXT NOT NULL);
@@ -208,6 +222,17 @@ class Store:
         rows = self._query("SELECT facts, git FROM files ORDER BY path")
         return [_file_facts_from_row(facts, git) for facts, git in rows]
 
+    def file_outlines(self) -> list[FileOutline]:
+        """The outline of every file (git history included), sorted by path: what `build`
+        needs, without decoding every docstring and snippet."""
+        rows = self._query("SELECT outline, git FROM files ORDER BY path")
+        outlines = []
+        for outline, git in rows:
+            data = json.loads(outline)
+            data["git"] = None if git is None else json.loads(git)
+            outlines.append(converter.structure(data, FileOutline))
+        return outlines
+
     def dir_git(self) -> dict[str, GitFacts]:
         """Directory ("" for the root) -> git history of everything below it."""
         rows = self._query("SELECT directory, git FROM dir_git")
@@ -226,16 +251,17 @@ class Store:
         return [Readme(directory=d, name=n, text=t) for d, n, t in rows]
 
     def write_files(
-        self, upserts: Iterable[tuple[str, str, str]], deletes: Iterable[str] = ()
+        self, upserts: Iterable[tuple[str, str, str, str]], deletes: Iterable[str] = ()
     ) -> None:
-        """In one transaction: upsert ``(path, content_hash, facts_json(facts))`` rows (keeping
-        their git column) and delete the files in ``deletes``."""
+        """In one transaction: upsert ``(path, content_hash, facts_json(facts),
+        outline_json(facts))`` rows (keeping their git column) and delete the files in
+        ``deletes``."""
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in deletes))
             db.executemany(
-                "INSERT INTO files (path, content_hash, facts) VALUES (?, ?, ?)"
-                " ON CONFLICT (path) DO UPDATE SET"
-                " content_hash = excluded.content_hash, facts = excluded.facts",
+                "INSERT INTO files (path, content_hash, facts, outline) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (path) DO UPDATE SET content_hash = excluded.content_hash,"
+                " facts = excluded.facts, outline = excluded.outline",
                 upserts,
             )
 
@@ -411,6 +437,71 @@ def open_store(
 def facts_json(facts: FileFacts) -> str:
     """The JSON stored for a file's facts: everything but ``git`` (kept in its own column)."""
     data = converter.unstructure(facts)
+    del data["git"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@attrs.frozen
+class Definition:
+    """A public top-level function or class, as `build` sees it."""
+
+    name: str
+    qualname: str
+    kind: str  # "function" | "class"
+    start_line: int
+    end_line: int
+    complexity: int
+    source_hash: str
+
+
+@attrs.frozen
+class FileOutline:
+    """What `build` needs of a file's facts. Stored in its own small JSON column, because
+    decoding every file's full facts (docstrings, snippets, methods) would cost a large build
+    more than all the rest of it."""
+
+    path: str
+    content_hash: str
+    lines: int = 0
+    complexity: int = 0  # sum over its top-level functions and classes
+    problem: str | None = None
+    # (resolved file id, imported names) of each import that resolved to a project file
+    imports: list[tuple[str, list[str]]] = attrs.Factory(list)
+    definitions: list[Definition] = attrs.Factory(list)
+    git: GitFacts | None = None
+
+    @classmethod
+    def from_facts(cls, facts: FileFacts) -> FileOutline:
+        every: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
+        public = [d for d in every if not d.name.startswith("_")]
+        definitions = [
+            Definition(
+                name=d.name,
+                qualname=d.qualname,
+                kind="class" if isinstance(d, ClassFacts) else "function",
+                start_line=d.start_line,
+                end_line=d.end_line,
+                complexity=d.complexity,
+                source_hash=d.source_hash,
+            )
+            for d in public
+        ]
+        return cls(
+            path=facts.path,
+            content_hash=facts.content_hash,
+            lines=facts.lines,
+            complexity=sum(f.complexity for f in facts.functions)
+            + sum(c.complexity for c in facts.classes),
+            problem=facts.problem,
+            imports=[(i.resolved, list(i.names)) for i in facts.imports if i.resolved],
+            definitions=definitions,
+            git=facts.git,
+        )
+
+
+def outline_json(facts: FileFacts) -> str:
+    """The JSON stored as a file's outline (without ``git``, kept in its own column)."""
+    data = converter.unstructure(FileOutline.from_facts(facts))
     del data["git"]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 

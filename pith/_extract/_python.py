@@ -46,6 +46,22 @@ _STATEMENT_FIELDS: dict[type[ast.AST], tuple[str, ...]] = {
     ast.AsyncFunctionDef: ("body",),
     ast.ClassDef: ("body",),
 }
+# Statements `scan` does more with than descend into.
+_NOTABLE = frozenset(
+    {
+        ast.If,
+        ast.While,
+        ast.For,
+        ast.AsyncFor,
+        ast.Try,
+        ast.TryStar,
+        ast.Match,
+        ast.Assert,
+        ast.Import,
+        ast.ImportFrom,
+        ast.Raise,
+    }
+)
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _TIMEOUT = re.compile(r"timeout", re.IGNORECASE)
 _RETRY = re.compile(r"retr(y|ies)|attempts|backoff", re.IGNORECASE)
@@ -281,6 +297,13 @@ class _Visitor:
         stack: list[ast.AST] = [root]
         while stack:
             node = stack.pop()
+            kind = type(node)
+            fields = _STATEMENT_FIELDS.get(kind)
+            if fields is not None:
+                for field in fields:
+                    stack.extend(getattr(node, field))
+            if kind not in _NOTABLE:
+                continue  # most statements: one dict and one set lookup, no isinstance chain
             if isinstance(node, ast.If | ast.While):
                 complexity += 1 + self.condition(node.test)
             elif isinstance(node, ast.For | ast.AsyncFor):
@@ -305,20 +328,28 @@ class _Visitor:
                 )
             elif isinstance(node, ast.Raise):
                 self.key(node.lineno, "raise")
-            for field in _STATEMENT_FIELDS.get(type(node), ()):
-                stack.extend(getattr(node, field))
         return complexity
 
     def condition(self, test: ast.expr) -> int:
         """Boolean operators and comprehension clauses of a condition; notes status checks."""
         extra = 0
-        for node in ast.walk(test):
+        stack: list[ast.AST] = [test]
+        # Only through the expressions a condition is built of, not into every subexpression.
+        while stack:
+            node = stack.pop()
             if isinstance(node, ast.BoolOp):
                 extra += len(node.values) - 1
-            elif isinstance(node, ast.comprehension):
-                extra += 1 + len(node.ifs)
+                stack.extend(node.values)
+            elif isinstance(node, ast.UnaryOp):
+                stack.append(node.operand)
             elif isinstance(node, ast.Compare):
                 self.compare(node)
+            elif isinstance(node, ast.Call):
+                stack.extend(node.args)
+            elif isinstance(node, ast.GeneratorExp | ast.ListComp | ast.SetComp):
+                for generator in node.generators:
+                    extra += 1 + len(generator.ifs)
+                    stack.extend(generator.ifs)
         return extra
 
     def tunables(self, text: str) -> None:
