@@ -24,7 +24,7 @@ from ._config import Settings, load_settings
 from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
 from ._errors import PithError, UsageError
 from ._estimate import estimate as estimate_cost
-from ._extract import ExtractSummary
+from ._extract import ExtractSummary, check_root
 from ._extract import extract as run_extract
 from ._generate import GenerationInterrupted, run_generation, select_nodes
 from ._models import NodeType
@@ -100,6 +100,7 @@ def extract(
     state: CliState, path: str, force: bool, include: tuple[str, ...], exclude: tuple[str, ...]
 ) -> None:
     """Read the codebase at PATH: ast facts, git history, READMEs (no LLM)."""
+    check_root(path)  # before creating a database for a mistyped PATH
     settings = state.settings()
     with _progress(state, "Extracting") as on_progress, Store.open(settings.db_path) as store:
         summary = run_extract(

@@ -83,6 +83,11 @@ def test_usage_errors_exit_2(run, project, args, message):
     assert message in err
 
 
+def test_a_bad_path_creates_no_database(run, cwd):
+    assert run("extract", "missing")[0] == 2
+    assert not (cwd / "data").exists()
+
+
 def test_list_and_show_before_build(run, project):
     run("extract", str(project))
     code, _, err = run("show", "app.py")

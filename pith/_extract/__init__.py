@@ -3,7 +3,7 @@
 from ._files import Candidate, Discovery, discover
 from ._git import git_history
 from ._python import ImportResolver, parse_source
-from ._run import ExtractSummary, Skipped, extract
+from ._run import ExtractSummary, Skipped, check_root, extract
 
 __all__ = [
     "Candidate",
@@ -11,6 +11,7 @@ __all__ = [
     "ExtractSummary",
     "ImportResolver",
     "Skipped",
+    "check_root",
     "discover",
     "extract",
     "git_history",

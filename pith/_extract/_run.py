@@ -31,7 +31,7 @@ from ._files import Candidate, discover, read_target_config
 from ._git import git_history
 from ._python import ImportResolver, content_hash, parse_source, problem_facts
 
-__all__ = ["ExtractSummary", "Skipped", "extract"]
+__all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
@@ -126,7 +126,7 @@ def extract(
     Raises `UsageError` when ``path`` does not exist or is not a directory.
     """
     started = time.perf_counter()
-    root = _check_root(path)
+    root = check_root(path)
     config = read_target_config(root)
     include = tuple(include) or _globs(config.get("include"))
     exclude = tuple(exclude) or _globs(config.get("exclude"))
@@ -203,7 +203,8 @@ def extract(
     )
 
 
-def _check_root(path: str | os.PathLike[str]) -> Path:
+def check_root(path: str | os.PathLike[str]) -> Path:
+    """``path`` resolved, or `UsageError` when it does not exist or is not a directory."""
     root = Path(path)
     if not root.exists():
         raise UsageError(f"PATH {str(path)!r} does not exist; pass the directory of a codebase")
