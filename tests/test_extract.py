@@ -10,7 +10,7 @@ import pytest
 from projects import HEALTHY, commit_all, git, write_tree
 
 from pith._errors import UsageError
-from pith._extract import extract
+from pith._extract import _run, extract
 from pith._store import Store
 
 
@@ -209,6 +209,20 @@ def test_process_pool_gives_the_same_facts(tmp_path):
         assert [s.path for s in summary.skipped] == ["pkg/bad.py"]
         assert one.all_file_facts() == pool.all_file_facts()
         assert pool.file_facts("pkg/m007.py").imports[0].resolved == "pkg/m008.py"
+
+
+def die(paths):
+    os._exit(1)  # a worker killed mid-run, as the OOM killer would
+
+
+def test_a_dying_worker_loses_nothing(tmp_path, monkeypatch):
+    files = {f"m{i:03}.py": f"X{i} = {i}\n" for i in range(160)}
+    root = write_tree(tmp_path / "p", files)
+    monkeypatch.setattr(_run, "_parse_chunk", die)
+    with Store.open(tmp_path / "a.db") as store:
+        summary = extract(root, store, workers=2)
+        assert summary.parsed == 160
+        assert store.file_facts("m042.py").exports == ("X42",)
 
 
 # --- git ---------------------------------------------------------------------------------------

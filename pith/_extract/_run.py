@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import attrs
@@ -246,17 +247,27 @@ def _parse_in_pool(
     paths = [p for p, _ in sorted(to_parse, key=lambda item: -len(item[1]))]
     chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
     rows: list[_Row] = []
-    with ProcessPoolExecutor(
-        max_workers=worker_count,
-        initializer=_init_worker,
-        initargs=(str(root), file_ids, root.name),
-    ) as pool:
-        futures = [pool.submit(_parse_chunk, chunk) for chunk in chunks]
-        for future in as_completed(futures):
-            chunk_rows = future.result()
-            rows.extend(chunk_rows)
-            done += len(chunk_rows)
-            progress(done, total)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=worker_count,
+            initializer=_init_worker,
+            initargs=(str(root), file_ids, root.name),
+        ) as pool:
+            futures = [pool.submit(_parse_chunk, chunk) for chunk in chunks]
+            for future in as_completed(futures):
+                chunk_rows = future.result()
+                rows.extend(chunk_rows)
+                done += len(chunk_rows)
+                progress(done, total)
+    except BrokenProcessPool:
+        # A worker died (killed for memory, say): finish here rather than lose the run.
+        finished = {row[0] for row in rows}
+        resolver = ImportResolver(file_ids, root.name)
+        for path, data in to_parse:
+            if path not in finished:
+                rows.append(_parse_one(path, data, resolver))
+                done += 1
+                progress(done, total)
     return rows
 
 
