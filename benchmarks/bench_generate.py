@@ -43,7 +43,10 @@ def write_project(root: Path) -> None:
     """Packages BRANCHING wide and LEVELS deep; every leaf holds FILES_PER_LEAF modules, each
     with one function long enough (30+ lines) to get a node of its own."""
     body = "\n".join(f"    total += {i}  # step {i}" for i in range(32))
-    source = f'"""A synthetic module."""\n\nLIMIT = 10\n\n\ndef work(x):\n    total = x\n{body}\n    return total\n'
+    source = (
+        f'"""A synthetic module."""\n\nLIMIT = 10\n\n\n'
+        f"def work(x):\n    total = x\n{body}\n    return total\n"
+    )
     leaves = [Path()]
     for _ in range(LEVELS):
         leaves = [parent / f"pkg{i}" for parent in leaves for i in range(BRANCHING)]
