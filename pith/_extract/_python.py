@@ -22,9 +22,14 @@ from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyState
 __all__ = ["MAX_FILE_BYTES", "ImportResolver", "content_hash", "parse_source", "problem_facts"]
 
 MAX_FILE_BYTES = 1_000_000  # larger files get a node but are not parsed
-SNIPPET_LINES = 12
+SNIPPET_LINES = 12  # of a top-level function or class
 SNIPPET_CHARS = 800
 DOCSTRING_CHARS = 2000
+# A method's snippet and docstring are shorter: there are many methods, and the facts of a
+# large codebase would otherwise outweigh its source.
+METHOD_SNIPPET_LINES = 5
+METHOD_SNIPPET_CHARS = 300
+METHOD_DOCSTRING_CHARS = 600
 LINE_CHARS = 160  # a key statement's text
 KEY_STATEMENTS_PER_KIND = 20
 DECORATOR_CHARS = 120
@@ -183,7 +188,7 @@ class _Visitor:
         )
 
     def function(
-        self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, *, method: bool = False
     ) -> FunctionFacts:
         signature = f"({_unparse(node.args)})"
         if node.returns is not None:
@@ -198,9 +203,9 @@ class _Visitor:
             end_line=end,
             is_async=isinstance(node, ast.AsyncFunctionDef),
             decorators=self.decorators(node),
-            docstring=self.docstring(node),
+            docstring=self.docstring(node, METHOD_DOCSTRING_CHARS if method else DOCSTRING_CHARS),
             complexity=self.scan(node),
-            snippet=self.snippet(start, end),
+            snippet=self.snippet(start, end, method=method),
             source_hash=self.source_hash(start, end),
         )
 
@@ -208,7 +213,8 @@ class _Visitor:
         methods: list[FunctionFacts] = []
         for statement in node.body:
             if isinstance(statement, _DEFS):
-                methods.append(self.function(statement, f"{node.name}.{statement.name}"))
+                qualname = f"{node.name}.{statement.name}"
+                methods.append(self.function(statement, qualname, method=True))
             else:
                 self.scan(statement)
         start = self.start_line(node)
@@ -240,16 +246,17 @@ class _Visitor:
     @staticmethod
     def docstring(
         node: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+        limit: int = DOCSTRING_CHARS,
     ) -> str | None:
         text = ast.get_docstring(node, clean=True)
-        return None if text is None else _bounded(text, DOCSTRING_CHARS)
+        return None if text is None else _bounded(text, limit)
 
-    def snippet(self, start: int, end: int) -> str:
-        last = min(end, start + SNIPPET_LINES - 1)
+    def snippet(self, start: int, end: int, *, method: bool = False) -> str:
+        last = min(end, start + (METHOD_SNIPPET_LINES if method else SNIPPET_LINES) - 1)
         text = "\n".join(line.rstrip() for line in self.lines[start - 1 : last])
         if last < end:
             text += "\n    ..."
-        return _bounded(text, SNIPPET_CHARS)
+        return _bounded(text, METHOD_SNIPPET_CHARS if method else SNIPPET_CHARS)
 
     def source_hash(self, start: int, end: int) -> str:
         text = "\n".join(self.lines[start - 1 : end])

@@ -28,7 +28,7 @@ from .._errors import UsageError
 from .._models import FileFacts
 from .._store import Store, facts_json, git_json, outline_json
 from ._docs import read_readmes
-from ._files import Candidate, discover, read_target_config
+from ._files import discover, read_target_config
 from ._git import git_history
 from ._python import ImportResolver, content_hash, parse_source, problem_facts
 
@@ -83,15 +83,15 @@ def _init_worker(root: str, file_ids: list[str], root_name: str) -> None:
 def _parse_chunk(paths: list[str]) -> list[_Row]:
     assert _worker_root is not None
     assert _worker_resolver is not None
-    rows = []
-    for path in paths:
-        try:
-            data = (_worker_root / path).read_bytes()
-        except OSError as exc:
-            rows.append(_row(problem_facts(path, f"unreadable: {exc.strerror}; not read")))
-            continue
-        rows.append(_parse_one(path, data, _worker_resolver))
-    return rows
+    return [_read_and_parse(_worker_root, path, _worker_resolver) for path in paths]
+
+
+def _read_and_parse(root: Path, path: str, resolver: ImportResolver) -> _Row:
+    try:
+        data = (root / path).read_bytes()
+    except OSError as exc:
+        return _row(problem_facts(path, f"unreadable: {exc.strerror or exc}; not read"))
+    return _parse_one(path, data, resolver)
 
 
 def _parse_one(path: str, data: bytes, resolver: ImportResolver) -> _Row:
@@ -141,20 +141,26 @@ def extract(
     resolver = ImportResolver(file_ids, root.name)
 
     rows: list[_Row] = []
-    to_parse: list[tuple[str, bytes]] = []
+    to_parse: list[str] = []
     unchanged: list[str] = []
     for candidate in discovery.files:
-        row, data = _read(root, candidate)
-        if row is not None:
-            rows.append(row)
-        elif (
-            data is not None
-            and not force
-            and stored_hashes.get(candidate.path) == (content_hash(data))
-        ):
+        if candidate.problem is not None:
+            rows.append(_row(problem_facts(candidate.path, candidate.problem)))
+            continue
+        stored = None if force else stored_hashes.get(candidate.path)
+        if stored is None:
+            to_parse.append(candidate.path)  # read where it is parsed: maybe in a worker
+            continue
+        try:
+            data = (root / candidate.path).read_bytes()
+        except OSError as exc:
+            reason = f"unreadable: {exc.strerror or exc}; not read"
+            rows.append(_row(problem_facts(candidate.path, reason)))
+            continue
+        if content_hash(data) == stored:
             unchanged.append(candidate.path)
-        elif data is not None:
-            to_parse.append((candidate.path, data))
+        else:
+            to_parse.append(candidate.path)
     done = len(rows) + len(unchanged)
     progress(done, total)
 
@@ -162,8 +168,8 @@ def extract(
     if worker_count > 1 and len(to_parse) >= POOL_MIN_FILES:
         rows.extend(_parse_in_pool(root, file_ids, to_parse, worker_count, done, total, progress))
     else:
-        for file_path, data in to_parse:
-            rows.append(_parse_one(file_path, data, resolver))
+        for file_path in to_parse:
+            rows.append(_read_and_parse(root, file_path, resolver))
             done += 1
             progress(done, total)
 
@@ -194,7 +200,7 @@ def extract(
     return ExtractSummary(
         root=str(root),
         files=total,
-        parsed=sum(1 for path, _ in to_parse if path not in problems),
+        parsed=sum(1 for path in to_parse if path not in problems),
         unchanged=sum(1 for path in unchanged if path not in problems),
         deleted=len(deleted),
         skipped=tuple(Skipped(p, r) for p, r in sorted(problems.items())),
@@ -222,29 +228,17 @@ def _globs(value: object) -> tuple[str, ...]:
     return ()
 
 
-def _read(root: Path, candidate: Candidate) -> tuple[_Row | None, bytes | None]:
-    """(a finished row, None) for a file that cannot be read, else (None, its bytes)."""
-    if candidate.problem is not None:
-        return _row(problem_facts(candidate.path, candidate.problem)), None
-    try:
-        with (root / candidate.path).open("rb") as f:
-            return None, f.read()
-    except OSError as exc:
-        reason = f"unreadable: {exc.strerror or exc}; not read"
-        return _row(problem_facts(candidate.path, reason)), None
-
-
 def _parse_in_pool(
     root: Path,
     file_ids: list[str],
-    to_parse: list[tuple[str, bytes]],
+    to_parse: list[str],
     worker_count: int,
     done: int,
     total: int,
     progress: ProgressCallback,
 ) -> list[_Row]:
     # Biggest first, so that no worker is left alone with a large file at the end.
-    paths = [p for p, _ in sorted(to_parse, key=lambda item: -len(item[1]))]
+    paths = sorted(to_parse, key=lambda path: -_size(root / path))
     chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
     rows: list[_Row] = []
     try:
@@ -263,12 +257,19 @@ def _parse_in_pool(
         # A worker died (killed for memory, say): finish here rather than lose the run.
         finished = {row[0] for row in rows}
         resolver = ImportResolver(file_ids, root.name)
-        for path, data in to_parse:
+        for path in to_parse:
             if path not in finished:
-                rows.append(_parse_one(path, data, resolver))
+                rows.append(_read_and_parse(root, path, resolver))
                 done += 1
                 progress(done, total)
     return rows
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _reresolve(store: Store, resolver: ImportResolver, paths: set[str]) -> list[_Row]:
