@@ -338,7 +338,7 @@ class Store:
         return [Edge(s, t, EdgeType(k)) for s, t, k in self._query(sql, params)]
 
     def replace_graph(
-        self, nodes: Iterable[Node], edges: Iterable[Edge], meta: Mapping[str, str] = {}
+        self, nodes: Iterable[Node], edges: Iterable[Edge], meta: Mapping[str, str] | None = None
     ) -> None:
         """In one transaction: replace every node and edge, drop the prose of nodes that are
         gone (prose of surviving nodes is kept; its staleness follows from the hashes), and
@@ -365,7 +365,7 @@ class Store:
                 ((e.source, e.target, str(e.type)) for e in edges),
             )
             db.execute("DELETE FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")
-            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", (meta or {}).items())
 
     def suggest_ids(self, id: str, n: int = 5) -> list[str]:
         """The ids closest to ``id`` (for a mistyped ``pith show``), best first."""
