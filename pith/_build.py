@@ -8,7 +8,8 @@ Nodes:
   Its ``source_hash`` covers its README and the ids and hashes of everything it contains, so
   its prose goes stale when anything below it changes.
 - **function**: public top-level functions and classes that at least
-  `BuildConfig.function_min_importers` other files import by name, or that are complex (at least
+  `BuildConfig.function_min_importers` other files import by name (also through a package's
+  re-export, ``from pkg import name``), or that are complex (at least
   `BuildConfig.function_min_lines` lines or cyclomatic complexity
   `BuildConfig.function_min_complexity`); id = ``<file id>:<qualname>``; ``source_hash`` = hash of
   its own source lines, so editing another function of the file does not stale it.
@@ -49,6 +50,7 @@ from ._store import FileOutline, Store
 __all__ = ["ROOT_MODULE_ID", "BuildConfig", "BuildSummary", "build", "build_graph"]
 
 ROOT_MODULE_ID = "."
+_REEXPORT_HOPS = 4  # how far an imported name is followed through re-exports (cycles exist)
 
 
 @attrs.frozen
@@ -186,6 +188,14 @@ def build_graph(
     imports: dict[str, set[str]] = defaultdict(set)
     importers: dict[str, set[str]] = defaultdict(set)
     name_importers: dict[tuple[str, str], set[str]] = defaultdict(set)
+    # (file, name) -> the file it imported that name from: `from .core import connect` in
+    # pkg/__init__.py makes `from pkg import connect` elsewhere an import of core's connect.
+    origin: dict[tuple[str, str], str] = {}
+    for facts in files:
+        for target, names in facts.imports:
+            if target != facts.path and target in by_path:
+                for name in names:
+                    origin.setdefault((facts.path, name), target)
     for facts in files:
         for target, names in facts.imports:
             if target == facts.path or target not in by_path:
@@ -193,7 +203,13 @@ def build_graph(
             imports[facts.path].add(target)
             importers[target].add(facts.path)
             for name in names:
-                name_importers[(target, name)].add(facts.path)
+                key = (target, name)
+                for _ in range(_REEXPORT_HOPS):
+                    name_importers[key].add(facts.path)
+                    source = origin.get(key)
+                    if source is None or source == facts.path:
+                        break
+                    key = (source, name)
     for source in sorted(imports):
         for target in sorted(imports[source]):
             edges.append(Edge(source, target, EdgeType.IMPORTS))

@@ -138,6 +138,21 @@ def test_root_module_and_directory_of_three_files(tmp_path, store):
     ]
 
 
+def test_names_imported_through_a_reexport_count(tmp_path, store):
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pkg/__init__.py": "from .impl import thing, other\n",
+            "pkg/impl.py": "def thing():\n    pass\n\ndef other():\n    pass\n",
+            "a.py": "from pkg import thing\n",
+        },
+    )
+    extract_build(root, store)
+    # thing: imported by pkg/__init__.py and, through it, by a.py; other: by pkg/__init__ only.
+    assert node_ids(store, NodeType.FUNCTION) == ["pkg/impl.py:thing"]
+    assert store.node("pkg/impl.py:thing").metadata["fan_in"] == 2
+
+
 def test_complex_functions_and_thresholds(tmp_path, store):
     long_body = "\n".join(f"    x{i} = {i}" for i in range(30))
     branches = "\n".join(f"    if x == {i}:\n        return {i}" for i in range(7))
