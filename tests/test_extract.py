@@ -307,6 +307,15 @@ def test_new_commit_refreshes_history_without_reparsing(repo, store):
     assert store.file_facts("app.py").git.recent_subjects[0] == "Touch app"
 
 
+def test_a_repository_without_commits(project, store):
+    git(project, "init", "-q")
+    summary = extract(project, store, workers=1)
+    assert summary.in_git
+    assert summary.parsed == 8
+    assert store.file_facts("app.py").git is None
+    assert store.dir_git() == {}
+
+
 def test_a_directory_git_ignores_is_walked(tmp_path, store):
     outer = tmp_path / "outer"
     write_tree(outer, {".gitignore": "versions/\n", "a.py": "x = 1\n"})
