@@ -126,6 +126,10 @@ def test_bad_input_never_stops_extraction(project, store, tmp_path):
     assert inside.content_hash == store.file_facts("pkg/core.py").content_hash
     assert "SECRET" not in str(store.file_facts("bad/escape.py"))
 
+    again = extract(project, store, workers=1)
+    assert not again.changed  # problems that stay the same are no change
+    assert again.skipped == summary.skipped
+
 
 def test_unreadable_file(project, store, monkeypatch):
     locked = project / "locked.py"

@@ -137,6 +137,7 @@ def extract(
 
     previous_root = store.root
     stored_hashes = {} if previous_root != str(root) else store.file_hashes()
+    stored_problems = store.file_problems() if stored_hashes else {}
     file_ids = [c.path for c in discovery.files]
     resolver = ImportResolver(file_ids, root.name)
 
@@ -145,7 +146,10 @@ def extract(
     unchanged: list[str] = []
     for candidate in discovery.files:
         if candidate.problem is not None:
-            rows.append(_row(problem_facts(candidate.path, candidate.problem)))
+            if force or stored_problems.get(candidate.path) != candidate.problem:
+                rows.append(_row(problem_facts(candidate.path, candidate.problem)))
+            else:
+                unchanged.append(candidate.path)
             continue
         stored = None if force else stored_hashes.get(candidate.path)
         if stored is None:
@@ -155,7 +159,10 @@ def extract(
             data = (root / candidate.path).read_bytes()
         except OSError as exc:
             reason = f"unreadable: {exc.strerror or exc}; not read"
-            rows.append(_row(problem_facts(candidate.path, reason)))
+            if stored_problems.get(candidate.path) != reason:
+                rows.append(_row(problem_facts(candidate.path, reason)))
+            else:
+                unchanged.append(candidate.path)
             continue
         if content_hash(data) == stored:
             unchanged.append(candidate.path)
