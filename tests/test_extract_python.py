@@ -6,6 +6,8 @@ import hashlib
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pith._extract import ImportResolver, parse_source
 from pith._extract._python import MAX_FILE_BYTES
@@ -266,3 +268,38 @@ def test_root_that_is_a_package_is_named_by_its_directory():
 def test_an_import_of_itself_resolves_to_nothing():
     (fact,) = resolve("pkg/__init__.py", ImportFact(module="pkg", names=("x",)))
     assert fact.resolved is None
+
+
+# --- never raises ------------------------------------------------------------------------------
+
+PYTHONISH = st.lists(
+    st.sampled_from(
+        [
+            "def f(x=1):\n",
+            "    return x\n",
+            "class C(B):\n",
+            "    async def m(self): pass\n",
+            "if a and b or c:\n",
+            "    raise E\n",
+            "from . import y\n",
+            "import a.b\n",
+            "TIMEOUT = 5\n",
+            "# -*- coding: latin-1 -*-\n",
+            "'''doc\n",
+            "\x00",
+            "\xe9",
+            "(((",
+            "\n",
+            "    ",
+        ]
+    ),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(st.binary(max_size=300), PYTHONISH.map(lambda t: t.encode("utf-8"))))
+def test_any_bytes_give_facts_never_an_exception(data):
+    facts = parse_source("any.py", data)
+    assert facts.content_hash == hashlib.sha256(data).hexdigest()
+    assert (facts.problem is None) or (facts.functions == () and facts.imports == ())
