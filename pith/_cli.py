@@ -177,13 +177,14 @@ def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
 def show(state: CliState, node_id: str, as_json: bool) -> None:
     """A node: its facts, edges and prose (Markdown)."""
     with open_store(state.settings(), require="built") as store:
-        data = _views.node_view(store, node_id)
-    if as_json:
-        _echo_json(data)
-    elif sys.stdout.isatty():
-        rich.console.Console().print(rich.markdown.Markdown(_views.node_markdown(data)))
+        if as_json:
+            _echo_json(_views.node_view(store, node_id))
+            return
+        page = _views.node_page(store, node_id)
+    if sys.stdout.isatty():
+        rich.console.Console().print(rich.markdown.Markdown(page))
     else:
-        click.echo(_views.node_markdown(data), nl=False)
+        click.echo(page, nl=False)
 
 
 class _Concurrency(click.ParamType[int]):

@@ -14,6 +14,7 @@ __all__ = [
     "list_text",
     "node_list",
     "node_markdown",
+    "node_page",
     "node_view",
     "status",
     "status_text",
@@ -109,8 +110,54 @@ def node_view(store: Store, node_id: str) -> dict[str, Any]:
     }
 
 
-def node_markdown(data: dict[str, Any]) -> str:
-    """A node view (see `node_view`) as a Markdown page."""
+def node_page(store: Store, node_id: str) -> str:
+    """The Markdown page of ``pith show``: the node view plus what the source says."""
+    data = node_view(store, node_id)
+    return node_markdown(data, source=_source_markdown(store, data))
+
+
+def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
+    """Docstring, signature, exports and key statements from the extracted facts."""
+    if data["type"] == NodeType.MODULE.value:
+        readme = store.readme(data["id"])
+        return [f"README: `{readme.name}`", ""] if readme else []
+    facts = store.file_facts(data["path"])
+    if facts is None:
+        return []
+    out: list[str] = []
+    docstring = facts.docstring
+    first, last = 1, facts.lines
+    if data["type"] == NodeType.FUNCTION.value:
+        qualname = data["name"]
+        function = next((f for f in facts.functions if f.qualname == qualname), None)
+        klass = next((c for c in facts.classes if c.qualname == qualname), None)
+        if function is not None:
+            prefix = "async def" if function.is_async else "def"
+            out += ["```python", f"{prefix} {function.name}{function.signature}", "```", ""]
+            docstring, first, last = function.docstring, function.start_line, function.end_line
+        elif klass is not None:
+            bases = f"({', '.join(klass.bases)})" if klass.bases else ""
+            methods = ", ".join(m.name for m in klass.methods)
+            out += ["```python", f"class {klass.name}{bases}", "```", ""]
+            out += [f"Methods: {methods}", ""] if methods else []
+            docstring, first, last = klass.docstring, klass.start_line, klass.end_line
+    elif facts.exports:
+        out += [f"Exports: {', '.join(f'`{name}`' for name in facts.exports[:30])}", ""]
+    if facts.problem:
+        out += [f"Not parsed: {facts.problem}", ""]
+    if docstring:
+        out += [docstring.split("\n\n")[0], ""]
+    key_statements = [k for k in facts.key_statements if first <= k.line <= last]
+    if key_statements:
+        out += ["## Key statements", ""]
+        out += [f"- line {k.line} ({k.kind}): `{k.text}`" for k in key_statements[:20]]
+        out.append("")
+    return out
+
+
+def node_markdown(data: dict[str, Any], *, source: list[str] | None = None) -> str:
+    """A node view (see `node_view`) as a Markdown page; ``source``: Markdown lines about the
+    source, shown after the prose."""
     out = [f"# {data['id']}", "", f"*{data['type']}* · `{data['path']}`", ""]
     prose = data["prose"]
     if prose is None:
@@ -141,6 +188,8 @@ def node_markdown(data: dict[str, Any]) -> str:
             f"*Written by {prose['model'] or 'an unknown model'} at {prose['generated_at']}.*",
             "",
         ]
+    if source:
+        out += ["## Source", "", *source]
     out += ["## Facts", ""]
     for key, value in data["metadata"].items():
         if isinstance(value, list):

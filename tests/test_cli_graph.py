@@ -194,6 +194,19 @@ def test_show_markdown_when_piped(run, built, cwd):
     assert "## Gotchas\n\n- TIMEOUT is 30 s (line 3) -- `TIMEOUT = 30`" in out
     assert "- contains `pkg/core.py:Client`" in out
     assert "*No prose yet" in run("show", "pkg")[1]
+    assert "README: `README.md`" in run("show", "pkg")[1]
+    assert "Exports: `TIMEOUT`, `BASE_URL`, `MAX_RETRIES`, `connect`, `Client`" in out
+    assert "- line 3 (timeout): `TIMEOUT = 30`" in out
+
+
+def test_show_a_function_shows_its_signature(run, built):
+    code, out, _ = run("show", "pkg/core.py:connect")
+    assert code == 0
+    assert "def connect(url: str, retries: int=3, *, timeout: float=5.0) -> str" in out
+    assert "Open a connection." in out
+    assert '(raise): `raise ValueError("no url")`' in out
+    assert "TIMEOUT = 30" not in out  # a module constant, outside the function
+    assert "Methods: send, close" in run("show", "pkg/core.py:Client")[1]
 
 
 def test_show_unknown_id_exits_1_with_suggestions(run, built):
