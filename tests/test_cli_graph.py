@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 
 import pytest
 from projects import HEALTHY, write_tree
@@ -216,3 +218,19 @@ def test_show_unknown_id_exits_1_with_suggestions(run, built):
     assert "no node 'pkg/cor.py'" in err
     assert "did you mean: pkg/core.py" in err
     assert err.count("\n") == 1  # one line
+
+
+def test_the_real_entry_point(cwd, project):
+    """One real process, to check the exit code as a shell sees it."""
+    command = [sys.executable, "-m", "pith", "--data-dir", str(cwd / "data")]
+    result = subprocess.run([*command, "build"], capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"pith: error: no pith database in {cwd / 'data'}: run `pith extract PATH` first\n"
+    )
+    result = subprocess.run(
+        [*command, "extract", str(project)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "8 parsed" in result.stdout
