@@ -204,7 +204,7 @@ def test_show_markdown_when_piped(run, built, cwd):
 def test_show_a_function_shows_its_signature(run, built):
     code, out, _ = run("show", "pkg/core.py:connect")
     assert code == 0
-    assert "def connect(url: str, retries: int=3, *, timeout: float=5.0) -> str" in out
+    assert "def connect(url: str, retries: int = 3, *, timeout: float = 5.0) -> str" in out
     assert "Open a connection." in out
     assert '(raise): `raise ValueError("no url")`' in out
     assert "TIMEOUT = 30" not in out  # a module constant, outside the function

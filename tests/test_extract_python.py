@@ -91,7 +91,7 @@ def test_function_facts(facts):
     assert (fetch.name, fetch.qualname) == ("fetch", "fetch")
     assert fetch.is_async
     assert fetch.signature == (
-        "(url: str, retries: int=3, *args, timeout: float=5.0, **kw) -> bytes"
+        "(url: str, retries: int = 3, *args, timeout: float = 5.0, **kw) -> bytes"
     )
     assert fetch.decorators == ("decorator(arg=1)",)
     assert fetch.docstring == "Fetch a URL."
@@ -147,6 +147,28 @@ def test_definition_hash_ignores_other_definitions():
     assert before.functions[0].source_hash == after.functions[0].source_hash
     assert before.classes[0].source_hash == after.classes[0].source_hash
     assert before.functions[2].source_hash != after.functions[2].source_hash
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "(a, b=1, /, c=2, *, d, e: int = 3, **kw)",
+        "(a, /)",
+        "(*, key)",
+        "(self, *args: Any, **kwargs: 'Mapping[str, int]') -> None",
+        "(x: dict[str, 'Café'] = {'é': 1}) -> 'Ünïcode'",
+        "(callback=lambda x: x + 1, sep='\\n')",
+        "()",
+    ],
+)
+def test_signatures_as_written(signature):
+    facts = parse_source("s.py", f"def f{signature}:\n    pass\n".encode())
+    assert facts.functions[0].signature == signature
+
+
+def test_a_multiline_default_is_unparsed():
+    facts = parse_source("s.py", b"def f(x=(\n    1,\n    2)):\n    pass\n")
+    assert facts.functions[0].signature == "(x=(1, 2))"
 
 
 def test_public_names_when_no_all():

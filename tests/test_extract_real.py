@@ -60,7 +60,7 @@ def test_known_classes_and_functions_have_nodes(store):
     (client_facts,) = [c for c in facts.classes if c.name == "Client"]
     send = next(m for m in client_facts.methods if m.name == "send")
     assert send.qualname == "Client.send"
-    assert send.signature.startswith("(self, request: Request, *, stream: bool=False")
+    assert send.signature.startswith("(self, request: Request, *, stream: bool = False")
 
 
 def test_imports_are_resolved(store):

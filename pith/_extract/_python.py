@@ -190,9 +190,9 @@ class _Visitor:
     def function(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str, *, method: bool = False
     ) -> FunctionFacts:
-        signature = f"({_unparse(node.args)})"
+        signature = f"({self.parameters(node.args)})"
         if node.returns is not None:
-            signature += f" -> {_unparse(node.returns)}"
+            signature += f" -> {self.source(node.returns)}"
         start = self.start_line(node)
         end = node.end_lineno or node.lineno
         return FunctionFacts(
@@ -222,7 +222,7 @@ class _Visitor:
         return ClassFacts(
             name=node.name,
             qualname=node.name,
-            bases=tuple(_bounded(_unparse(b), DECORATOR_CHARS) for b in node.bases),
+            bases=tuple(_bounded(self.source(b), DECORATOR_CHARS) for b in node.bases),
             start_line=start,
             end_line=end,
             decorators=self.decorators(node),
@@ -239,9 +239,50 @@ class _Visitor:
     def start_line(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> int:
         return min([node.lineno, *(d.lineno for d in node.decorator_list)])
 
-    @staticmethod
-    def decorators(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> tuple[str, ...]:
-        return tuple(_bounded(_unparse(d), DECORATOR_CHARS) for d in node.decorator_list)
+    def decorators(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    ) -> tuple[str, ...]:
+        return tuple(_bounded(self.source(d), DECORATOR_CHARS) for d in node.decorator_list)
+
+    def source(self, node: ast.expr) -> str:
+        """The source text of an expression as written when it fits on one line (slicing is
+        far cheaper than ``ast.unparse``), else its unparsed form."""
+        if node.end_lineno == node.lineno and node.end_col_offset is not None:
+            line = self.lines[node.lineno - 1]
+            if line.isascii():
+                return line[node.col_offset : node.end_col_offset]
+            # Column offsets count UTF-8 bytes.
+            encoded = line.encode("utf-8", "surrogatepass")
+            return encoded[node.col_offset : node.end_col_offset].decode("utf-8", "replace")
+        return _unparse(node)
+
+    def parameters(self, args: ast.arguments) -> str:
+        """A parameter list as written (PEP 8 spacing), without the parentheses."""
+        parts: list[str] = []
+        positional = [*args.posonlyargs, *args.args]
+        defaults: list[ast.expr | None] = [None] * (len(positional) - len(args.defaults))
+        defaults += args.defaults
+        for index, (arg, default) in enumerate(zip(positional, defaults, strict=True)):
+            parts.append(self.parameter(arg, default))
+            if index == len(args.posonlyargs) - 1:
+                parts.append("/")
+        if args.vararg is not None:
+            parts.append("*" + self.parameter(args.vararg, None))
+        elif args.kwonlyargs:
+            parts.append("*")
+        for arg, default in zip(args.kwonlyargs, args.kw_defaults, strict=True):
+            parts.append(self.parameter(arg, default))
+        if args.kwarg is not None:
+            parts.append("**" + self.parameter(args.kwarg, None))
+        return ", ".join(parts)
+
+    def parameter(self, arg: ast.arg, default: ast.expr | None) -> str:
+        text = arg.arg
+        if arg.annotation is not None:
+            text += f": {self.source(arg.annotation)}"
+        if default is not None:
+            text += f" = {self.source(default)}" if arg.annotation else f"={self.source(default)}"
+        return text
 
     @staticmethod
     def docstring(
