@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import pith
 from pith import FifoCapacityLimiter
 
 DOC = Path(__file__).parent.parent / "docs" / "limiter.md"
+WATCHDOG_SECONDS = 1_000_000
 
 
 @attrs.define
@@ -68,6 +69,24 @@ def assert_idle(limiter: FifoCapacityLimiter) -> None:
 
 
 @pytest.fixture
+async def watchdog(autojump_clock: trio.testing.MockClock) -> AsyncIterator[None]:
+    """Make a test whose work stalls fail instead of hanging. (pytest-trio only picks up a clock
+    that the test itself takes, so async tests take both `autojump_clock` and this.)
+
+    A stall blocks every task with no deadline but the watchdog's, so the clock jumps to it.
+    """
+
+    async def watchdog() -> None:
+        await trio.sleep(WATCHDOG_SECONDS)
+        raise AssertionError(f"stalled: still running after {WATCHDOG_SECONDS} (mock) seconds")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watchdog)
+        yield
+        nursery.cancel_scope.cancel()
+
+
+@pytest.fixture
 def scheduler_seed() -> Iterator[None]:
     """Restore Trio's scheduler randomness after a test that seeded it."""
     state = trio_scheduler_random.getstate()
@@ -97,7 +116,9 @@ async def start_caller(
 # --- the limit -----------------------------------------------------------------------------------
 
 
-async def test_limit_is_respected_and_reached(autojump_clock: trio.testing.MockClock) -> None:
+async def test_limit_is_respected_and_reached(
+    autojump_clock: trio.testing.MockClock, watchdog: None
+) -> None:
     limiter = FifoCapacityLimiter(3)
     recorder = Recorder(limiter)
     async with trio.open_nursery() as nursery:
@@ -112,7 +133,9 @@ async def test_limit_is_respected_and_reached(autojump_clock: trio.testing.MockC
     assert_idle(limiter)
 
 
-async def test_capacity_one_is_sequential(autojump_clock: trio.testing.MockClock) -> None:
+async def test_capacity_one_is_sequential(
+    autojump_clock: trio.testing.MockClock, watchdog: None
+) -> None:
     limiter = FifoCapacityLimiter(1)
     recorder = Recorder(limiter)
     async with trio.open_nursery() as nursery:
@@ -127,6 +150,7 @@ async def test_capacity_one_is_sequential(autojump_clock: trio.testing.MockClock
 
 async def test_capacity_above_the_work_runs_everything_at_once(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(50)
     recorder = Recorder(limiter)
@@ -182,6 +206,7 @@ def bare_submit(capacity: int) -> Any:
 @pytest.mark.usefixtures("scheduler_seed")
 async def test_start_soon_starts_in_submission_order(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     for seed in range(40):
         assert await run_and_record_start_order(fifo_submit, seed) == list(range(200)), seed
@@ -190,6 +215,7 @@ async def test_start_soon_starts_in_submission_order(
 @pytest.mark.usefixtures("scheduler_seed")
 async def test_a_bare_capacity_limiter_does_not_keep_the_order(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     # The control for the test above: under the same seeds, Trio's randomized scheduling really
     # does reorder work spawned into a plain CapacityLimiter, so the FIFO test can fail.
@@ -198,7 +224,9 @@ async def test_a_bare_capacity_limiter_does_not_keep_the_order(
 
 
 @pytest.mark.usefixtures("scheduler_seed")
-async def test_run_callers_start_in_call_order(autojump_clock: trio.testing.MockClock) -> None:
+async def test_run_callers_start_in_call_order(
+    autojump_clock: trio.testing.MockClock, watchdog: None
+) -> None:
     for seed in range(10):
         trio_scheduler_random.seed(seed)
         limiter = FifoCapacityLimiter(3)
@@ -212,7 +240,9 @@ async def test_run_callers_start_in_call_order(autojump_clock: trio.testing.Mock
 
 
 @pytest.mark.usefixtures("scheduler_seed")
-async def test_run_and_start_soon_share_one_queue(autojump_clock: trio.testing.MockClock) -> None:
+async def test_run_and_start_soon_share_one_queue(
+    autojump_clock: trio.testing.MockClock, watchdog: None
+) -> None:
     for seed in range(10):
         trio_scheduler_random.seed(seed)
         limiter = FifoCapacityLimiter(2)
@@ -227,7 +257,9 @@ async def test_run_and_start_soon_share_one_queue(autojump_clock: trio.testing.M
         assert_idle(limiter)
 
 
-async def test_run_returns_the_result(autojump_clock: trio.testing.MockClock) -> None:
+async def test_run_returns_the_result(
+    autojump_clock: trio.testing.MockClock, watchdog: None
+) -> None:
     limiter = FifoCapacityLimiter(1)
 
     async def add(a: int, b: int) -> int:
@@ -243,6 +275,7 @@ async def test_run_returns_the_result(autojump_clock: trio.testing.MockClock) ->
 
 async def test_run_errors_release_the_slot_and_the_queue_moves_on(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(2)
     recorder = Recorder(limiter)
@@ -268,6 +301,7 @@ async def test_run_errors_release_the_slot_and_the_queue_moves_on(
 
 async def test_start_soon_errors_reach_the_nursery_and_leak_nothing(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     # The nursery decides what an error does: a plain nursery cancels the siblings, running and
     # queued alike. Either way no slot is left behind and the limiter keeps working.
@@ -290,6 +324,7 @@ async def test_start_soon_errors_reach_the_nursery_and_leak_nothing(
 
 async def test_work_that_handles_its_errors_all_completes(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     # The generator's pattern: each piece of work catches its own Exception, so a failure
     # cancels nothing and every item runs.
@@ -315,7 +350,9 @@ async def test_work_that_handles_its_errors_all_completes(
 # --- resizing ------------------------------------------------------------------------------------
 
 
-async def test_growing_admits_waiting_work_at_once(autojump_clock: trio.testing.MockClock) -> None:
+async def test_growing_admits_waiting_work_at_once(
+    autojump_clock: trio.testing.MockClock, watchdog: None
+) -> None:
     limiter = FifoCapacityLimiter(2)
     recorder = Recorder(limiter)
     async with trio.open_nursery() as nursery:
@@ -336,6 +373,7 @@ async def test_growing_admits_waiting_work_at_once(autojump_clock: trio.testing.
 
 async def test_shrinking_lets_running_work_finish_and_admits_nothing_over_the_limit(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(4)
     recorder = Recorder(limiter)
@@ -366,6 +404,7 @@ async def test_shrinking_lets_running_work_finish_and_admits_nothing_over_the_li
 
 async def test_cancelling_a_queued_run_never_starts_it(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(1)
     recorder = Recorder(limiter)
@@ -385,6 +424,7 @@ async def test_cancelling_a_queued_run_never_starts_it(
 
 async def test_cancelling_a_nursery_of_queued_work_leaks_nothing(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(2)
     recorder = Recorder(limiter)
@@ -408,6 +448,7 @@ async def test_cancelling_a_nursery_of_queued_work_leaks_nothing(
 
 async def test_cancelling_running_work_releases_its_slot(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(1)
     recorder = Recorder(limiter)
@@ -423,6 +464,7 @@ async def test_cancelling_running_work_releases_its_slot(
 
 async def test_work_submitted_into_a_cancelled_nursery_never_starts(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(3)
     recorder = Recorder(limiter)
@@ -436,6 +478,7 @@ async def test_work_submitted_into_a_cancelled_nursery_never_starts(
 
 async def test_start_soon_into_a_closed_nursery_raises_and_keeps_the_queue_moving(
     autojump_clock: trio.testing.MockClock,
+    watchdog: None,
 ) -> None:
     limiter = FifoCapacityLimiter(1)
     recorder = Recorder(limiter)
@@ -503,7 +546,12 @@ steps = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=300,
+    deadline=None,
+    report_multiple_bugs=False,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(capacity=st.integers(1, 4), schedule=st.lists(steps, max_size=40))
 def test_random_schedules_keep_the_limit_the_order_and_every_slot(
     capacity: int, schedule: list[tuple[Any, ...]]
@@ -540,7 +588,8 @@ async def check_schedule(capacity: int, schedule: list[tuple[Any, ...]]) -> None
         if limiter.statistics().tasks_waiting:
             assert limiter.borrowed_tokens >= limiter.total_tokens
 
-    with trio.fail_after(10_000):  # a stalled queue fails here instead of hanging
+    # A stalled queue blocks everything, so the mock clock jumps to this deadline.
+    with trio.move_on_after(WATCHDOG_SECONDS) as stall:
         async with trio.open_nursery() as outer:
             for _ in range(3):
                 groups.append(await outer.start(group))
@@ -577,6 +626,7 @@ async def check_schedule(capacity: int, schedule: list[tuple[Any, ...]]) -> None
                 await trio.testing.wait_all_tasks_blocked()
                 check_work_conserving()
             submissions_done.set()
+    assert not stall.cancelled_caught, "the queue stalled"
 
     position = {item: n for n, item in enumerate(submitted)}
     assert [position[i] for i in recorder.started] == sorted(position[i] for i in recorder.started)
@@ -598,5 +648,10 @@ def test_the_docs_example_runs_and_prints_what_the_doc_says(
     assert output is not None, f"{DOC} has no ```text block with the example's output"
     namespace: dict[str, Any] = {"__name__": "limiter_doc_example"}
     exec(compile(code.group(1), str(DOC), "exec"), namespace)
-    trio.run(namespace["main"], clock=trio.testing.MockClock(autojump_threshold=0))
+
+    async def main() -> None:
+        with trio.fail_after(WATCHDOG_SECONDS):
+            await namespace["main"]()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert capsys.readouterr().out == output.group(1)
