@@ -89,7 +89,7 @@ class FifoCapacityLimiter:
     - ``total_tokens`` may be changed at any time: growing it admits waiting work at once;
       shrinking it lets running work finish and admits nothing new until under the new limit.
 
-    One limiter belongs to one Trio run.
+    A limiter is used from one Trio run at a time, and is not thread-safe (like Trio's own).
     """
 
     def __init__(self, total_tokens: int) -> None:
@@ -158,6 +158,10 @@ class FifoCapacityLimiter:
         """Wait for a slot, behind all earlier submissions, then run ``async_fn(*args)`` in the
         calling task and return its result (or raise its exception). The slot is given back
         when it returns, raises or is cancelled.
+
+        This is a cancellation point; it yields to the scheduler only if it has to wait (the
+        work itself is expected to checkpoint). Do not call it from work that already holds a
+        slot of the same limiter: with every slot so held, it would wait forever.
         """
         ticket = self._submit()
         await self._acquire(ticket)
