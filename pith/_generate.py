@@ -12,19 +12,20 @@ import datetime as dt
 import enum
 import functools
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import httpx
 import trio
 
+from ._blocking import BlockingBatcher, RunBlocking
 from ._config import Settings
 from ._errors import PithError, UsageError
 from ._limiter import FifoCapacityLimiter
 from ._llm import LLMClient, Usage
-from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts, Node, NodeType
+from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts, Node, NodeType, Prose
 from ._prompts import ChildSummary, file_prompt, function_prompt, module_prompt
 from ._prose import parse_prose
 from ._store import Store
@@ -51,8 +52,26 @@ PHASE_MODULES = 2  # modules, bottom-up
 _RECENT_FACTS = 64
 
 Messages = list[dict[str, str]]
-T = TypeVar("T")
-RunBlocking = Callable[[Callable[[], T]], Awaitable[T]]
+Prompt = tuple[Messages, FileFacts | None]  # the messages, and the facts to check the reply by
+
+
+@attrs.define(eq=False)
+class _Prepared:
+    """A prompt being built ahead of its node's turn: the prompt, or why it could not be."""
+
+    _ready: trio.Event = attrs.Factory(trio.Event)
+    _prompt: Prompt | Exception | None = None
+
+    def set(self, prompt: Prompt | Exception) -> None:
+        self._prompt = prompt
+        self._ready.set()
+
+    async def get(self) -> Prompt:
+        await self._ready.wait()
+        assert self._prompt is not None
+        if isinstance(self._prompt, Exception):
+            raise self._prompt
+        return self._prompt
 
 
 class Outcome(enum.StrEnum):
@@ -260,8 +279,9 @@ class Generation:
     Create it, ``await generation.run(selection)``; ``generation.report`` is true at every moment,
     including after the run was cancelled. Pass a shared ``limiter`` to bound pith's calls
     together with other work of your application; otherwise one of ``concurrency`` is made.
-    ``run_blocking`` runs the store's blocking calls (default: in a worker thread, off the event
-    loop); tests on Trio's mock clock pass an inline runner so that thread waits do not look idle.
+    ``run_blocking`` runs the store's blocking calls, batched (default: in a worker thread, off
+    the event loop); tests on Trio's mock clock pass an inline runner so that thread waits do not
+    look idle.
     """
 
     store: Store
@@ -274,11 +294,17 @@ class Generation:
     run_blocking: RunBlocking[Any] = trio.to_thread.run_sync
     report: GenerationReport = attrs.field(init=False)
     _prompts: PromptBuilder = attrs.field(init=False)
+    _blocking: BlockingBatcher = attrs.field(init=False)
+    _commits: trio.Nursery = attrs.field(init=False)
+    _prepared: dict[str, _Prepared] = attrs.field(init=False, factory=dict)
+    _ahead: trio.Semaphore = attrs.field(init=False)
     _done: int = attrs.field(init=False, default=0)
     _halt: Exception | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         self._prompts = PromptBuilder(self.store)
+        self._blocking = BlockingBatcher(self.run_blocking)
+        self._ahead = trio.Semaphore(2 * self.limiter.total_tokens)
         self.report = GenerationReport(
             model=self.client.model,
             base_url=self.client.base_url,
@@ -297,14 +323,26 @@ class Generation:
         for node in selection.phase_two:
             self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_MODULES)
         try:
-            async with trio.open_nursery() as nursery:
-                for node in selection.phase_one:
-                    self.limiter.start_soon(nursery, self._write, node, PHASE_NODES)
-            finished = {node.id: trio.Event() for node in selection.phase_two}
-            async with trio.open_nursery() as nursery:
-                for node in selection.phase_two:
-                    waits_for = [finished[child] for child in selection.submodules.get(node.id, ())]
-                    nursery.start_soon(self._write_module, node, waits_for, finished[node.id])
+            async with trio.open_nursery() as services:
+                await services.start(self._blocking.serve)
+                # Phase one's prompts are built ahead, in order, a batch per trip to the store's
+                # thread, and commits run after the slot is given back: a slot is held while
+                # the LLM works, not while the store does.
+                self._prepared = {node.id: _Prepared() for node in selection.phase_one}
+                services.start_soon(self._prepare_ahead, selection.phase_one)
+                async with trio.open_nursery() as self._commits:
+                    async with trio.open_nursery() as nursery:
+                        for node in selection.phase_one:
+                            self.limiter.start_soon(nursery, self._write, node, PHASE_NODES)
+                    finished = {node.id: trio.Event() for node in selection.phase_two}
+                    async with trio.open_nursery() as nursery:
+                        for node in selection.phase_two:
+                            children = selection.submodules.get(node.id, ())
+                            waits_for = [finished[child] for child in children]
+                            nursery.start_soon(
+                                self._write_module, node, waits_for, finished[node.id]
+                            )
+                services.cancel_scope.cancel()
         except BaseException:
             self.report.cancelled = True
             raise
@@ -327,34 +365,74 @@ class Generation:
             finished.set()
 
     async def _write(self, node: Node, phase: int) -> None:
+        """Ask for one node's prose (holding a limiter slot), then hand it to be committed."""
         result = self.report.results[node.id]
         if self._halt is not None:
             self._count(result)
             return
         try:
-            messages, facts = await self.run_blocking(
-                functools.partial(self._prompts.messages, node)
-            )
+            if node.id in self._prepared:
+                messages, facts = await self._prepared[node.id].get()
+                del self._prepared[node.id]  # the prompt is needed only this once
+                self._ahead.release()
+            else:
+                messages, facts = await self._blocking.run(
+                    functools.partial(self._prompts.messages, node)
+                )
             parse = functools.partial(parse_prose, node=node, model=self.client.model, facts=facts)
             completion = await self.client.complete(messages, parse)
-            result.attempts, result.usage = completion.attempts, completion.usage
-            await self.run_blocking(
-                functools.partial(self.store.save_prose, node.id, completion.value)
-            )
         except Exception as exc:
-            exc.add_note(f"while writing {node.type} node {node.id!r} (phase {phase})")
-            result.outcome = Outcome.FAILED
-            result.error = NodeError.from_exception(exc)
-            result.attempts = getattr(exc, "attempts", result.attempts)
-            result.usage = getattr(exc, "usage", result.usage)
-            self.report.exceptions.append(exc)
-            if getattr(exc, "run_wide", False) and self._halt is None:
-                # Every further call would fail the same way: admit no more.
-                self._halt = exc
-                self.report.halted_by = result.error.message
-        else:
-            result.outcome = Outcome.GENERATED
-            self._prompts.summaries[node.id] = completion.value.summary
+            self._fail(result, phase, exc)
+            return
+        result.attempts, result.usage = completion.attempts, completion.usage
+        # Parents read this run's summaries from memory; the commit need not have happened yet.
+        self._prompts.summaries[node.id] = completion.value.summary
+        self._commits.start_soon(self._commit, node, phase, completion.value)
+
+    async def _prepare_ahead(self, nodes: Sequence[Node]) -> None:
+        """Build the prompts of ``nodes`` in order, at most ``_ahead`` of them waiting unused."""
+        batch_size = self.limiter.total_tokens
+        for start in range(0, len(nodes), batch_size):
+            batch = nodes[start : start + batch_size]
+            waiting = [self._prepared[node.id] for node in batch]
+            for _ in batch:
+                await self._ahead.acquire()
+            built = await self._blocking.run(functools.partial(self._build_prompts, batch))
+            for prepared, prompt in zip(waiting, built, strict=True):
+                prepared.set(prompt)
+
+    def _build_prompts(self, nodes: Sequence[Node]) -> list[Prompt | Exception]:
+        prompts: list[Prompt | Exception] = []
+        for node in nodes:
+            try:
+                prompts.append(self._prompts.messages(node))
+            except Exception as exc:  # the node's own failure, reported by its own task
+                prompts.append(exc)
+        return prompts
+
+    async def _commit(self, node: Node, phase: int, prose: Prose) -> None:
+        result = self.report.results[node.id]
+        try:
+            # A reply that was paid for is saved even when the run is being cancelled.
+            with trio.CancelScope(shield=True):
+                await self._blocking.run(functools.partial(self.store.save_prose, node.id, prose))
+        except Exception as exc:
+            self._fail(result, phase, exc)
+            return
+        result.outcome = Outcome.GENERATED
+        self._count(result)
+
+    def _fail(self, result: NodeResult, phase: int, exc: Exception) -> None:
+        exc.add_note(f"while writing {result.type} node {result.id!r} (phase {phase})")
+        result.outcome = Outcome.FAILED
+        result.error = NodeError.from_exception(exc)
+        result.attempts = getattr(exc, "attempts", result.attempts)
+        result.usage = getattr(exc, "usage", result.usage)
+        self.report.exceptions.append(exc)
+        if getattr(exc, "run_wide", False) and self._halt is None:
+            # Every further call would fail the same way: admit no more.
+            self._halt = exc
+            self.report.halted_by = result.error.message
         self._count(result)
 
     def _count(self, result: NodeResult) -> None:
@@ -385,7 +463,7 @@ class PromptBuilder:
     # sort together), so each file's facts are read and decoded once, not once per function.
     _recent_facts: dict[str, FileFacts] = attrs.Factory(dict)
 
-    def messages(self, node: Node) -> tuple[Messages, FileFacts | None]:
+    def messages(self, node: Node) -> Prompt:
         """The prompt for ``node`` and the facts its reply is checked against."""
         if node.type is NodeType.FILE:
             facts = self._file_facts(node.path)
