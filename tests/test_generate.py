@@ -348,3 +348,29 @@ async def test_transport_errors_that_are_not_llm_errors_are_reported_as_other(
     assert result.error is not None
     assert result.error.kind == "other"
     assert "RuntimeError" in result.error.message
+
+
+async def test_the_default_worker_thread_path_on_the_real_clock(store: Store) -> None:
+    """No mock clock here: the store's calls go to a real worker thread, batched."""
+    fake = FakeLLM(latency=0.0)
+    async with client_for(fake) as client:
+        report = await generate(store, client, concurrency=4)
+    assert len(report.generated) == len(store.nodes())
+    assert store.prose_counts()["current"] == len(store.nodes())
+
+
+async def test_report_and_store_agree_after_a_cancel_on_the_real_clock(store: Store) -> None:
+    fake = FakeLLM(latency=0.0)
+    with trio.CancelScope() as cancel_scope:
+
+        def cancel_after_five(update: ProgressUpdate) -> None:
+            if update.done == 5:
+                cancel_scope.cancel()
+
+        async with client_for(fake) as client:
+            generation = Generation(store, client, concurrency=4, on_progress=cancel_after_five)
+            await generation.run(select_nodes(store))
+    generated = {r.id for r in generation.report.generated}
+    assert len(generated) >= 5
+    # Every reply counted as generated is committed, and nothing else is.
+    assert {n.id for n in store.nodes() if store.prose(n.id) is not None} == generated
