@@ -5,14 +5,13 @@ Everything here only formats; the numbers come from the generator's report.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from types import TracebackType
 
 import rich.console
 import rich.progress
 
 from ._config import Settings
-from ._estimate import Estimate
+from ._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
 from ._generate import GenerationReport, ProgressUpdate, Selection
 
 __all__ = [
@@ -153,11 +152,10 @@ def failure_lines(report: GenerationReport) -> list[str]:
 def estimate_lines(
     estimate: Estimate, settings: Settings, selection: Selection, *, list_nodes: bool
 ) -> list[str]:
-    cost = (
-        "unknown (no list price for this model)"
-        if estimate.cost is None
-        else (f"${estimate.cost:.4f}")
-    )
+    if estimate.cost is None:
+        cost = "unknown (no list price for this model)"
+    else:
+        cost = f"${estimate.cost:.4f} (list price, {COMPLETION_TOKENS_PER_NODE} tokens per reply)"
     lines = [
         f"nodes to generate: {estimate.nodes} ({len(selection.phase_one)} files and functions, "
         f"{len(selection.phase_two)} modules)",
@@ -168,7 +166,7 @@ def estimate_lines(
         f"concurrency: {settings.concurrency}",
     ]
     if list_nodes:
-        nodes: Sequence[str] = [node.id for node in selection.nodes]
+        nodes = [node.id for node in selection.nodes]
         lines.append(f"nodes ({len(nodes)}):")
         lines.extend(f"  {node_id}" for node_id in nodes[:10])
         if len(nodes) > 10:
