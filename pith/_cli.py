@@ -187,27 +187,12 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
         click.echo(page, nl=False)
 
 
-class _Concurrency(click.ParamType[int]):
-    """An integer >= 1, with an error that names the accepted range."""
-
-    name = "N"
-
-    def convert(self, value: object, param: click.Parameter | None, ctx: object) -> int:
-        try:
-            number = int(str(value))
-        except ValueError:
-            number = 0
-        if number < 1:
-            self.fail(f"{value!r} is not an integer >= 1 (accepted: 1, 2, 3, ...)", param)
-        return number
-
-
 @cli.command()
 @click.option(
     "-c",
     "--concurrency",
-    type=_Concurrency(),
     default=None,
+    metavar="N",
     help="LLM calls in flight at once: an integer >= 1 (default 5).",
 )
 @click.option("-m", "--model", default=None, help="Model name (default: $PITH_MODEL).")
@@ -224,7 +209,6 @@ class _Concurrency(click.ParamType[int]):
 @click.option("--base-url", default=None, metavar="URL", help="OpenAI-compatible endpoint.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="SECONDS",
     help="Read timeout of one LLM call (default 120).",
@@ -240,14 +224,14 @@ class _Concurrency(click.ParamType[int]):
 @click.pass_obj
 def generate(
     state: CliState,
-    concurrency: int | None,
+    concurrency: str | None,
     model: str | None,
     node_ids: tuple[str, ...],
     force: bool,
     estimate: bool,
     dry_run: bool,
     base_url: str | None,
-    timeout: float | None,
+    timeout: str | None,
     report_path: Path | None,
 ) -> None:
     """Write prose for every node whose prose is missing or stale."""
@@ -269,20 +253,20 @@ def generate(
                 _err("nothing to generate: every node's prose is current (--force rewrites)")
             return
         console = rich.console.Console(stderr=True)
-        interrupted = False
+        interrupted: GenerationInterrupted | None = None
         with GenerateProgress(len(selection), verbosity=state.verbosity, console=console) as bar:
             try:
                 report = run_generation(store, settings, selection, on_progress=bar.update)
             except GenerationInterrupted as exc:
-                report, interrupted = exc.report, True
+                report, interrupted = exc.report, exc
     if report_path is not None:
         report.write(report_path)
-    if state.verbosity >= 0 or report.failed or interrupted:
+    if state.verbosity >= 0 or report.failed or interrupted is not None:
         click.echo(summary_line(report), err=True)
         for line in failure_lines(report):
             click.echo(line, err=True)
-    if interrupted:
-        _err("interrupted: finished prose is saved; run `pith generate` again to continue")
+    if interrupted is not None:
+        _err(str(interrupted))
         sys.exit(EXIT_INTERRUPTED)
     if report.failed:
         sys.exit(EXIT_FAILURE)

@@ -27,6 +27,7 @@ __all__ = [
     "is_local_url",
     "load_settings",
     "read_dotenv",
+    "read_tool_table",
     "redact_url",
 ]
 
@@ -105,13 +106,15 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def _read_tool_table(path: Path) -> dict[str, Any]:
+def read_tool_table(path: Path) -> dict[str, Any]:
+    """The ``[tool.pith]`` table of the ``pyproject.toml`` at ``path``: {} when the file or the
+    table is absent; `ConfigError` when the file cannot be read or parsed."""
     try:
         with path.open("rb") as f:
             data = tomllib.load(f)
     except FileNotFoundError:
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
     table = data.get("tool", {}).get("pith", {})
     return table if isinstance(table, dict) else {}
@@ -122,16 +125,17 @@ def load_settings(
     data_dir: str | Path | None = None,
     model: str | None = None,
     base_url: str | None = None,
-    timeout: float | None = None,
-    concurrency: int | None = None,
+    timeout: float | str | None = None,
+    concurrency: int | str | None = None,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
-    """Resolve the settings; the keyword arguments are the command-line flags (None: not given)."""
+    """Resolve the settings; the keyword arguments are the command-line flags (None: not given),
+    as typed or as given on the command line. Every source is validated here, the same way."""
     cwd = Path.cwd() if cwd is None else cwd
     env = os.environ if environ is None else environ
     dotenv = read_dotenv(cwd / ".env")
-    table = _read_tool_table(cwd / "pyproject.toml")
+    table = read_tool_table(cwd / "pyproject.toml")
 
     def pick(flag: Any, env_names: tuple[str, ...], table_key: str | None, default: Any) -> Any:
         if flag is not None:
@@ -146,10 +150,11 @@ def load_settings(
 
     resolved_concurrency = _positive_int(
         pick(concurrency, ("PITH_CONCURRENCY",), "concurrency", DEFAULT_CONCURRENCY),
-        "concurrency",
+        "concurrency (-c/--concurrency, PITH_CONCURRENCY or [tool.pith] concurrency)",
     )
     resolved_timeout = _positive_float(
-        pick(timeout, ("PITH_TIMEOUT",), "timeout", DEFAULT_TIMEOUT), "timeout"
+        pick(timeout, ("PITH_TIMEOUT",), "timeout", DEFAULT_TIMEOUT),
+        "timeout (--timeout, PITH_TIMEOUT or [tool.pith] timeout)",
     )
     resolved_base_url = str(pick(base_url, ("PITH_BASE_URL",), "base-url", DEFAULT_BASE_URL))
     if urllib.parse.urlsplit(resolved_base_url).scheme not in {"http", "https"}:

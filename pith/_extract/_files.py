@@ -15,12 +15,14 @@ import errno
 import fnmatch
 import os
 import subprocess
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
+
+from .._config import read_tool_table
+from .._errors import ConfigError
 
 __all__ = [
     "README_NAMES",
@@ -85,11 +87,9 @@ def read_target_config(root: Path) -> dict[str, Any]:
     """The ``[tool.pith]`` table of ``root/pyproject.toml``; {} when absent or unreadable (a
     broken pyproject of the codebase being read must not stop extraction)."""
     try:
-        with (root / "pyproject.toml").open("rb") as f:
-            table = tomllib.load(f).get("tool", {}).get("pith", {})
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return read_tool_table(root / "pyproject.toml")
+    except ConfigError:
         return {}
-    return table if isinstance(table, dict) else {}
 
 
 def git_work_tree(root: Path) -> bool:
