@@ -6,8 +6,9 @@ The public library API. Everything not named in ``__all__`` is private and may c
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
 
 if TYPE_CHECKING:
     from ._build import (
@@ -96,10 +97,6 @@ if TYPE_CHECKING:
         open_store,
     )
 
-try:
-    __version__ = version("pith")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
 # Names are imported on first use (PEP 562), so that `import pith` and commands that need
 # neither trio nor httpx (``pith --version``, ``status``, ``show``) start fast.

@@ -47,7 +47,15 @@ from ._models import (
 )
 from ._store import FileOutline, Store
 
-__all__ = ["ROOT_MODULE_ID", "BuildConfig", "BuildSummary", "build", "build_graph"]
+__all__ = [
+    "ROOT_MODULE_ID",
+    "BuildConfig",
+    "BuildSummary",
+    "GraphError",
+    "build",
+    "build_graph",
+    "check_graph",
+]
 
 ROOT_MODULE_ID = "."
 _REEXPORT_HOPS = 4  # how far an imported name is followed through re-exports (cycles exist)
@@ -119,11 +127,66 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
         config,
         root_name=Path(root).name,
     )
+    check_graph(nodes, edges)
     removed = len(old_ids - {n.id for n in nodes})
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store.replace_graph(nodes, edges, meta={"built_at": built_at, "built_from": fingerprint})
     summary = _summary(store, removed=removed, unchanged=False, started=started)
     return attrs.evolve(summary, edges=len(edges))
+
+
+class GraphError(RuntimeError):
+    """The graph `build_graph` made breaks one of its own rules: a bug in pith, not in the
+    codebase. Raised before anything is written, so the store keeps the previous graph."""
+
+
+def check_graph(nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
+    """Raise `GraphError` unless: ids are unique; every edge joins two nodes and appears once;
+    ``contains`` forms a forest (one parent at most, no cycle); a function's lines lie inside
+    its file."""
+    by_id: dict[str, Node] = {}
+    for node in nodes:
+        if node.id in by_id:
+            raise GraphError(f"two nodes have the id {node.id!r}")
+        by_id[node.id] = node
+    seen: set[tuple[str, str, EdgeType]] = set()
+    parent: dict[str, str] = {}
+    for edge in edges:
+        key = (edge.source, edge.target, edge.type)
+        if key in seen:
+            raise GraphError(f"the {edge.type} edge {edge.source!r} -> {edge.target!r} is doubled")
+        seen.add(key)
+        for end in (edge.source, edge.target):
+            if end not in by_id:
+                raise GraphError(
+                    f"the {edge.type} edge {edge.source!r} -> {edge.target!r} names no node {end!r}"
+                )
+        if edge.type is EdgeType.CONTAINS:
+            if edge.target in parent:
+                raise GraphError(
+                    f"{edge.target!r} is contained by both "
+                    f"{parent[edge.target]!r} and {edge.source!r}"
+                )
+            parent[edge.target] = edge.source
+    for start in parent:
+        seen_here = {start}
+        current = parent.get(start)
+        while current is not None:
+            if current in seen_here:
+                raise GraphError(f"`contains` edges form a cycle through {current!r}")
+            seen_here.add(current)
+            current = parent.get(current)
+    for node in by_id.values():
+        if node.type is not NodeType.FUNCTION:
+            continue
+        file = by_id.get(node.path)
+        first, last = node.metadata.get("start_line", 0), node.metadata.get("end_line", 0)
+        file_lines = file.metadata.get("lines", 0) if file is not None else 0
+        if file is None or not 1 <= first <= last <= file_lines:
+            raise GraphError(
+                f"function {node.id!r} spans lines {first}-{last}, outside its "
+                f"file ({file_lines} lines)"
+            )
 
 
 def _summary(store: Store, *, removed: int, unchanged: bool, started: float) -> BuildSummary:

@@ -9,26 +9,23 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 import click
-import rich.console
-import rich.markdown
-import rich.progress
 
-from . import __version__, _views
-from ._build import build as run_build
-from ._config import Settings, load_settings
-from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
+from ._config import Settings, load_data_dir, load_settings
 from ._errors import PithError, UsageError
-from ._estimate import estimate as estimate_cost
-from ._extract import ExtractSummary, check_root
-from ._extract import extract as run_extract
-from ._generate import GenerationInterrupted, run_generation, select_nodes
-from ._models import NodeType
-from ._store import Store, open_store
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._extract import ExtractSummary
+
+# Commands import what they need inside their function: trio, httpx, rich and the generator
+# cost ~0.3 s to import, which `pith --version`, `status`, `list` and `show` should not pay.
 
 __all__ = ["cli", "main"]
 
@@ -45,7 +42,13 @@ class CliState:
     verbosity: int  # -1 quiet, 0 normal, 1 verbose
 
     def settings(self, **flags: object) -> Settings:
+        """Every setting, validated: for the commands that call the LLM endpoint."""
         return load_settings(data_dir=self.data_dir, **flags)  # type: ignore[arg-type]
+
+    def store_settings(self) -> Settings:
+        """Only the data dir: commands that never call the endpoint do not fail on a bad
+        LLM setting (PITH_CONCURRENCY, PITH_BASE_URL, ...)."""
+        return Settings(data_dir=load_data_dir(self.data_dir))
 
 
 def _err(message: str) -> None:
@@ -100,8 +103,12 @@ def extract(
     state: CliState, path: str, force: bool, include: tuple[str, ...], exclude: tuple[str, ...]
 ) -> None:
     """Read the codebase at PATH: ast facts, git history, READMEs (no LLM)."""
+    from ._extract import check_root
+    from ._extract import extract as run_extract
+    from ._store import Store
+
     check_root(path)  # before creating a database for a mistyped PATH
-    settings = state.settings()
+    settings = state.store_settings()
     with _progress(state, "Extracting") as on_progress, Store.open(settings.db_path) as store:
         summary = run_extract(
             path,
@@ -120,7 +127,11 @@ def extract(
 @click.pass_obj
 def build(state: CliState, force: bool) -> None:
     """Turn the extracted facts into the graph of files, modules and functions."""
-    with open_store(state.settings(), require="extracted") as store:
+    from ._build import build as run_build
+    from ._models import NodeType
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="extracted") as store:
         summary = run_build(store, force=force)
     if state.verbosity >= 0:
         nodes = summary.nodes
@@ -138,7 +149,10 @@ def build(state: CliState, force: bool) -> None:
 @click.pass_obj
 def status(state: CliState, as_json: bool) -> None:
     """What is extracted, built and written."""
-    settings = state.settings()
+    from . import _views
+    from ._store import Store
+
+    settings = state.store_settings()
     if settings.db_path.exists():
         with Store.open(settings.db_path) as store:
             data = _views.status(store)
@@ -154,7 +168,7 @@ def status(state: CliState, as_json: bool) -> None:
 @click.option(
     "--type",
     "node_type",
-    type=click.Choice([t.value for t in NodeType]),
+    type=click.Choice(["file", "module", "function"]),
     default=None,
     help="Only nodes of this type.",
 )
@@ -162,7 +176,11 @@ def status(state: CliState, as_json: bool) -> None:
 @click.pass_obj
 def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
     """Every node, sorted by id, with its summary when written."""
-    with open_store(state.settings(), require="built") as store:
+    from . import _views
+    from ._models import NodeType
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built") as store:
         rows = _views.node_list(store, None if node_type is None else NodeType(node_type))
     if as_json:
         _echo_json(rows)
@@ -176,12 +194,18 @@ def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
 @click.pass_obj
 def show(state: CliState, node_id: str, as_json: bool) -> None:
     """A node: its facts, edges and prose (Markdown)."""
-    with open_store(state.settings(), require="built") as store:
+    from . import _views
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built") as store:
         if as_json:
             _echo_json(_views.node_view(store, node_id))
             return
         page = _views.node_page(store, node_id)
     if sys.stdout.isatty():
+        import rich.console
+        import rich.markdown
+
         rich.console.Console().print(rich.markdown.Markdown(page))
     else:
         click.echo(page, nl=False)
@@ -235,6 +259,13 @@ def generate(
     report_path: Path | None,
 ) -> None:
     """Write prose for every node whose prose is missing or stale."""
+    import rich.console
+
+    from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
+    from ._estimate import estimate as estimate_cost
+    from ._generate import GenerationInterrupted, run_generation, select_nodes
+    from ._store import open_store
+
     settings = state.settings(
         model=model, base_url=base_url, timeout=timeout, concurrency=concurrency
     )
@@ -282,6 +313,9 @@ def _progress(state: CliState, label: str) -> Iterator[Callable[[int, int], None
     if state.verbosity < 0 or not sys.stderr.isatty():
         yield None
         return
+    import rich.console
+    import rich.progress
+
     console = rich.console.Console(stderr=True)
     with rich.progress.Progress(
         rich.progress.TextColumn(label),
@@ -314,8 +348,9 @@ def _render_extract(state: CliState, summary: ExtractSummary) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit with its code; errors become one line on stderr."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = cli.main(args=argv, prog_name="pith", standalone_mode=False)
+        code = cli.main(args=args, prog_name="pith", standalone_mode=False)
     except click.exceptions.Abort:
         _err("interrupted")
         sys.exit(EXIT_INTERRUPTED)
@@ -330,5 +365,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_USAGE)
     except PithError as exc:
         _err(f"error: {exc}")
+        sys.exit(EXIT_FAILURE)
+    except Exception as exc:
+        # A bug in pith: one line, and the traceback only when asked for.
+        command = next((a for a in args if a in cli.commands), "pith")
+        if "-v" in args or "--verbose" in args:
+            traceback.print_exc()
+        what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+        _err(
+            f"internal error in {command}: {what}; run with -v for the traceback "
+            "and please report it"
+        )
         sys.exit(EXIT_FAILURE)
     sys.exit(code if isinstance(code, int) else 0)

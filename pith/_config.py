@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "Settings",
     "is_local_url",
+    "load_data_dir",
     "load_settings",
     "read_dotenv",
     "read_tool_table",
@@ -76,10 +77,14 @@ def is_local_url(url: str) -> bool:
 
 def redact_url(url: str) -> str:
     """The URL without user, password or query string, fit for logs and reports."""
-    parts = urllib.parse.urlsplit(url)
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "(not a valid URL)"
     netloc = parts.hostname or ""
-    if parts.port:
-        netloc = f"{netloc}:{parts.port}"
+    if port:
+        netloc = f"{netloc}:{port}"
     return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
@@ -116,8 +121,11 @@ def read_tool_table(path: Path) -> dict[str, Any]:
         return {}
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from None
-    table = data.get("tool", {}).get("pith", {})
-    return table if isinstance(table, dict) else {}
+    tool = data.get("tool", {})
+    table = tool.get("pith", {}) if isinstance(tool, dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.pith] must be a table, got {table!r}")
+    return table
 
 
 def load_settings(
@@ -156,23 +164,46 @@ def load_settings(
         pick(timeout, ("PITH_TIMEOUT",), "timeout", DEFAULT_TIMEOUT),
         "timeout (--timeout, PITH_TIMEOUT or [tool.pith] timeout)",
     )
-    resolved_base_url = str(pick(base_url, ("PITH_BASE_URL",), "base-url", DEFAULT_BASE_URL))
-    if urllib.parse.urlsplit(resolved_base_url).scheme not in {"http", "https"}:
-        raise ConfigError(
-            f"base URL {redact_url(resolved_base_url)!r} is not an http(s) URL; "
-            "use e.g. https://openrouter.ai/api/v1 or http://localhost:11434/v1"
-        )
-    resolved_data_dir = Path(pick(data_dir, ("PITH_DATA_DIR",), None, DEFAULT_DATA_DIR))
-    if not resolved_data_dir.is_absolute():
-        resolved_data_dir = cwd / resolved_data_dir
+    resolved_base_url = _base_url(
+        pick(base_url, ("PITH_BASE_URL",), "base-url", DEFAULT_BASE_URL),
+        "base URL (--base-url, PITH_BASE_URL or [tool.pith] base-url)",
+    )
     return Settings(
-        data_dir=resolved_data_dir,
+        data_dir=load_data_dir(data_dir, cwd=cwd, environ=env),
         model=str(pick(model, ("PITH_MODEL", "OPENROUTER_MODEL"), "model", DEFAULT_MODEL)),
-        base_url=resolved_base_url.rstrip("/"),
+        base_url=resolved_base_url,
         timeout=resolved_timeout,
         concurrency=resolved_concurrency,
         api_key=pick(None, ("PITH_API_KEY", "OPENROUTER_API_KEY"), None, None),
     )
+
+
+def load_data_dir(
+    data_dir: str | Path | None = None,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Path:
+    """The data dir alone: ``data_dir`` (the flag) > ``PITH_DATA_DIR`` in the environment, then
+    in ``./.env`` > ``./.pith``; absolute. Reads no other setting, so it cannot fail on one."""
+    cwd = Path.cwd() if cwd is None else cwd
+    env = os.environ if environ is None else environ
+    chosen = data_dir or env.get("PITH_DATA_DIR") or read_dotenv(cwd / ".env").get("PITH_DATA_DIR")
+    path = Path(chosen or DEFAULT_DATA_DIR)
+    return path if path.is_absolute() else cwd / path
+
+
+def _base_url(value: Any, name: str) -> str:
+    url = str(value)
+    fix = "use e.g. https://openrouter.ai/api/v1 or http://localhost:11434/v1"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL ({exc}); {fix}") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(f"{name} {redact_url(url)!r} is not an http(s) URL; {fix}")
+    return url.rstrip("/")
 
 
 def _positive_int(value: Any, name: str) -> int:

@@ -27,6 +27,7 @@ __all__ = [
     "NodeType",
     "Prose",
     "Readme",
+    "Variant",
     "converter",
 ]
 
@@ -69,8 +70,25 @@ class KeyStatement:
 
 
 @attrs.frozen
+class Variant:
+    """Another definition of the same qualified name in the same scope.
+
+    ``kind`` says why it exists: "overload" (an ``@overload`` stub), "getter" / "setter" /
+    "deleter" (a property's accessors), "conditional" (under an ``if``/``try``/``with``, e.g. a
+    platform or version branch) or "redefinition" (a plain second definition).
+    """
+
+    kind: str
+    signature: str  # "(x: int) -> str" for a function, "class(Base)" for a class
+    start_line: int
+    end_line: int
+
+
+@attrs.frozen
 class FunctionFacts:
-    """A function or method as written."""
+    """A function or method as written. When its name is defined more than once in the same
+    scope, this is the primary definition and ``variants`` lists the others (see docs/usage.md,
+    "Node ids")."""
 
     name: str
     qualname: str  # "Client.send" for a method
@@ -82,7 +100,10 @@ class FunctionFacts:
     docstring: str | None = None
     complexity: int = 1  # cyclomatic
     snippet: str = ""  # bounded source excerpt
-    source_hash: str = ""  # sha256 hex of this definition's own source lines (decorators included)
+    # sha256 hex of this definition's own source lines (decorators included), and of its
+    # variants' when there are any
+    source_hash: str = ""
+    variants: tuple[Variant, ...] = ()
 
 
 @attrs.frozen
@@ -100,6 +121,7 @@ class ClassFacts:
     snippet: str = ""
     source_hash: str = ""  # sha256 hex of this class's own source lines (decorators included)
     methods: tuple[FunctionFacts, ...] = ()
+    variants: tuple[Variant, ...] = ()
 
 
 @attrs.frozen

@@ -164,6 +164,8 @@ def function_prompt(
     )
     if function.decorators:
         out.must(f"Decorators: {', '.join('@' + d for d in function.decorators)}")
+    if function.variants:
+        out.must("\n".join(variant_lines(function)))
     if function.docstring:
         out.must(f"Docstring:\n{_bounded(function.docstring, _DOCSTRING_LIMIT)}")
     if isinstance(function, ClassFacts):
@@ -258,6 +260,21 @@ def _signature(function: FunctionFacts | ClassFacts) -> str:
         return f"class {function.name}{bases}"
     prefix = "async def" if function.is_async else "def"
     return f"{prefix} {function.name}{function.signature}"
+
+
+def variant_lines(definition: FunctionFacts | ClassFacts) -> list[str]:
+    """ "Defined N times" and one line per other definition, for a name defined more than once."""
+    if not definition.variants:
+        return []
+    total = len(definition.variants) + 1
+    lines = [
+        f"Defined {total} times; this one (lines {definition.start_line}-{definition.end_line}) "
+        "is the primary definition. The others:"
+    ]
+    lines += [
+        f"- {v.kind}, lines {v.start_line}-{v.end_line}: {v.signature}" for v in definition.variants
+    ]
+    return lines
 
 
 def _function_line(function: FunctionFacts, *, indent: str) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._errors import NotFoundError
 from ._models import NodeType, converter
+from ._prompts import variant_lines
 from ._store import Store
 
 __all__ = [
@@ -134,12 +135,14 @@ def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
         if function is not None:
             prefix = "async def" if function.is_async else "def"
             out += ["```python", f"{prefix} {function.name}{function.signature}", "```", ""]
+            out += [*variant_lines(function), ""] if function.variants else []
             docstring, first, last = function.docstring, function.start_line, function.end_line
         elif klass is not None:
             bases = f"({', '.join(klass.bases)})" if klass.bases else ""
             methods = ", ".join(m.name for m in klass.methods)
             out += ["```python", f"class {klass.name}{bases}", "```", ""]
             out += [f"Methods: {methods}", ""] if methods else []
+            out += [*variant_lines(klass), ""] if klass.variants else []
             docstring, first, last = klass.docstring, klass.start_line, klass.end_line
     elif facts.exports:
         out += [f"Exports: {', '.join(f'`{name}`' for name in facts.exports[:30])}", ""]

@@ -1,5 +1,8 @@
 """Test-wide settings."""
 
+import os
+
+import pytest
 from hypothesis import HealthCheck, settings
 
 # Speed lives in benchmarks, not in tests: on a loaded 2-core CI machine, hypothesis's timing
@@ -8,3 +11,34 @@ settings.register_profile(
     "pith", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("pith")
+
+
+@pytest.fixture(autouse=True)
+def _no_caller_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test depends on the caller's environment: every variable pith reads is cleared
+    (subprocesses started by a test inherit the cleared environment too)."""
+    for name in list(os.environ):
+        if name.startswith(("PITH_", "OPENROUTER_")):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def cwd(tmp_path, monkeypatch):
+    """An empty working directory: no .env or pyproject.toml of the developer leaks in."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def run(cwd, capsys):
+    """Run the command line in this process on the data dir ``cwd/data``: (exit code, stdout,
+    stderr)."""
+    from pith._cli import main
+
+    def run(*args: str) -> tuple[int, str, str]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--data-dir", str(cwd / "data"), *args])
+        out, err = capsys.readouterr()
+        return exit_info.value.code, out, err
+
+    return run

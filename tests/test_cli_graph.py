@@ -10,29 +10,8 @@ import sys
 import pytest
 from projects import HEALTHY, write_tree
 
-from pith._cli import main
 from pith._models import Gotcha, Prose
 from pith._store import Store
-
-
-@pytest.fixture
-def cwd(tmp_path, monkeypatch):
-    """An empty working directory: no .env or pyproject.toml of the developer leaks in."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("PITH_DATA_DIR", "PITH_API_KEY", "OPENROUTER_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-@pytest.fixture
-def run(cwd, capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        with pytest.raises(SystemExit) as exit_info:
-            main(["--data-dir", str(cwd / "data"), *args])
-        out, err = capsys.readouterr()
-        return exit_info.value.code, out, err
-
-    return run
 
 
 @pytest.fixture

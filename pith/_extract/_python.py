@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyStatement
+from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyStatement, Variant
 
 __all__ = ["MAX_FILE_BYTES", "ImportResolver", "content_hash", "parse_source", "problem_facts"]
 
@@ -68,6 +68,9 @@ _NOTABLE = frozenset(
     }
 )
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
+# Blocks whose definitions still count as the enclosing scope's (platform and version branches,
+# `try: ... except ImportError:` fallbacks): their defs become functions and classes of the file.
+_BRANCHES = (ast.If, ast.Try, ast.TryStar, ast.With, ast.AsyncWith)
 _TIMEOUT = re.compile(r"timeout", re.IGNORECASE)
 _RETRY = re.compile(r"retr(y|ies)|attempts|backoff", re.IGNORECASE)
 _STATUS = re.compile(r"status", re.IGNORECASE)
@@ -164,14 +167,14 @@ class _Visitor:
     def file_facts(self, path: str, data: bytes, text: str, tree: ast.Module) -> FileFacts:
         functions: list[FunctionFacts] = []
         classes: list[ClassFacts] = []
-        for statement in tree.body:
-            if isinstance(statement, _DEFS):
-                functions.append(self.function(statement, statement.name))
-            elif isinstance(statement, ast.ClassDef):
-                classes.append(self.klass(statement))
+        for definition, conditional in self.definitions(tree.body, conditional=False):
+            if isinstance(definition, ast.ClassDef):
+                classes.append(self.klass(definition, conditional=conditional))
             else:
-                self.module_constant(statement)
-                self.scan(statement)
+                functions.append(self.function(definition, definition.name))
+                if conditional:
+                    functions[-1] = attrs.evolve(functions[-1], variants=(_CONDITIONAL,))
+        functions, classes = _fold(functions, classes)
         self.tunables(text)
         self.key_statements.sort(key=lambda k: (k.line, k.kind))
         self.imports.sort(key=lambda i: i.line)
@@ -209,14 +212,42 @@ class _Visitor:
             source_hash=self.source_hash(start, end),
         )
 
-    def klass(self, node: ast.ClassDef) -> ClassFacts:
-        methods: list[FunctionFacts] = []
-        for statement in node.body:
-            if isinstance(statement, _DEFS):
-                qualname = f"{node.name}.{statement.name}"
-                methods.append(self.function(statement, qualname, method=True))
+    def definitions(
+        self, body: list[ast.stmt], *, conditional: bool, module: bool = True
+    ) -> Iterable[tuple[ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, bool]]:
+        """The definitions of a scope in source order, with whether each sits in a branch;
+        every other statement is scanned once here."""
+        for statement in body:
+            if isinstance(statement, (*_DEFS, ast.ClassDef)):
+                yield statement, conditional
+            elif isinstance(statement, _BRANCHES):
+                if isinstance(statement, ast.If):
+                    self.condition(statement.test)
+                blocks: list[list[ast.stmt]] = []
+                if isinstance(statement, ast.Try | ast.TryStar):
+                    blocks += [statement.body, *(h.body for h in statement.handlers)]
+                    blocks += [statement.orelse, statement.finalbody]
+                elif isinstance(statement, ast.If):
+                    blocks += [statement.body, statement.orelse]
+                else:
+                    blocks.append(statement.body)
+                for block in blocks:
+                    yield from self.definitions(block, conditional=True, module=module)
             else:
+                if module:
+                    self.module_constant(statement)
                 self.scan(statement)
+
+    def klass(self, node: ast.ClassDef, *, conditional: bool = False) -> ClassFacts:
+        methods: list[FunctionFacts] = []
+        for statement, in_branch in self.definitions(node.body, conditional=False, module=False):
+            if isinstance(statement, ast.ClassDef):
+                self.scan(statement)  # nested classes are not facts of their own
+                continue
+            qualname = f"{node.name}.{statement.name}"
+            method = self.function(statement, qualname, method=True)
+            methods.append(attrs.evolve(method, variants=(_CONDITIONAL,)) if in_branch else method)
+        methods, _ = _fold(methods, [])
         start = self.start_line(node)
         end = node.end_lineno or node.lineno
         return ClassFacts(
@@ -231,6 +262,7 @@ class _Visitor:
             snippet=self.snippet(start, end),
             methods=tuple(methods),
             source_hash=self.source_hash(start, end),
+            variants=(_CONDITIONAL,) if conditional else (),
         )
 
     # --- pieces ----------------------------------------------------------------------------
@@ -422,6 +454,81 @@ class _Visitor:
         )
         if named and any(_has_int(s) for s in sides):
             self.key(node.lineno, "status_check")
+
+
+# A marker the visitor puts on a definition found in a branch, read (and dropped) by `_fold`.
+_CONDITIONAL = Variant(kind="conditional", signature="", start_line=0, end_line=0)
+_OVERLOAD = re.compile(r"(^|\.)overload$")
+_ACCESSOR = re.compile(r"\.(getter|setter|deleter)$")
+
+
+def _variant_kind(definition: FunctionFacts | ClassFacts) -> str:
+    if _CONDITIONAL in definition.variants:
+        return "conditional"
+    for decorator in definition.decorators:
+        if _OVERLOAD.search(decorator):
+            return "overload"
+        accessor = _ACCESSOR.search(decorator)
+        if accessor:
+            return accessor.group(1)
+    return "redefinition"
+
+
+def _fold(
+    functions: list[FunctionFacts], classes: list[ClassFacts]
+) -> tuple[list[FunctionFacts], list[ClassFacts]]:
+    """One definition per qualified name: the others become its ``variants``.
+
+    The primary definition is the last one that is neither an ``@overload`` stub nor a
+    property's setter/deleter (so: the implementation, the property's getter, the definition
+    that wins at run time), else the last one. Its ``source_hash`` then covers every variant, so
+    editing any of them makes its prose stale.
+    """
+    by_name: dict[str, list[FunctionFacts | ClassFacts]] = {}
+    every: list[FunctionFacts | ClassFacts] = [*functions, *classes]
+    for definition in sorted(every, key=lambda d: d.start_line):
+        by_name.setdefault(definition.qualname, []).append(definition)
+    folded: list[FunctionFacts | ClassFacts] = []
+    for group in by_name.values():
+        kinds = [_variant_kind(d) for d in group]
+        if len(group) == 1:
+            folded.append(_with_variants(group[0], (), group[0].source_hash))
+            continue
+        candidates = [
+            i for i, kind in enumerate(kinds) if kind not in ("overload", "setter", "deleter")
+        ]
+        primary_index = candidates[-1] if candidates else len(group) - 1
+        primary = group[primary_index]
+        variants = tuple(
+            Variant(
+                kind=kind,
+                signature=_variant_signature(d),
+                start_line=d.start_line,
+                end_line=d.end_line,
+            )
+            for i, (d, kind) in enumerate(zip(group, kinds, strict=True))
+            if i != primary_index
+        )
+        combined = hashlib.sha256("".join(d.source_hash for d in group).encode()).hexdigest()
+        folded.append(_with_variants(primary, variants, combined))
+    return (
+        [d for d in folded if isinstance(d, FunctionFacts)],
+        [d for d in folded if isinstance(d, ClassFacts)],
+    )
+
+
+def _with_variants(
+    definition: FunctionFacts | ClassFacts, variants: tuple[Variant, ...], source_hash: str
+) -> FunctionFacts | ClassFacts:
+    if definition.variants == variants and definition.source_hash == source_hash:
+        return definition
+    return attrs.evolve(definition, variants=variants, source_hash=source_hash)
+
+
+def _variant_signature(definition: FunctionFacts | ClassFacts) -> str:
+    if isinstance(definition, ClassFacts):
+        return f"class({', '.join(definition.bases)})"
+    return definition.signature
 
 
 def _has_int(node: ast.expr) -> bool:

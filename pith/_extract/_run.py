@@ -35,6 +35,8 @@ from ._python import ImportResolver, content_hash, parse_source, problem_facts
 
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
+# Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
+PARSER_VERSION = "2"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 
@@ -139,7 +141,10 @@ def extract(
     progress = on_progress or (lambda done, total: None)
 
     previous_root = store.root
-    stored_hashes = {} if previous_root != str(root) else store.file_hashes()
+    # Facts written by another version of the parser are re-read: they may lack what the
+    # graph now relies on (e.g. one definition per qualified name).
+    reusable = previous_root == str(root) and store.get_meta("parser_version") == PARSER_VERSION
+    stored_hashes = store.file_hashes() if reusable else {}
     stored_problems = store.file_problems() if stored_hashes else {}
     file_ids = [c.path for c in discovery.files]
     resolver = ImportResolver(file_ids, root.name)
@@ -184,7 +189,7 @@ def extract(
             progress(done, total)
 
     deleted = sorted(set(stored_hashes) - set(file_ids))
-    if previous_root is not None and previous_root != str(root):
+    if not reusable:
         deleted = sorted(set(store.file_hashes()) - set(file_ids))
     # A new or vanished file can change what the imports of unchanged files resolve to.
     if unchanged and set(file_ids) != set(stored_hashes):
@@ -204,6 +209,7 @@ def extract(
             "root": str(root),
             "extracted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "facts_version": str(version),
+            "parser_version": PARSER_VERSION,
         }
     )
     problems = store.file_problems()

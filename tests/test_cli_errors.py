@@ -1,0 +1,97 @@
+"""What the command line does with bugs and bad settings: one line, the right exit code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from projects import HEALTHY, write_tree
+
+from pith import _build
+
+
+@pytest.fixture
+def extracted(cwd, run):
+    write_tree(cwd / "proj", HEALTHY)
+    assert run("extract", "proj")[0] == 0
+
+
+def test_an_internal_error_is_one_line_and_exit_1(extracted, run, monkeypatch):
+    def broken(*args, **kwargs):
+        raise KeyError("no such thing\nsecond line")
+
+    monkeypatch.setattr(_build, "build_graph", broken)
+    code, out, err = run("build")
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert err.startswith("pith: internal error in build: KeyError: 'no such thing")
+    assert "run with -v for the traceback and please report it" in err
+
+
+def test_verbose_shows_the_traceback_of_an_internal_error(extracted, run, monkeypatch):
+    monkeypatch.setattr(_build, "build_graph", lambda *a, **k: 1 / 0)
+    code, _, err = run("-v", "build")
+    assert code == 1
+    assert "Traceback (most recent call last)" in err
+    assert err.rstrip().splitlines()[-1].startswith("pith: internal error in build")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("PITH_CONCURRENCY", "0"),
+        ("PITH_TIMEOUT", "soon"),
+        ("PITH_BASE_URL", "http://[::1/v1"),
+    ],
+)
+def test_llm_settings_do_not_break_the_commands_that_do_not_use_them(
+    cwd, run, monkeypatch, name, value
+):
+    write_tree(cwd / "proj", HEALTHY)
+    monkeypatch.setenv(name, value)
+    for command in (["extract", "proj"], ["build"], ["status"], ["list"], ["show", "app.py"]):
+        code, _, err = run(*command)
+        assert code == 0, (command, err)
+    code, _, err = run("generate", "--estimate")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert name in err
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:99999/v1", "http://127.0.0.1:abc/v1", "http://[::1/v1", "ftp://x"]
+)
+def test_a_bad_base_url_is_one_line_exit_2(extracted, run, url):
+    run("build")
+    code, _, err = run("generate", "--estimate", "--base-url", url)
+    assert code == 2
+    assert err.startswith("pith: error: base URL (--base-url")
+    assert err.count("\n") == 1
+
+
+def test_a_tool_key_that_is_not_a_table(extracted, cwd, run):
+    run("build")
+    # `tool = "x"` has no [tool.pith] at all: nothing to complain about.
+    (cwd / "pyproject.toml").write_text('tool = "x"\n')
+    assert run("generate", "--estimate")[0] == 0
+    (cwd / "pyproject.toml").write_text('[tool]\npith = "x"\n')
+    code, _, err = run("generate", "--estimate")
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "[tool.pith] must be a table" in err
+
+
+def test_version_and_help_do_not_import_the_heavy_modules():
+    code = (
+        "import sys\n"
+        "from pith._cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        "heavy = {'trio', 'httpx', 'rich', 'stamina', 'pith._generate', 'pith._extract'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().endswith("[]"), result.stdout
