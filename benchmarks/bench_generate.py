@@ -27,10 +27,14 @@ from pathlib import Path
 import httpx
 import trio
 
-from pith import Store, build, extract
-from pith._generate import PromptBuilder, Selection, generate, select_nodes
+from pith import Store
+from pith._build import build
+from pith._extract import extract
+from pith._generate import generate
 from pith._llm import LLMClient
+from pith._prompt_builder import PromptBuilder
 from pith._prose import parse_prose
+from pith._selection import Selection, select_nodes
 
 LEVELS = 3  # package depth
 BRANCHING = 3  # sub-packages per package: 3 + 9 + 27 packages

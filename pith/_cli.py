@@ -263,7 +263,8 @@ def generate(
 
     from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
     from ._estimate import estimate as estimate_cost
-    from ._generate import GenerationInterrupted, run_generation, select_nodes
+    from ._run import GenerationInterrupted, run_generation
+    from ._selection import select_nodes
     from ._store import open_store
 
     settings = state.settings(
@@ -287,7 +288,13 @@ def generate(
         interrupted: GenerationInterrupted | None = None
         with GenerateProgress(len(selection), verbosity=state.verbosity, console=console) as bar:
             try:
-                report = run_generation(store, settings, selection, on_progress=bar.update)
+                report = run_generation(
+                    store,
+                    settings,
+                    selection,
+                    on_progress=bar.update,
+                    on_retry=bar.retry if state.verbosity > 0 else None,
+                )
             except GenerationInterrupted as exc:
                 report, interrupted = exc.report, exc
     if report_path is not None:

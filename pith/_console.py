@@ -12,7 +12,8 @@ import rich.progress
 
 from ._config import Settings
 from ._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
-from ._generate import GenerationReport, ProgressUpdate, Selection
+from ._report import GenerationReport, ProgressUpdate
+from ._selection import Selection
 
 __all__ = [
     "SUGGESTIONS",
@@ -56,6 +57,10 @@ class GenerateProgress:
     """Progress of one run on stderr: a rich bar on a terminal (done/total, failures, rate,
     ETA), else a ``Progress: n/N nodes`` line every few nodes; ``verbosity`` 1 adds a line per
     node, -1 shows nothing."""
+
+    def retry(self, line: str) -> None:
+        """A retry the client scheduled (shown with -v)."""
+        self.console.print(f"  {line}", markup=False, highlight=False)
 
     def __init__(self, total: int, *, verbosity: int, console: rich.console.Console) -> None:
         self.total = total

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import json
-import logging
 import math
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -30,26 +29,21 @@ from ._errors import PithError
 
 __all__ = [
     "AuthError",
-    "BadRequest",
+    "BadRequestError",
     "Completion",
-    "ConnectionFailed",
-    "InvalidReply",
+    "InvalidReplyError",
     "LLMClient",
+    "LLMConnectionError",
     "LLMError",
-    "ModelNotFound",
-    "QuotaExceeded",
-    "RateLimited",
+    "LLMTimeoutError",
+    "ModelNotFoundError",
+    "QuotaExceededError",
+    "RateLimitedError",
     "ServerError",
-    "Timeout",
     "Usage",
 ]
 
 T = TypeVar("T")
-
-# stamina logs every scheduled retry as a WARNING on the "stamina" logger. With no logging
-# configured, Python prints such records to stderr, right through pith's progress display. A
-# NullHandler keeps them quiet unless an application configures logging itself.
-logging.getLogger("stamina").addHandler(logging.NullHandler())
 
 REFERER = "https://pypi.org/project/pith/"
 _PROVIDER_MESSAGE_LIMIT = 300
@@ -147,7 +141,7 @@ class LLMError(PithError):
         )
 
 
-class RateLimited(LLMError):
+class RateLimitedError(LLMError):
     """HTTP 429: too many requests. Retried, honouring Retry-After."""
 
     kind = "rate_limit"
@@ -161,14 +155,14 @@ class ServerError(LLMError):
     retryable = True
 
 
-class Timeout(LLMError):
+class LLMTimeoutError(LLMError):
     """No complete reply in time (connect, read, or the per-attempt deadline). Retried."""
 
     kind = "timeout"
     retryable = True
 
 
-class ConnectionFailed(LLMError):
+class LLMConnectionError(LLMError):
     """The connection could not be made or broke. Retried."""
 
     kind = "network"
@@ -182,27 +176,27 @@ class AuthError(LLMError):
     run_wide = True
 
 
-class QuotaExceeded(LLMError):
+class QuotaExceededError(LLMError):
     """HTTP 402 (or OpenAI's 429 insufficient_quota): no credits left. Never retried."""
 
     kind = "quota"
     run_wide = True
 
 
-class ModelNotFound(LLMError):
+class ModelNotFoundError(LLMError):
     """HTTP 404: the model (or the endpoint) does not exist. Never retried; about the run."""
 
     kind = "model_not_found"
     run_wide = True
 
 
-class BadRequest(LLMError):
+class BadRequestError(LLMError):
     """HTTP 400, 422 or another 4xx: the provider refused this request. Never retried."""
 
     kind = "bad_request"
 
 
-class InvalidReply(LLMError):
+class InvalidReplyError(LLMError):
     """The reply was not what was asked for (not JSON, missing fields). Re-asked, then raised."""
 
     kind = "invalid_reply"
@@ -218,8 +212,9 @@ class LLMClient:
     reply cannot be parsed, each with the same retry budget); backoff between attempts is
     exponential with jitter (``backoff_initial * 2**n + U(0, backoff_jitter)``, at most
     ``backoff_max``), or the provider's Retry-After, at most ``retry_after_cap``; each attempt has
-    a total deadline of ``connect_timeout + timeout``; the connection pool holds
-    ``max_connections`` so that that many calls never queue inside httpx.
+    a total deadline of ``connect_timeout + timeout``. The connection pool is unbounded by default
+    (``max_connections=None``): the limiter that admits the calls is the one bound, so a call it
+    admits never queues inside httpx, whatever the limiter's size now or later.
     """
 
     def __init__(
@@ -230,7 +225,7 @@ class LLMClient:
         api_key: str | None = None,
         timeout: float = 120.0,
         connect_timeout: float = 10.0,
-        max_connections: int = 5,
+        max_connections: int | None = None,
         attempts: int = 3,
         backoff_initial: float = 1.0,
         backoff_max: float = 30.0,
@@ -245,7 +240,7 @@ class LLMClient:
             raise ValueError(f"attempts must be >= 1, got {attempts}")
         if reasks < 0:
             raise ValueError(f"reasks must be >= 0, got {reasks}")
-        if max_connections < 1:
+        if max_connections is not None and max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {max_connections}")
         self.model = model
         self.base_url = redact_url(base_url).rstrip("/")
@@ -288,7 +283,7 @@ class LLMClient:
     def from_settings(
         cls, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> LLMClient:
-        """A client for the configured endpoint, its pool as large as the concurrency.
+        """A client for the configured endpoint.
 
         Without a ``transport`` (that is: for the real network) a missing key for an endpoint that
         needs one raises `ConfigError` here, before any request.
@@ -300,7 +295,6 @@ class LLMClient:
             model=settings.model,
             api_key=settings.api_key,
             timeout=settings.timeout,
-            max_connections=settings.concurrency,
             transport=transport,
         )
 
@@ -321,8 +315,8 @@ class LLMClient:
     ) -> Completion[T]:
         """Send ``messages``, return ``parse(reply content)``.
 
-        ``parse`` raises `InvalidReply` for a reply it cannot use; the reply and a correction are
-        then appended to the conversation and it is asked again, up to ``reasks`` times. Raises
+        ``parse`` raises `InvalidReplyError` for a reply it cannot use; the reply and a correction
+        are then appended to the conversation and it is asked again, up to ``reasks`` times. Raises
         the last `LLMError`, carrying the attempts made and the usage spent so far.
         """
         conversation = [dict(message) for message in messages]
@@ -332,7 +326,7 @@ class LLMClient:
             last = reask == self._reasks
             try:
                 content, reply_usage, made = await self._post_with_retries(conversation)
-            except InvalidReply as exc:
+            except InvalidReplyError as exc:
                 # A reply without usable content (empty, not a chat completion): ask again as is.
                 attempts += exc.attempts
                 usage += exc.usage
@@ -348,7 +342,7 @@ class LLMClient:
             usage += reply_usage
             try:
                 value = parse(content)
-            except InvalidReply as exc:
+            except InvalidReplyError as exc:
                 exc.attempts, exc.usage = attempts, usage
                 if last:
                     raise
@@ -412,13 +406,13 @@ class LLMClient:
             with trio.fail_after(self._attempt_deadline):
                 response = await self._http.post(self._url, json=body)
         except trio.TooSlowError:
-            raise Timeout(
+            raise LLMTimeoutError(
                 f"no reply from {self.base_url} within {self._attempt_deadline:g} s"
             ) from None
         except httpx.TimeoutException as exc:
-            raise Timeout(f"{type(exc).__name__} talking to {self.base_url}") from exc
+            raise LLMTimeoutError(f"{type(exc).__name__} talking to {self.base_url}") from exc
         except httpx.TransportError as exc:
-            raise ConnectionFailed(
+            raise LLMConnectionError(
                 f"connection to {self.base_url} failed: {type(exc).__name__}",
                 provider_message=self._trim(str(exc)),
             ) from exc
@@ -430,13 +424,13 @@ class LLMClient:
         try:
             payload = response.json()
         except ValueError:
-            raise InvalidReply(
+            raise InvalidReplyError(
                 f"{self.base_url} answered 200 with a body that is not JSON",
                 status=200,
                 provider_message=self._trim(response.text),
             ) from None
         if not isinstance(payload, dict):
-            raise InvalidReply(f"{self.base_url} answered 200 with JSON that is not an object")
+            raise InvalidReplyError(f"{self.base_url} answered 200 with JSON that is not an object")
         usage = _read_usage(payload.get("usage"))
         error = payload.get("error")
         if "choices" not in payload and error is not None:
@@ -452,11 +446,11 @@ class LLMClient:
             choice = payload["choices"][0]
             content = choice["message"]["content"]
         except (KeyError, IndexError, TypeError):
-            raise InvalidReply(
+            raise InvalidReplyError(
                 "the reply has no choices[0].message.content", status=200, usage=usage
             ) from None
         if not isinstance(content, str) or not content.strip():
-            raise InvalidReply("the reply's content is empty", status=200, usage=usage)
+            raise InvalidReplyError("the reply's content is empty", status=200, usage=usage)
         return content, usage
 
     def _error_for(self, response: httpx.Response) -> LLMError:
@@ -492,18 +486,18 @@ def _error_class(status: int, error: object) -> type[LLMError]:
     if status in {401, 403}:
         return AuthError
     if status == 402:
-        return QuotaExceeded
+        return QuotaExceededError
     if status == 404:
-        return ModelNotFound
+        return ModelNotFoundError
     if status == 408:
-        return Timeout
+        return LLMTimeoutError
     if status == 429:
         # OpenAI says "out of credits" with a 429; waiting will not help.
         codes = {error.get("code"), error.get("type")} if isinstance(error, dict) else set()
-        return QuotaExceeded if "insufficient_quota" in codes else RateLimited
+        return QuotaExceededError if "insufficient_quota" in codes else RateLimitedError
     if status >= 500:
         return ServerError
-    return BadRequest
+    return BadRequestError
 
 
 def _what(status: int, base_url: str, model: str) -> str:

@@ -1,4 +1,4 @@
-"""A model's reply -> `pith.Prose`, or `InvalidReply` saying what was wrong with it.
+"""A model's reply -> `pith.Prose`, or `InvalidReplyError` saying what was wrong with it.
 
 Parsing is strict about what matters and lenient about the rest: the reply must hold a JSON
 object (bare, in a Markdown fence, or with chatter around it) whose ``summary`` and ``purpose`` are
@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from ._llm import InvalidReply
+from ._llm import InvalidReplyError
 from ._models import ClassFacts, FileFacts, FunctionFacts, Gotcha, Node, Prose, converter
 
 __all__ = ["parse_prose"]
@@ -36,7 +36,7 @@ def parse_prose(
 ) -> Prose:
     """The prose in ``text``, written now (UTC) by ``model`` from ``node.source_hash``.
 
-    Raises `InvalidReply` when there is no JSON object or it lacks a non-empty ``summary`` or
+    Raises `InvalidReplyError` when there is no JSON object or it lacks a non-empty ``summary`` or
     ``purpose``. With ``facts``, each gotcha's confidence is "high" when what it cites is found in
     the facts, "medium" when some of it is, "low" when none is, it cites a line past the end of
     the file, or it cites nothing checkable; without facts it stays "medium".
@@ -100,14 +100,14 @@ def _json_object(text: str) -> dict[str, Any]:
     if objects:
         return objects[0]
     if "{" in text and not candidates:
-        raise InvalidReply("the reply's JSON is incomplete or malformed (was it cut off?)")
-    raise InvalidReply("the reply holds no JSON object")
+        raise InvalidReplyError("the reply's JSON is incomplete or malformed (was it cut off?)")
+    raise InvalidReplyError("the reply holds no JSON object")
 
 
 def _required_text(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidReply(f'the reply has no non-empty "{name}" string')
+        raise InvalidReplyError(f'the reply has no non-empty "{name}" string')
     return value.strip()
 
 

@@ -200,3 +200,27 @@ def test_report_into_a_missing_directory_is_refused_before_any_call(
     assert result.returncode == 2
     assert "no/such/dir" in result.stderr
     assert endpoint.calls == []
+
+
+def test_retries_never_reach_stdout_and_show_with_verbose(
+    built: Path, env: dict[str, str], endpoint: FakeLLM
+) -> None:
+    # structlog is installed in the test environment: stamina's default instrumentation would
+    # print its retry_scheduled events to stdout, which is reserved for results.
+    import structlog  # noqa: F401
+
+    endpoint.script("app.py", fail_status=429, fail_times=1, fail_headers={"Retry-After": "0"})
+    result = pith("-v", "generate", "--report", "run.json", cwd=built, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "retry 1 in 0.0 s after: " in result.stderr
+    assert json.loads((built / "run.json").read_text())["totals"]["retries"] == 1
+
+
+def test_importing_pith_leaves_stamina_alone() -> None:
+    code = (
+        "import logging, pith, pith._generate, pith._llm\n"
+        "print(logging.getLogger('stamina').handlers)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -10,22 +10,16 @@ import httpx
 import pytest
 import trio
 from fakellm import Call, FakeLLM
+from mockclock import client_for, generate_inline, inline, run
 from sample_project import built_store
 
-from pith import EdgeType, NodeType
 from pith._errors import UsageError
-from pith._generate import (
-    PHASE_MODULES,
-    PHASE_NODES,
-    Generation,
-    GenerationReport,
-    Outcome,
-    ProgressUpdate,
-    generate,
-    select_nodes,
-)
+from pith._generate import Generation, generate
 from pith._limiter import FifoCapacityLimiter
 from pith._llm import AuthError, LLMClient, ServerError
+from pith._models import EdgeType, NodeType
+from pith._report import PHASE_MODULES, PHASE_NODES, Outcome, ProgressUpdate
+from pith._selection import select_nodes
 from pith._store import Store
 
 MODULES = ("pkg", "pkg/sub", "pkg/sub/deep")
@@ -36,29 +30,6 @@ T = TypeVar("T")
 def store(tmp_path: Path) -> Iterator[Store]:
     with built_store(tmp_path) as store:
         yield store
-
-
-async def inline(fn: Callable[[], T]) -> T:
-    """Run the store's calls on the event loop: under the mock clock, a wait for a worker
-    thread would look like idleness and make the clock jump."""
-    return fn()
-
-
-def client_for(fake: FakeLLM, **options: object) -> LLMClient:
-    defaults: dict[str, object] = {"backoff_initial": 1.0, "backoff_jitter": 0.0, "attempts": 3}
-    return LLMClient(
-        base_url="https://llm.example/v1",
-        model="test-model",
-        api_key="sk-test-secret",
-        max_connections=50,
-        transport=fake.transport(),
-        **(defaults | options),  # type: ignore[arg-type]
-    )
-
-
-async def run(store: Store, fake: FakeLLM, **options: object) -> GenerationReport:
-    async with client_for(fake) as client:
-        return await generate(store, client, run_blocking=inline, **options)  # type: ignore[arg-type]
 
 
 def node_calls(fake: FakeLLM, store: Store, node_type: NodeType) -> list[Call]:
@@ -220,7 +191,11 @@ async def test_cancelling_keeps_finished_prose_and_a_rerun_finishes_the_rest(
 
         async with client_for(fake) as client:
             generation = Generation(
-                store, client, concurrency=2, on_progress=cancel_after_four, run_blocking=inline
+                store=store,
+                client=client,
+                concurrency=2,
+                on_progress=cancel_after_four,
+                _run_blocking=inline,
             )
             await generation.run(select_nodes(store))
     report = generation.report
@@ -304,7 +279,7 @@ async def test_a_shared_limiter_bounds_pith_together_with_the_application(
         limiter.start_soon(nursery, application_work)
         await application_holds_a_slot.wait()
         async with client_for(fake) as client:
-            report = await generate(store, client, limiter=limiter, run_blocking=inline)
+            report = await generate_inline(store, client, limiter=limiter)
         pith_done.set()
     assert fake.max_in_flight == 2
     assert len(report.generated) == len(store.nodes())
@@ -368,7 +343,9 @@ async def test_report_and_store_agree_after_a_cancel_on_the_real_clock(store: St
                 cancel_scope.cancel()
 
         async with client_for(fake) as client:
-            generation = Generation(store, client, concurrency=4, on_progress=cancel_after_five)
+            generation = Generation(
+                store=store, client=client, concurrency=4, on_progress=cancel_after_five
+            )
             await generation.run(select_nodes(store))
     generated = {r.id for r in generation.report.generated}
     assert len(generated) >= 5

@@ -18,16 +18,16 @@ from fakellm import FakeLLM
 from pith import ConfigError, Settings
 from pith._llm import (
     AuthError,
-    BadRequest,
-    ConnectionFailed,
-    InvalidReply,
+    BadRequestError,
+    InvalidReplyError,
     LLMClient,
+    LLMConnectionError,
     LLMError,
-    ModelNotFound,
-    QuotaExceeded,
-    RateLimited,
+    LLMTimeoutError,
+    ModelNotFoundError,
+    QuotaExceededError,
+    RateLimitedError,
     ServerError,
-    Timeout,
     Usage,
     _retry_after_seconds,
 )
@@ -45,9 +45,9 @@ def parse_json(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except ValueError:
-        raise InvalidReply("the reply is not JSON") from None
+        raise InvalidReplyError("the reply is not JSON") from None
     if not isinstance(value, dict):
-        raise InvalidReply("the reply is not a JSON object")
+        raise InvalidReplyError("the reply is not a JSON object")
     return value
 
 
@@ -235,7 +235,7 @@ async def test_429_until_attempts_run_out_raises_rate_limited(
 ) -> None:
     fake.script(NODE, fail_status=429, fail_times=99)
     async with make_client(fake, attempts=2) as client:
-        with pytest.raises(RateLimited) as caught:
+        with pytest.raises(RateLimitedError) as caught:
             await client.complete(MESSAGES, parse_json)
     assert (caught.value.attempts, caught.value.kind) == (2, "rate_limit")
 
@@ -257,7 +257,7 @@ async def test_read_timeout_every_time_raises_timeout(
 ) -> None:
     fake.script(NODE, fail_exception=httpx.ReadTimeout, fail_times=99)
     async with make_client(fake) as client:
-        with pytest.raises(Timeout) as caught:
+        with pytest.raises(LLMTimeoutError) as caught:
             await client.complete(MESSAGES, parse_json)
     assert (caught.value.attempts, caught.value.kind, caught.value.status) == (3, "timeout", None)
 
@@ -270,7 +270,7 @@ async def test_each_attempt_has_a_total_deadline(
         fake, timeout=50.0, connect_timeout=5.0, attempts=2, backoff_jitter=0
     ) as client:
         start = trio.current_time()
-        with pytest.raises(Timeout, match="within 55 s"):
+        with pytest.raises(LLMTimeoutError, match="within 55 s"):
             await client.complete(MESSAGES, parse_json)
     # two attempts of 55 s each, one backoff of 1 s between them
     assert trio.current_time() - start == pytest.approx(111.0)
@@ -294,7 +294,7 @@ async def test_connection_reset_every_time_raises_connection_failed(
 ) -> None:
     fake.script(NODE, fail_exception=httpx.ReadError, fail_times=99)
     async with make_client(fake) as client:
-        with pytest.raises(ConnectionFailed) as caught:
+        with pytest.raises(LLMConnectionError) as caught:
             await client.complete(MESSAGES, parse_json)
     assert (caught.value.attempts, caught.value.kind) == (3, "network")
 
@@ -302,13 +302,13 @@ async def test_connection_reset_every_time_raises_connection_failed(
 @pytest.mark.parametrize(
     ("status", "error_class", "kind", "run_wide"),
     [
-        (400, BadRequest, "bad_request", False),
+        (400, BadRequestError, "bad_request", False),
         (401, AuthError, "auth", True),
-        (402, QuotaExceeded, "quota", True),
+        (402, QuotaExceededError, "quota", True),
         (403, AuthError, "auth", True),
-        (404, ModelNotFound, "model_not_found", True),
-        (409, BadRequest, "bad_request", False),
-        (422, BadRequest, "bad_request", False),
+        (404, ModelNotFoundError, "model_not_found", True),
+        (409, BadRequestError, "bad_request", False),
+        (422, BadRequestError, "bad_request", False),
     ],
 )
 async def test_client_errors_are_never_retried(
@@ -340,7 +340,7 @@ async def test_openai_insufficient_quota_429_is_not_retried() -> None:
         return httpx.Response(429, json={"error": {**error, "code": "insufficient_quota"}})
 
     async with make_client(handler) as client:
-        with pytest.raises(QuotaExceeded) as caught:
+        with pytest.raises(QuotaExceededError) as caught:
             await client.complete(MESSAGES, parse_json)
     assert caught.value.attempts == 1
     assert caught.value.provider_message == "You exceeded your current quota"
@@ -367,7 +367,7 @@ async def test_provider_message_is_trimmed_to_one_bounded_line() -> None:
         return httpx.Response(400, text="bad\n\n  request " + "x" * 1000)
 
     async with make_client(handler) as client:
-        with pytest.raises(BadRequest) as caught:
+        with pytest.raises(BadRequestError) as caught:
             await client.complete(MESSAGES, parse_json)
     message = caught.value.provider_message
     assert message.startswith("bad request xxx")
@@ -411,7 +411,7 @@ async def test_transport_errors_do_not_carry_the_key(
 ) -> None:
     fake.script(NODE, fail_exception=httpx.ConnectError, fail_times=99)
     async with make_client(fake) as client:
-        with pytest.raises(ConnectionFailed) as caught:
+        with pytest.raises(LLMConnectionError) as caught:
             await client.complete(MESSAGES, parse_json)
     assert KEY not in str(caught.value)
     assert KEY not in repr(caught.value)
@@ -449,7 +449,7 @@ async def test_invalid_replies_give_up_after_the_reasks(fake: FakeLLM) -> None:
     fake = FakeLLM(cost=0.5)
     fake.script(NODE, invalid_times=99)
     async with make_client(fake, reasks=2) as client:
-        with pytest.raises(InvalidReply) as caught:
+        with pytest.raises(InvalidReplyError) as caught:
             await client.complete(MESSAGES, parse_json)
     error = caught.value
     assert error.attempts == 3
@@ -502,7 +502,7 @@ async def test_a_reply_without_content_is_asked_again(payload: dict[str, Any]) -
 
 async def test_a_200_that_is_not_json_is_an_invalid_reply() -> None:
     async with make_client(lambda request: httpx.Response(200, text="<html>"), reasks=0) as client:
-        with pytest.raises(InvalidReply) as caught:
+        with pytest.raises(InvalidReplyError) as caught:
             await client.complete(MESSAGES, parse_json)
     assert caught.value.attempts == 1
 

@@ -14,18 +14,11 @@ import pytest
 import trio
 from fakellm import FakeLLM
 
-from pith import (
-    AuthError,
-    ConnectionFailed,
-    FileFacts,
-    Node,
-    NodeType,
-    Settings,
-    Timeout,
-    file_prompt,
-    parse_prose,
-)
+from pith import AuthError, LLMConnectionError, LLMTimeoutError, Settings
 from pith._llm import LLMClient
+from pith._models import FileFacts, Node, NodeType
+from pith._prompts import file_prompt
+from pith._prose import parse_prose
 
 KEY = "sk-e2e-secret-key-0123456789"
 NODE = Node(id="pkg/a.py", type=NodeType.FILE, path="pkg/a.py", name="a.py", source_hash="h1")
@@ -113,7 +106,7 @@ async def test_server_errors_and_dropped_connections_are_retried(
 async def test_a_connection_dropped_every_time_fails(fake: FakeLLM, base_url: str) -> None:
     fake.script("*", fail_exception=httpx.RemoteProtocolError, fail_times=99)
     async with client_for(base_url, attempts=2) as client:
-        with pytest.raises(ConnectionFailed) as caught:
+        with pytest.raises(LLMConnectionError) as caught:
             await client.complete([{"role": "user", "content": "Node id: x"}], str)
     assert caught.value.attempts == 2
 
@@ -121,7 +114,7 @@ async def test_a_connection_dropped_every_time_fails(fake: FakeLLM, base_url: st
 async def test_a_slow_server_times_out(fake: FakeLLM, base_url: str) -> None:
     fake.latency = 1.0
     async with client_for(base_url, timeout=0.1, attempts=1) as client:
-        with pytest.raises(Timeout) as caught:
+        with pytest.raises(LLMTimeoutError) as caught:
             await client.complete([{"role": "user", "content": "Node id: x"}], str)
     assert caught.value.kind == "timeout"
 

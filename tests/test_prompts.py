@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 import pytest
 
-from pith import (
+from pith._models import (
     ClassFacts,
     FileFacts,
     FunctionFacts,

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pith import (
+from pith._llm import InvalidReplyError
+from pith._models import (
     ClassFacts,
     FileFacts,
     FunctionFacts,
@@ -21,7 +22,6 @@ from pith import (
     Node,
     NodeType,
 )
-from pith._llm import InvalidReply
 from pith._prose import parse_prose
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
@@ -149,7 +149,7 @@ def test_a_wrapped_object_is_unwrapped() -> None:
     ],
 )
 def test_invalid_replies_raise_invalid_reply(text: str, message: str) -> None:
-    with pytest.raises(InvalidReply, match=message):
+    with pytest.raises(InvalidReplyError, match=message):
         parse(text)
 
 
@@ -210,7 +210,7 @@ def test_gotcha_items_are_cleaned() -> None:
                 "A plain string warning",
                 {"warning": 5},
                 {"location": "line 3"},
-                {"warning": "Timeout is fixed", "location": 8, "evidence": 30.0},
+                {"warning": "LLMTimeoutError is fixed", "location": 8, "evidence": 30.0},
                 {"warning": "Odd", "location": ["x"], "evidence": {"y": 1}},
                 7,
                 None,
@@ -219,7 +219,7 @@ def test_gotcha_items_are_cleaned() -> None:
     )
     assert [(g.warning, g.location, g.evidence) for g in prose.gotchas] == [
         ("A plain string warning", "", ""),
-        ("Timeout is fixed", "line 8", "30.0"),
+        ("LLMTimeoutError is fixed", "line 8", "30.0"),
         ("Odd", "", ""),
     ]
 
@@ -313,5 +313,5 @@ def test_any_optional_values_parse_or_are_dropped(extra: dict[str, Any]) -> None
 @settings(max_examples=60)
 @given(st.text(max_size=200))
 def test_any_text_parses_or_raises_invalid_reply(text: str) -> None:
-    with contextlib.suppress(InvalidReply):
+    with contextlib.suppress(InvalidReplyError):
         parse(text, facts=FACTS)

@@ -1,0 +1,86 @@
+"""The prompt of any node, read from the store (blocking: the generator calls it off the event
+loop)."""
+
+from __future__ import annotations
+
+import attrs
+
+from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts, Node, NodeType
+from ._prompts import ChildSummary, file_prompt, function_prompt, module_prompt
+from ._store import Store
+
+__all__ = ["Messages", "Prompt", "PromptBuilder"]
+
+_RECENT_FACTS = 64
+
+Messages = list[dict[str, str]]
+Prompt = tuple[Messages, FileFacts | None]  # the messages, and the facts to check the reply by
+
+
+@attrs.define
+class PromptBuilder:
+    """Builds the prompt of any node from the store (blocking: call it off the event loop).
+
+    A module's child summaries come from ``summaries`` (this run's, newest) first, then from the
+    store.
+    """
+
+    store: Store
+    summaries: dict[str, str] = attrs.Factory(dict)
+    _node_types: dict[str, NodeType] | None = None
+    # The last few files' facts: a file's functions are selected right after the file (ids
+    # sort together), so each file's facts are read and decoded once, not once per function.
+    _recent_facts: dict[str, FileFacts] = attrs.Factory(dict)
+
+    def messages(self, node: Node) -> Prompt:
+        """The prompt for ``node`` and the facts its reply is checked against."""
+        if node.type is NodeType.FILE:
+            facts = self._file_facts(node.path)
+            return file_prompt(node, facts, self.store.readme(_directory_of(node.path))), facts
+        if node.type is NodeType.FUNCTION:
+            file_id, _, qualname = node.id.rpartition(":")
+            facts = self._file_facts(file_id)
+            definition = _find_definition(facts, qualname)
+            if definition is None:
+                raise LookupError(f"{qualname} is no longer defined in {file_id}; run `pith build`")
+            used_by = [e.target for e in self.store.edges(file_id, EdgeType.IMPORTED_BY)]
+            return function_prompt(node, facts, definition, used_by), facts
+        readme = self.store.readme("" if node.path == "." else node.path)
+        return module_prompt(node, self._children(node), readme, self._public_api(node)), None
+
+    def _file_facts(self, path: str) -> FileFacts:
+        facts = self._recent_facts.get(path)
+        if facts is None:
+            facts = self.store.file_facts(path)
+            if facts is None:
+                raise LookupError(f"no extracted facts for {path}; run `pith extract` again")
+            if len(self._recent_facts) >= _RECENT_FACTS:
+                del self._recent_facts[next(iter(self._recent_facts))]
+            self._recent_facts[path] = facts
+        return facts
+
+    def _children(self, node: Node) -> list[ChildSummary]:
+        if self._node_types is None:
+            self._node_types = {n.id: n.type for n in self.store.nodes()}
+        children = []
+        for edge in self.store.edges(node.id, EdgeType.CONTAINS):
+            summary = self.summaries.get(edge.target)
+            if summary is None and (prose := self.store.prose(edge.target)) is not None:
+                summary = prose.summary
+            child_type = self._node_types.get(edge.target, NodeType.FILE)
+            children.append(ChildSummary(edge.target, child_type, summary))
+        return children
+
+    def _public_api(self, node: Node) -> list[str]:
+        init = "__init__.py" if node.path == "." else f"{node.path}/__init__.py"
+        facts = self.store.file_facts(init)
+        return [] if facts is None else list(facts.exports)
+
+
+def _directory_of(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _find_definition(facts: FileFacts, qualname: str) -> FunctionFacts | ClassFacts | None:
+    definitions: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
+    return next((d for d in definitions if d.qualname == qualname), None)

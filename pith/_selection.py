@@ -1,0 +1,71 @@
+"""Which nodes a generator run writes, split into its two phases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from ._errors import UsageError
+from ._models import EdgeType, Node, NodeType
+from ._store import Store
+
+__all__ = ["Selection", "select_nodes"]
+
+
+@attrs.frozen
+class Selection:
+    """The nodes a run will write, split by phase; phase two is ordered deepest first."""
+
+    phase_one: tuple[Node, ...]
+    phase_two: tuple[Node, ...]
+    # module id -> the ids of its sub-modules that are also in this selection
+    submodules: dict[str, tuple[str, ...]]
+
+    @property
+    def nodes(self) -> tuple[Node, ...]:
+        return self.phase_one + self.phase_two
+
+    def __len__(self) -> int:
+        return len(self.phase_one) + len(self.phase_two)
+
+
+def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = False) -> Selection:
+    """Choose the nodes to write (blocking: reads the store).
+
+    By default, the nodes whose prose is missing or stale. ``force``: every node. ``node_ids``:
+    exactly those nodes, whether or not their prose is current (naming a node is asking for it);
+    an unknown id raises `UsageError` with the closest ids.
+    """
+    nodes = store.nodes()
+    if node_ids:
+        by_id = {node.id: node for node in nodes}
+        for node_id in node_ids:
+            if node_id not in by_id:
+                close = store.suggest_ids(node_id)
+                hint = f"; did you mean {', '.join(close)}?" if close else ""
+                raise UsageError(f"no node with id {node_id!r}{hint} (see `pith list`)")
+        chosen = [by_id[node_id] for node_id in dict.fromkeys(node_ids)]
+    elif force:
+        chosen = nodes
+    else:
+        written_from = store.prose_source_hashes()
+        chosen = [node for node in nodes if written_from.get(node.id) != node.source_hash]
+    chosen.sort(key=lambda node: node.id)
+    modules = [node for node in chosen if node.type is NodeType.MODULE]
+    module_ids = {node.id for node in modules}
+    submodules: dict[str, tuple[str, ...]] = {}
+    if modules:
+        for edge in store.edges(type=EdgeType.CONTAINS):
+            if edge.source in module_ids and edge.target in module_ids:
+                submodules[edge.source] = (*submodules.get(edge.source, ()), edge.target)
+    return Selection(
+        phase_one=tuple(node for node in chosen if node.type is not NodeType.MODULE),
+        phase_two=tuple(sorted(modules, key=_depth_first)),
+        submodules=submodules,
+    )
+
+
+def _depth_first(node: Node) -> tuple[int, str]:
+    depth = -1 if node.id == "." else node.id.count("/")
+    return (-depth, node.id)
