@@ -228,6 +228,11 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
     help="Write only this node, current or not (repeatable).",
 )
 @click.option("--force", is_flag=True, help="Rewrite every node, even those that are current.")
+@click.option(
+    "--no-adapt",
+    is_flag=True,
+    help="Keep -c fixed instead of lowering it on rate limits (pauses still apply).",
+)
 @click.option("--estimate", is_flag=True, help="Print tokens and cost; call nothing, need no key.")
 @click.option("--dry-run", is_flag=True, help="Like --estimate, and list the nodes.")
 @click.option("--base-url", default=None, metavar="URL", help="OpenAI-compatible endpoint.")
@@ -252,13 +257,18 @@ def generate(
     model: str | None,
     node_ids: tuple[str, ...],
     force: bool,
+    no_adapt: bool,
     estimate: bool,
     dry_run: bool,
     base_url: str | None,
     timeout: str | None,
     report_path: Path | None,
 ) -> None:
-    """Write prose for every node whose prose is missing or stale."""
+    """Write prose for every node whose prose is missing or stale.
+
+    -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
+    asks and lowers its concurrency, then raises it again while calls succeed.
+    """
     import rich.console
 
     from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
@@ -294,6 +304,7 @@ def generate(
                     selection,
                     on_progress=bar.update,
                     on_retry=bar.retry if state.verbosity > 0 else None,
+                    adaptive=not no_adapt,
                 )
             except GenerationInterrupted as exc:
                 report, interrupted = exc.report, exc

@@ -31,6 +31,7 @@ KIND_TITLES = {
     "server": "server errors",
     "timeout": "timeouts",
     "network": "network errors",
+    "unreachable": "endpoint unreachable",
     "auth": "authentication",
     "quota": "out of credits",
     "model_not_found": "unknown model",
@@ -39,7 +40,9 @@ KIND_TITLES = {
     "other": "other errors",
 }
 SUGGESTIONS = {
-    "rate_limit": "lower -c/--concurrency or wait a while, then rerun: finished nodes are kept",
+    "rate_limit": "the provider refused these for the whole patience (10 min): wait, then rerun",
+    "unreachable": "check --base-url / PITH_BASE_URL (scheme, host, port) and that the server "
+    "is running",
     "server": "the provider is failing; rerun later: only unfinished nodes are sent again",
     "timeout": "raise --timeout or lower -c/--concurrency, then rerun",
     "network": "check --base-url / PITH_BASE_URL and your connection, then rerun",
@@ -77,13 +80,16 @@ class GenerateProgress:
                 rich.progress.BarColumn(),
                 rich.progress.MofNCompleteColumn(),
                 rich.progress.TextColumn("{task.fields[failed]} failed"),
+                rich.progress.TextColumn("c={task.fields[concurrency]}"),
                 rich.progress.TextColumn("{task.fields[rate]}"),
                 rich.progress.TimeRemainingColumn(),
                 console=self.console,
                 transient=True,
             )
             self._bar.start()
-            self._task = self._bar.add_task("generate", total=self.total, failed=0, rate="")
+            self._task = self._bar.add_task(
+                "generate", total=self.total, failed=0, rate="", concurrency=""
+            )
         return self
 
     def __exit__(
@@ -107,13 +113,22 @@ class GenerateProgress:
         if self._bar is not None and self._task is not None:
             speed = self._bar.tasks[0].speed
             rate = f"{speed * 60:.0f} nodes/min" if speed else ""
-            self._bar.update(self._task, completed=update.done, failed=update.failed, rate=rate)
+            self._bar.update(
+                self._task,
+                completed=update.done,
+                failed=update.failed,
+                rate=rate,
+                concurrency=update.concurrency,
+            )
         elif self.verbosity == 0 and (
             update.done - self._last_plain >= PLAIN_EVERY or update.done == update.total
         ):
             self._last_plain = update.done
             self.console.print(
-                f"Progress: {update.done}/{update.total} nodes", markup=False, highlight=False
+                f"Progress: {update.done}/{update.total} nodes, {update.failed} failed, "
+                f"concurrency {update.concurrency}",
+                markup=False,
+                highlight=False,
             )
 
 

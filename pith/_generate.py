@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 import trio
 
+from ._adaptive import AdaptiveConcurrency
 from ._blocking import BlockingBatcher, RunBlocking
 from ._limiter import FifoCapacityLimiter
 from ._llm import LLMClient, LLMError
@@ -82,12 +83,15 @@ class Generation:
     concurrency: int | None = None
     _given_limiter: FifoCapacityLimiter | None = attrs.field(default=None, alias="limiter")
     on_progress: Callable[[ProgressUpdate], None] | None = None
+    # Adapt the limiter's size to the provider's rate limits (pauses happen either way).
+    adaptive: bool = True
     # Runs the store's blocking calls, batched; tests on Trio's mock clock pass an inline runner
     # so that thread waits do not look idle. Not part of the documented signature.
     _run_blocking: RunBlocking[Any] = attrs.field(
         default=trio.to_thread.run_sync, alias="_run_blocking"
     )
     limiter: FifoCapacityLimiter = attrs.field(init=False)
+    admission: AdaptiveConcurrency = attrs.field(init=False)
     report: GenerationReport = attrs.field(init=False)
     _prompts: PromptBuilder = attrs.field(init=False)
     _blocking: BlockingBatcher = attrs.field(init=False)
@@ -107,6 +111,7 @@ class Generation:
             raise ValueError("pass concurrency or a limiter, not both: they could disagree")
         else:
             self.limiter = self._given_limiter
+        self.admission = AdaptiveConcurrency(limiter=self.limiter, adapt=self.adaptive)
         self._prompts = PromptBuilder(self.store)
         self._blocking = BlockingBatcher(self._run_blocking)
         self._ahead = trio.Semaphore(2 * self.limiter.total_tokens)
@@ -115,6 +120,7 @@ class Generation:
             base_url=self.client.base_url,
             concurrency=self.limiter.total_tokens,
             started_at=dt.datetime.now(dt.UTC),
+            admission=self.admission,
         )
 
     async def run(self, selection: Selection) -> GenerationReport:
@@ -190,7 +196,7 @@ class Generation:
                 self._count(result)
                 return
             parse = functools.partial(parse_prose, node=node, model=self.client.model, facts=facts)
-            completion = await self.client.complete(messages, parse)
+            completion = await self.client.complete(messages, parse, admission=self.admission)
         except Exception as exc:
             self._fail(result, phase, exc)
             return
@@ -267,6 +273,7 @@ class Generation:
             done=self._done,
             total=len(self.report.results),
             failed=len(self.report.exceptions),
+            concurrency=self.limiter.total_tokens,
         )
         try:
             self.on_progress(update)
@@ -292,10 +299,12 @@ async def generate(
     node_ids: Sequence[str] = (),
     force: bool = False,
     on_progress: Callable[[ProgressUpdate], None] | None = None,
+    adaptive: bool = True,
 ) -> GenerationReport:
     """Write prose for the nodes whose prose is missing or stale (``force``: all; ``node_ids``:
     those) and return the report. ``concurrency`` (default 5) or a shared ``limiter`` bounds the
-    calls in flight. Node failures do not raise: see `GenerationReport.errors` and
+    calls in flight; ``adaptive`` lowers that bound on rate limits and raises it back as calls
+    succeed (see `Generation`). Node failures do not raise: see `GenerationReport.errors` and
     `GenerationReport.raise_for_errors`. Never prints; never calls `trio.run`; the store's
     blocking work runs in worker threads.
     """
@@ -307,6 +316,7 @@ async def generate(
         node_ids=node_ids,
         force=force,
         on_progress=on_progress,
+        adaptive=adaptive,
     )
 
 
@@ -319,6 +329,7 @@ async def _generate(
     node_ids: Sequence[str],
     force: bool,
     on_progress: Callable[[ProgressUpdate], None] | None,
+    adaptive: bool = True,
     run_blocking: RunBlocking[Any] = trio.to_thread.run_sync,
 ) -> GenerationReport:
     """`generate`, with the seam tests use to keep blocking work inline on the mock clock."""
@@ -328,6 +339,7 @@ async def _generate(
         concurrency=concurrency,
         limiter=limiter,
         on_progress=on_progress,
+        adaptive=adaptive,
         _run_blocking=run_blocking,
     )
     selection = await run_blocking(

@@ -24,6 +24,7 @@ import httpx
 import stamina
 import trio
 
+from ._adaptive import AdaptiveConcurrency
 from ._config import Settings, redact_url
 from ._errors import PithError
 
@@ -31,6 +32,7 @@ __all__ = [
     "AuthError",
     "BadRequestError",
     "Completion",
+    "EndpointUnreachableError",
     "InvalidReplyError",
     "LLMClient",
     "LLMConnectionError",
@@ -169,6 +171,15 @@ class LLMConnectionError(LLMError):
     retryable = True
 
 
+class EndpointUnreachableError(LLMConnectionError):
+    """Not one connection to the endpoint ever succeeded: a wrong URL, a server that is down, a
+    TLS failure. Never retried; about the run."""
+
+    kind = "unreachable"
+    run_wide = True
+    retryable = False
+
+
 class AuthError(LLMError):
     """HTTP 401/403: the key is missing, wrong or not allowed. Never retried; about the run."""
 
@@ -208,10 +219,15 @@ class InvalidReplyError(LLMError):
 class LLMClient:
     """A chat-completions client for one endpoint and model.
 
-    Guarantees: at most ``attempts`` HTTP requests per prompt (plus ``reasks`` more prompts when a
-    reply cannot be parsed, each with the same retry budget); backoff between attempts is
+    Guarantees: at most ``attempts`` failed HTTP requests per prompt (plus ``reasks`` more prompts
+    when a reply cannot be parsed, each with the same retry budget); backoff between attempts is
     exponential with jitter (``backoff_initial * 2**n + U(0, backoff_jitter)``, at most
-    ``backoff_max``), or the provider's Retry-After, at most ``retry_after_cap``; each attempt has
+    ``backoff_max``), or the provider's Retry-After, at most ``retry_after_cap``. A rate-limit
+    refusal (429, or 503 with Retry-After) is no failed attempt: it pauses admission (see
+    `AdaptiveConcurrency`) and the request is sent again, until the provider has refused it for
+    the admission's ``patience``. When the first ``unreachable_after`` connection attempts all
+    fail and none was ever answered, the endpoint is taken for dead: `EndpointUnreachableError`,
+    a run-wide error, at once and for every later call. Each attempt has
     a total deadline of ``connect_timeout + timeout``. The connection pool is unbounded by default
     (``max_connections=None``): the limiter that admits the calls is the one bound, so a call it
     admits never queues inside httpx, whatever the limiter's size now or later.
@@ -231,6 +247,7 @@ class LLMClient:
         backoff_max: float = 30.0,
         backoff_jitter: float = 1.0,
         retry_after_cap: float = 60.0,
+        unreachable_after: int = 5,
         reasks: int = 2,
         temperature: float = 0.3,
         max_tokens: int = 1500,
@@ -256,6 +273,11 @@ class LLMClient:
         self._backoff_max = backoff_max
         self._backoff_jitter = backoff_jitter
         self._retry_after_cap = retry_after_cap
+        self._unreachable_after = unreachable_after
+        self._answered = False  # has the endpoint ever answered (any HTTP status)?
+        self._connection_failures = 0
+        # Pauses the client's own calls on a rate limit when the caller brings no admission.
+        self._admission = AdaptiveConcurrency()
         self._reasks = reasks
         self._temperature = temperature
         self._max_tokens = max_tokens
@@ -311,9 +333,16 @@ class LLMClient:
         await self._http.aclose()
 
     async def complete(
-        self, messages: Sequence[Mapping[str, str]], parse: Callable[[str], T]
+        self,
+        messages: Sequence[Mapping[str, str]],
+        parse: Callable[[str], T],
+        *,
+        admission: AdaptiveConcurrency | None = None,
     ) -> Completion[T]:
         """Send ``messages``, return ``parse(reply content)``.
+
+        Every HTTP request waits for ``admission`` first and tells it how it went; without one,
+        the client's own (pauses only) is used.
 
         ``parse`` raises `InvalidReplyError` for a reply it cannot use; the reply and a correction
         are then appended to the conversation and it is asked again, up to ``reasks`` times. Raises
@@ -325,7 +354,9 @@ class LLMClient:
         for reask in range(self._reasks + 1):
             last = reask == self._reasks
             try:
-                content, reply_usage, made = await self._post_with_retries(conversation)
+                content, reply_usage, made = await self._post_with_retries(
+                    conversation, admission or self._admission
+                )
             except InvalidReplyError as exc:
                 # A reply without usable content (empty, not a chat completion): ask again as is.
                 attempts += exc.attempts
@@ -360,8 +391,31 @@ class LLMClient:
             return Completion(value=value, usage=usage, attempts=attempts)
         raise AssertionError("unreachable: the last re-ask returns or raises")  # pragma: no cover
 
-    async def _post_with_retries(self, messages: list[dict[str, str]]) -> tuple[str, Usage, int]:
-        """One prompt, retried per the policy: (content, usage, HTTP requests made)."""
+    async def _post_with_retries(
+        self, messages: list[dict[str, str]], admission: AdaptiveConcurrency
+    ) -> tuple[str, Usage, int]:
+        """One prompt, retried per the policy: (content, usage, HTTP requests made). Refusals
+        for the rate are sent again after the admission's pause, up to its patience."""
+        made = 0
+        refused_since: float | None = None
+        while True:
+            try:
+                content, usage, sent = await self._post_with_backoff(messages, admission)
+            except LLMError as exc:
+                made += exc.attempts
+                exc.attempts = made
+                if not _is_refusal(exc):
+                    raise
+                now = trio.current_time()
+                refused_since = now if refused_since is None else refused_since
+                if now - refused_since >= admission.patience:
+                    raise
+                continue  # the next request waits out the pause in `admission.admit`
+            return content, usage, made + sent
+
+    async def _post_with_backoff(
+        self, messages: list[dict[str, str]], admission: AdaptiveConcurrency
+    ) -> tuple[str, Usage, int]:
         made = 0
         # timeout=None: stamina's overall timeout reads the wall clock, which would ignore Trio's
         # (mock) clock; the attempt count and per-attempt deadline bound the time instead.
@@ -377,7 +431,7 @@ class LLMClient:
             async for attempt in retrying:
                 with attempt:
                     made += 1
-                    content, usage = await self._post_once(messages)
+                    content, usage = await self._post_once(messages, admission)
                     return content, usage, made
         except LLMError as exc:
             exc.attempts = made
@@ -386,13 +440,15 @@ class LLMClient:
 
     def _backoff_for(self, exc: Exception) -> bool | float:
         """stamina's hook: False (do not retry), True (exponential backoff) or seconds to wait."""
-        if not isinstance(exc, LLMError) or not exc.retryable:
-            return False
+        if not isinstance(exc, LLMError) or not exc.retryable or _is_refusal(exc):
+            return False  # a refusal for the rate is waited out by the admission instead
         if exc.retry_after is not None:
             return exc.retry_after
         return True
 
-    async def _post_once(self, messages: list[dict[str, str]]) -> tuple[str, Usage]:
+    async def _post_once(
+        self, messages: list[dict[str, str]], admission: AdaptiveConcurrency
+    ) -> tuple[str, Usage]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -402,6 +458,7 @@ class LLMClient:
         }
         if self._ask_for_cost:
             body["usage"] = {"include": True}
+        round_ = await admission.admit()
         try:
             with trio.fail_after(self._attempt_deadline):
                 response = await self._http.post(self._url, json=body)
@@ -412,12 +469,24 @@ class LLMClient:
         except httpx.TimeoutException as exc:
             raise LLMTimeoutError(f"{type(exc).__name__} talking to {self.base_url}") from exc
         except httpx.TransportError as exc:
+            self._connection_failures += 1
+            if not self._answered and self._connection_failures >= self._unreachable_after:
+                raise EndpointUnreachableError(
+                    f"cannot reach {self.base_url}: {self._connection_failures} connection "
+                    f"attempts failed and none was ever answered ({type(exc).__name__})",
+                    provider_message=self._trim(str(exc)),
+                ) from exc
             raise LLMConnectionError(
                 f"connection to {self.base_url} failed: {type(exc).__name__}",
                 provider_message=self._trim(str(exc)),
             ) from exc
+        self._answered = True
         if response.status_code != 200:
-            raise self._error_for(response)
+            error = self._error_for(response)
+            if _is_refusal(error):
+                admission.refused(round_, error.retry_after)
+            raise error
+        admission.succeeded(round_)
         return self._read_reply(response)
 
     def _read_reply(self, response: httpx.Response) -> tuple[str, Usage]:
@@ -480,6 +549,13 @@ class LLMClient:
         if len(text) > _PROVIDER_MESSAGE_LIMIT:
             text = text[: _PROVIDER_MESSAGE_LIMIT - 3] + "..."
         return text
+
+
+def _is_refusal(exc: LLMError) -> bool:
+    """A refusal for the rate: 429, or 503 with Retry-After. Waited out, not failed."""
+    if isinstance(exc, RateLimitedError):
+        return True
+    return isinstance(exc, ServerError) and exc.status == 503 and exc.retry_after is not None
 
 
 def _error_class(status: int, error: object) -> type[LLMError]:

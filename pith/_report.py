@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from ._adaptive import AdaptiveConcurrency
 from ._llm import LLMError, Usage
 from ._models import NodeType
 
@@ -69,6 +70,7 @@ class ProgressUpdate:
     done: int
     total: int
     failed: int
+    concurrency: int  # the limit now (it adapts to the provider's rate limits)
 
 
 @attrs.define
@@ -85,6 +87,7 @@ class GenerationReport:
     exceptions: list[Exception] = attrs.Factory(list)
     cancelled: bool = False
     halted_by: str | None = None  # the run-wide error that stopped admission, if any
+    admission: AdaptiveConcurrency | None = None  # pauses and limit changes of the run
 
     def of(self, outcome: Outcome) -> list[NodeResult]:
         return [r for r in self.results.values() if r.outcome is outcome]
@@ -139,6 +142,7 @@ class GenerationReport:
             "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
             "cancelled": self.cancelled,
             "halted_by": self.halted_by,
+            "concurrency_trace": None if self.admission is None else self.admission.to_json(),
             "nodes": [
                 {
                     "id": r.id,

@@ -35,6 +35,7 @@ def run_generation(
     *,
     on_progress: Callable[[ProgressUpdate], None] | None = None,
     on_retry: Callable[[str], None] | None = None,
+    adaptive: bool = True,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> GenerationReport:
     """Write ``selection`` from synchronous code (the command line): starts Trio, talks to the
@@ -48,7 +49,11 @@ def run_generation(
     set_on_retry_hooks([] if on_retry is None else [_retry_hook(on_retry)])
     client = LLMClient.from_settings(settings, transport=transport)
     generation = Generation(
-        store=store, client=client, concurrency=settings.concurrency, on_progress=on_progress
+        store=store,
+        client=client,
+        concurrency=settings.concurrency,
+        on_progress=on_progress,
+        adaptive=adaptive,
     )
 
     async def main() -> GenerationReport:

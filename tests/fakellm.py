@@ -101,12 +101,21 @@ class FakeLLM:
 
     ``api_key``: when set, calls without ``Authorization: Bearer <api_key>`` get a 401 whose
     message echoes the header they sent (as careless providers do). ``cost``: reported per call.
+    A provider's rate limit: ``capacity`` (requests in flight) and ``per_second`` (requests
+    started in any one second) answer 429 at once, with ``Retry-After: retry_after`` when set,
+    to requests beyond them; ``refused`` counts those.
     """
 
     latency: float = 0.0
     api_key: str | None = None
     cost: float | None = None
+    capacity: int | None = None
+    per_second: int | None = None
+    retry_after: float | None = None
+    refused: int = 0
     calls: list[Call] = attrs.Factory(list)
+    _accepted_in_flight: int = 0
+    _recent_starts: list[float] = attrs.Factory(list)
     in_flight: int = 0
     max_in_flight: int = 0
     _scripts: dict[str, Script] = attrs.Factory(dict)
@@ -218,9 +227,31 @@ class FakeLLM:
         )
         with self._lock:
             self.in_flight -= 1
+            if answer.body != _REFUSAL_BODY:
+                self._accepted_in_flight -= 1
             self.calls.append(call)
 
+    def _over_the_limit(self) -> _Answer | None:
+        """A 429 for a request beyond the rate limit, else None (the request counts in it)."""
+        now = _now()
+        with self._lock:
+            self._recent_starts = [t for t in self._recent_starts if t > now - 1.0]
+            if (self.capacity is not None and self._accepted_in_flight >= self.capacity) or (
+                self.per_second is not None and len(self._recent_starts) >= self.per_second
+            ):
+                self.refused += 1
+                answer = _error(429, "Rate limit exceeded", 0.0)
+                if self.retry_after is not None:
+                    retry = {"retry-after": f"{self.retry_after:g}"}
+                    answer = attrs.evolve(answer, headers={**answer.headers, **retry})
+                return answer
+            self._accepted_in_flight += 1
+            self._recent_starts.append(now)
+        return None
+
     def _answer(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> _Answer:
+        if (refusal := self._over_the_limit()) is not None:
+            return refusal
         if not path.endswith("/chat/completions"):
             return _error(404, f"no route {path}", self.latency)
         messages = body.get("messages")
@@ -271,6 +302,7 @@ class FakeLLM:
 
 
 _JSON = {"content-type": "application/json"}
+_REFUSAL_BODY = json.dumps({"error": {"message": "Rate limit exceeded", "code": 429}}).encode()
 
 
 def _error(status: int, message: str, latency: float) -> _Answer:

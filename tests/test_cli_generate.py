@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -209,7 +210,7 @@ def test_retries_never_reach_stdout_and_show_with_verbose(
     # print its retry_scheduled events to stdout, which is reserved for results.
     import structlog  # noqa: F401
 
-    endpoint.script("app.py", fail_status=429, fail_times=1, fail_headers={"Retry-After": "0"})
+    endpoint.script("app.py", fail_status=500, fail_times=1, fail_headers={"Retry-After": "0"})
     result = pith("-v", "generate", "--report", "run.json", cwd=built, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -224,3 +225,35 @@ def test_importing_pith_leaves_stamina_alone() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_a_rate_limited_server_costs_no_node(
+    built: Path, env: dict[str, str], endpoint: FakeLLM
+) -> None:
+    endpoint.latency = 0.05
+    endpoint.capacity = 2
+    endpoint.retry_after = 0.1
+    result = pith("generate", "-c", "6", "--report", "run.json", cwd=built, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((built / "run.json").read_text())
+    assert report["totals"]["failed"] == 0
+    trace = report["concurrency_trace"]
+    assert trace["rate_limited"] == endpoint.refused > 0
+    assert trace["ceiling"] == 6
+    assert trace["lowest"] < 6
+
+
+def test_a_closed_port_fails_fast_with_one_line_naming_the_url(
+    built: Path, env: dict[str, str]
+) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/v1"
+    result = pith("generate", "--base-url", url, "--report", "run.json", cwd=built, env=env)
+    assert result.returncode == 1
+    assert f"cannot reach {url}" in result.stderr
+    assert "check --base-url / PITH_BASE_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads((built / "run.json").read_text())
+    assert report["totals"]["not_attempted"] > 0

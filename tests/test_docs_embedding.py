@@ -43,12 +43,12 @@ def run_example(tmp_path: Path, code: str, fake: FakeLLM) -> subprocess.Complete
 @pytest.mark.parametrize("index", range(len(EXAMPLES)))
 def test_example_runs(tmp_path: Path, index: int) -> None:
     fake = FakeLLM()
-    fake.script("pkg/util.py", fail_status=429, fail_times=99, fail_headers={"Retry-After": "0"})
+    fake.script("pkg/util.py", fail_status=500, fail_times=99, fail_headers={"Retry-After": "0"})
     result = run_example(tmp_path, EXAMPLES[index], fake)
     assert result.returncode == 0, result.stderr
     if index == 0:
         assert f"{NODE_COUNT - 1} generated, 1 failed" in result.stdout
-        assert "1 rate limited" in result.stdout
+        assert "1 failed on the provider's side" in result.stdout
     else:
         assert f"{NODE_COUNT}/{NODE_COUNT} " in result.stdout
         assert "cancelled=False, not attempted: 0" in result.stdout

@@ -16,6 +16,7 @@ import trio
 from fakellm import FakeLLM
 
 from pith import ConfigError, Settings
+from pith._adaptive import AdaptiveConcurrency
 from pith._llm import (
     AuthError,
     BadRequestError,
@@ -230,14 +231,20 @@ async def test_503_until_attempts_run_out_raises_server_error(
     assert "3 attempts" in str(error)
 
 
-async def test_429_until_attempts_run_out_raises_rate_limited(
+async def test_429_is_waited_out_until_the_patience_runs_out(
     fake: FakeLLM, autojump_clock: trio.testing.MockClock
 ) -> None:
     fake.script(NODE, fail_status=429, fail_times=99)
+    admission = AdaptiveConcurrency(patience=100.0)
     async with make_client(fake, attempts=2) as client:
+        started = trio.current_time()
         with pytest.raises(RateLimitedError) as caught:
-            await client.complete(MESSAGES, parse_json)
-    assert (caught.value.attempts, caught.value.kind) == (2, "rate_limit")
+            await client.complete(MESSAGES, parse_json, admission=admission)
+    # Pauses of 1, 2, 4, 8, 16, then 30 s, none of them a spent attempt; the refusal at
+    # t = 121 s is the first past the 100 s of patience.
+    assert trio.current_time() - started == pytest.approx(121)
+    assert (caught.value.attempts, caught.value.kind) == (9, "rate_limit")
+    assert len(fake.calls) == admission.refusals == 9
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,150 @@
+"""Admission that follows what the provider allows: pauses on rate limits, and a concurrency that
+shrinks when the provider refuses and grows back while it does not.
+
+`AdaptiveConcurrency` sits between the calls and one endpoint. Every HTTP request waits in
+`admit` first, and reports how it went (`succeeded` or `refused`). On a refusal (HTTP 429, or 503
+with Retry-After):
+
+- admission pauses for the whole run: no request is sent until the provider's Retry-After has
+  passed (or, without one, a backoff that doubles while refusals keep coming, up to
+  ``pause_max``);
+- with a ``limiter`` and ``adapt``, the limiter's ``total_tokens`` is cut by ``decrease`` (never
+  below 1), at most once per round: refusals of requests admitted before the last cut do not
+  cut again, since they were sent under the old limit;
+- after a round of clean successes (as many as the current limit), one slot comes back, up to
+  the ``ceiling`` (the limit the run started with).
+
+Rate-limit waits are not failures: a request the provider refused is sent again after the pause,
+and fails only when the provider has refused it for ``patience`` seconds in total. This works for
+a cap on requests in flight and for a cap on requests per second alike, since the rate sent is the
+concurrency over the latency.
+
+It works on Trio's clock (mock clock in tests) and is shared by all calls of a run, or of an
+application: pass one to `LLMClient.complete` (the generator does) with your own limiter.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import trio
+
+from ._limiter import FifoCapacityLimiter
+
+__all__ = ["AdaptiveConcurrency", "ConcurrencyChange"]
+
+
+@attrs.frozen
+class ConcurrencyChange:
+    """One change of the limit: when (seconds since the first request), from, to, and why."""
+
+    at: float
+    old: int
+    new: int
+    reason: str
+
+
+@attrs.define(eq=False)
+class AdaptiveConcurrency:
+    """See the module docstring. Without a ``limiter`` (or with ``adapt=False``) it only pauses."""
+
+    limiter: FifoCapacityLimiter | None = None
+    adapt: bool = True
+    decrease: float = 0.5
+    patience: float = 600.0  # seconds a request may be refused in total before it fails
+    pause_initial: float = 1.0
+    pause_max: float = 30.0
+    ceiling: int = attrs.field(init=False)
+    lowest: int = attrs.field(init=False)
+    refusals: int = attrs.field(init=False, default=0)
+    changes: list[ConcurrencyChange] = attrs.field(init=False, factory=list)
+    _started: float | None = attrs.field(init=False, default=None)
+    _round: int = attrs.field(init=False, default=0)  # bumped by every cut
+    _clean: int = attrs.field(init=False, default=0)  # successes since the last change
+    _paused_until: float = attrs.field(init=False, default=-math.inf)
+    _pauses_in_a_row: int = attrs.field(init=False, default=0)
+
+    def __attrs_post_init__(self) -> None:
+        if not 0 < self.decrease < 1:
+            raise ValueError(f"decrease must be between 0 and 1, got {self.decrease}")
+        self.ceiling = self.lowest = self.current
+
+    @property
+    def current(self) -> int:
+        """The limit now (0 without a limiter)."""
+        return 0 if self.limiter is None else self.limiter.total_tokens
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds until admission resumes (0 when not paused)."""
+        return max(0.0, self._paused_until - trio.current_time())
+
+    async def admit(self) -> int:
+        """Wait while admission is paused; return the round the request is admitted in (give it
+        back to `succeeded` / `refused`)."""
+        if self._started is None:
+            self._started = trio.current_time()
+        while True:
+            # A deadline, not an event: the pause may be extended while we sleep; look again.
+            resume_at = self._paused_until
+            if resume_at <= trio.current_time():
+                return self._round
+            await trio.sleep_until(resume_at)
+
+    def succeeded(self, round_: int) -> None:
+        """A request admitted in ``round_`` got a reply."""
+        self._pauses_in_a_row = 0
+        if not self._adapting:
+            return
+        self._clean += 1
+        if self._clean >= self.current and self.current < self.ceiling:
+            self._set(self.current + 1, f"{self._clean} clean replies")
+
+    def refused(self, round_: int, retry_after: float | None) -> None:
+        """A request admitted in ``round_`` was refused for the rate (``retry_after``: seconds
+        the provider asked for, if it did)."""
+        self.refusals += 1
+        if retry_after is not None:
+            pause = retry_after
+            why = f"HTTP 429, Retry-After {retry_after:g} s"
+        else:
+            pause = min(self.pause_initial * 2**self._pauses_in_a_row, self.pause_max)
+            why = "HTTP 429"
+        self._pauses_in_a_row += 1
+        self._paused_until = max(self._paused_until, trio.current_time() + pause)
+        if self._adapting and round_ >= self._round:
+            self._round += 1
+            self._set(max(1, math.floor(self.current * self.decrease)), why)
+
+    @property
+    def _adapting(self) -> bool:
+        return self.adapt and self.limiter is not None
+
+    def _set(self, new: int, reason: str) -> None:
+        assert self.limiter is not None
+        self._clean = 0
+        if new == self.current:
+            return
+        started = trio.current_time() if self._started is None else self._started
+        self.changes.append(
+            ConcurrencyChange(
+                at=round(trio.current_time() - started, 3),
+                old=self.current,
+                new=new,
+                reason=reason,
+            )
+        )
+        self.limiter.total_tokens = new
+        self.lowest = min(self.lowest, new)
+
+    def to_json(self) -> dict[str, object]:
+        """The trace for the run's report."""
+        return {
+            "adaptive": self._adapting,
+            "ceiling": self.ceiling,
+            "lowest": self.lowest,
+            "final": self.current,
+            "rate_limited": self.refusals,
+            "changes": [attrs.asdict(change) for change in self.changes],
+        }
