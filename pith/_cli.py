@@ -212,6 +212,66 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_obj
+def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
+    """What to read before changing FILEs: their prose, functions, modules, neighbours, tests."""
+    from ._read import WikiReader
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built") as store:
+        answer = WikiReader(store).context(files)
+    if as_json:
+        _echo_json(answer.to_json())
+    else:
+        click.echo(answer.to_markdown(), nl=False)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, help="At most N results.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.pass_obj
+def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
+    """Nodes ranked by relevance to QUERY (ids, names, docstrings, prose)."""
+    from ._read import WikiReader, hits_markdown
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built") as store:
+        hits = WikiReader(store).search(query, limit)
+    if as_json:
+        _echo_json([hit.to_json() for hit in hits])
+    else:
+        click.echo(hits_markdown(query, hits), nl=False)
+
+
+@cli.command()
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "export_format",
+    type=click.Choice(["markdown"]),
+    default="markdown",
+    help="The only format so far: Markdown pages with relative links.",
+)
+@click.pass_obj
+def export(state: CliState, directory: Path, export_format: str) -> None:
+    """Write the wiki as static files in DIR: index.md and one page per node."""
+    from ._export import export_markdown
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built") as store:
+        summary = export_markdown(store, directory)
+    if state.verbosity >= 0:
+        click.echo(
+            f"Exported {summary.pages} pages to {summary.directory} "
+            f"({summary.removed} old pages removed); start at index.md",
+            err=True,
+        )
+
+
+@cli.command()
 @click.option(
     "-c",
     "--concurrency",

@@ -19,4 +19,8 @@ class ConfigError(UsageError):
 
 
 class NotFoundError(PithError):
-    """A named thing (a node id) does not exist (exit 1)."""
+    """A named thing (a node id) does not exist (exit 1); ``suggestions``: the closest names."""
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions or []

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -52,7 +53,7 @@ __all__ = [
     "outline_json",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the full-text search index
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,7 +85,45 @@ CREATE INDEX IF NOT EXISTS edges_target ON edges (target, type);
 CREATE TABLE IF NOT EXISTS prose (
     node_id TEXT PRIMARY KEY, source_hash TEXT NOT NULL, prose TEXT NOT NULL
 );
+-- One row per node, rowid = the node's rowid; rewritten by every build, its prose column by
+-- every prose write.
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(id, name, docstring, prose);
 """
+
+# The searchable text of a prose row ``p``: summary, purpose and gotchas.
+_PROSE_TEXT = """
+    coalesce(json_extract(p.prose, '$.summary'), '') || ' ' ||
+    coalesce(json_extract(p.prose, '$.purpose'), '') || ' ' ||
+    coalesce((SELECT group_concat(json_extract(g.value, '$.warning'), ' ')
+              FROM json_each(p.prose, '$.gotchas') g), '')
+"""
+# The docstring of node ``n``: its file's, its definition's, or its package's __init__.py's.
+_DOCSTRING = """
+    CASE n.type
+    WHEN 'file' THEN (SELECT json_extract(f.facts, '$.docstring') FROM files f WHERE f.path = n.id)
+    WHEN 'module' THEN (
+        SELECT json_extract(f.facts, '$.docstring') FROM files f
+        WHERE f.path = CASE n.id WHEN '.' THEN '__init__.py' ELSE n.id || '/__init__.py' END)
+    ELSE (
+        SELECT json_extract(d.value, '$.docstring')
+        FROM files f, json_each(f.facts, '$.functions') d
+        WHERE f.path = n.path AND json_extract(d.value, '$.qualname') = n.name
+        UNION ALL
+        SELECT json_extract(d.value, '$.docstring')
+        FROM files f, json_each(f.facts, '$.classes') d
+        WHERE f.path = n.path AND json_extract(d.value, '$.qualname') = n.name
+        LIMIT 1)
+    END
+"""
+_REINDEX = f"""
+DELETE FROM search;
+INSERT INTO search (rowid, id, name, docstring, prose)
+SELECT n.rowid, n.id, n.name, {_DOCSTRING},
+       (SELECT {_PROSE_TEXT} FROM prose p WHERE p.node_id = n.id)
+FROM nodes n;
+"""
+_MAX_QUERY_TERMS = 16
+_MAX_QUERY_CHARS = 500
 
 _META_ROOT = "root"
 
@@ -121,8 +160,11 @@ class Store:
                     f"{db_path} was written by a newer pith (schema {version}); upgrade pith"
                 )
             if version < SCHEMA_VERSION:
+                # A store of an older schema gets the new tables, and its search index filled.
+                reindex = _REINDEX if version >= 1 else ""
                 connection.executescript(
-                    f"BEGIN IMMEDIATE; {_SCHEMA}; PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+                    f"BEGIN IMMEDIATE; {_SCHEMA}; {reindex}"
+                    f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 )
         except sqlite3.Error as exc:
             connection.close()
@@ -365,6 +407,9 @@ class Store:
                 ((e.source, e.target, str(e.type)) for e in edges),
             )
             db.execute("DELETE FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")
+            for statement in _REINDEX.split(";"):
+                if statement.strip():
+                    db.execute(statement)
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", (meta or {}).items())
 
     def suggest_ids(self, id: str, n: int = 5) -> list[str]:
@@ -390,6 +435,50 @@ class Store:
                 "INSERT OR REPLACE INTO prose VALUES (?, ?, ?)",
                 (node_id, prose.source_hash, _dumps(prose)),
             )
+            db.execute(
+                f"UPDATE search SET prose = (SELECT {_PROSE_TEXT} FROM prose p"
+                " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
+                (node_id, node_id),
+            )
+
+    def search(self, query: str, limit: int = 10) -> list[tuple[str, str, float]]:
+        """(id, type, score) of the nodes best matching ``query``'s words, best first: a word
+        in the id or name weighs most, then docstrings, then prose. Any text is a valid query
+        (its words are quoted, so no FTS syntax); each word also matches as a prefix. All
+        words must match; when that finds nothing, any word may."""
+        words = re.findall(r"\w+", query[:_MAX_QUERY_CHARS])[:_MAX_QUERY_TERMS]
+        if not words:
+            return []
+        # A whole word scores twice (it matches both), so "echo" finds `echo` before `echoing`.
+        terms = [f'("{word}" OR "{word}"*)' for word in words]
+        # A node named exactly as asked ("echo": `echo`, `Console.echo`) comes first.
+        sql = (
+            "SELECT s.id, n.type, -bm25(search, 10.0, 8.0, 3.0, 1.0) AS score"
+            " FROM search s JOIN nodes n ON n.rowid = s.rowid WHERE search MATCH ?1"
+            " ORDER BY (lower(n.name) = ?2 OR lower(n.name) LIKE '%.' || ?2) DESC,"
+            " score DESC, s.id LIMIT ?3"
+        )
+        name = query.strip().lower()
+        rows = self._query(sql, (" AND ".join(terms), name, limit))
+        if not rows and len(terms) > 1:
+            rows = self._query(sql, (" OR ".join(terms), name, limit))
+        return [(str(i), str(t), round(float(score), 4)) for i, t, score in rows]
+
+    def briefs(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None, bool]]:
+        """Id -> (type, summary or None, stale) for the nodes among ``ids`` that exist."""
+        wanted = list(dict.fromkeys(ids))
+        out: dict[str, tuple[str, str | None, bool]] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                "SELECT n.id, n.type, json_extract(p.prose, '$.summary'),"
+                " p.source_hash IS NOT NULL AND p.source_hash != n.source_hash"
+                f" FROM nodes n LEFT JOIN prose p ON p.node_id = n.id WHERE n.id IN ({marks})",
+                chunk,
+            )
+            out.update({i: (str(t), s, bool(stale)) for i, t, s, stale in rows})
+        return out
 
     def prose_source_hashes(self) -> dict[str, str]:
         """Node id -> the source hash its prose was written from (stale iff != node's)."""

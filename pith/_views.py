@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ._errors import NotFoundError
@@ -10,13 +11,17 @@ from ._models import NodeType, converter
 from ._prompts import variant_lines
 from ._store import Store
 
+Linker = Callable[[str], str]  # node id -> the URL of its page
+
 __all__ = [
+    "Linker",
     "empty_status",
     "list_text",
     "node_list",
     "node_markdown",
     "node_page",
     "node_view",
+    "not_found",
     "status",
     "status_text",
 ]
@@ -92,9 +97,7 @@ def node_view(store: Store, node_id: str) -> dict[str, Any]:
     node does not exist."""
     node = store.node(node_id)
     if node is None:
-        close = store.suggest_ids(node_id)
-        hint = f"; did you mean: {', '.join(close)}" if close else "; see `pith list`"
-        raise NotFoundError(f"no node {node_id!r}{hint}")
+        raise not_found(store, node_id)
     prose = store.prose(node_id)
     prose_data: dict[str, Any] | None = None
     if prose is not None:
@@ -109,6 +112,13 @@ def node_view(store: Store, node_id: str) -> dict[str, Any]:
         "edges": [{"type": e.type.value, "target": e.target} for e in store.edges(node_id)],
         "prose": prose_data,
     }
+
+
+def not_found(store: Store, node_id: str) -> NotFoundError:
+    """The error for an unknown id, naming the closest ids."""
+    close = store.suggest_ids(node_id)
+    hint = f"; did you mean: {', '.join(close)}" if close else "; see `pith list`"
+    return NotFoundError(f"no node {node_id!r}{hint}", suggestions=close)
 
 
 def node_page(store: Store, node_id: str) -> str:
@@ -158,9 +168,11 @@ def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
     return out
 
 
-def node_markdown(data: dict[str, Any], *, source: list[str] | None = None) -> str:
+def node_markdown(
+    data: dict[str, Any], *, source: list[str] | None = None, link: Linker | None = None
+) -> str:
     """A node view (see `node_view`) as a Markdown page; ``source``: Markdown lines about the
-    source, shown after the prose."""
+    source, shown after the prose; ``link``: the URL of another node's page, to link edges."""
     out = [f"# {data['id']}", "", f"*{data['type']}* · `{data['path']}`", ""]
     prose = data["prose"]
     if prose is None:
@@ -202,6 +214,8 @@ def node_markdown(data: dict[str, Any], *, source: list[str] | None = None) -> s
     if data["edges"]:
         out += ["## Edges", ""]
         for edge in data["edges"]:
-            out.append(f"- {edge['type']} `{edge['target']}`")
+            target = edge["target"]
+            shown = f"[`{target}`]({link(target)})" if link else f"`{target}`"
+            out.append(f"- {edge['type']} {shown}")
         out.append("")
     return "\n".join(out)

@@ -1,0 +1,331 @@
+"""The read layer: what an agent asks of the wiki, answered from the store.
+
+`WikiReader` answers four questions; the CLI (`show`, `context`, `search`), `pith serve` and
+`pith mcp` only render its answers:
+
+- ``node(id)``: one node's page (`NodePage`), or `NotFoundError` with the closest ids;
+- ``context(files)``: what to read before changing those files (`Context`);
+- ``impact(id)``: the files that import the node's file, directly or not, nearest first
+  (`Impact`);
+- ``search(query, limit)``: nodes ranked by relevance over ids, names, docstrings and prose.
+
+Every answer has ``to_json()`` (the shapes of ARCHITECTURE.md) and ``to_markdown()``, bounded to
+`MARKDOWN_BUDGET` characters (about 4,000 tokens: room in an agent's context for the answer and
+the work) with a visible note when something was left out. Stale prose is marked as stale.
+Reads only; blocking (SQLite): call it from a worker thread in async code. It holds no state
+of its own, so one reader per store is safe wherever that store is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+from typing import Any
+
+import attrs
+
+from . import _views
+from ._models import EdgeType, NodeType
+from ._store import Store
+
+__all__ = [
+    "MARKDOWN_BUDGET",
+    "Brief",
+    "Context",
+    "Impact",
+    "NodePage",
+    "SearchHit",
+    "WikiReader",
+]
+
+MARKDOWN_BUDGET = 16_000  # characters of one Markdown answer
+MAX_CONTEXT_FILES = 50
+MAX_SEARCH_LIMIT = 100
+MAX_IMPACT_FILES = 200
+
+
+@attrs.frozen
+class Brief:
+    """A node in one line: id, type, summary (None: not written yet), stale."""
+
+    id: str
+    type: str
+    summary: str | None
+    stale: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "summary": self.summary, "stale": self.stale}
+
+    def line(self, prefix: str = "") -> str:
+        summary = self.summary or "(no prose yet)"
+        stale = " *(stale)*" if self.stale else ""
+        return f"- {prefix}`{self.id}`: {summary}{stale}"
+
+
+@attrs.frozen
+class NodePage:
+    """One node: the ``show --json`` document and its Markdown page."""
+
+    data: dict[str, Any]
+    markdown: str
+
+    def to_json(self) -> dict[str, Any]:
+        return self.data
+
+    def to_markdown(self) -> str:
+        return _bounded(self.markdown)
+
+
+@attrs.frozen
+class Context:
+    """Before changing ``files``: their prose and functions', their modules up to the root, their
+    direct imports and importers, and their tests."""
+
+    files: list[dict[str, Any]]
+    modules: list[Brief]
+    neighbours: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
+    unknown: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "modules": [m.to_json() for m in self.modules],
+            "neighbours": self.neighbours,
+            "tests": self.tests,
+            "unknown": self.unknown,
+        }
+
+    def to_markdown(self) -> str:
+        out: list[str] = []
+        for file in self.files:
+            out += [f"# {file['id']}", ""]
+            prose = file["prose"]
+            out += _prose_lines(prose)
+            for function in file["functions"]:
+                out += [f"## `{function['id']}`", "", *_prose_lines(function["prose"])]
+        if self.modules:
+            out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
+        if self.neighbours:
+            out += ["# Neighbours", ""]
+            for n in self.neighbours:
+                brief = Brief(n["id"], "file", n["summary"], n["stale"])
+                out.append(brief.line(f"{n['relation']} (of `{n['of']}`) "))
+            out.append("")
+        if self.tests:
+            out += ["# Tests", "", *(f"- `{t['id']}` tests `{t['of']}`" for t in self.tests), ""]
+        if self.unknown:
+            out += ["# Unknown paths", "", *(f"- `{u}`" for u in self.unknown), ""]
+        return _bounded("\n".join(out))
+
+
+@attrs.frozen
+class Impact:
+    """The files that import ``id``'s file, directly (depth 1) or through others, nearest
+    first, and the tests of all of them."""
+
+    id: str
+    files: list[dict[str, Any]]
+    tests: list[str]
+    truncated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "files": self.files,
+            "tests": self.tests,
+            "truncated": self.truncated,
+        }
+
+    def to_markdown(self) -> str:
+        out = [f"# Impact of changing `{self.id}`", ""]
+        if not self.files:
+            out += ["Nothing in the project imports it.", ""]
+        for depth in sorted({f["depth"] for f in self.files}):
+            out += [f"## Depth {depth}", ""]
+            out += [
+                Brief(f["id"], "file", f["summary"], f["stale"]).line()
+                for f in self.files
+                if f["depth"] == depth
+            ]
+            out.append("")
+        if self.tests:
+            out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
+        if self.truncated:
+            out += [f"*Only the nearest {MAX_IMPACT_FILES} files are listed.*", ""]
+        return _bounded("\n".join(out))
+
+
+@attrs.frozen
+class SearchHit:
+    id: str
+    type: str
+    summary: str | None
+    score: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "type": self.type, "summary": self.summary, "score": self.score}
+
+
+def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
+    """Search results as Markdown."""
+    if not hits:
+        return f"No node matches `{query}`.\n"
+    lines = [f"# Search: `{query}`", ""]
+    lines += [Brief(h.id, h.type, h.summary, False).line(f"{h.type} ") for h in hits]
+    return _bounded("\n".join(lines) + "\n")
+
+
+@attrs.frozen
+class WikiReader:
+    """Read-only answers over one open store (see the module docstring)."""
+
+    store: Store
+
+    def node(self, node_id: str) -> NodePage:
+        data = _views.node_view(self.store, node_id)
+        return NodePage(data, _views.node_markdown(data, source=None))
+
+    def context(self, files: Sequence[str]) -> Context:
+        unknown: list[str] = []
+        file_ids: list[str] = []
+        for given in list(dict.fromkeys(files))[:MAX_CONTEXT_FILES]:
+            file_id = self._file_id(given)
+            if file_id is None:
+                unknown.append(given)
+            elif file_id not in file_ids:
+                file_ids.append(file_id)
+        contains = self.store.edges(type=EdgeType.CONTAINS)
+        parent = {e.target: e.source for e in contains}
+        children: dict[str, list[str]] = {}
+        for e in contains:
+            children.setdefault(e.source, []).append(e.target)
+        module_ids: list[str] = []
+        neighbours: list[dict[str, Any]] = []
+        tests: list[dict[str, Any]] = []
+        out_files: list[dict[str, Any]] = []
+        for file_id in file_ids:
+            functions = [c for c in children.get(file_id, []) if ":" in c]
+            out_files.append(
+                {
+                    "id": file_id,
+                    "prose": self._prose(file_id),
+                    "functions": [{"id": f, "prose": self._prose(f)} for f in sorted(functions)],
+                }
+            )
+            current = parent.get(file_id)
+            while current is not None:
+                if current not in module_ids:
+                    module_ids.append(current)
+                current = parent.get(current)
+            for relation in (EdgeType.IMPORTS, EdgeType.IMPORTED_BY):
+                for edge in self.store.edges(file_id, relation):
+                    if edge.target not in file_ids:
+                        neighbours.append(
+                            {"id": edge.target, "relation": str(relation), "of": file_id}
+                        )
+            for edge in self.store.edges(file_id, EdgeType.TEST_FILE):
+                tests.append({"id": edge.target, "of": file_id})
+        briefs = self.store.briefs([*module_ids, *(n["id"] for n in neighbours)])
+        for n in neighbours:
+            _, summary, stale = briefs.get(n["id"], ("file", None, False))
+            n |= {"summary": summary, "stale": stale}
+        return Context(
+            files=out_files,
+            modules=[Brief(m, *briefs[m]) for m in module_ids if m in briefs],
+            neighbours=neighbours,
+            tests=tests,
+            unknown=unknown,
+        )
+
+    def impact(self, node_id: str) -> Impact:
+        node = self.store.node(node_id)
+        if node is None:
+            raise _views.not_found(self.store, node_id)
+        if node.type is NodeType.MODULE:
+            prefix = "" if node.id == "." else f"{node.id}/"
+            start = [n.id for n in self.store.nodes(NodeType.FILE) if n.id.startswith(prefix)]
+        else:
+            start = [node.path]
+        depth = dict.fromkeys(start, 0)
+        frontier = list(start)
+        level = 0
+        while frontier and len(depth) <= MAX_IMPACT_FILES + len(start):
+            level += 1
+            following = []
+            for file_id in frontier:
+                for edge in self.store.edges(file_id, EdgeType.IMPORTED_BY):
+                    if edge.target not in depth:
+                        depth[edge.target] = level
+                        following.append(edge.target)
+            frontier = sorted(following)
+        importers = sorted((d, f) for f, d in depth.items() if d > 0)
+        truncated = len(importers) > MAX_IMPACT_FILES
+        importers = importers[:MAX_IMPACT_FILES]
+        briefs = self.store.briefs(f for _, f in importers)
+        tests = sorted(
+            {
+                e.target
+                for f in [*start, *(f for _, f in importers)]
+                for e in self.store.edges(f, EdgeType.TEST_FILE)
+            }
+        )
+        files = [
+            {
+                "id": f,
+                "depth": d,
+                "summary": briefs.get(f, ("file", None, False))[1],
+                "stale": briefs.get(f, ("file", None, False))[2],
+            }
+            for d, f in importers
+        ]
+        return Impact(id=node_id, files=files, tests=tests, truncated=truncated)
+
+    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        found = self.store.search(query, limit)
+        briefs = self.store.briefs(i for i, _, _ in found)
+        return [SearchHit(i, t, briefs.get(i, (t, None, False))[1], s) for i, t, s in found]
+
+    def _prose(self, node_id: str) -> dict[str, Any] | None:
+        prose: dict[str, Any] | None = _views.node_view(self.store, node_id)["prose"]
+        return prose
+
+    def _file_id(self, given: str) -> str | None:
+        """The file id of a path as a user or agent gives it: relative to the root (with or
+        without ``./``), or absolute inside the root. None when there is no such file node."""
+        text = given.strip().replace("\\", "/")
+        root = self.store.root
+        if root and os.path.isabs(text):
+            try:
+                text = os.path.relpath(text, root)
+            except ValueError:
+                return None
+        normal = str(PurePosixPath(text))
+        if normal.startswith("../") or normal == "..":
+            return None
+        node = self.store.node(normal)
+        return normal if node is not None and node.type is NodeType.FILE else None
+
+
+def _prose_lines(prose: dict[str, Any] | None) -> list[str]:
+    if prose is None:
+        return ["*No prose yet: run `pith generate`.*", ""]
+    out = ["> **Stale**: the source changed since this was written.", ""] if prose["stale"] else []
+    out += [prose["summary"], "", prose["purpose"], ""]
+    for gotcha in prose["gotchas"]:
+        where = f" ({gotcha['location']})" if gotcha.get("location") else ""
+        out.append(f"- **Gotcha**{where}: {gotcha['warning']}")
+    return [*out, ""] if prose["gotchas"] else out
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MARKDOWN_BUDGET:
+        return text
+    cut = text.rfind("\n", 0, MARKDOWN_BUDGET - 200)
+    left = len(text) - cut
+    return (
+        text[:cut] + f"\n\n*[{left:,} more characters left out to stay within {MARKDOWN_BUDGET:,}: "
+        "ask about fewer files, or read single nodes with `node`]*\n"
+    )

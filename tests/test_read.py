@@ -1,0 +1,177 @@
+"""The read layer on a real package (click, from this environment): context, impact, search,
+export, and the commands that render them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+
+from pith._build import build
+from pith._errors import NotFoundError
+from pith._export import export_markdown
+from pith._extract import extract
+from pith._models import Gotcha, NodeType, Prose
+from pith._read import MARKDOWN_BUDGET, WikiReader
+from pith._store import Store
+
+CLICK = Path(click.__file__).parent
+
+
+def prose_for(node_id: str, source_hash: str) -> Prose:
+    return Prose(
+        summary=f"Summary of {node_id}.",
+        purpose=f"Why {node_id} exists.",
+        gotchas=(Gotcha(warning=f"Careful with {node_id}.", location="line 1"),),
+        generated_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
+        model="fake",
+        source_hash=source_hash,
+    )
+
+
+@pytest.fixture(scope="module")
+def wiki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """click's installed source, extracted and built, with prose for every node but one."""
+    data = tmp_path_factory.mktemp("wiki")
+    with Store.open(data / "pith.db") as store:
+        extract(CLICK, store, workers=1)
+        build(store)
+        for node in store.nodes():
+            if node.id != "core.py":
+                store.save_prose(node.id, prose_for(node.id, node.source_hash))
+    return data
+
+
+@pytest.fixture
+def reader(wiki: Path) -> Iterator[WikiReader]:
+    with Store.open(wiki / "pith.db") as store:
+        yield WikiReader(store)
+
+
+def test_context_of_files(reader: WikiReader) -> None:
+    answer = reader.context(["./decorators.py", str(CLICK / "termui.py"), "nope.py"]).to_json()
+    assert [f["id"] for f in answer["files"]] == ["decorators.py", "termui.py"]
+    assert answer["files"][0]["prose"]["summary"] == "Summary of decorators.py."
+    assert answer["unknown"] == ["nope.py"]
+    assert [m["id"] for m in answer["modules"]] == ["."]
+    relations = {(n["relation"], n["of"]) for n in answer["neighbours"]}
+    assert ("imports", "decorators.py") in relations
+    assert ("importedBy", "termui.py") in relations
+    core = next(n for n in answer["neighbours"] if n["id"] == "core.py")
+    assert core["summary"] is None  # the one node without prose
+    markdown = reader.context(["decorators.py"]).to_markdown()
+    assert "# decorators.py" in markdown
+    assert "Careful with decorators.py." in markdown
+    assert len(markdown) <= MARKDOWN_BUDGET + 200
+
+
+def test_context_of_many_files_stays_within_the_budget(
+    reader: WikiReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pith._read.MARKDOWN_BUDGET", 3000)
+    files = [n.id for n in reader.store.nodes(NodeType.FILE)]
+    markdown = reader.context(files).to_markdown()
+    assert len(markdown) < 3000
+    assert "more characters left out" in markdown
+
+
+def test_stale_prose_is_marked_stale(reader: WikiReader) -> None:
+    node = reader.store.node("utils.py")
+    assert node is not None
+    reader.store.save_prose("utils.py", prose_for("utils.py", "an older hash"))
+    try:
+        answer = reader.context(["utils.py"])
+        assert answer.files[0]["prose"]["stale"] is True
+        assert "**Stale**" in answer.to_markdown()
+    finally:
+        reader.store.save_prose("utils.py", prose_for("utils.py", node.source_hash))
+
+
+def test_impact_nearest_first(reader: WikiReader) -> None:
+    impact = reader.impact("exceptions.py").to_json()
+    depths = [f["depth"] for f in impact["files"]]
+    assert depths == sorted(depths)
+    assert depths[0] == 1
+    assert "core.py" in {f["id"] for f in impact["files"] if f["depth"] == 1}
+    assert reader.impact("core.py:Command").to_json()["files"]  # a function: its file's
+    with pytest.raises(NotFoundError) as caught:
+        reader.impact("core.pyy")
+    assert "core.py" in caught.value.suggestions
+
+
+def test_search_ranks_names_first_and_takes_any_text(reader: WikiReader) -> None:
+    hits = reader.search("echo", limit=5)
+    assert hits[0].id == "utils.py:echo"
+    assert hits[0].summary == "Summary of utils.py:echo."
+    rest = [h.score for h in hits[1:]]  # after the exact name, by relevance
+    assert rest == sorted(rest, reverse=True)
+    for odd in ['"', "*", "-x", "NOT AND", "a:b (c", "x" * 10_000, ""]:
+        reader.search(odd)  # never an FTS syntax error
+    assert reader.search("Careful with termui.py")[0].id == "termui.py"  # prose is searched
+
+
+def test_search_follows_builds_and_prose_writes(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "alpha.py").write_text('"""Frobnicates widgets."""\n')
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(project, store, workers=1)
+        build(store)
+        assert [h[0] for h in store.search("frobnicates")] == ["alpha.py"]
+        (project / "alpha.py").write_text('"""Defenestrates gadgets."""\n')
+        extract(project, store, workers=1)
+        build(store)
+        assert store.search("frobnicates") == []
+        assert [h[0] for h in store.search("defenestrates")] == ["alpha.py"]
+        node = store.node("alpha.py")
+        assert node is not None
+        store.save_prose("alpha.py", prose_for("zanzibar", node.source_hash))
+        assert [h[0] for h in store.search("zanzibar")] == ["alpha.py"]
+
+
+def test_export_writes_pages_whose_links_resolve(wiki: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "mine.txt").write_text("not pith's")
+    with Store.open(wiki / "pith.db") as store:
+        summary = export_markdown(store, out)
+        node_count = len(store.nodes())
+    pages = sorted(out.rglob("*.md"))
+    assert summary.pages == len(pages) == node_count  # the root module is index.md
+    assert (out / "core.py" / "Command.md").is_file()
+    link = re.compile(r"\]\(([^)]+\.md)\)")
+    for page in pages:
+        for target in link.findall(page.read_text()):
+            assert (page.parent / target).resolve().is_file(), (page, target)
+    index = (out / "index.md").read_text()
+    assert "[core.py](core.py.md): Summary of core.py." not in index  # core.py has no prose
+    assert "[decorators.py](decorators.py.md): Summary of decorators.py." in index
+    # A rerun after a node is gone removes its page, and nothing pith did not write.
+    manifest = json.loads((out / ".pith-export.json").read_text())
+    (out / "gone.py.md").write_text("old")
+    (out / ".pith-export.json").write_text(json.dumps([*manifest, "gone.py.md"]))
+    with Store.open(wiki / "pith.db") as store:
+        assert export_markdown(store, out).removed == 1
+    assert (out / "mine.txt").exists()
+
+
+def test_the_commands(wiki: Path, run) -> None:  # type: ignore[no-untyped-def]
+    data = ["--data-dir", str(wiki)]
+    code, out, _ = run(*data, "context", "decorators.py", "--json")
+    assert code == 0
+    assert json.loads(out)["files"][0]["id"] == "decorators.py"
+    code, out, _ = run(*data, "search", "echo", "--limit", "3", "--json")
+    assert code == 0
+    assert len(json.loads(out)) == 3
+    code, out, _ = run(*data, "search", "echo")
+    assert "`utils.py:echo`" in out
+    code, _, err = run(*data, "export", str(wiki.parent / "exported"))
+    assert code == 0
+    assert "Exported" in err
+    code, _, err = run(*data, "search", "echo", "--limit", "0")
+    assert code == 2
