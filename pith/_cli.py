@@ -154,7 +154,7 @@ def status(state: CliState, as_json: bool) -> None:
 
     settings = state.store_settings()
     if settings.db_path.exists():
-        with Store.open(settings.db_path) as store:
+        with Store.open(settings.db_path, read_only=True) as store:
             data = _views.status(store)
     else:
         data = _views.empty_status()
@@ -180,7 +180,7 @@ def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
     from ._models import NodeType
     from ._store import open_store
 
-    with open_store(state.store_settings(), require="built") as store:
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
         rows = _views.node_list(store, None if node_type is None else NodeType(node_type))
     if as_json:
         _echo_json(rows)
@@ -197,7 +197,7 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
     from . import _views
     from ._store import open_store
 
-    with open_store(state.store_settings(), require="built") as store:
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
         if as_json:
             _echo_json(_views.node_view(store, node_id))
             return
@@ -220,7 +220,7 @@ def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
     from ._read import WikiReader
     from ._store import open_store
 
-    with open_store(state.store_settings(), require="built") as store:
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
         answer = WikiReader(store).context(files)
     if as_json:
         _echo_json(answer.to_json())
@@ -238,7 +238,7 @@ def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
     from ._read import WikiReader, hits_markdown
     from ._store import open_store
 
-    with open_store(state.store_settings(), require="built") as store:
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
         hits = WikiReader(store).search(query, limit)
     if as_json:
         _echo_json([hit.to_json() for hit in hits])
@@ -261,7 +261,7 @@ def export(state: CliState, directory: Path, export_format: str) -> None:
     from ._export import export_markdown
     from ._store import open_store
 
-    with open_store(state.store_settings(), require="built") as store:
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
         summary = export_markdown(store, directory)
     if state.verbosity >= 0:
         click.echo(
@@ -381,6 +381,47 @@ def generate(
         sys.exit(EXIT_FAILURE)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8787,
+    show_default=True,
+    help="Port (0: any free port).",
+)
+@click.option(
+    "--generate-missing",
+    is_flag=True,
+    help="Write a node's missing prose when it is asked for (needs the endpoint and key).",
+)
+@click.pass_obj
+def serve(state: CliState, host: str, port: int, generate_missing: bool) -> None:
+    """Serve the wiki over HTTP (read-only) until Ctrl-C: /node, /context, /impact, /search."""
+    from ._serve import serve as run_server
+
+    settings = state.settings() if generate_missing else state.store_settings()
+    if generate_missing:
+        settings.require_api_key()
+    run_server(
+        settings,
+        host=host,
+        port=port,
+        generate_missing=generate_missing,
+        on_ready=lambda url: _err(f"serving {url}"),
+    )
+
+
+@cli.command()
+@click.pass_obj
+def mcp(state: CliState) -> None:
+    """Serve the wiki to a coding agent as an MCP server on stdio (tools: context, node,
+    search, impact)."""
+    from ._mcp import serve_stdio
+
+    serve_stdio(state.store_settings())
+
+
 def _echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -433,6 +474,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         _err("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt:
+        _err("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except BaseExceptionGroup as group:
+        # Trio delivers Ctrl-C into whichever task runs; a nursery wraps it in a group.
+        if group.subgroup(KeyboardInterrupt) is None:
+            raise
         _err("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as exc:

@@ -143,8 +143,14 @@ class Store:
     # --- lifecycle ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, db_path: Path) -> Store:
-        """Open (creating the directory and database if needed) and migrate the schema."""
+    def open(cls, db_path: Path, *, read_only: bool = False) -> Store:
+        """Open (creating the directory and database if needed) and migrate the schema.
+
+        ``read_only``: open an existing database for reading only (SQLite refuses every write);
+        it neither creates nor migrates anything, and reads safely while another process
+        writes (WAL)."""
+        if read_only:
+            return cls._open_read_only(db_path)
         try:
             db_path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
@@ -172,6 +178,27 @@ class Store:
         except BaseException:
             connection.close()
             raise
+        return cls(connection, db_path)
+
+    @classmethod
+    def _open_read_only(cls, db_path: Path) -> Store:
+        if not db_path.is_file():
+            raise UsageError(f"no pith database at {db_path}: run `pith extract PATH` first")
+        try:
+            connection = sqlite3.connect(
+                f"{db_path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            connection.execute("PRAGMA busy_timeout=10000")
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise PithError(f"cannot read the database {db_path}: {exc}") from None
+        if version != SCHEMA_VERSION:
+            # An older schema is migrated once (that one open writes); a newer one is refused.
+            connection.close()
+            return cls.open(db_path)
         return cls(connection, db_path)
 
     def close(self) -> None:
@@ -505,13 +532,16 @@ class Store:
 
 
 def open_store(
-    settings: Settings, *, require: Literal["extracted", "built"] | None = None
+    settings: Settings,
+    *,
+    require: Literal["extracted", "built"] | None = None,
+    read_only: bool = False,
 ) -> Store:
     """Open the store of ``settings``; with ``require``, refuse (UsageError) when the stage is
-    missing, telling the user the command that fixes it."""
+    missing, telling the user the command that fixes it. ``read_only``: see `Store.open`."""
     if require is not None and not settings.db_path.exists():
         raise UsageError(f"no pith database in {settings.data_dir}: run `pith extract PATH` first")
-    store = Store.open(settings.db_path)
+    store = Store.open(settings.db_path, read_only=read_only)
     try:
         if require is not None and not store.is_extracted:
             raise UsageError("nothing extracted yet: run `pith extract PATH` first")

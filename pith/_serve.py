@@ -1,0 +1,196 @@
+"""`pith serve`: the read layer over HTTP, for agents and tools (starlette on hypercorn, on Trio).
+
+Endpoints (JSON, or Markdown with ``?format=md``): ``GET /node/{id}``, ``/context?files=a,b``,
+``/impact/{id}``, ``/search?q=...&limit=N``, ``/health``. An unknown id is a 404
+``{"error", "suggestions"}``; a bad or oversized parameter a 400 ``{"error"}``. Ids may hold
+``/`` and ``:``; they are looked up in the store and never read as paths, so no request reads a
+file. The store is opened read-only (safe while `pith generate` writes) and read in worker
+threads, off the event loop.
+
+With ``generate_missing``, a node asked for without prose is generated first, through the
+generator and one shared FIFO limiter, once however many requests ask for it at the same time
+(they all wait for the one call); that needs a writable store and an endpoint.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import attrs
+import trio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from ._config import Settings
+from ._errors import NotFoundError
+from ._read import MAX_CONTEXT_FILES, MAX_SEARCH_LIMIT, WikiReader, hits_markdown
+from ._store import Store, open_store
+
+__all__ = ["MissingProse", "create_app", "serve"]
+
+MAX_PARAMETER_CHARS = 4000
+
+
+class _BadRequest(Exception):
+    pass
+
+
+@attrs.define(eq=False)
+class MissingProse:
+    """Writes a node's missing prose on request: one call per node however many ask at once."""
+
+    settings: Settings
+    _store: Store | None = None
+    _limiter: Any = None
+    _running: dict[str, trio.Event] = attrs.Factory(dict)
+
+    async def ensure(self, node_id: str) -> None:
+        """Return once ``node_id`` has prose (or its one attempt failed)."""
+        if (running := self._running.get(node_id)) is not None:
+            await running.wait()
+            return
+        done = self._running[node_id] = trio.Event()
+        try:
+            await self._generate(node_id)
+        finally:
+            del self._running[node_id]
+            done.set()
+
+    async def _generate(self, node_id: str) -> None:
+        from ._generate import generate
+        from ._limiter import FifoCapacityLimiter
+        from ._llm import LLMClient
+
+        if self._store is None:
+            self._store = await trio.to_thread.run_sync(
+                functools.partial(open_store, self.settings, require="built")
+            )
+            self._limiter = FifoCapacityLimiter(self.settings.concurrency)
+        client = await trio.to_thread.run_sync(LLMClient.from_settings, self.settings)
+        async with client:
+            await generate(self._store, client, node_ids=[node_id], limiter=self._limiter)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlette:
+    """The ASGI application over ``store`` (opened read-only by `serve`)."""
+    reader = WikiReader(store)
+
+    def endpoint(
+        answer: Callable[[Request], Awaitable[tuple[Any, str]]],
+    ) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
+            try:
+                data, markdown = await answer(request)
+            except NotFoundError as exc:
+                return JSONResponse({"error": str(exc), "suggestions": exc.suggestions}, 404)
+            except _BadRequest as exc:
+                return JSONResponse({"error": str(exc)}, 400)
+            if request.query_params.get("format") == "md":
+                return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
+            return JSONResponse(data)
+
+        return handle
+
+    async def read(fn: Callable[[], Any]) -> Any:
+        return await trio.to_thread.run_sync(fn)
+
+    async def node(request: Request) -> tuple[Any, str]:
+        node_id = _param(request.path_params["node_id"], "id")
+        if missing is not None:
+            view = await read(functools.partial(reader.node, node_id))  # 404 before any call
+            if view.data["prose"] is None:
+                await missing.ensure(node_id)
+        page = await read(functools.partial(reader.node, node_id))
+        return page.to_json(), page.to_markdown()
+
+    async def context(request: Request) -> tuple[Any, str]:
+        files = [f for f in _param(request.query_params.get("files", ""), "files").split(",") if f]
+        if not files:
+            raise _BadRequest("give the files: /context?files=a.py,b.py")
+        if len(files) > MAX_CONTEXT_FILES:
+            raise _BadRequest(f"at most {MAX_CONTEXT_FILES} files per request")
+        answer = await read(functools.partial(reader.context, files))
+        return answer.to_json(), answer.to_markdown()
+
+    async def impact(request: Request) -> tuple[Any, str]:
+        node_id = _param(request.path_params["node_id"], "id")
+        answer = await read(functools.partial(reader.impact, node_id))
+        return answer.to_json(), answer.to_markdown()
+
+    async def search(request: Request) -> tuple[Any, str]:
+        query = _param(request.query_params.get("q", ""), "q")
+        try:
+            limit = int(request.query_params.get("limit", "10"))
+        except ValueError:
+            raise _BadRequest("limit must be an integer") from None
+        if not 1 <= limit <= MAX_SEARCH_LIMIT:
+            raise _BadRequest(f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
+        hits = await read(functools.partial(reader.search, query, limit))
+        return [h.to_json() for h in hits], hits_markdown(query, hits)
+
+    async def health(request: Request) -> tuple[Any, str]:
+        counts = await read(store.node_counts)
+        data = {"status": "ok", "root": store.root, "nodes": {str(k): v for k, v in counts.items()}}
+        return data, f"ok: {sum(counts.values())} nodes\n"
+
+    return Starlette(
+        routes=[
+            Route("/node/{node_id:path}", endpoint(node)),
+            Route("/context", endpoint(context)),
+            Route("/impact/{node_id:path}", endpoint(impact)),
+            Route("/search", endpoint(search)),
+            Route("/health", endpoint(health)),
+        ]
+    )
+
+
+def _param(value: str, name: str) -> str:
+    if len(value) > MAX_PARAMETER_CHARS:
+        raise _BadRequest(f"{name} is longer than {MAX_PARAMETER_CHARS} characters")
+    return value
+
+
+def serve(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    generate_missing: bool,
+    on_ready: Callable[[str], None],
+) -> None:
+    """Serve until Ctrl-C (KeyboardInterrupt propagates); ``on_ready(url)`` once listening."""
+    from hypercorn.config import Config
+    from hypercorn.trio import serve as hypercorn_serve
+
+    store = open_store(settings, require="built", read_only=True)
+    missing = MissingProse(settings) if generate_missing else None
+    config = Config()
+    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    config.accesslog = None
+    config.loglevel = "WARNING"  # hypercorn's own "Running on" would come before ours
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            binds = await nursery.start(
+                functools.partial(
+                    hypercorn_serve,
+                    create_app(store, missing=missing),  # type: ignore[arg-type]  # ASGI typing
+                    config,
+                )
+            )
+            on_ready(binds[0])
+
+    try:
+        trio.run(main)
+    finally:
+        store.close()
+        if missing is not None:
+            missing.close()
