@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from . import _views
-from ._models import EdgeType, NodeType
+from ._models import EdgeType, NodeType, converter
 from ._store import Store
 
 __all__ = [
@@ -196,17 +196,13 @@ class WikiReader:
                 unknown.append(given)
             elif file_id not in file_ids:
                 file_ids.append(file_id)
-        contains = self.store.edges(type=EdgeType.CONTAINS)
-        parent = {e.target: e.source for e in contains}
-        children: dict[str, list[str]] = {}
-        for e in contains:
-            children.setdefault(e.source, []).append(e.target)
         module_ids: list[str] = []
         neighbours: list[dict[str, Any]] = []
         tests: list[dict[str, Any]] = []
         out_files: list[dict[str, Any]] = []
         for file_id in file_ids:
-            functions = [c for c in children.get(file_id, []) if ":" in c]
+            contained = self.store.edges(file_id, EdgeType.CONTAINS)
+            functions = [e.target for e in contained if ":" in e.target]
             out_files.append(
                 {
                     "id": file_id,
@@ -214,11 +210,10 @@ class WikiReader:
                     "functions": [{"id": f, "prose": self._prose(f)} for f in sorted(functions)],
                 }
             )
-            current = parent.get(file_id)
-            while current is not None:
-                if current not in module_ids:
-                    module_ids.append(current)
-                current = parent.get(current)
+            current = self._parent(file_id)
+            while current is not None and current not in module_ids:
+                module_ids.append(current)
+                current = self._parent(current)
             for relation in (EdgeType.IMPORTS, EdgeType.IMPORTED_BY):
                 for edge in self.store.edges(file_id, relation):
                     if edge.target not in file_ids:
@@ -288,9 +283,19 @@ class WikiReader:
         briefs = self.store.briefs(i for i, _, _ in found)
         return [SearchHit(i, t, briefs.get(i, (t, None, False))[1], s) for i, t, s in found]
 
+    def _parent(self, node_id: str) -> str | None:
+        edges = self.store.edges_to(node_id, EdgeType.CONTAINS)
+        return edges[0].source if edges else None
+
     def _prose(self, node_id: str) -> dict[str, Any] | None:
-        prose: dict[str, Any] | None = _views.node_view(self.store, node_id)["prose"]
-        return prose
+        """The prose as `pith show --json` gives it (with ``stale``), or None."""
+        prose = self.store.prose(node_id)
+        node = self.store.node(node_id)
+        if prose is None or node is None:
+            return None
+        data: dict[str, Any] = converter.unstructure(prose)
+        data["stale"] = prose.source_hash != node.source_hash
+        return data
 
     def _file_id(self, given: str) -> str | None:
         """The file id of a path as a user or agent gives it: relative to the root (with or
