@@ -337,3 +337,23 @@ def test_root_moves_to_another_codebase(project, tmp_path, store):
     assert summary.deleted == 8
     assert ids(store) == ["only.py"]
     assert store.root == str(Path(other).resolve())
+
+
+@pytest.mark.parametrize("in_git", [False, True])
+def test_pipes_devices_and_undecodable_names_are_skipped_not_hung_on(tmp_path, in_git):
+    root = write_tree(tmp_path / "tree", {"ok.py": "x = 1\n"})
+    bad_name = os.fsdecode(b"bad\xffname.py")
+    (root / bad_name).write_text("y = 2\n")
+    if in_git:
+        git(root, "init", "-q")
+        commit_all(root, "first", author="A <a@example.com>")
+    os.mkfifo(root / "pipe.py")  # untracked, but git would list it as an "other" file
+    (root / "link.py").symlink_to(root / "pipe.py")
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        summary = extract(root, store, workers=1)
+    skipped = {s.path: s.reason for s in summary.skipped}
+    assert skipped["bad\\xffname.py"].startswith("file name is not valid UTF-8")
+    if not in_git:  # git does not list a FIFO
+        assert skipped["pipe.py"] == "a named pipe, not a regular file; not read"
+    assert skipped["link.py"] == "a named pipe, not a regular file; not read"
+    assert summary.parsed == 1

@@ -219,7 +219,7 @@ def extract(
         parsed=sum(1 for path in to_parse if path not in problems),
         unchanged=sum(1 for path in unchanged if path not in problems),
         deleted=len(deleted),
-        skipped=tuple(Skipped(p, r) for p, r in sorted(problems.items())),
+        skipped=tuple(Skipped(p, r) for p, r in sorted([*problems.items(), *discovery.unnamed])),
         in_git=discovery.in_git,
         seconds=time.perf_counter() - started,
         changed=changed,
