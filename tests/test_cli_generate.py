@@ -243,6 +243,23 @@ def test_a_rate_limited_server_costs_no_node(
     assert trace["lowest"] < 6
 
 
+def test_no_adapt_keeps_the_concurrency_and_still_waits_refusals_out(
+    built: Path, env: dict[str, str], endpoint: FakeLLM
+) -> None:
+    endpoint.latency = 0.05
+    endpoint.capacity = 2
+    endpoint.retry_after = 0.1
+    result = pith("generate", "-c", "4", "--no-adapt", "--report", "run.json", cwd=built, env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((built / "run.json").read_text())
+    assert report["totals"]["failed"] == 0
+    trace = report["concurrency_trace"]
+    assert trace["adaptive"] is False
+    assert (trace["ceiling"], trace["lowest"], trace["final"]) == (4, 4, 4)
+    assert trace["changes"] == []
+    assert trace["rate_limited"] == endpoint.refused > 0
+
+
 def test_a_closed_port_fails_fast_with_one_line_naming_the_url(
     built: Path, env: dict[str, str]
 ) -> None:
