@@ -43,6 +43,7 @@ from ._models import (
 )
 
 __all__ = [
+    "CHILDREN_CHANGED",
     "SCHEMA_VERSION",
     "Definition",
     "FileOutline",
@@ -126,6 +127,8 @@ _MAX_QUERY_TERMS = 16
 _MAX_QUERY_CHARS = 500
 
 _META_ROOT = "root"
+# The source hash a module's prose gets when a child's prose changes: matches no node, so stale.
+CHILDREN_CHANGED = "children-changed"
 
 
 def _dumps(value: Any) -> str:
@@ -433,7 +436,8 @@ class Store:
                 "INSERT OR IGNORE INTO edges VALUES (?, ?, ?)",
                 ((e.source, e.target, str(e.type)) for e in edges),
             )
-            db.execute("DELETE FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")
+            # The prose of nodes that are gone is kept (it was paid for): a node that comes back
+            # with the same source gets it back for free. `prune_prose` deletes it.
             for statement in _REINDEX.split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -461,6 +465,14 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO prose VALUES (?, ?, ?)",
                 (node_id, prose.source_hash, _dumps(prose)),
+            )
+            # The package above was written from its children's summaries: one changed, so its
+            # prose is stale now (it is rewritten after this child, bottom-up).
+            db.execute(
+                "UPDATE prose SET source_hash = ? WHERE node_id IN (SELECT e.source FROM edges e"
+                " JOIN nodes n ON n.id = e.source"
+                " WHERE e.target = ? AND e.type = 'contains' AND n.type = 'module')",
+                (CHILDREN_CHANGED, node_id),
             )
             db.execute(
                 f"UPDATE search SET prose = (SELECT {_PROSE_TEXT} FROM prose p"
@@ -506,6 +518,20 @@ class Store:
             )
             out.update({i: (str(t), s, bool(stale)) for i, t, s, stale in rows})
         return out
+
+    def orphaned_prose(self) -> int:
+        """How many prose rows belong to no node (kept until `prune_prose`)."""
+        return int(
+            self._query("SELECT count(*) FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")[
+                0
+            ][0]
+        )
+
+    def prune_prose(self) -> int:
+        """Delete the prose of nodes that no longer exist; return how many were deleted."""
+        with self.transaction() as db:
+            cursor = db.execute("DELETE FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")
+            return cursor.rowcount
 
     def prose_source_hashes(self) -> dict[str, str]:
         """Node id -> the source hash its prose was written from (stale iff != node's)."""

@@ -30,11 +30,15 @@ __all__ = [
 def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
     "missing"}}``."""
+    from ._build import needs_build
+
     counts = store.node_counts()
     return {
         "root": store.root,
         "nodes": {t.value: counts[t] for t in NodeType},
         "prose": store.prose_counts(),
+        "needs_build": needs_build(store),
+        "orphaned_prose": store.orphaned_prose(),
     }
 
 
@@ -44,6 +48,8 @@ def empty_status() -> dict[str, Any]:
         "root": None,
         "nodes": {t.value: 0 for t in NodeType},
         "prose": {"current": 0, "stale": 0, "missing": 0},
+        "needs_build": False,
+        "orphaned_prose": 0,
     }
 
 
@@ -54,10 +60,15 @@ def status_text(data: dict[str, Any]) -> str:
         f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
         f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",
     ]
+    if data["orphaned_prose"]:
+        lines.append(
+            f"kept:  the prose of {data['orphaned_prose']} nodes that no longer exist "
+            "(it comes back if they do; `pith prune` deletes it)"
+        )
     if data["root"] is None:
         lines.append("next:  pith extract PATH")
-    elif sum(nodes.values()) == 0:
-        lines.append("next:  pith build")
+    elif sum(nodes.values()) == 0 or data["needs_build"]:
+        lines.append("next:  pith build (the facts changed since the last build)")
     elif prose["stale"] or prose["missing"]:
         lines.append("next:  pith generate")
     return "\n".join(lines)

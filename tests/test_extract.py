@@ -330,10 +330,13 @@ def test_a_directory_git_ignores_is_walked(tmp_path, store):
     assert ids(store) == ["mod.py", "pkg/__init__.py"]
 
 
-def test_root_moves_to_another_codebase(project, tmp_path, store):
+def test_root_moves_to_another_codebase_only_when_asked(project, tmp_path, store):
     extract(project, store, workers=1)
     other = write_tree(tmp_path / "other", {"only.py": "x = 1\n"})
-    summary = extract(other, store, workers=1)
+    with pytest.raises(UsageError, match="holds the extraction of .*--retarget"):
+        extract(other, store, workers=1)
+    assert len(ids(store)) == 8
+    summary = extract(other, store, workers=1, retarget=True)
     assert summary.deleted == 8
     assert ids(store) == ["only.py"]
     assert store.root == str(Path(other).resolve())
@@ -357,3 +360,11 @@ def test_pipes_devices_and_undecodable_names_are_skipped_not_hung_on(tmp_path, i
         assert skipped["pipe.py"] == "a named pipe, not a regular file; not read"
     assert skipped["link.py"] == "a named pipe, not a regular file; not read"
     assert summary.parsed == 1
+
+
+def test_a_glob_that_matches_nothing_changes_nothing(project, store):
+    extract(project, store, workers=1)
+    with pytest.raises(UsageError, match="no Python file matched .*--allow-empty"):
+        extract(project, store, include=["src/*"], workers=1)
+    assert len(ids(store)) == 8
+    assert extract(project, store, include=["src/*"], allow_empty=True, workers=1).deleted == 8
