@@ -333,7 +333,7 @@ def test_a_directory_git_ignores_is_walked(tmp_path, store):
 def test_root_moves_to_another_codebase_only_when_asked(project, tmp_path, store):
     extract(project, store, workers=1)
     other = write_tree(tmp_path / "other", {"only.py": "x = 1\n"})
-    with pytest.raises(UsageError, match="holds the extraction of .*--retarget"):
+    with pytest.raises(UsageError, match=r"holds the extraction of .*--retarget"):
         extract(other, store, workers=1)
     assert len(ids(store)) == 8
     summary = extract(other, store, workers=1, retarget=True)
@@ -364,7 +364,7 @@ def test_pipes_devices_and_undecodable_names_are_skipped_not_hung_on(tmp_path, i
 
 def test_a_glob_that_matches_nothing_changes_nothing(project, store):
     extract(project, store, workers=1)
-    with pytest.raises(UsageError, match="no Python file matched .*--allow-empty"):
+    with pytest.raises(UsageError, match=r"no Python file matched .*--allow-empty"):
         extract(project, store, include=["src/*"], workers=1)
     assert len(ids(store)) == 8
     assert extract(project, store, include=["src/*"], allow_empty=True, workers=1).deleted == 8
