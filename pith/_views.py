@@ -62,13 +62,13 @@ def node_list(store: Store, type: NodeType | None = None) -> list[dict[str, Any]
     """``[{"id", "type", "path", "summary": null | str, "stale": bool}]`` sorted by id."""
     summaries = store.prose_summaries()
     rows = []
-    for node in store.nodes(type):
-        summary, stale = summaries.get(node.id, (None, False))
+    for node_id, node_type, path in store.node_index(type):
+        summary, stale = summaries.get(node_id, (None, False))
         rows.append(
             {
-                "id": node.id,
-                "type": node.type.value,
-                "path": node.path,
+                "id": node_id,
+                "type": node_type.value,
+                "path": path,
                 "summary": summary,
                 "stale": stale,
             }
