@@ -7,7 +7,6 @@ from typing import Any
 
 from ._errors import NotFoundError
 from ._models import NodeType, converter
-from ._prompts import variant_lines
 from ._store import Store
 
 __all__ = [
@@ -129,6 +128,10 @@ def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
     docstring = facts.docstring
     first, last = 1, facts.lines
     if data["type"] == NodeType.FUNCTION.value:
+        # Here, not at the top: `list`, `status` and `show` of a file or module start faster
+        # without the prompt builder.
+        from ._prompts import variant_lines
+
         qualname = data["name"]
         function = next((f for f in facts.functions if f.qualname == qualname), None)
         klass = next((c for c in facts.classes if c.qualname == qualname), None)
