@@ -8,7 +8,6 @@ from typing import Any
 
 from ._errors import NotFoundError
 from ._models import NodeType, converter
-from ._prompts import variant_lines
 from ._store import Store
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
@@ -78,13 +77,13 @@ def node_list(store: Store, type: NodeType | None = None) -> list[dict[str, Any]
     """``[{"id", "type", "path", "summary": null | str, "stale": bool}]`` sorted by id."""
     summaries = store.prose_summaries()
     rows = []
-    for node in store.nodes(type):
-        summary, stale = summaries.get(node.id, (None, False))
+    for node_id, node_type, path in store.node_index(type):
+        summary, stale = summaries.get(node_id, (None, False))
         rows.append(
             {
-                "id": node.id,
-                "type": node.type.value,
-                "path": node.path,
+                "id": node_id,
+                "type": node_type.value,
+                "path": path,
                 "summary": summary,
                 "stale": stale,
             }
@@ -150,6 +149,10 @@ def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
     docstring = facts.docstring
     first, last = 1, facts.lines
     if data["type"] == NodeType.FUNCTION.value:
+        # Here, not at the top: `list`, `status` and `show` of a file or module start faster
+        # without the prompt builder.
+        from ._prompts import variant_lines
+
         qualname = data["name"]
         function = next((f for f in facts.functions if f.qualname == qualname), None)
         klass = next((c for c in facts.classes if c.qualname == qualname), None)
