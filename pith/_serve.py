@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ._config import Settings
-from ._errors import NotFoundError
+from ._errors import NotFoundError, UsageError
 from ._read import MAX_CONTEXT_FILES, MAX_SEARCH_LIMIT, WikiReader, hits_markdown
 from ._store import Store, open_store
 
@@ -158,6 +158,21 @@ def _param(value: str, name: str) -> str:
     return value
 
 
+def _check_bind(config: Any, host: str, port: int) -> None:
+    """A port in use or a host that does not resolve is one line naming the fix, before the
+    server starts (inside it, it would be an exception group from hypercorn's nursery)."""
+    try:
+        sockets = config.create_sockets()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {reason}; "
+            "choose another --port (0 picks a free one) or --host"
+        ) from None
+    for sock in [*sockets.secure_sockets, *sockets.insecure_sockets, *sockets.quic_sockets]:
+        sock.close()
+
+
 def serve(
     settings: Settings,
     *,
@@ -170,12 +185,13 @@ def serve(
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
 
-    store = open_store(settings, require="built", read_only=True)
-    missing = MissingProse(settings) if generate_missing else None
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
     config.loglevel = "WARNING"  # hypercorn's own "Running on" would come before ours
+    _check_bind(config, host, port)
+    store = open_store(settings, require="built", read_only=True)
+    missing = MissingProse(settings) if generate_missing else None
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
