@@ -35,6 +35,10 @@ __all__ = ["MissingProse", "create_app", "serve"]
 MAX_PARAMETER_CHARS = 4000
 
 
+# An answer's two renderings, made on demand: (JSON-ready data, Markdown).
+_Renderings = tuple[Callable[[], Any], Callable[[], str]]
+
+
 class _BadRequest(Exception):
     pass
 
@@ -84,48 +88,51 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
     reader = WikiReader(store)
 
     def endpoint(
-        answer: Callable[[Request], Awaitable[tuple[Any, str]]],
+        answer: Callable[[Request], Awaitable[_Renderings]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             try:
-                data, markdown = await answer(request)
+                as_json, as_markdown = await answer(request)
             except NotFoundError as exc:
                 return JSONResponse({"error": str(exc), "suggestions": exc.suggestions}, 404)
             except _BadRequest as exc:
                 return JSONResponse({"error": str(exc)}, 400)
+            # Only the asked-for rendering is made, in a worker thread (a large context's
+            # Markdown is not free).
             if request.query_params.get("format") == "md":
+                markdown = await trio.to_thread.run_sync(as_markdown)
                 return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
-            return JSONResponse(data)
+            return JSONResponse(await trio.to_thread.run_sync(as_json))
 
         return handle
 
     async def read(fn: Callable[[], Any]) -> Any:
         return await trio.to_thread.run_sync(fn)
 
-    async def node(request: Request) -> tuple[Any, str]:
+    async def node(request: Request) -> _Renderings:
         node_id = _param(request.path_params["node_id"], "id")
         if missing is not None:
             view = await read(functools.partial(reader.node, node_id))  # 404 before any call
             if view.data["prose"] is None:
                 await missing.ensure(node_id)
         page = await read(functools.partial(reader.node, node_id))
-        return page.to_json(), page.to_markdown()
+        return page.to_json, page.to_markdown
 
-    async def context(request: Request) -> tuple[Any, str]:
+    async def context(request: Request) -> _Renderings:
         files = [f for f in _param(request.query_params.get("files", ""), "files").split(",") if f]
         if not files:
             raise _BadRequest("give the files: /context?files=a.py,b.py")
         if len(files) > MAX_CONTEXT_FILES:
             raise _BadRequest(f"at most {MAX_CONTEXT_FILES} files per request")
         answer = await read(functools.partial(reader.context, files))
-        return answer.to_json(), answer.to_markdown()
+        return answer.to_json, answer.to_markdown
 
-    async def impact(request: Request) -> tuple[Any, str]:
+    async def impact(request: Request) -> _Renderings:
         node_id = _param(request.path_params["node_id"], "id")
         answer = await read(functools.partial(reader.impact, node_id))
-        return answer.to_json(), answer.to_markdown()
+        return answer.to_json, answer.to_markdown
 
-    async def search(request: Request) -> tuple[Any, str]:
+    async def search(request: Request) -> _Renderings:
         query = _param(request.query_params.get("q", ""), "q")
         try:
             limit = int(request.query_params.get("limit", "10"))
@@ -134,12 +141,12 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise _BadRequest(f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
         hits = await read(functools.partial(reader.search, query, limit))
-        return [h.to_json() for h in hits], hits_markdown(query, hits)
+        return (lambda: [h.to_json() for h in hits]), functools.partial(hits_markdown, query, hits)
 
-    async def health(request: Request) -> tuple[Any, str]:
+    async def health(request: Request) -> _Renderings:
         counts = await read(store.node_counts)
         data = {"status": "ok", "root": store.root, "nodes": {str(k): v for k, v in counts.items()}}
-        return data, f"ok: {sum(counts.values())} nodes\n"
+        return (lambda: data), (lambda: f"ok: {sum(counts.values())} nodes\n")
 
     return Starlette(
         routes=[
