@@ -188,16 +188,21 @@ class Store:
         if not db_path.is_file():
             raise UsageError(f"no pith database at {db_path}: run `pith extract PATH` first")
         try:
-            connection = sqlite3.connect(
-                f"{db_path.resolve().as_uri()}?mode=ro",
-                uri=True,
-                check_same_thread=False,
-                isolation_level=None,
-            )
-            connection.execute("PRAGMA busy_timeout=10000")
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            connection = _connect_read_only(db_path, immutable=False)
+        except sqlite3.OperationalError as exc:
+            # A WAL database in a directory we cannot write (a read-only mount or permissions)
+            # cannot get its -shm file. With no -wal file there is no writer that could change
+            # it under us (a writer needs both files in that directory): read it as immutable.
+            wal = db_path.with_name(db_path.name + "-wal")
+            if "readonly" not in str(exc) or wal.exists():
+                raise PithError(f"cannot read the database {db_path}: {exc}") from None
+            try:
+                connection = _connect_read_only(db_path, immutable=True)
+            except sqlite3.Error as again:
+                raise PithError(f"cannot read the database {db_path}: {again}") from None
         except sqlite3.Error as exc:
             raise PithError(f"cannot read the database {db_path}: {exc}") from None
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             # An older schema is migrated once (that one open writes); a newer one is refused.
             connection.close()
@@ -566,6 +571,24 @@ class Store:
             " FROM nodes n LEFT JOIN prose p ON p.node_id = n.id"
         )[0]
         return {"current": current, "stale": stale, "missing": missing}
+
+
+def _connect_read_only(db_path: Path, *, immutable: bool) -> sqlite3.Connection:
+    """A connection that SQLite refuses every write on; it has read the schema version."""
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    connection = sqlite3.connect(
+        f"{db_path.resolve().as_uri()}?{flags}",
+        uri=True,
+        check_same_thread=False,
+        isolation_level=None,
+    )
+    try:
+        connection.execute("PRAGMA busy_timeout=10000")
+        connection.execute("PRAGMA user_version").fetchone()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def open_store(
