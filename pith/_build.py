@@ -55,7 +55,6 @@ __all__ = [
     "build",
     "build_graph",
     "check_graph",
-    "needs_build",
 ]
 
 ROOT_MODULE_ID = "."
@@ -139,14 +138,6 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
 class GraphError(RuntimeError):
     """The graph `build_graph` made breaks one of its own rules: a bug in pith, not in the
     codebase. Raised before anything is written, so the store keeps the previous graph."""
-
-
-def needs_build(store: Store) -> bool:
-    """Whether the facts changed since the last build (an extract ran after it)."""
-    built_from = store.get_meta("built_from")
-    if built_from is None:
-        return store.is_extracted
-    return bool(json.loads(built_from).get("facts") != store.get_meta("facts_version"))
 
 
 def check_graph(nodes: Iterable[Node], edges: Iterable[Edge]) -> None:

@@ -535,6 +535,14 @@ class Store:
             out.update({i: (str(t), s, bool(stale)) for i, t, s, stale in rows})
         return out
 
+    @property
+    def needs_build(self) -> bool:
+        """Whether the facts changed since the last build (an extract ran after it)."""
+        built_from = self.get_meta("built_from")
+        if built_from is None:
+            return self.is_extracted
+        return bool(json.loads(built_from).get("facts") != self.get_meta("facts_version"))
+
     def orphaned_prose(self) -> int:
         """How many prose rows belong to no node (kept until `prune_prose`)."""
         return int(

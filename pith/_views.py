@@ -29,14 +29,12 @@ __all__ = [
 def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
     "missing"}}``."""
-    from ._build import needs_build
-
     counts = store.node_counts()
     return {
         "root": store.root,
         "nodes": {t.value: counts[t] for t in NodeType},
         "prose": store.prose_counts(),
-        "needs_build": needs_build(store),
+        "needs_build": store.needs_build,
         "orphaned_prose": store.orphaned_prose(),
     }
 
