@@ -134,14 +134,14 @@ def test_bad_input_never_stops_extraction(project, store, tmp_path):
 def test_unreadable_file(project, store, monkeypatch):
     locked = project / "locked.py"
     locked.write_text("x = 1\n")
-    real_read_bytes = Path.read_bytes
+    real_read = _run.read_regular_file
 
-    def read_bytes(path: Path) -> bytes:
-        if path.name == "locked.py":  # chmod 0 would not stop root, who runs some CI
+    def read_regular_file(path: Path) -> bytes:
+        if Path(path).name == "locked.py":  # chmod 0 would not stop root, who runs some CI
             raise PermissionError(13, "Permission denied")
-        return real_read_bytes(path)
+        return real_read(path)
 
-    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(_run, "read_regular_file", read_regular_file)
     summary = extract(project, store, workers=1)
     assert [(s.path, s.reason) for s in summary.skipped] == [
         ("locked.py", "unreadable: Permission denied; not read")
