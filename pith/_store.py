@@ -41,6 +41,7 @@ from ._models import (
     Readme,
     converter,
 )
+from ._redact import clean_prose
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -139,6 +140,8 @@ class Store:
         self._db = connection
         self._lock = threading.Lock()
         self.db_path = db_path
+        # Redacted from every prose written (the API key; `open_store` sets it from settings).
+        self.secrets: tuple[str, ...] = ()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -456,7 +459,9 @@ class Store:
         return converter.structure(json.loads(rows[0][0]), Prose) if rows else None
 
     def save_prose(self, node_id: str, prose: Prose) -> None:
-        """Store the prose of a node, committed at once (one transaction)."""
+        """Store the prose of a node, committed at once (one transaction): bounded in size and
+        with `secrets` redacted (`pith._redact.clean_prose`)."""
+        prose = clean_prose(prose, self.secrets)
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO prose VALUES (?, ?, ?)",
@@ -542,6 +547,8 @@ def open_store(
     if require is not None and not settings.db_path.exists():
         raise UsageError(f"no pith database in {settings.data_dir}: run `pith extract PATH` first")
     store = Store.open(settings.db_path, read_only=read_only)
+    if settings.api_key:
+        store.secrets = (settings.api_key,)
     try:
         if require is not None and not store.is_extracted:
             raise UsageError("nothing extracted yet: run `pith extract PATH` first")
