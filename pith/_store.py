@@ -41,6 +41,7 @@ from ._models import (
     Readme,
     converter,
 )
+from ._redact import SHORT_CHARS, clean_prose
 
 __all__ = [
     "CHILDREN_CHANGED",
@@ -142,6 +143,8 @@ class Store:
         self._db = connection
         self._lock = threading.Lock()
         self.db_path = db_path
+        # Redacted from every prose written (the API key; `open_store` sets it from settings).
+        self.secrets: tuple[str, ...] = ()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -177,7 +180,10 @@ class Store:
                 )
         except sqlite3.Error as exc:
             connection.close()
-            raise PithError(f"cannot use the database {db_path}: {exc}") from None
+            raise PithError(
+                f"cannot use the database {db_path}: {exc}; if it is damaged, delete it and"
+                " rerun `pith extract PATH` and `pith build`"
+            ) from None
         except BaseException:
             connection.close()
             raise
@@ -231,7 +237,28 @@ class Store:
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         with self._lock:
-            return self._db.execute(sql, tuple(params)).fetchall()
+            try:
+                return self._db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.OperationalError as exc:
+                if not _is_damage(exc):
+                    raise
+                raise self._damaged(str(exc)) from None
+            except sqlite3.DatabaseError as exc:  # damaged pages, not a database at all
+                raise self._damaged(str(exc)) from None
+
+    def _damaged(self, what: str) -> PithError:
+        return PithError(
+            f"the database {self.db_path} is damaged ({what}); delete it and rerun"
+            " `pith extract PATH` and `pith build`"
+        )
+
+    @contextmanager
+    def _decoding(self, what: str) -> Iterator[None]:
+        """Turn a stored row that does not decode into the one-line damaged-database error."""
+        try:
+            yield
+        except (ValueError, TypeError, KeyError, AttributeError, ExceptionGroup):
+            raise self._damaged(f"a malformed {what} row") from None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -292,28 +319,32 @@ class Store:
         rows = self._query("SELECT facts, git FROM files WHERE path = ?", (path,))
         if not rows:
             return None
-        return _file_facts_from_row(rows[0][0], rows[0][1])
+        with self._decoding("file"):
+            return _file_facts_from_row(rows[0][0], rows[0][1])
 
     def all_file_facts(self) -> list[FileFacts]:
         """The facts of every file, sorted by path."""
         rows = self._query("SELECT facts, git FROM files ORDER BY path")
-        return [_file_facts_from_row(facts, git) for facts, git in rows]
+        with self._decoding("file"):
+            return [_file_facts_from_row(facts, git) for facts, git in rows]
 
     def file_outlines(self) -> list[FileOutline]:
         """The outline of every file (git history included), sorted by path: what `build`
         needs, without decoding every docstring and snippet."""
         rows = self._query("SELECT outline, git FROM files ORDER BY path")
         outlines = []
-        for outline, git in rows:
-            data = json.loads(outline)
-            data["git"] = None if git is None else json.loads(git)
-            outlines.append(converter.structure(data, FileOutline))
+        with self._decoding("file outline"):
+            for outline, git in rows:
+                data = json.loads(outline)
+                data["git"] = None if git is None else json.loads(git)
+                outlines.append(converter.structure(data, FileOutline))
         return outlines
 
     def dir_git(self) -> dict[str, GitFacts]:
         """Directory ("" for the root) -> git history of everything below it."""
         rows = self._query("SELECT directory, git FROM dir_git")
-        return {d: converter.structure(json.loads(g), GitFacts) for d, g in rows}
+        with self._decoding("git history"):
+            return {d: converter.structure(json.loads(g), GitFacts) for d, g in rows}
 
     def readme(self, directory: str) -> Readme | None:
         """The README of a directory ("" or "." for the root), or None."""
@@ -370,7 +401,8 @@ class Store:
             rows = self._query("SELECT * FROM nodes ORDER BY id")
         else:
             rows = self._query("SELECT * FROM nodes WHERE type = ? ORDER BY id", (str(type),))
-        return [_node_from_row(row) for row in rows]
+        with self._decoding("node"):
+            return [_node_from_row(row) for row in rows]
 
     def node_index(self, type: NodeType | None = None) -> list[tuple[str, NodeType, str]]:
         """``(id, type, path)`` of every node (or every node of one type), sorted by id: what
@@ -385,7 +417,8 @@ class Store:
 
     def node(self, id: str) -> Node | None:
         rows = self._query("SELECT * FROM nodes WHERE id = ?", (id,))
-        return _node_from_row(rows[0]) if rows else None
+        with self._decoding("node"):
+            return _node_from_row(rows[0]) if rows else None
 
     def node_ids(self) -> list[str]:
         return [row[0] for row in self._query("SELECT id FROM nodes ORDER BY id")]
@@ -473,10 +506,13 @@ class Store:
 
     def prose(self, node_id: str) -> Prose | None:
         rows = self._query("SELECT prose FROM prose WHERE node_id = ?", (node_id,))
-        return converter.structure(json.loads(rows[0][0]), Prose) if rows else None
+        with self._decoding("prose"):
+            return converter.structure(json.loads(rows[0][0]), Prose) if rows else None
 
     def save_prose(self, node_id: str, prose: Prose) -> None:
-        """Store the prose of a node, committed at once (one transaction)."""
+        """Store the prose of a node, committed at once (one transaction): bounded in size and
+        with `secrets` redacted (`pith._redact.clean_prose`)."""
+        prose = clean_prose(prose, self.secrets)
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO prose VALUES (?, ?, ?)",
@@ -567,7 +603,11 @@ class Store:
             "SELECT p.node_id, p.prose, p.source_hash != n.source_hash"
             " FROM prose p JOIN nodes n ON n.id = p.node_id"
         )
-        return {i: (str(json.loads(p).get("summary", "")), bool(s)) for i, p, s in rows}
+        with self._decoding("prose"):
+            return {
+                i: (str(json.loads(p).get("summary", ""))[:SHORT_CHARS], bool(s))
+                for i, p, s in rows
+            }
 
     def prose_counts(self) -> dict[str, int]:
         """{"current": n, "stale": n, "missing": n} over the current nodes."""
@@ -610,6 +650,8 @@ def open_store(
     if require is not None and not settings.db_path.exists():
         raise UsageError(f"no pith database in {settings.data_dir}: run `pith extract PATH` first")
     store = Store.open(settings.db_path, read_only=read_only)
+    if settings.api_key:
+        store.secrets = (settings.api_key,)
     try:
         if require is not None and not store.is_extracted:
             raise UsageError("nothing extracted yet: run `pith extract PATH` first")
@@ -695,6 +737,13 @@ def outline_json(facts: FileFacts) -> str:
 
 def git_json(git: GitFacts | None) -> str | None:
     return None if git is None else _dumps(git)
+
+
+def _is_damage(exc: sqlite3.OperationalError) -> bool:
+    """Whether an operational error says the file is not the database pith wrote (a table or
+    column missing, a corrupt image), rather than that it is busy, read-only or full."""
+    message = str(exc)
+    return message.startswith(("no such table", "no such column")) or "malformed" in message
 
 
 def _file_facts_from_row(facts: str, git: str | None) -> FileFacts:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
@@ -138,3 +139,23 @@ def extract_and_build(
     summary = extract(root, store, workers=1, **extract_options)  # type: ignore[arg-type]
     build(store)
     return store, summary
+
+
+def run_pith(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The real command line in a subprocess (a hang fails on the timeout)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pith", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def clean_env() -> dict[str, str]:
+    """This process's environment without any PITH_* or OPENROUTER_* variable."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PITH_", "OPENROUTER_"))}

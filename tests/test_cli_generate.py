@@ -14,23 +14,13 @@ from pathlib import Path
 
 import pytest
 from fakellm import FakeLLM
+from projects import run_pith
 from sample_project import write_project
 
 NODE_COUNT = 13  # the sample project's nodes: 9 files, 1 function, 3 modules
 
 
-def pith(
-    *args: str, cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pith", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+pith = run_pith
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from mockclock import client_for, generate_inline, run
 from sample_project import built_store
 
 from pith._llm import MAX_REPLY_BYTES
-from pith._prose import ITEM_CHARS, MAX_ITEMS, TEXT_CHARS
+from pith._redact import ITEM_CHARS, MAX_GOTCHAS, MAX_ITEMS, SHORT_CHARS, TRUNCATED
 from pith._store import Store
 
 KEY = "sk-or-v1-0123456789abcdef0123456789abcdefXYZ"
@@ -71,9 +71,9 @@ async def test_prose_is_bounded_whatever_the_model_sends(
     await run(store, fake)
     prose = store.prose("app.py")
     assert prose is not None
-    assert len(prose.summary) == TEXT_CHARS
-    assert prose.summary.endswith("[...]")
-    assert len(prose.gotchas) == len(prose.key_exports) == MAX_ITEMS
+    assert len(prose.summary) == SHORT_CHARS
+    assert prose.summary.endswith(TRUNCATED)
+    assert (len(prose.gotchas), len(prose.key_exports)) == (MAX_GOTCHAS, MAX_ITEMS)
     assert max(len(g.warning) for g in prose.gotchas) == ITEM_CHARS
 
 

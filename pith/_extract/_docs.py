@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .._models import Readme
-from ._files import README_NAMES
+from ._files import README_NAMES, read_regular_file
 
 __all__ = ["README_CHARS", "read_readmes"]
 
@@ -29,8 +29,7 @@ def read_readmes(root: Path, paths: Iterable[str]) -> list[Readme]:
         try:
             if not full.resolve().is_relative_to(root.resolve()):
                 continue  # a link out of the tree
-            with full.open("rb") as f:
-                data = f.read(README_CHARS * 4)
+            data = read_regular_file(full, README_CHARS * 4)
         except OSError:
             continue
         text = data.decode("utf-8", "replace")

@@ -6,7 +6,11 @@ walk that skips VCS, virtualenv, cache and build directories and the data dir. E
 ``*.py`` files are kept, then the ``--include``/``--exclude`` globs apply.
 
 A symlink is followed only when it stays inside the tree; a loop, a dangling link or a link out
-of the tree becomes a candidate with its ``problem`` set, never an error.
+of the tree becomes a candidate with its ``problem`` set, never an error. Only regular files are
+ever opened: a named pipe, socket or device (or a link to one) gets a ``problem`` too, so that
+extraction never blocks on it. A file name that is not UTF-8 cannot be a node id: it is listed in
+``Discovery.rejected`` with its reason (its name shown with ``\\xNN`` escapes), and so is a
+directory that cannot be listed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import stat
 import subprocess
 from collections.abc import Sequence
@@ -32,6 +37,8 @@ __all__ = [
     "Discovery",
     "discover",
     "matches",
+    "printable",
+    "read_regular_file",
     "read_target_config",
 ]
 
@@ -74,8 +81,59 @@ class Discovery:
     files: tuple[Candidate, ...]
     readmes: tuple[str, ...]  # file ids of README files, any directory
     in_git: bool
-    # Files left out entirely, with why: names that cannot be stored (not valid UTF-8).
-    unnamed: tuple[tuple[str, str], ...] = ()
+    # What cannot become a node at all (a file name that is not UTF-8, a directory that cannot
+    # be listed): its printable path and the reason.
+    rejected: tuple[Candidate, ...] = ()
+
+
+def read_regular_file(path: str | os.PathLike[str], limit: int = -1) -> bytes:
+    """The bytes of ``path`` (up to ``limit``), if it is a regular file; OSError otherwise.
+
+    Opened non-blocking and checked after opening, so a file swapped for a named pipe after
+    discovery fails at once instead of blocking forever."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, f"{_kind(mode)}, not a regular file")
+        return f.read(limit)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device file"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "a special file"
+
+
+def _type_problem(full: str) -> str | None:
+    """Why ``full`` (links followed) must not be opened: it is not a regular file."""
+    try:
+        mode = os.stat(full).st_mode
+    except OSError:
+        return None  # gone or a bad link: reported elsewhere
+    if stat.S_ISREG(mode):
+        return None
+    return f"{_kind(mode)}, not a regular file; not read"
+
+
+def printable(name: str) -> str:
+    """A file name as text that can be printed and stored: bytes that are not UTF-8 (held as
+    surrogate escapes) shown as ``\\xNN``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def matches(path: str, glob: str) -> bool:
@@ -114,7 +172,10 @@ def git_work_tree(root: Path) -> bool:
     return ignored.returncode != 0
 
 
-def _git_files(root: Path) -> list[str]:
+_GIT_UNREADABLE = re.compile(r"^warning: could not open directory '(.*)': (.*)$", re.MULTILINE)
+
+
+def _git_files(root: Path, unreadable: list[Candidate]) -> list[str]:
     result = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=root,
@@ -122,14 +183,26 @@ def _git_files(root: Path) -> list[str]:
         check=True,
     )
     names = result.stdout.decode("utf-8", "surrogateescape").split("\0")
+    for directory, reason in _GIT_UNREADABLE.findall(result.stderr.decode("utf-8", "replace")):
+        unreadable.append(_unreadable_dir(directory.rstrip("/"), reason))
     # --cached lists a conflicted file once per stage: keep each path once, in order.
     return list(dict.fromkeys(n for n in names if n))
 
 
-def _walk_files(root: Path, data_dir: Path | None) -> list[str]:
+def _unreadable_dir(path: str, reason: str) -> Candidate:
+    reason = f"unreadable directory: {reason}; not read"
+    return Candidate(path=printable(path) + "/", problem=reason)
+
+
+def _walk_files(root: Path, data_dir: Path | None, unreadable: list[Candidate]) -> list[str]:
     skip_real = {os.path.realpath(data_dir)} if data_dir is not None else set()
     out: list[str] = []
-    for directory, dirs, files in os.walk(root):
+
+    def on_error(exc: OSError) -> None:
+        where = os.path.relpath(exc.filename or root, root).replace(os.sep, "/")
+        unreadable.append(_unreadable_dir(where, exc.strerror or str(exc)))
+
+    for directory, dirs, files in os.walk(root, onerror=on_error):
         dirs[:] = sorted(
             d
             for d in dirs
@@ -171,7 +244,8 @@ def discover(
     dropped. Both are `matches` globs on the path relative to ``root``.
     """
     in_git = git_work_tree(root)
-    names = _git_files(root) if in_git else _walk_files(root, data_dir)
+    rejected: list[Candidate] = []
+    names = _git_files(root, rejected) if in_git else _walk_files(root, data_dir, rejected)
     root_real = os.path.realpath(root)
     data_prefix = None
     if data_dir is not None:
@@ -180,15 +254,7 @@ def discover(
             data_prefix = os.path.relpath(data_real, root_real).replace(os.sep, "/") + "/"
     files: list[Candidate] = []
     readmes: list[str] = []
-    unnamed: list[tuple[str, str]] = []
     for name in names:
-        try:
-            name.encode("utf-8")
-        except UnicodeEncodeError:
-            # An id is stored and shown as text; this name is bytes that are not UTF-8.
-            shown = os.fsencode(name).decode("utf-8", "backslashreplace")
-            unnamed.append((shown, "file name is not valid UTF-8; not read (rename it)"))
-            continue
         parts = name.split("/")
         if any(p in SKIP_DIRS or p.endswith(".egg-info") for p in parts[:-1]):
             continue
@@ -204,36 +270,21 @@ def discover(
         if any(matches(name, g) for g in exclude):
             continue
         full = os.path.join(root, name)
+        if not _is_utf8(name):
+            if os.path.lexists(full):
+                reason = "the file name is not UTF-8 (rename it to extract it); not read"
+                rejected.append(Candidate(path=printable(name), problem=reason))
+            continue
         problem = _link_problem(root_real, full) if os.path.islink(full) else None
-        if problem is None and not os.path.lexists(full):
-            continue  # tracked by git but deleted from the work tree: gone
         if problem is None:
-            problem = _kind_problem(full)
+            if not os.path.lexists(full):
+                continue  # tracked by git but deleted from the work tree: gone
+            problem = _type_problem(full)
         files.append(Candidate(path=name, problem=problem))
     files.sort(key=lambda c: c.path)
     return Discovery(
         files=tuple(files),
-        readmes=tuple(sorted(readmes)),
+        readmes=tuple(sorted(r for r in readmes if _is_utf8(r))),
         in_git=in_git,
-        unnamed=tuple(sorted(unnamed)),
+        rejected=tuple(sorted(rejected, key=lambda c: c.path)),
     )
-
-
-def _kind_problem(full: str) -> str | None:
-    """Why a path that is not a regular file must not be opened (a named pipe would block the
-    read forever, a device never ends), or None for a regular file."""
-    try:
-        mode = os.stat(full).st_mode
-    except OSError as exc:
-        return f"unreadable: {exc.strerror or exc}; not read"
-    if stat.S_ISREG(mode):
-        return None
-    kinds = {
-        stat.S_ISFIFO: "a named pipe",
-        stat.S_ISCHR: "a character device",
-        stat.S_ISBLK: "a block device",
-        stat.S_ISSOCK: "a socket",
-        stat.S_ISDIR: "a directory",
-    }
-    kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
-    return f"{kind}, not a regular file; not read"

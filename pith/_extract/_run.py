@@ -29,7 +29,7 @@ from .._errors import UsageError
 from .._models import FileFacts
 from .._store import Store, facts_json, git_json, outline_json
 from ._docs import read_readmes
-from ._files import discover, read_target_config
+from ._files import discover, read_regular_file, read_target_config
 from ._git import git_history
 from ._python import ImportResolver, content_hash, parse_source, problem_facts
 
@@ -45,7 +45,8 @@ ProgressCallback = Callable[[int, int], None]
 
 @attrs.frozen
 class Skipped:
-    """A file that got a node but was not parsed, and why."""
+    """A file that was not parsed, and why. It got a node, unless its name is not UTF-8 or it is
+    a directory that could not be listed (``path`` ends in ``/``): then nothing was stored."""
 
     path: str
     reason: str
@@ -93,7 +94,7 @@ def _parse_chunk(paths: list[str]) -> list[_Row]:
 
 def _read_and_parse(root: Path, path: str, resolver: ImportResolver) -> _Row:
     try:
-        data = (root / path).read_bytes()
+        data = read_regular_file(root / path)
     except OSError as exc:
         return _row(problem_facts(path, f"unreadable: {exc.strerror or exc}; not read"))
     return _parse_one(path, data, resolver)
@@ -182,7 +183,7 @@ def extract(
             to_parse.append(candidate.path)  # read where it is parsed: maybe in a worker
             continue
         try:
-            data = (root / candidate.path).read_bytes()
+            data = read_regular_file(root / candidate.path)
         except OSError as exc:
             reason = f"unreadable: {exc.strerror or exc}; not read"
             if stored_problems.get(candidate.path) != reason:
@@ -231,13 +232,16 @@ def extract(
         }
     )
     problems = store.file_problems()
+    rejected = tuple(Skipped(c.path, c.problem or "") for c in discovery.rejected)
     return ExtractSummary(
         root=str(root),
-        files=total,
+        files=total + len(rejected),
         parsed=sum(1 for path in to_parse if path not in problems),
         unchanged=sum(1 for path in unchanged if path not in problems),
         deleted=len(deleted),
-        skipped=tuple(Skipped(p, r) for p, r in sorted([*problems.items(), *discovery.unnamed])),
+        skipped=tuple(
+            sorted([*(Skipped(p, r) for p, r in problems.items()), *rejected], key=lambda s: s.path)
+        ),
         in_git=discovery.in_git,
         seconds=time.perf_counter() - started,
         changed=changed,

@@ -1,0 +1,133 @@
+"""What the store keeps of a model's prose: bounded in size, with the API key taken out.
+
+Every prose write goes through `clean_prose` (in `Store.save_prose`), so neither a provider that
+quotes the ``Authorization`` header back nor a model that rambles can put a key or megabytes into
+the database, `pith list`, `pith show` or the search index.
+
+Redaction: each secret is replaced by ``[redacted]`` wherever it appears, also when broken up by
+whitespace (spaces, newlines, tabs) and when only a part of it appears: any run of
+`MIN_CHUNK` or more of its characters in order (whitespace between them ignored). A secret
+shorter than `MIN_CHUNK` is redacted only whole.
+
+Caps (each cut text ends with `TRUNCATED`): `SHORT_CHARS` for ``summary`` and ``purpose``,
+`LONG_CHARS` for ``quick_start`` and ``data_flow``, `ITEM_CHARS` per list item and gotcha text,
+`MAX_ITEMS` items per list, `MAX_GOTCHAS` gotchas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import attrs
+
+from ._models import Gotcha, Prose
+
+__all__ = [
+    "ITEM_CHARS",
+    "LONG_CHARS",
+    "MAX_GOTCHAS",
+    "MAX_ITEMS",
+    "MIN_CHUNK",
+    "REDACTED",
+    "SHORT_CHARS",
+    "TRUNCATED",
+    "clean_prose",
+    "redact",
+]
+
+SHORT_CHARS = 2_000
+LONG_CHARS = 8_000
+ITEM_CHARS = 1_000
+MAX_ITEMS = 50
+MAX_GOTCHAS = 30
+MIN_CHUNK = 8
+REDACTED = "[redacted]"
+TRUNCATED = "… [truncated]"
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def clean_prose(prose: Prose, secrets: Iterable[str] = ()) -> Prose:
+    """``prose`` with every text capped and every secret redacted (see the module docstring)."""
+    keys = tuple(s for s in secrets if s)
+
+    def text(value: str, cap: int) -> str:
+        # Cap first (bounded work), then redact: a cut cannot leave a long readable chunk.
+        return redact(_cap(value, cap), keys)
+
+    def items(values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(text(v, ITEM_CHARS) for v in values[:MAX_ITEMS])
+
+    return attrs.evolve(
+        prose,
+        summary=text(prose.summary, SHORT_CHARS),
+        purpose=text(prose.purpose, SHORT_CHARS),
+        gotchas=tuple(
+            Gotcha(
+                warning=text(g.warning, ITEM_CHARS),
+                location=text(g.location, ITEM_CHARS),
+                evidence=text(g.evidence, ITEM_CHARS),
+                confidence=g.confidence[:16],
+            )
+            for g in prose.gotchas[:MAX_GOTCHAS]
+        ),
+        key_exports=items(prose.key_exports),
+        patterns=items(prose.patterns),
+        key_files=items(prose.key_files),
+        public_api=items(prose.public_api),
+        quick_start=None if prose.quick_start is None else text(prose.quick_start, LONG_CHARS),
+        data_flow=None if prose.data_flow is None else text(prose.data_flow, LONG_CHARS),
+        model=text(prose.model, ITEM_CHARS),
+    )
+
+
+def _cap(value: str, limit: int) -> str:
+    if len(value) <= limit:
+        return value
+    return value[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each secret, whole, split by whitespace or in chunks of `MIN_CHUNK` or
+    more characters, replaced by `REDACTED`."""
+    for secret in secrets:
+        key = _WHITESPACE.sub("", secret)
+        if key:
+            text = _redact_one(text, key)
+    return text
+
+
+def _redact_one(text: str, key: str) -> str:
+    # The text without whitespace, and where each of its characters was in the text.
+    positions = [i for i, c in enumerate(text) if not c.isspace()]
+    dense = "".join(text[i] for i in positions)
+    chunk = min(MIN_CHUNK, len(key))
+    covered = [False] * len(dense)
+    starts = range(len(key) - chunk + 1) if len(key) >= MIN_CHUNK else [0]
+    size = chunk if len(key) >= MIN_CHUNK else len(key)
+    for start in starts:
+        piece = key[start : start + size]
+        found = dense.find(piece)
+        while found != -1:
+            for i in range(found, found + size):
+                covered[i] = True
+            found = dense.find(piece, found + 1)
+    if not any(covered):
+        return text
+    out: list[str] = []
+    last = 0
+    i = 0
+    while i < len(dense):
+        if not covered[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < len(dense) and covered[j + 1]:
+            j += 1
+        out.append(text[last : positions[i]])
+        out.append(REDACTED)
+        last = positions[j] + 1
+        i = j + 1
+    out.append(text[last:])
+    return "".join(out)
