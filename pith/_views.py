@@ -29,12 +29,16 @@ __all__ = [
 
 def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
-    "missing"}}``."""
+    "missing"}, "runs": [{"owner", "pid", "host", "started", "heartbeat", "selected",
+    "claimed"}]}`` (``runs``: generator runs in progress on this store)."""
+    from ._leases import runs_in_progress
+
     counts = store.node_counts()
     return {
         "root": store.root,
         "nodes": {t.value: counts[t] for t in NodeType},
         "prose": store.prose_counts(),
+        "runs": [run.to_json() for run in runs_in_progress(store)],
     }
 
 
@@ -44,6 +48,7 @@ def empty_status() -> dict[str, Any]:
         "root": None,
         "nodes": {t.value: 0 for t in NodeType},
         "prose": {"current": 0, "stale": 0, "missing": 0},
+        "runs": [],
     }
 
 
@@ -54,6 +59,11 @@ def status_text(data: dict[str, Any]) -> str:
         f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
         f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",
     ]
+    for run in data["runs"]:
+        lines.append(
+            f"run:   {run['owner']} (pid {run['pid']} on {run['host']}) since {run['started']}:"
+            f" {run['claimed']} nodes claimed of {run['selected']} selected"
+        )
     if data["root"] is None:
         lines.append("next:  pith extract PATH")
     elif sum(nodes.values()) == 0:

@@ -83,6 +83,7 @@ def test_status_json(run, project):
         "root": None,
         "nodes": {"file": 0, "module": 0, "function": 0},
         "prose": {"current": 0, "stale": 0, "missing": 0},
+        "runs": [],
     }
     run("extract", str(project))
     run("build")
@@ -90,6 +91,7 @@ def test_status_json(run, project):
         "root": str(project.resolve()),
         "nodes": {"file": 9, "module": 2, "function": 2},
         "prose": {"current": 0, "stale": 0, "missing": 13},
+        "runs": [],
     }
     code, out, _ = run("status")
     assert "13 missing" in out
