@@ -28,17 +28,7 @@ import trio
 sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
 
 from fakellm import FakeLLM
-
-
-def pith(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "pith", "-q", *args],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+from test_leases_cli import pith  # the real command in a subprocess
 
 
 def wait(process: subprocess.Popen[str]) -> None:
@@ -56,7 +46,7 @@ def generate_at_once(
         env |= {"PITH_DATA_DIR": str(data_dir), "PITH_BASE_URL": base_url}
         start = time.perf_counter()
         processes = [
-            pith("generate", "-c", str(concurrency), "--report", f"run{i}.json", env=env, cwd=cwd)
+            pith("-q", "generate", f"-c{concurrency}", f"--report=run{i}.json", env=env, cwd=cwd)
             for i in range(runs)
         ]
         for process in processes:
@@ -83,8 +73,8 @@ def main() -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PITH_", "OPENROUTER_"))}
         built = work / "built"
         env["PITH_DATA_DIR"] = str(built)
-        wait(pith("extract", str(repo), env=env, cwd=work))
-        wait(pith("build", env=env, cwd=work))
+        wait(pith("-q", "extract", str(repo), env=env, cwd=work))
+        wait(pith("-q", "build", env=env, cwd=work))
 
         for name in ("alone", "pair"):
             shutil.copytree(built, work / name)

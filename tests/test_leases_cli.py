@@ -35,12 +35,18 @@ def finished(process: subprocess.Popen[str]) -> str:
     return out
 
 
-def test_two_generate_processes_pay_for_each_node_once(tmp_path: Path) -> None:
+def built_project(tmp_path: Path) -> dict[str, str]:
+    """Extract and build the sample project; the environment of the commands that follow."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PITH_", "OPENROUTER_"))}
     env["PITH_DATA_DIR"] = str(tmp_path / "data")
     write_project(tmp_path / "project")
     finished(pith("extract", "project", cwd=tmp_path, env=env))
     finished(pith("build", cwd=tmp_path, env=env))
+    return env
+
+
+def test_two_generate_processes_pay_for_each_node_once(tmp_path: Path) -> None:
+    env = built_project(tmp_path)
     fake = FakeLLM(latency=0.3)
     with fake.serve() as base_url:
         env["PITH_BASE_URL"] = base_url
@@ -71,6 +77,32 @@ def test_two_generate_processes_pay_for_each_node_once(tmp_path: Path) -> None:
             report["totals"]["generated"] + report["totals"]["written_by_another_run"]
             == (report["totals"]["selected"])
         )
+
+
+def test_a_killed_runs_nodes_are_taken_over_and_only_its_calls_in_flight_paid_twice(
+    tmp_path: Path,
+) -> None:
+    env = built_project(tmp_path)
+    fake = FakeLLM(latency=0.5)
+    with fake.serve() as base_url:
+        env["PITH_BASE_URL"] = base_url
+        first = pith("-v", "generate", "-c", "2", cwd=tmp_path, env=env)
+        assert first.stderr is not None
+        first.stderr.readline()  # its first node is written; two calls are in flight
+        first.kill()  # SIGKILL: no cleanup, its leases stay in the store
+        first.communicate()  # reaped: its pid is gone
+        # On the same host, the dead pid frees its leases at once (no 60 s wait).
+        with Store.open(tmp_path / "data" / "pith.db") as store:
+            left = [node_id for (node_id,) in store._query("SELECT node_id FROM leases")]
+            assert [Leases(store=store).holder(node_id) for node_id in left] == [None] * len(left)
+        finished(pith("generate", "-c", "2", cwd=tmp_path, env=env))
+
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        ids = set(store.node_ids())
+        assert store.prose_counts() == {"current": len(ids), "stale": 0, "missing": 0}
+    calls = Counter(call.node_id for call in fake.calls)
+    assert set(calls) == ids
+    assert sum(n - 1 for n in calls.values()) <= 2  # at most the killed run's calls in flight
 
 
 def test_status_shows_runs_in_progress(run, cwd: Path) -> None:
