@@ -30,9 +30,10 @@ def pith(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Popen[str]:
 
 
 def finished(process: subprocess.Popen[str]) -> str:
-    out, err = process.communicate(timeout=120)
+    """Its stderr, once it exited 0."""
+    _, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
-    return out
+    return err
 
 
 def built_project(tmp_path: Path) -> dict[str, str]:
@@ -54,8 +55,7 @@ def test_two_generate_processes_pay_for_each_node_once(tmp_path: Path) -> None:
             pith("generate", "-c", "2", "--report", f"run{i}.json", cwd=tmp_path, env=env)
             for i in range(2)
         ]
-        for process in runs:
-            finished(process)
+        summaries = [finished(process) for process in runs]
 
     with Store.open(tmp_path / "data" / "pith.db") as store:
         ids = set(store.node_ids())
@@ -70,6 +70,7 @@ def test_two_generate_processes_pay_for_each_node_once(tmp_path: Path) -> None:
         if node["outcome"] == "generated"
     ]
     assert sorted(generated) == sorted(ids)
+    assert any(" written by another run, " in summary for summary in summaries)
     for report in reports:  # what a run did not write, the other did
         outcomes = {node["outcome"] for node in report["nodes"]}
         assert outcomes <= {"generated", "written-by-another-run"}
