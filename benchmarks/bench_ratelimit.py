@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import trio
 from stamina.instrumentation import set_on_retry_hooks
 
@@ -37,6 +38,30 @@ from pith._selection import select_nodes
 
 UNLIMITED_BOUND = 1.08
 LIMITED_BOUND = 1.25
+
+
+def floor_makespan(base_url: str, calls: int, concurrency: int) -> float:
+    """Seconds a minimal Trio + httpx loop takes for ``calls`` requests at ``concurrency``
+    against the same server: what this machine allows, next to which pith's figure is read (on
+    a loaded machine both exceed the ideal)."""
+    body = {"model": "bench", "messages": [{"role": "user", "content": "node_id: a.py"}]}
+
+    async def main() -> None:
+        limits = httpx.Limits(max_connections=None)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as http:
+            limiter = trio.CapacityLimiter(concurrency)
+
+            async def one() -> None:
+                async with limiter:
+                    (await http.post(f"{base_url}/chat/completions", json=body)).raise_for_status()
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(calls):
+                    nursery.start_soon(one)
+
+    started = time.perf_counter()
+    trio.run(main)
+    return time.perf_counter() - started
 
 
 def run(store: Store, base_url: str, concurrency: int) -> tuple[float, dict[str, object]]:
@@ -68,6 +93,14 @@ def main() -> None:
             print(
                 f"bench_ratelimit: {len(selection)} nodes, L = {latency * 1000:.0f} ms, "
                 f"C = {concurrency}, real server on 127.0.0.1"
+            )
+            calls = 1000
+            with FakeLLM(latency=latency).serve() as base_url:
+                wall = floor_makespan(base_url, calls, concurrency)
+            ideal = calls / concurrency * latency
+            print(
+                f"  minimal Trio+httpx loop, {calls} calls at c={concurrency}: {wall:.2f} s = "
+                f"{wall / ideal:.2f}x ideal {ideal:.2f} s (this machine's floor for the ratios)"
             )
             cases = [
                 ("no limit", {}, concurrency, UNLIMITED_BOUND),

@@ -20,6 +20,7 @@ import datetime as dt
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import sysconfig
@@ -61,6 +62,14 @@ def fill_prose(store: Store) -> None:
                 source_hash=node.source_hash,
             ),
         )
+
+
+def rewritten(data: Path) -> int:
+    """How many nodes have prose written by `generate` (not the benchmark's fake prose)."""
+    with sqlite3.connect(f"{(data / 'pith.db').resolve().as_uri()}?mode=ro", uri=True) as db:
+        query = "SELECT count(*) FROM prose WHERE json_extract(prose, '$.model') != 'fake'"
+        count: int = db.execute(query).fetchone()[0]
+    return count
 
 
 def report(name: str, seconds: list[float], target: float | None = None) -> None:
@@ -136,17 +145,22 @@ def main() -> None:
                     )
                     return httpx.get(url + path, timeout=60).status_code
 
-                time.sleep(1.0)  # let the writer start writing: this is load, not sync
+                # Start once the writer is committing prose, so the requests meet real writes.
+                deadline = time.monotonic() + 120
+                while rewritten(data) == 0 and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                before = rewritten(data)
                 with concurrent.futures.ThreadPoolExecutor(50) as pool:
                     codes = list(pool.map(ask, range(200)))
+                written = rewritten(data) - before
                 writing = writer.poll() is None
                 writer.send_signal(signal.SIGINT)
                 writer.wait(timeout=60)
             ok = codes.count(200)
             print(
                 f"  200 requests during generate --force: {ok} answered, {200 - ok} failed "
-                f"(target: 200, 0){' OK' if ok == 200 else ' OVER'}; generate was still "
-                f"writing at the end: {writing}"
+                f"(target: 200, 0){' OK' if ok == 200 else ' OVER'}; generate committed "
+                f"{written} prose rows meanwhile and was still running at the end: {writing}"
             )
         finally:
             server.send_signal(signal.SIGINT)

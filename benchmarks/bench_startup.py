@@ -25,12 +25,12 @@ WARM_BOUND = 0.10  # x cold
 
 
 def pith(data_dir: Path, *args: str) -> float:
+    return _wall([sys.executable, "-m", "pith", "--data-dir", str(data_dir), "-q", *args])
+
+
+def _wall(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "pith", "--data-dir", str(data_dir), "-q", *args],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
 
@@ -43,6 +43,9 @@ def main() -> None:
         cold = pith(data_dir, "extract", str(root)) + pith(data_dir, "build")
         warm = pith(data_dir, "extract", str(root)) + pith(data_dir, "build")
         any_file = "os.py" if (root / "os.py").exists() else "."
+        # The interpreter alone, for scale: on a loaded machine every figure below grows with it.
+        bare = min(_wall([sys.executable, "-c", "pass"]) for _ in range(5))
+        print(f"{'python -c pass':<24} {bare:6.3f} s  (the interpreter alone, for scale)")
         for args in (["--version"], ["--help"], ["status"], ["list"], ["show", any_file]):
             best = min(pith(data_dir, *args) for _ in range(5))
             ok = best <= START_BOUND

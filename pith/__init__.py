@@ -1,8 +1,8 @@
 """pith: turn a Python codebase into a wiki that LLM coding agents can read.
 
-The public library API, for a Trio application that embeds the generator: the FIFO limiter, the
-generator and its report, the LLM client and its errors, the store and the settings. Everything
-not named in ``__all__`` is private and may change.
+The public library API, for a Trio application that embeds the generator: the FIFO limiter and
+the adaptive admission over it, the generator and its report, the LLM client and its errors, the
+store and the settings. Everything not named in ``__all__`` is private and may change.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._adaptive import AdaptiveConcurrency
     from ._config import Settings, load_settings
     from ._errors import ConfigError, PithError, UsageError
     from ._generate import Generation, generate
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from ._llm import (
         AuthError,
         BadRequestError,
+        EndpointUnreachableError,
         InvalidReplyError,
         LLMClient,
         LLMConnectionError,
@@ -37,9 +39,11 @@ if TYPE_CHECKING:
 # Names are imported on first use (PEP 562), so that `import pith` and commands that need
 # neither trio nor httpx (``pith --version``, ``status``, ``show``) start fast.
 _LAZY: dict[str, str] = {
+    "AdaptiveConcurrency": "._adaptive",
     "AuthError": "._llm",
     "BadRequestError": "._llm",
     "ConfigError": "._errors",
+    "EndpointUnreachableError": "._llm",
     "FifoCapacityLimiter": "._limiter",
     "Generation": "._generate",
     "GenerationReport": "._report",
@@ -81,9 +85,11 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AdaptiveConcurrency",
     "AuthError",
     "BadRequestError",
     "ConfigError",
+    "EndpointUnreachableError",
     "FifoCapacityLimiter",
     "Generation",
     "GenerationReport",

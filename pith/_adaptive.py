@@ -12,7 +12,9 @@ with Retry-After):
   below 1), at most once per round: refusals of requests admitted before the last cut do not
   cut again, since they were sent under the old limit;
 - after a round of clean successes (as many as the current limit), one slot comes back, up to
-  the ``ceiling`` (the limit the run started with).
+  the ``ceiling`` (the limit the run started with); a step up to the limit that was last refused,
+  or above it, waits for ``probe_rounds`` clean rounds instead, since every probe that finds the
+  provider's limit again costs the whole run a pause.
 
 Rate-limit waits are not failures: a request the provider refused is sent again after the pause,
 and fails only when the provider has refused it for ``patience`` seconds in total. This works for
@@ -55,6 +57,7 @@ class AdaptiveConcurrency:
     patience: float = 600.0  # seconds a request may be refused in total before it fails
     pause_initial: float = 1.0
     pause_max: float = 30.0
+    probe_rounds: int = 8  # clean rounds before stepping up to the limit last refused, or above
     ceiling: int = attrs.field(init=False)
     lowest: int = attrs.field(init=False)
     refusals: int = attrs.field(init=False, default=0)
@@ -64,10 +67,13 @@ class AdaptiveConcurrency:
     _clean: int = attrs.field(init=False, default=0)  # successes since the last change
     _paused_until: float = attrs.field(init=False, default=-math.inf)
     _pauses_in_a_row: int = attrs.field(init=False, default=0)
+    _refused_at: int | None = attrs.field(init=False, default=None)  # the limit last cut from
 
     def __attrs_post_init__(self) -> None:
         if not 0 < self.decrease < 1:
             raise ValueError(f"decrease must be between 0 and 1, got {self.decrease}")
+        if self.probe_rounds < 1:
+            raise ValueError(f"probe_rounds must be at least 1, got {self.probe_rounds}")
         self.ceiling = self.lowest = self.current
 
     @property
@@ -98,7 +104,12 @@ class AdaptiveConcurrency:
         if not self._adapting:
             return
         self._clean += 1
-        if self._clean >= self.current and self.current < self.ceiling:
+        if self.current >= self.ceiling:
+            return
+        rounds = 1
+        if self._refused_at is not None and self.current + 1 >= self._refused_at:
+            rounds = self.probe_rounds  # probing the provider's limit again: not too often
+        if self._clean >= rounds * self.current:
             self._set(self.current + 1, f"{self._clean} clean replies")
 
     def refused(self, round_: int, retry_after: float | None) -> None:
@@ -115,6 +126,7 @@ class AdaptiveConcurrency:
         self._paused_until = max(self._paused_until, trio.current_time() + pause)
         if self._adapting and round_ >= self._round:
             self._round += 1
+            self._refused_at = self.current
             self._set(max(1, math.floor(self.current * self.decrease)), why)
 
     @property

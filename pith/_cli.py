@@ -98,9 +98,21 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     metavar="GLOB",
     help="Skip files matching a glob (repeatable), e.g. 'tests/*' or 'test_*.py'.",
 )
+@click.option(
+    "--allow-empty", is_flag=True, help="Go ahead when no Python file matches (drops every node)."
+)
+@click.option(
+    "--retarget", is_flag=True, help="Let this data dir switch to another PATH (prose is kept)."
+)
 @click.pass_obj
 def extract(
-    state: CliState, path: str, force: bool, include: tuple[str, ...], exclude: tuple[str, ...]
+    state: CliState,
+    path: str,
+    force: bool,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    allow_empty: bool,
+    retarget: bool,
 ) -> None:
     """Read the codebase at PATH: ast facts, git history, READMEs (no LLM)."""
     from ._extract import check_root
@@ -118,6 +130,8 @@ def extract(
             exclude=exclude,
             data_dir=settings.data_dir,
             on_progress=on_progress,
+            allow_empty=allow_empty,
+            retarget=retarget,
         )
     _render_extract(state, summary)
 
@@ -331,6 +345,7 @@ def generate(
     """
     import rich.console
 
+    from ._build import build as run_build
     from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
     from ._estimate import estimate as estimate_cost
     from ._run import GenerationInterrupted, run_generation
@@ -342,7 +357,11 @@ def generate(
     )
     if report_path is not None and not report_path.parent.is_dir():
         raise UsageError(f"--report {report_path}: directory {report_path.parent} does not exist")
-    with open_store(settings, require="built") as store:
+    with open_store(settings, require="extracted") as store:
+        # Facts extracted since the last build would be written about with an old graph.
+        built = run_build(store)
+        if not built.unchanged and state.verbosity >= 0:
+            _err("the facts changed since the last build: built the graph first")
         selection = select_nodes(store, node_ids=node_ids, force=force)
         if estimate or dry_run:
             cost = estimate_cost(store, selection, settings.model)
@@ -379,6 +398,18 @@ def generate(
         sys.exit(EXIT_INTERRUPTED)
     if report.failed:
         sys.exit(EXIT_FAILURE)
+
+
+@cli.command()
+@click.pass_obj
+def prune(state: CliState) -> None:
+    """Delete the prose of nodes that no longer exist (kept until now: it was paid for)."""
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="extracted") as store:
+        deleted = store.prune_prose()
+    if state.verbosity >= 0:
+        click.echo(f"Pruned the prose of {deleted} nodes that no longer exist", err=True)
 
 
 @cli.command()

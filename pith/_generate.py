@@ -335,6 +335,9 @@ class Generation:
         if not isinstance(exc, LLMError):
             self._count(result)
             return
+        # An expected failure says it all in its message; its traceback and chained errors
+        # would keep reply bodies alive until the run ends, for every failed node.
+        exc.__traceback__ = exc.__context__ = exc.__cause__ = None
         result.attempts, result.usage = exc.attempts, exc.usage
         if exc.run_wide and self._halt is None:
             # Every further call would fail the same way: admit no more.

@@ -11,13 +11,15 @@ The API key goes into the ``Authorization`` header and nowhere else: not into a 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import json
 import math
+import re
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import attrs
 import httpx
@@ -268,6 +270,7 @@ class LLMClient:
             parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
         )
         self._api_key = api_key or None
+        self._key_pattern = _key_pattern(self._api_key)
         self._attempts = attempts
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
@@ -371,6 +374,8 @@ class LLMClient:
                 raise
             attempts += made
             usage += reply_usage
+            # A provider may quote the request, key included: nothing of it goes further.
+            content = self.redact(content)
             try:
                 value = parse(content)
             except InvalidReplyError as exc:
@@ -461,7 +466,7 @@ class LLMClient:
         round_ = await admission.admit()
         try:
             with trio.fail_after(self._attempt_deadline):
-                response = await self._http.post(self._url, json=body)
+                response = await self._post_bounded(body)
         except trio.TooSlowError:
             raise LLMTimeoutError(
                 f"no reply from {self.base_url} within {self._attempt_deadline:g} s"
@@ -489,15 +494,51 @@ class LLMClient:
         admission.succeeded(round_)
         return self._read_reply(response)
 
+    async def _post_bounded(self, body: dict[str, Any]) -> httpx.Response:
+        """POST, reading at most `MAX_REPLY_BYTES` of the reply: a huge or endless body costs
+        that much memory and no more."""
+        request = self._http.build_request("POST", self._url, json=body)
+        response = await self._http.send(request, stream=True)
+        content = bytearray()
+        too_large = False
+        try:
+            # An async generator: closed here, not left to the garbage collector.
+            stream = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
+            async with contextlib.aclosing(stream) as chunks:
+                async for chunk in chunks:  # decoded (gzip...) as it comes
+                    content += chunk
+                    if len(content) > MAX_REPLY_BYTES:
+                        too_large = True
+                        break
+        finally:
+            await response.aclose()
+        if too_large:
+            raise InvalidReplyError(
+                f"{self.base_url} sent a reply over {MAX_REPLY_BYTES // 1_000_000} MB; "
+                "not read further",
+                status=response.status_code,
+            )
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(content), request=request
+        )
+
     def _read_reply(self, response: httpx.Response) -> tuple[str, Usage]:
         try:
             payload = response.json()
         except ValueError:
+            payload = _NOT_JSON  # raised below, outside the handler: the decode error (and the
+            # whole body it holds) is not kept as the new error's context
+        if payload is _NOT_JSON:
             raise InvalidReplyError(
                 f"{self.base_url} answered 200 with a body that is not JSON",
                 status=200,
-                provider_message=self._trim(response.text),
-            ) from None
+                provider_message=self._trim(response.text[: _PROVIDER_MESSAGE_LIMIT * 2]),
+            )
         if not isinstance(payload, dict):
             raise InvalidReplyError(f"{self.base_url} answered 200 with JSON that is not an object")
         usage = _read_usage(payload.get("usage"))
@@ -541,14 +582,35 @@ class LLMClient:
             retry_after=retry_after,
         )
 
+    def redact(self, text: str) -> str:
+        """``text`` without the API key: whole, broken by whitespace, or any long piece of it."""
+        if self._key_pattern is None:
+            return text
+        return self._key_pattern.sub("[redacted]", text)
+
     def _trim(self, text: str) -> str:
         """One line, bounded, and without the key should a provider echo it back."""
-        text = " ".join(text.split())
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
+        text = self.redact(" ".join(text.split()))
         if len(text) > _PROVIDER_MESSAGE_LIMIT:
             text = text[: _PROVIDER_MESSAGE_LIMIT - 3] + "..."
         return text
+
+
+MAX_REPLY_BYTES = 8_000_000  # a chat completion of a few thousand tokens is a few kB
+_NOT_JSON = object()
+_KEY_PIECE = 12  # characters: a run of the key this long is taken for the key
+
+
+def _key_pattern(key: str | None) -> re.Pattern[str] | None:
+    """Matches the key with any whitespace between its characters, and any run of
+    `_KEY_PIECE` of its characters (a key cut in two by a line break, quoted in part)."""
+    if not key:
+        return None
+    # Whitespace, or a JSON escape of it, between any two characters.
+    spaced = r"(?:\s|\\[nrt])*".join(map(re.escape, key))
+    pieces = {key[i : i + _KEY_PIECE] for i in range(max(1, len(key) - _KEY_PIECE + 1))}
+    alternatives = [spaced, *(re.escape(p) for p in sorted(pieces, key=len, reverse=True))]
+    return re.compile("|".join(alternatives))
 
 
 def _is_refusal(exc: LLMError) -> bool:

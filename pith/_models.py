@@ -82,6 +82,9 @@ class Variant:
     signature: str  # "(x: int) -> str" for a function, "class(Base)" for a class
     start_line: int
     end_line: int
+    # bounded source excerpt of a variant with a body of its own (a branch, a redefinition, a
+    # setter); empty for an overload stub, whose signature says all it has to say
+    snippet: str = ""
 
 
 @attrs.frozen

@@ -188,6 +188,13 @@ def function_prompt(
         out.may(f"The file's docstring:\n{_bounded(facts.docstring, 600)}", "file docstring")
     if function.snippet:
         out.truncated(f"Code:\n```python\n{function.snippet}\n```", "code")
+    for variant in function.variants:
+        if variant.snippet:
+            out.truncated(
+                f"Code of the {variant.kind} definition at lines "
+                f"{variant.start_line}-{variant.end_line}:\n```python\n{variant.snippet}\n```",
+                f"{variant.kind} code",
+            )
     return _messages(system, out)
 
 

@@ -26,6 +26,17 @@ _TEXT_FIELDS = ("quick_start", "data_flow")
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n(.*?)```", re.DOTALL)
 
 
+# The most pith stores of one prose: what an agent reads must stay small, whatever a model sent.
+TEXT_CHARS = 2_000  # summary, purpose, quick start, data flow
+ITEM_CHARS = 500  # a gotcha's warning, location or evidence; an item of a list
+MAX_ITEMS = 20  # gotchas, and the items of each list
+TRUNCATED = " [...]"
+
+
+def _cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
 def parse_prose(
     text: str,
     *,
@@ -39,27 +50,32 @@ def parse_prose(
     Raises `InvalidReplyError` when there is no JSON object or it lacks a non-empty ``summary`` or
     ``purpose``. With ``facts``, each gotcha's confidence is "high" when what it cites is found in
     the facts, "medium" when some of it is, "low" when none is, it cites a line past the end of
-    the file, or it cites nothing checkable; without facts it stays "medium".
+    the file, or it cites nothing checkable; without facts it stays "medium". Every field is
+    bounded (`TEXT_CHARS`, `ITEM_CHARS`, `MAX_ITEMS`), a cut one ending in `TRUNCATED`.
     """
     data = _json_object(text)
     fields: dict[str, Any] = {
-        "summary": _required_text(data, "summary"),
-        "purpose": _required_text(data, "purpose"),
+        "summary": _cap(_required_text(data, "summary"), TEXT_CHARS),
+        "purpose": _cap(_required_text(data, "purpose"), TEXT_CHARS),
     }
     raw_gotchas = data.get("gotchas")
     if isinstance(raw_gotchas, list):
         gotchas = [g for g in (_gotcha(item) for item in raw_gotchas) if g is not None]
-        fields["gotchas"] = gotchas
+        fields["gotchas"] = [
+            {key: _cap(value, ITEM_CHARS) for key, value in g.items()} for g in gotchas
+        ][:MAX_ITEMS]
     for name in _LIST_FIELDS:
         value = data.get(name)
         if isinstance(value, list):
             fields[name] = [
-                item.strip() for item in value if isinstance(item, str) and item.strip()
-            ]
+                _cap(item.strip(), ITEM_CHARS)
+                for item in value
+                if isinstance(item, str) and item.strip()
+            ][:MAX_ITEMS]
     for name in _TEXT_FIELDS:
         value = data.get(name)
         if isinstance(value, str) and value.strip():
-            fields[name] = value.strip()
+            fields[name] = _cap(value.strip(), TEXT_CHARS)
     prose = converter.structure(fields, Prose)
     if facts is not None:
         index = _FactIndex.of(facts)

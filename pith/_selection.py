@@ -36,7 +36,9 @@ class Selection:
 def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = False) -> Selection:
     """Choose the nodes to write (blocking: reads the store).
 
-    By default, the nodes whose prose is missing or stale. ``force``: every node. ``node_ids``:
+    By default, the nodes whose prose is missing or stale, and the packages above them (their
+    prose is written from their children's summaries, which this run changes). ``force``: every
+    node. ``node_ids``:
     exactly those nodes, whether or not their prose is current (naming a node is asking for it);
     an unknown id raises `UsageError` with the closest ids.
     """
@@ -53,14 +55,30 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
     elif force:
         chosen = nodes
     else:
+        chosen = []  # below
+    contains = store.edges(type=EdgeType.CONTAINS)
+    if not node_ids and not force:
         written_from = store.prose_source_hashes()
         chosen = [node for node in nodes if written_from.get(node.id) != node.source_hash]
+        by_id = {node.id: node for node in nodes}
+        parent = {  # packages only: a file's prose is not written from its functions'
+            edge.target: edge.source
+            for edge in contains
+            if by_id[edge.source].type is NodeType.MODULE
+        }
+        wanted = {node.id for node in chosen}
+        for node in list(chosen):
+            above = parent.get(node.id)
+            while above is not None and above not in wanted:
+                wanted.add(above)
+                chosen.append(by_id[above])
+                above = parent.get(above)
     chosen.sort(key=lambda node: node.id)
     modules = [node for node in chosen if node.type is NodeType.MODULE]
     module_ids = {node.id for node in modules}
     submodules: dict[str, tuple[str, ...]] = {}
     if modules:
-        for edge in store.edges(type=EdgeType.CONTAINS):
+        for edge in contains:
             if edge.source in module_ids and edge.target in module_ids:
                 submodules[edge.source] = (*submodules.get(edge.source, ()), edge.target)
     return Selection(

@@ -26,13 +26,17 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ._config import Settings
-from ._errors import NotFoundError
+from ._errors import NotFoundError, UsageError
 from ._read import MAX_CONTEXT_FILES, MAX_SEARCH_LIMIT, WikiReader, hits_markdown
 from ._store import Store, open_store
 
 __all__ = ["MissingProse", "create_app", "serve"]
 
 MAX_PARAMETER_CHARS = 4000
+
+
+# An answer's two renderings, made on demand: (JSON-ready data, Markdown).
+_Renderings = tuple[Callable[[], Any], Callable[[], str]]
 
 
 class _BadRequest(Exception):
@@ -84,48 +88,51 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
     reader = WikiReader(store)
 
     def endpoint(
-        answer: Callable[[Request], Awaitable[tuple[Any, str]]],
+        answer: Callable[[Request], Awaitable[_Renderings]],
     ) -> Callable[[Request], Awaitable[Response]]:
         async def handle(request: Request) -> Response:
             try:
-                data, markdown = await answer(request)
+                as_json, as_markdown = await answer(request)
             except NotFoundError as exc:
                 return JSONResponse({"error": str(exc), "suggestions": exc.suggestions}, 404)
             except _BadRequest as exc:
                 return JSONResponse({"error": str(exc)}, 400)
+            # Only the asked-for rendering is made, in a worker thread (a large context's
+            # Markdown is not free).
             if request.query_params.get("format") == "md":
+                markdown = await trio.to_thread.run_sync(as_markdown)
                 return PlainTextResponse(markdown, media_type="text/markdown; charset=utf-8")
-            return JSONResponse(data)
+            return JSONResponse(await trio.to_thread.run_sync(as_json))
 
         return handle
 
     async def read(fn: Callable[[], Any]) -> Any:
         return await trio.to_thread.run_sync(fn)
 
-    async def node(request: Request) -> tuple[Any, str]:
+    async def node(request: Request) -> _Renderings:
         node_id = _param(request.path_params["node_id"], "id")
         if missing is not None:
             view = await read(functools.partial(reader.node, node_id))  # 404 before any call
             if view.data["prose"] is None:
                 await missing.ensure(node_id)
         page = await read(functools.partial(reader.node, node_id))
-        return page.to_json(), page.to_markdown()
+        return page.to_json, page.to_markdown
 
-    async def context(request: Request) -> tuple[Any, str]:
+    async def context(request: Request) -> _Renderings:
         files = [f for f in _param(request.query_params.get("files", ""), "files").split(",") if f]
         if not files:
             raise _BadRequest("give the files: /context?files=a.py,b.py")
         if len(files) > MAX_CONTEXT_FILES:
             raise _BadRequest(f"at most {MAX_CONTEXT_FILES} files per request")
         answer = await read(functools.partial(reader.context, files))
-        return answer.to_json(), answer.to_markdown()
+        return answer.to_json, answer.to_markdown
 
-    async def impact(request: Request) -> tuple[Any, str]:
+    async def impact(request: Request) -> _Renderings:
         node_id = _param(request.path_params["node_id"], "id")
         answer = await read(functools.partial(reader.impact, node_id))
-        return answer.to_json(), answer.to_markdown()
+        return answer.to_json, answer.to_markdown
 
-    async def search(request: Request) -> tuple[Any, str]:
+    async def search(request: Request) -> _Renderings:
         query = _param(request.query_params.get("q", ""), "q")
         try:
             limit = int(request.query_params.get("limit", "10"))
@@ -134,12 +141,12 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
         if not 1 <= limit <= MAX_SEARCH_LIMIT:
             raise _BadRequest(f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
         hits = await read(functools.partial(reader.search, query, limit))
-        return [h.to_json() for h in hits], hits_markdown(query, hits)
+        return (lambda: [h.to_json() for h in hits]), functools.partial(hits_markdown, query, hits)
 
-    async def health(request: Request) -> tuple[Any, str]:
+    async def health(request: Request) -> _Renderings:
         counts = await read(store.node_counts)
         data = {"status": "ok", "root": store.root, "nodes": {str(k): v for k, v in counts.items()}}
-        return data, f"ok: {sum(counts.values())} nodes\n"
+        return (lambda: data), (lambda: f"ok: {sum(counts.values())} nodes\n")
 
     return Starlette(
         routes=[
@@ -158,6 +165,21 @@ def _param(value: str, name: str) -> str:
     return value
 
 
+def _check_bind(config: Any, host: str, port: int) -> None:
+    """A port in use or a host that does not resolve is one line naming the fix, before the
+    server starts (inside it, it would be an exception group from hypercorn's nursery)."""
+    try:
+        sockets = config.create_sockets()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {reason}; "
+            "choose another --port (0 picks a free one) or --host"
+        ) from None
+    for sock in [*sockets.secure_sockets, *sockets.insecure_sockets, *sockets.quic_sockets]:
+        sock.close()
+
+
 def serve(
     settings: Settings,
     *,
@@ -170,12 +192,13 @@ def serve(
     from hypercorn.config import Config
     from hypercorn.trio import serve as hypercorn_serve
 
-    store = open_store(settings, require="built", read_only=True)
-    missing = MissingProse(settings) if generate_missing else None
     config = Config()
     config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
     config.loglevel = "WARNING"  # hypercorn's own "Running on" would come before ours
+    _check_bind(config, host, port)
+    store = open_store(settings, require="built", read_only=True)
+    missing = MissingProse(settings) if generate_missing else None
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:

@@ -43,6 +43,7 @@ from ._models import (
 )
 
 __all__ = [
+    "CHILDREN_CHANGED",
     "SCHEMA_VERSION",
     "Definition",
     "FileOutline",
@@ -136,6 +137,8 @@ _MAX_QUERY_TERMS = 16
 _MAX_QUERY_CHARS = 500
 
 _META_ROOT = "root"
+# The source hash a module's prose gets when a child's prose changes: matches no node, so stale.
+CHILDREN_CHANGED = "children-changed"
 
 
 def _dumps(value: Any) -> str:
@@ -195,16 +198,21 @@ class Store:
         if not db_path.is_file():
             raise UsageError(f"no pith database at {db_path}: run `pith extract PATH` first")
         try:
-            connection = sqlite3.connect(
-                f"{db_path.resolve().as_uri()}?mode=ro",
-                uri=True,
-                check_same_thread=False,
-                isolation_level=None,
-            )
-            connection.execute("PRAGMA busy_timeout=10000")
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            connection = _connect_read_only(db_path, immutable=False)
+        except sqlite3.OperationalError as exc:
+            # A WAL database in a directory we cannot write (a read-only mount or permissions)
+            # cannot get its -shm file. With no -wal file there is no writer that could change
+            # it under us (a writer needs both files in that directory): read it as immutable.
+            wal = db_path.with_name(db_path.name + "-wal")
+            if "readonly" not in str(exc) or wal.exists():
+                raise PithError(f"cannot read the database {db_path}: {exc}") from None
+            try:
+                connection = _connect_read_only(db_path, immutable=True)
+            except sqlite3.Error as again:
+                raise PithError(f"cannot read the database {db_path}: {again}") from None
         except sqlite3.Error as exc:
             raise PithError(f"cannot read the database {db_path}: {exc}") from None
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version != SCHEMA_VERSION:
             # An older schema is migrated once (that one open writes); a newer one is refused.
             connection.close()
@@ -374,6 +382,17 @@ class Store:
             rows = self._query("SELECT * FROM nodes WHERE type = ? ORDER BY id", (str(type),))
         return [_node_from_row(row) for row in rows]
 
+    def node_index(self, type: NodeType | None = None) -> list[tuple[str, NodeType, str]]:
+        """``(id, type, path)`` of every node (or every node of one type), sorted by id: what
+        ``nodes`` gives without parsing each node's metadata (a listing of thousands)."""
+        if type is None:
+            rows = self._query("SELECT id, type, path FROM nodes ORDER BY id")
+        else:
+            rows = self._query(
+                "SELECT id, type, path FROM nodes WHERE type = ? ORDER BY id", (str(type),)
+            )
+        return [(id_, NodeType(type_), path) for id_, type_, path in rows]
+
     def node(self, id: str) -> Node | None:
         rows = self._query("SELECT * FROM nodes WHERE id = ?", (id,))
         return _node_from_row(rows[0]) if rows else None
@@ -443,7 +462,8 @@ class Store:
                 "INSERT OR IGNORE INTO edges VALUES (?, ?, ?)",
                 ((e.source, e.target, str(e.type)) for e in edges),
             )
-            db.execute("DELETE FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")
+            # The prose of nodes that are gone is kept (it was paid for): a node that comes back
+            # with the same source gets it back for free. `prune_prose` deletes it.
             for statement in _REINDEX.split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -471,6 +491,14 @@ class Store:
             db.execute(
                 "INSERT OR REPLACE INTO prose VALUES (?, ?, ?)",
                 (node_id, prose.source_hash, _dumps(prose)),
+            )
+            # The package above was written from its children's summaries: one changed, so its
+            # prose is stale now (it is rewritten after this child, bottom-up).
+            db.execute(
+                "UPDATE prose SET source_hash = ? WHERE node_id IN (SELECT e.source FROM edges e"
+                " JOIN nodes n ON n.id = e.source"
+                " WHERE e.target = ? AND e.type = 'contains' AND n.type = 'module')",
+                (CHILDREN_CHANGED, node_id),
             )
             db.execute(
                 f"UPDATE search SET prose = (SELECT {_PROSE_TEXT} FROM prose p"
@@ -517,6 +545,28 @@ class Store:
             out.update({i: (str(t), s, bool(stale)) for i, t, s, stale in rows})
         return out
 
+    @property
+    def needs_build(self) -> bool:
+        """Whether the facts changed since the last build (an extract ran after it)."""
+        built_from = self.get_meta("built_from")
+        if built_from is None:
+            return self.is_extracted
+        return bool(json.loads(built_from).get("facts") != self.get_meta("facts_version"))
+
+    def orphaned_prose(self) -> int:
+        """How many prose rows belong to no node (kept until `prune_prose`)."""
+        return int(
+            self._query("SELECT count(*) FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")[
+                0
+            ][0]
+        )
+
+    def prune_prose(self) -> int:
+        """Delete the prose of nodes that no longer exist; return how many were deleted."""
+        with self.transaction() as db:
+            cursor = db.execute("DELETE FROM prose WHERE node_id NOT IN (SELECT id FROM nodes)")
+            return cursor.rowcount
+
     def prose_source_hashes(self) -> dict[str, str]:
         """Node id -> the source hash its prose was written from (stale iff != node's)."""
         return dict(self._query("SELECT node_id, source_hash FROM prose"))
@@ -539,6 +589,24 @@ class Store:
             " FROM nodes n LEFT JOIN prose p ON p.node_id = n.id"
         )[0]
         return {"current": current, "stale": stale, "missing": missing}
+
+
+def _connect_read_only(db_path: Path, *, immutable: bool) -> sqlite3.Connection:
+    """A connection that SQLite refuses every write on; it has read the schema version."""
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    connection = sqlite3.connect(
+        f"{db_path.resolve().as_uri()}?{flags}",
+        uri=True,
+        check_same_thread=False,
+        isolation_level=None,
+    )
+    try:
+        connection.execute("PRAGMA busy_timeout=10000")
+        connection.execute("PRAGMA user_version").fetchone()
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def open_store(

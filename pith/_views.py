@@ -8,7 +8,6 @@ from typing import Any
 
 from ._errors import NotFoundError
 from ._models import NodeType, converter
-from ._prompts import variant_lines
 from ._store import Store
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
@@ -29,8 +28,9 @@ __all__ = [
 
 def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
-    "missing"}, "runs": [{"owner", "pid", "host", "started", "heartbeat", "selected",
-    "claimed"}]}`` (``runs``: generator runs in progress on this store)."""
+    "missing"}, "needs_build", "orphaned_prose", "runs": [{"owner", "pid", "host", "started",
+    "heartbeat", "selected", "claimed"}]}`` (``runs``: generator runs in progress on this
+    store)."""
     from ._leases import runs_in_progress
 
     counts = store.node_counts()
@@ -38,6 +38,8 @@ def status(store: Store) -> dict[str, Any]:
         "root": store.root,
         "nodes": {t.value: counts[t] for t in NodeType},
         "prose": store.prose_counts(),
+        "needs_build": store.needs_build,
+        "orphaned_prose": store.orphaned_prose(),
         "runs": [run.to_json() for run in runs_in_progress(store)],
     }
 
@@ -48,6 +50,8 @@ def empty_status() -> dict[str, Any]:
         "root": None,
         "nodes": {t.value: 0 for t in NodeType},
         "prose": {"current": 0, "stale": 0, "missing": 0},
+        "needs_build": False,
+        "orphaned_prose": 0,
         "runs": [],
     }
 
@@ -59,6 +63,11 @@ def status_text(data: dict[str, Any]) -> str:
         f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
         f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",
     ]
+    if data["orphaned_prose"]:
+        lines.append(
+            f"kept:  the prose of {data['orphaned_prose']} nodes that no longer exist "
+            "(it comes back if they do; `pith prune` deletes it)"
+        )
     for run in data["runs"]:
         lines.append(
             f"run:   {run['owner']} (pid {run['pid']} on {run['host']}) since {run['started']}:"
@@ -66,8 +75,8 @@ def status_text(data: dict[str, Any]) -> str:
         )
     if data["root"] is None:
         lines.append("next:  pith extract PATH")
-    elif sum(nodes.values()) == 0:
-        lines.append("next:  pith build")
+    elif sum(nodes.values()) == 0 or data["needs_build"]:
+        lines.append("next:  pith build (the facts changed since the last build)")
     elif prose["stale"] or prose["missing"]:
         lines.append("next:  pith generate")
     return "\n".join(lines)
@@ -77,13 +86,13 @@ def node_list(store: Store, type: NodeType | None = None) -> list[dict[str, Any]
     """``[{"id", "type", "path", "summary": null | str, "stale": bool}]`` sorted by id."""
     summaries = store.prose_summaries()
     rows = []
-    for node in store.nodes(type):
-        summary, stale = summaries.get(node.id, (None, False))
+    for node_id, node_type, path in store.node_index(type):
+        summary, stale = summaries.get(node_id, (None, False))
         rows.append(
             {
-                "id": node.id,
-                "type": node.type.value,
-                "path": node.path,
+                "id": node_id,
+                "type": node_type.value,
+                "path": path,
                 "summary": summary,
                 "stale": stale,
             }
@@ -149,6 +158,10 @@ def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
     docstring = facts.docstring
     first, last = 1, facts.lines
     if data["type"] == NodeType.FUNCTION.value:
+        # Here, not at the top: `list`, `status` and `show` of a file or module start faster
+        # without the prompt builder.
+        from ._prompts import variant_lines
+
         qualname = data["name"]
         function = next((f for f in facts.functions if f.qualname == qualname), None)
         klass = next((c for c in facts.classes if c.qualname == qualname), None)

@@ -157,6 +157,9 @@ class FakeLLM:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # TCP_NODELAY, as real servers set it: without it each reply written in two sends
+            # (headers, then body) waits ~40 ms for the client's delayed ACK.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)

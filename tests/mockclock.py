@@ -22,11 +22,15 @@ async def inline(fn: Callable[[], T]) -> T:
 
 
 def client_for(fake: FakeLLM, **options: object) -> LLMClient:
-    defaults: dict[str, object] = {"backoff_initial": 1.0, "backoff_jitter": 0.0, "attempts": 3}
+    defaults: dict[str, object] = {
+        "backoff_initial": 1.0,
+        "backoff_jitter": 0.0,
+        "attempts": 3,
+        "api_key": "sk-test-secret",
+    }
     return LLMClient(
         base_url="https://llm.example/v1",
         model="test-model",
-        api_key="sk-test-secret",
         transport=fake.transport(),
         **(defaults | options),  # type: ignore[arg-type]
     )

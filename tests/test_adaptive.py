@@ -44,13 +44,40 @@ async def test_clean_rounds_add_a_slot_back_up_to_the_ceiling(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     limiter = FifoCapacityLimiter(4)
-    control = AdaptiveConcurrency(limiter=limiter)
+    control = AdaptiveConcurrency(limiter=limiter, probe_rounds=1)
     control.refused(await control.admit(), retry_after=None)
     assert limiter.total_tokens == 2
     for _ in range(2 + 3 + 4 + 4):  # a round at 2, at 3, then two at the ceiling
         control.succeeded(await control.admit())
     assert limiter.total_tokens == 4
     assert [(c.old, c.new) for c in control.changes] == [(4, 2), (2, 3), (3, 4)]
+
+
+async def test_a_step_back_up_to_the_refused_limit_waits_for_probe_rounds(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    limiter = FifoCapacityLimiter(20)
+    control = AdaptiveConcurrency(limiter=limiter, probe_rounds=3)
+    for _ in range(20):  # a clean round at the ceiling changes nothing
+        control.succeeded(await control.admit())
+    control.refused(await control.admit(), retry_after=None)  # refused at 20
+    control.refused(await control.admit(), retry_after=None)  # and at 10: cut to 5
+    assert limiter.total_tokens == 5
+    for expected in range(6, 10):  # 6..9 are below the limit refused: one round each
+        for _ in range(expected - 1):
+            control.succeeded(await control.admit())
+        assert limiter.total_tokens == expected
+    for _ in range(3 * 9 - 1):  # 10 was refused: probing it again takes three rounds
+        control.succeeded(await control.admit())
+    assert limiter.total_tokens == 9
+    control.succeeded(await control.admit())
+    assert limiter.total_tokens == 10
+    for _ in range(3 * 10):  # above it too, until the next refusal says where the limit is
+        control.succeeded(await control.admit())
+    assert limiter.total_tokens == 11
+    assert control.changes[-1].reason == "30 clean replies"
+    with pytest.raises(ValueError, match="probe_rounds"):
+        AdaptiveConcurrency(limiter=limiter, probe_rounds=0)
 
 
 async def test_retry_after_pauses_admission_for_everyone(

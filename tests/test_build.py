@@ -228,8 +228,16 @@ def prose(source_hash: str) -> Prose:
 
 
 def write_all_prose(store):
-    for node in store.nodes():
+    """As the generator does: files and functions, then packages bottom-up (a package's prose
+    goes stale when a child's is written after it)."""
+    for node in sorted(store.nodes(), key=write_order):
         store.save_prose(node.id, prose(node.source_hash))
+
+
+def write_order(node):
+    if node.type is not NodeType.MODULE:
+        return (0, 0, node.id)
+    return (1, -(node.id.count("/") + (node.id != ".")), node.id)
 
 
 def stale_ids(store):
@@ -269,18 +277,31 @@ def test_readme_change_stales_its_module(project, store):
     assert stale_ids(store) == ["pkg"]
 
 
-def test_rebuild_drops_gone_nodes_and_their_prose(project, store):
+def test_rebuild_drops_gone_nodes_and_keeps_their_paid_for_prose(project, store):
     extract_build(project, store)
     write_all_prose(store)
+    util = (project / "pkg" / "util.py").read_text()
     (project / "pkg" / "util.py").unlink()
     (project / "app.py").unlink()
     summary = extract_build(project, store)
     assert store.node("pkg/util.py") is None
-    assert store.prose("pkg/util.py") is None
     # Client was imported by app.py and util.py only: no longer a function node.
     assert store.node("pkg/core.py:Client") is None
     assert summary.removed == 3
     assert store.prose("pkg/sub/leaf.py") is not None
+    # The prose of the removed nodes is kept, out of every count, until pruned...
+    assert store.prose("pkg/util.py") is not None
+    assert store.orphaned_prose() == 3
+    assert store.prose_counts()["missing"] == 0
+    # ...and a node that comes back with the same source gets it back, current.
+    (project / "pkg" / "util.py").write_text(util)
+    extract_build(project, store)
+    assert "pkg/util.py" not in stale_ids(store)
+    assert store.prose_source_hashes()["pkg/util.py"] == store.node("pkg/util.py").source_hash
+    assert store.orphaned_prose() == 2
+    assert store.prune_prose() == 2
+    assert store.orphaned_prose() == 0
+    assert store.prose("app.py") is None
 
 
 def test_unchanged_build_does_nothing(project, store):

@@ -227,20 +227,25 @@ def test_importing_pith_leaves_stamina_alone() -> None:
     assert result.stdout.strip() == "[]", result.stderr
 
 
+@pytest.mark.parametrize("adapt", [True, False])
 def test_a_rate_limited_server_costs_no_node(
-    built: Path, env: dict[str, str], endpoint: FakeLLM
+    built: Path, env: dict[str, str], endpoint: FakeLLM, adapt: bool
 ) -> None:
     endpoint.latency = 0.05
     endpoint.capacity = 2
     endpoint.retry_after = 0.1
-    result = pith("generate", "-c", "6", "--report", "run.json", cwd=built, env=env)
+    flags = [] if adapt else ["--no-adapt"]
+    result = pith("generate", "-c", "6", *flags, "--report", "run.json", cwd=built, env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads((built / "run.json").read_text())
     assert report["totals"]["failed"] == 0
     trace = report["concurrency_trace"]
     assert trace["rate_limited"] == endpoint.refused > 0
-    assert trace["ceiling"] == 6
-    assert trace["lowest"] < 6
+    assert (trace["adaptive"], trace["ceiling"]) == (adapt, 6)
+    if adapt:
+        assert trace["lowest"] < 6
+    else:  # --no-adapt: the refusals are waited out at a fixed concurrency
+        assert (trace["lowest"], trace["final"], trace["changes"]) == (6, 6, [])
 
 
 def test_a_closed_port_fails_fast_with_one_line_naming_the_url(

@@ -83,14 +83,19 @@ def test_status_json(run, project):
         "root": None,
         "nodes": {"file": 0, "module": 0, "function": 0},
         "prose": {"current": 0, "stale": 0, "missing": 0},
+        "needs_build": False,
+        "orphaned_prose": 0,
         "runs": [],
     }
     run("extract", str(project))
+    assert json.loads(run("status", "--json")[1])["needs_build"] is True
     run("build")
     assert json.loads(run("status", "--json")[1]) == {
         "root": str(project.resolve()),
         "nodes": {"file": 9, "module": 2, "function": 2},
         "prose": {"current": 0, "stale": 0, "missing": 13},
+        "needs_build": False,
+        "orphaned_prose": 0,
         "runs": [],
     }
     code, out, _ = run("status")

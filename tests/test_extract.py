@@ -330,10 +330,41 @@ def test_a_directory_git_ignores_is_walked(tmp_path, store):
     assert ids(store) == ["mod.py", "pkg/__init__.py"]
 
 
-def test_root_moves_to_another_codebase(project, tmp_path, store):
+def test_root_moves_to_another_codebase_only_when_asked(project, tmp_path, store):
     extract(project, store, workers=1)
     other = write_tree(tmp_path / "other", {"only.py": "x = 1\n"})
-    summary = extract(other, store, workers=1)
+    with pytest.raises(UsageError, match=r"holds the extraction of .*--retarget"):
+        extract(other, store, workers=1)
+    assert len(ids(store)) == 8
+    summary = extract(other, store, workers=1, retarget=True)
     assert summary.deleted == 8
     assert ids(store) == ["only.py"]
     assert store.root == str(Path(other).resolve())
+
+
+@pytest.mark.parametrize("in_git", [False, True])
+def test_pipes_devices_and_undecodable_names_are_skipped_not_hung_on(tmp_path, in_git):
+    root = write_tree(tmp_path / "tree", {"ok.py": "x = 1\n"})
+    bad_name = os.fsdecode(b"bad\xffname.py")
+    (root / bad_name).write_text("y = 2\n")
+    if in_git:
+        git(root, "init", "-q")
+        commit_all(root, "first", author="A <a@example.com>")
+    os.mkfifo(root / "pipe.py")  # untracked, but git would list it as an "other" file
+    (root / "link.py").symlink_to(root / "pipe.py")
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        summary = extract(root, store, workers=1)
+    skipped = {s.path: s.reason for s in summary.skipped}
+    assert skipped["bad\\xffname.py"].startswith("file name is not valid UTF-8")
+    if not in_git:  # git does not list a FIFO
+        assert skipped["pipe.py"] == "a named pipe, not a regular file; not read"
+    assert skipped["link.py"] == "a named pipe, not a regular file; not read"
+    assert summary.parsed == 1
+
+
+def test_a_glob_that_matches_nothing_changes_nothing(project, store):
+    extract(project, store, workers=1)
+    with pytest.raises(UsageError, match=r"no Python file matched .*--allow-empty"):
+        extract(project, store, include=["src/*"], workers=1)
+    assert len(ids(store)) == 8
+    assert extract(project, store, include=["src/*"], allow_empty=True, workers=1).deleted == 8

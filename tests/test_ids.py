@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from pith._build import BuildConfig, build_graph, check_graph
 from pith._extract._python import parse_source
 from pith._models import EdgeType, NodeType
-from pith._store import FileOutline
+from pith._store import FileOutline, Store
 
 # Every public definition becomes a function node, so every collision would show.
 EVERY_DEFINITION = BuildConfig(function_min_lines=1)
@@ -120,9 +121,16 @@ NAMES = st.sampled_from(["a", "b", "run", "Thing"])
 @st.composite
 def definition(draw, depth: int = 0) -> str:
     name = draw(NAMES)
-    kind = draw(st.sampled_from(["def", "async", "overload", "class", "if", "try", "property"]))
+    kind = draw(
+        st.sampled_from(["def", "async", "overload", "class", "if", "try", "property", "nested"])
+    )
     if kind == "def":
         return f"def {name}(x):\n    return x\n"
+    if kind == "nested":
+        return (
+            f"def {name}():\n    def inner():\n        pass\n    class Local:\n"
+            "        def inner(self):\n            pass\n    return inner\n"
+        )
     if kind == "async":
         return f"async def {name}():\n    pass\n"
     if kind == "overload":
@@ -136,12 +144,20 @@ def definition(draw, depth: int = 0) -> str:
         body = draw(
             st.lists(
                 st.sampled_from(
-                    ["def m(self): pass", "def m(self, x): pass", "class Inner: pass", "x = 1"]
+                    [
+                        "def m(self): pass",
+                        "def m(self, x): pass",
+                        "class Inner: pass",
+                        "x = 1",
+                        "@overload\ndef m(self, x: int) -> int: ...",
+                        "if X:\n    def m(self): pass\nelse:\n    def m(self, y): pass",
+                        "@m.deleter\ndef m(self): pass",
+                    ]
                 ),
                 min_size=1,
             )
         )
-        return f"class {name}:\n" + "".join(f"    {line}\n" for line in body)
+        return f"class {name}:\n" + "".join(textwrap.indent(f"{line}\n", "    ") for line in body)
     inner = draw(st.lists(definition(depth + 1), min_size=1, max_size=3))
     block = "".join(textwrap.indent(d, "    ") for d in inner)
     if kind == "if":
@@ -151,8 +167,16 @@ def definition(draw, depth: int = 0) -> str:
     return f"try:\n{block}except ImportError:\n    {name} = None\n"
 
 
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One real SQLite store for every example: `replace_graph` replaces all of it each time."""
+    store = Store.open(tmp_path_factory.mktemp("store") / "pith.db")
+    yield store
+    store.close()
+
+
 @given(st.lists(st.lists(definition(), max_size=8), min_size=1, max_size=3))
-def test_any_definitions_give_a_graph_that_keeps_its_rules(modules):
+def test_any_definitions_give_a_graph_that_keeps_its_rules(store, modules):
     sources = ["from typing import overload\n" + "".join(m) for m in modules]
     nodes, edges = graph(*sources)
     check_graph(nodes, edges)
@@ -168,3 +192,7 @@ def test_any_definitions_give_a_graph_that_keeps_its_rules(modules):
             assert len(methods) == len(set(methods))
     contained = [e.target for e in edges if e.type is EdgeType.CONTAINS]
     assert len(contained) == len(set(contained))
+    # The real store takes every graph build makes, and gives it back whole.
+    store.replace_graph(nodes, edges)
+    assert sorted(store.node_ids()) == sorted(ids)
+    assert store.edge_count() == len({(e.source, e.target, e.type) for e in edges})

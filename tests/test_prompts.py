@@ -307,3 +307,35 @@ def test_estimate_prompt_tokens() -> None:
     assert estimate_prompt_tokens([{"role": "system", "content": "abcde"}]) == 2
     messages = file_prompt(FILE_NODE, FACTS, README)
     assert estimate_prompt_tokens(messages) == -(-total_chars(messages) // 4)
+
+
+def test_function_prompt_sees_every_variant_of_a_name() -> None:
+    from pith._extract._python import parse_source
+
+    source = b"""from typing import overload
+import sys
+
+@overload
+def home(x: int) -> int: ...
+if sys.platform == "win32":
+    def home(x):
+        return "C:/" + x
+else:
+    def home(x):
+        return "/home/" + x
+"""
+    facts = parse_source("mod.py", source)
+    (home,) = facts.functions
+    node = Node(
+        id="mod.py:home", type=NodeType.FUNCTION, path="mod.py", name="home", source_hash="h"
+    )
+    text = user_text(function_prompt(node, facts, home, []))
+    assert "Defined 3 times; this one (lines 10-11) is the primary definition." in text
+    assert "- overload, lines 4-5: (x: int) -> int" in text
+    assert "- conditional, lines 7-8: (x)" in text
+    assert 'return "/home/" + x' in text  # the primary's code
+    assert (
+        "Code of the conditional definition at lines 7-8:\n```python\n"
+        '    def home(x):\n        return "C:/" + x'
+    ) in text
+    assert "Code of the overload definition" not in text  # a stub's signature says it all

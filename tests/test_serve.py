@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -119,3 +120,24 @@ def test_generate_missing_calls_once_however_many_ask(data_dir: Path) -> None:
     assert all(a["prose"]["summary"] == "Summary of pkg/util.py." for a in answers)  # type: ignore[index]
     with Store.open(data_dir / "pith.db") as store:
         assert store.prose("pkg/util.py") is not None
+
+
+@pytest.mark.parametrize("where", ["busy port", "unknown host"])
+def test_a_place_it_cannot_listen_is_one_line(data_dir: Path, where: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        if where == "busy port":
+            args = ["--port", str(busy.getsockname()[1])]
+        else:
+            args = ["--host", "no-such-host.invalid", "--port", "0"]
+        result = subprocess.run(
+            [sys.executable, "-m", "pith", "--data-dir", str(data_dir), "serve", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.startswith("pith: error: cannot listen on "), result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "--port" in result.stderr

@@ -122,14 +122,17 @@ def test_prose_round_trip_and_staleness(store):
     assert store.prose("pkg/a.py").summary == "Rewritten."
 
 
-def test_replace_graph_keeps_prose_of_surviving_nodes_only(store):
+def test_replace_graph_keeps_all_prose_until_pruned(store):
     nodes, edges = graph(store)
     store.save_prose("pkg/a.py", a_prose())
     store.save_prose("pkg/b.py", a_prose())
     store.replace_graph([n for n in nodes if n.id != "pkg/b.py"], edges[:1])
     assert store.prose("pkg/a.py") == a_prose()
-    assert store.prose("pkg/b.py") is None
+    assert store.prose("pkg/b.py") == a_prose()  # paid for: kept, out of the counts
+    assert store.orphaned_prose() == 1
     assert store.edges() == edges[:1]
+    assert store.prune_prose() == 1
+    assert store.prose("pkg/b.py") is None
 
 
 def test_a_failed_transaction_changes_nothing(store):

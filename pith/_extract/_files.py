@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import stat
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +74,8 @@ class Discovery:
     files: tuple[Candidate, ...]
     readmes: tuple[str, ...]  # file ids of README files, any directory
     in_git: bool
+    # Files left out entirely, with why: names that cannot be stored (not valid UTF-8).
+    unnamed: tuple[tuple[str, str], ...] = ()
 
 
 def matches(path: str, glob: str) -> bool:
@@ -177,7 +180,15 @@ def discover(
             data_prefix = os.path.relpath(data_real, root_real).replace(os.sep, "/") + "/"
     files: list[Candidate] = []
     readmes: list[str] = []
+    unnamed: list[tuple[str, str]] = []
     for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            # An id is stored and shown as text; this name is bytes that are not UTF-8.
+            shown = os.fsencode(name).decode("utf-8", "backslashreplace")
+            unnamed.append((shown, "file name is not valid UTF-8; not read (rename it)"))
+            continue
         parts = name.split("/")
         if any(p in SKIP_DIRS or p.endswith(".egg-info") for p in parts[:-1]):
             continue
@@ -196,6 +207,33 @@ def discover(
         problem = _link_problem(root_real, full) if os.path.islink(full) else None
         if problem is None and not os.path.lexists(full):
             continue  # tracked by git but deleted from the work tree: gone
+        if problem is None:
+            problem = _kind_problem(full)
         files.append(Candidate(path=name, problem=problem))
     files.sort(key=lambda c: c.path)
-    return Discovery(files=tuple(files), readmes=tuple(sorted(readmes)), in_git=in_git)
+    return Discovery(
+        files=tuple(files),
+        readmes=tuple(sorted(readmes)),
+        in_git=in_git,
+        unnamed=tuple(sorted(unnamed)),
+    )
+
+
+def _kind_problem(full: str) -> str | None:
+    """Why a path that is not a regular file must not be opened (a named pipe would block the
+    read forever, a device never ends), or None for a regular file."""
+    try:
+        mode = os.stat(full).st_mode
+    except OSError as exc:
+        return f"unreadable: {exc.strerror or exc}; not read"
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {
+        stat.S_ISFIFO: "a named pipe",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISDIR: "a directory",
+    }
+    kind = next((name for test, name in kinds.items() if test(mode)), "not a regular file")
+    return f"{kind}, not a regular file; not read"

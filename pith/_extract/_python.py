@@ -505,6 +505,7 @@ def _fold(
                 signature=_variant_signature(d),
                 start_line=d.start_line,
                 end_line=d.end_line,
+                snippet="" if kind == "overload" else d.snippet,
             )
             for i, (d, kind) in enumerate(zip(group, kinds, strict=True))
             if i != primary_index

@@ -120,6 +120,8 @@ def extract(
     data_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
     workers: int | None = None,
+    allow_empty: bool = False,
+    retarget: bool = False,
 ) -> ExtractSummary:
     """Extract the codebase at ``path`` into ``store``; blocking (call it from a thread in
     async code).
@@ -129,7 +131,10 @@ def extract(
     ``data_dir`` is never read as code. ``on_progress(done, total)`` is called as files finish.
     ``workers``: parser processes (default: the CPU count; 1 parses in this process).
 
-    Raises `UsageError` when ``path`` does not exist or is not a directory.
+    Raises `UsageError` when ``path`` does not exist or is not a directory; when no Python file
+    matched though the store holds some (a glob mistake would drop every node: ``allow_empty``
+    goes ahead); and when the store holds another root's extraction (``retarget`` switches it).
+    Nothing is changed then. Prose is never deleted here (see `Store.prune_prose`).
     """
     started = time.perf_counter()
     root = check_root(path)
@@ -141,6 +146,19 @@ def extract(
     progress = on_progress or (lambda done, total: None)
 
     previous_root = store.root
+    had_files = bool(store.file_hashes())
+    if previous_root not in (None, str(root)) and had_files and not retarget:
+        raise UsageError(
+            f"the data dir {store.db_path.parent} holds the extraction of {previous_root}; "
+            "use another --data-dir for this one, or pass --retarget to switch it "
+            "(written prose is kept)"
+        )
+    if total == 0 and had_files and not allow_empty:
+        globs = f" (include {list(include)}, exclude {list(exclude)})" if include or exclude else ""
+        raise UsageError(
+            f"no Python file matched under {root}{globs}; nothing was changed. Check the "
+            "globs, or pass --allow-empty to record an empty tree"
+        )
     # Facts written by another version of the parser are re-read: they may lack what the
     # graph now relies on (e.g. one definition per qualified name).
     reusable = previous_root == str(root) and store.get_meta("parser_version") == PARSER_VERSION
@@ -219,7 +237,7 @@ def extract(
         parsed=sum(1 for path in to_parse if path not in problems),
         unchanged=sum(1 for path in unchanged if path not in problems),
         deleted=len(deleted),
-        skipped=tuple(Skipped(p, r) for p, r in sorted(problems.items())),
+        skipped=tuple(Skipped(p, r) for p, r in sorted([*problems.items(), *discovery.unnamed])),
         in_git=discovery.in_git,
         seconds=time.perf_counter() - started,
         changed=changed,

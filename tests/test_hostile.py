@@ -1,0 +1,120 @@
+"""Hostile replies: the key is never stored, prose is bounded, memory does not grow with the
+failures (issue 14). On Trio's mock clock with the fake endpoint in memory."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trio
+from fakellm import FakeLLM
+from mockclock import client_for, generate_inline, run
+from sample_project import built_store
+
+from pith._llm import MAX_REPLY_BYTES
+from pith._prose import ITEM_CHARS, MAX_ITEMS, TEXT_CHARS
+from pith._store import Store
+
+KEY = "sk-or-v1-0123456789abcdef0123456789abcdefXYZ"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    with built_store(tmp_path) as store:
+        yield store
+
+
+async def test_the_key_is_never_stored_whole_split_or_in_part(
+    autojump_clock: trio.testing.MockClock, store: Store
+) -> None:
+    quoted = [
+        f"Authorization: Bearer {KEY}",
+        KEY[:20] + "\n" + KEY[20:],
+        " ".join(KEY),
+        KEY[5:25],
+    ]
+    fake = FakeLLM()
+    fake.script(
+        "*",
+        prose={
+            "summary": f"It sends {quoted[0]}.",
+            "purpose": f"{quoted[1]} and {quoted[2]}",
+            "gotchas": [{"warning": f"the key piece {quoted[3]}", "evidence": KEY}],
+        },
+    )
+    async with client_for(fake, api_key=KEY) as client:
+        report = await generate_inline(store, client)
+    assert len(report.generated) == len(store.nodes())
+    store.close()
+    stored = b"".join(p.read_bytes() for p in store.db_path.parent.iterdir())
+    for piece in (KEY, KEY[:20], KEY[20:], KEY[5:25], " ".join(KEY)):
+        assert piece.encode() not in stored, piece
+    assert b"[redacted]" in stored
+
+
+async def test_prose_is_bounded_whatever_the_model_sends(
+    autojump_clock: trio.testing.MockClock, store: Store
+) -> None:
+    fake = FakeLLM()
+    fake.script(
+        "*",
+        prose={
+            "summary": "s" * 5_000_000,
+            "purpose": "p",
+            "gotchas": [{"warning": "w" * 10_000}] * 100,
+            "key_exports": ["e" * 10_000] * 100,
+        },
+    )
+    await run(store, fake)
+    prose = store.prose("app.py")
+    assert prose is not None
+    assert len(prose.summary) == TEXT_CHARS
+    assert prose.summary.endswith("[...]")
+    assert len(prose.gotchas) == len(prose.key_exports) == MAX_ITEMS
+    assert max(len(g.warning) for g in prose.gotchas) == ITEM_CHARS
+
+
+async def traced_memory(store: Store, failing: int) -> tuple[int, int, int]:
+    """(memory still held after the run, peak during it, failed nodes) of a run where
+    ``failing`` nodes get 2 MB of non-JSON on every try."""
+    fake = FakeLLM()
+    content = "x" * 2_000_000  # one string, made before tracing starts
+    phase_one = sorted(node.id for node in store.nodes() if node.type != "module")
+    for node_id in phase_one[:failing]:  # the first two run at the same time
+        fake.script(node_id, invalid_times=99, invalid_content=content)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        report = await run(store, fake, concurrency=2, force=True)
+        del fake
+        gc.collect()
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return held, peak, len(report.failed)
+
+
+async def test_memory_does_not_grow_with_failures(
+    autojump_clock: trio.testing.MockClock, store: Store
+) -> None:
+    few_held, few_peak, few = await traced_memory(store, 2)
+    many_held, many_peak, many = await traced_memory(store, 10)
+    assert (few, many) == (2, 10)
+    # Nothing of a failed node's replies is kept: what a run holds does not grow with them...
+    assert many_held < few_held + 500_000, (few_held, many_held)
+    # ...and its peak stays near what two calls in flight need, for 5x the failures.
+    assert many_peak < few_peak * 2, (few_peak, many_peak)
+
+
+async def test_a_reply_too_large_is_not_read_to_the_end(
+    autojump_clock: trio.testing.MockClock, store: Store
+) -> None:
+    fake = FakeLLM()
+    fake.script("app.py", invalid_times=99, invalid_content="y" * (MAX_REPLY_BYTES + 10))
+    report = await run(store, fake, node_ids=["app.py"])
+    (failed,) = report.failed
+    assert failed.error is not None
+    assert "over 8 MB" in failed.error.message
