@@ -4,8 +4,9 @@ The venv's installed `trio` package (about 560 nodes) is copied into a temporary
 extracted and built; then two `pith generate -c C` processes start together on that store
 against tests/fakellm.py's real server on 127.0.0.1 answering after a fixed latency L. Then, on a
 fresh copy of the store, one process alone, for reference. Bound: no node is called twice (the
-runs all live, so no lease expires), and the pair takes no longer than the single run plus a
-margin for process start.
+runs all live, so no lease expires; the script exits 1 otherwise). The pair's wall time is
+printed next to the single run's: sharing the work, the pair should take about as long, not
+twice as long.
 
     python benchmarks/bench_two_runs.py [--latency 0.05] [--concurrency 8]
 """
