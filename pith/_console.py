@@ -12,7 +12,7 @@ import rich.progress
 
 from ._config import Settings
 from ._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
-from ._report import GenerationReport, ProgressUpdate
+from ._report import GenerationReport, Outcome, ProgressUpdate
 from ._selection import Selection
 
 __all__ = [
@@ -136,8 +136,10 @@ def summary_line(report: GenerationReport) -> str:
     usage = report.usage
     cost = "" if usage.cost is None else f", ${usage.cost:.4f}"
     state = "Interrupted" if report.cancelled else "Done"
+    elsewhere = len(report.of(Outcome.WRITTEN_ELSEWHERE))
+    by_other = f"{elsewhere} written by another run, " if elsewhere else ""
     return (
-        f"{state}: {len(report.generated)} generated, {len(report.failed)} failed, "
+        f"{state}: {len(report.generated)} generated, {by_other}{len(report.failed)} failed, "
         f"{len(report.not_attempted)} not attempted in {report.seconds:.1f} s; "
         f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens{cost}"
     )

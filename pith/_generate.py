@@ -19,6 +19,7 @@ import trio
 
 from ._adaptive import AdaptiveConcurrency
 from ._blocking import BlockingBatcher, RunBlocking
+from ._leases import Claim, Leases
 from ._limiter import FifoCapacityLimiter
 from ._llm import LLMClient, LLMError
 from ._models import Node, Prose
@@ -85,6 +86,14 @@ class Generation:
     on_progress: Callable[[ProgressUpdate], None] | None = None
     # Adapt the limiter's size to the provider's rate limits (pauses happen either way).
     adaptive: bool = True
+    # This run's claims on nodes, shared through the store with other runs (other processes
+    # included): a node another live run has claimed is not sent by this one. None: a fresh
+    # owner with the default lease time.
+    leases: Leases = attrs.field(
+        default=attrs.Factory(lambda self: Leases(store=self.store), takes_self=True)
+    )
+    # How often a node held by another run is looked at again (seconds).
+    recheck_interval: float = 1.0
     # Runs the store's blocking calls, batched; tests on Trio's mock clock pass an inline runner
     # so that thread waits do not look idle. Not part of the documented signature.
     _run_blocking: RunBlocking[Any] = attrs.field(
@@ -102,6 +111,8 @@ class Generation:
     _halt: Exception | None = attrs.field(init=False, default=None)
     _callback_failed: bool = attrs.field(init=False, default=False)
     _modules_done: set[str] = attrs.field(init=False, factory=set)
+    # Prose written from the same source after this is another run's work, not to be redone.
+    _selected_at: dt.datetime = attrs.field(init=False)
     _module_finished: trio.Event = attrs.field(init=False, factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
@@ -129,6 +140,7 @@ class Generation:
         Cancellation stops in-flight calls and keeps every prose already committed.
         """
         self.report.started_at = dt.datetime.now(dt.UTC)
+        self._selected_at = min(selection.made_at, self.report.started_at)
         for node in selection.phase_one:
             self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_NODES)
         for node in selection.phase_two:
@@ -136,6 +148,8 @@ class Generation:
         try:
             async with trio.open_nursery() as services:
                 await services.start(self._blocking.serve)
+                await self._blocking.run(functools.partial(self.leases.start, len(selection)))
+                services.start_soon(self._heartbeat)
                 # Phase one's prompts are built ahead, in order, a batch per trip to the store's
                 # thread, and commits run after the slot is given back: a slot is held while
                 # the LLM works, not while the store does.
@@ -146,7 +160,9 @@ class Generation:
                 async with trio.open_nursery() as self._commits:
                     async with trio.open_nursery() as nursery:
                         for node in selection.phase_one:
-                            self.limiter.start_soon(nursery, self._write, node, PHASE_NODES)
+                            self.limiter.start_soon(
+                                nursery, self._write, node, PHASE_NODES, nursery
+                            )
                     async with trio.open_nursery() as nursery:
                         await self._submit_modules(nursery, selection)
                 services.cancel_scope.cancel()
@@ -158,7 +174,15 @@ class Generation:
             raise
         finally:
             self.report.finished_at = dt.datetime.now(dt.UTC)
+            with trio.CancelScope(shield=True):
+                await self._blocking.run(self.leases.finish)
         return self.report
+
+    async def _heartbeat(self) -> None:
+        """Renew this run's leases three times per lease time, while the run lives."""
+        while True:
+            await trio.sleep(self.leases.ttl / 3)
+            await self._blocking.run(self.leases.heartbeat)
 
     async def _submit_modules(self, nursery: trio.Nursery, selection: Selection) -> None:
         """Submit each module to the limiter once its sub-modules of this run are finished:
@@ -172,21 +196,29 @@ class Generation:
                 if all(c in self._modules_done for c in selection.submodules.get(node.id, ()))
             ]
             for node in ready:
-                self.limiter.start_soon(nursery, self._write_module, node)
+                self.limiter.start_soon(nursery, self._write_module, node, nursery)
             waiting = [node for node in waiting if node not in ready]
             if waiting:
                 await self._module_finished.wait()
                 self._module_finished = trio.Event()
 
-    async def _write_module(self, node: Node) -> None:
+    async def _write_module(self, node: Node, nursery: trio.Nursery) -> None:
+        handed_off = False
         try:
-            await self._write(node, PHASE_MODULES)
+            handed_off = not await self._write(node, PHASE_MODULES, nursery)
         finally:
-            self._modules_done.add(node.id)
-            self._module_finished.set()
+            if not handed_off:
+                self._module_done(node.id)
 
-    async def _write(self, node: Node, phase: int) -> None:
-        """Ask for one node's prose (holding a limiter slot), then hand it to be committed."""
+    def _module_done(self, node_id: str) -> None:
+        self._modules_done.add(node_id)
+        self._module_finished.set()
+
+    async def _write(self, node: Node, phase: int, nursery: trio.Nursery) -> bool:
+        """Ask for one node's prose (holding a limiter slot), then hand it to be committed.
+
+        Returns False when another run holds the node: a task in ``nursery`` then waits for it
+        (without a slot) and finishes the node."""
         result = self.report.results[node.id]
         try:
             messages, facts = await self._prompt(node)
@@ -194,16 +226,56 @@ class Generation:
             # was being built.
             if self._halt is not None:
                 self._count(result)
-                return
+                return True
+            claim = await self._blocking.run(
+                functools.partial(self.leases.claim, node.id, node.source_hash, self._selected_at)
+            )
+            if claim is Claim.DONE:
+                self._written_elsewhere(node, result)
+                return True
+            if claim is Claim.HELD:
+                nursery.start_soon(self._await_other_run, node, phase, nursery)
+                return False
             parse = functools.partial(parse_prose, node=node, model=self.client.model, facts=facts)
             completion = await self.client.complete(messages, parse, admission=self.admission)
         except Exception as exc:
             self._fail(result, phase, exc)
-            return
+            self._commits.start_soon(self._release, node.id)
+            return True
         result.attempts, result.usage = completion.attempts, completion.usage
         # Parents read this run's summaries from memory; the commit need not have happened yet.
         self._prompts.summaries[node.id] = completion.value.summary
         self._commits.start_soon(self._commit, node, phase, completion.value)
+        return True
+
+    async def _await_other_run(self, node: Node, phase: int, nursery: trio.Nursery) -> None:
+        """Wait, without a limiter slot, until the run holding ``node`` has written it (the
+        node is then "written by another run") or has let it go (then this run sends it)."""
+        result = self.report.results[node.id]
+        while True:
+            await trio.sleep(self.recheck_interval)
+            if self._halt is not None:
+                self._count(result)
+                break
+            held = await self._blocking.run(functools.partial(self.leases.holder, node.id))
+            if held is None:
+                # Written (the claim then says so) or abandoned (the claim takes it over).
+                write = self._write if phase == PHASE_NODES else self._write_module_by_other
+                self.limiter.start_soon(nursery, write, node, phase, nursery)
+                return
+        if phase == PHASE_MODULES:
+            self._module_done(node.id)
+
+    async def _write_module_by_other(self, node: Node, _phase: int, nursery: trio.Nursery) -> None:
+        await self._write_module(node, nursery)
+
+    def _written_elsewhere(self, node: Node, result: NodeResult) -> None:
+        result.outcome = Outcome.WRITTEN_ELSEWHERE
+        self._count(result)
+
+    async def _release(self, node_id: str) -> None:
+        with trio.CancelScope(shield=True):
+            await self._blocking.run(functools.partial(self.leases.release, node_id))
 
     async def _prompt(self, node: Node) -> Prompt:
         prepared = self._prepared.pop(node.id, None)
@@ -242,12 +314,18 @@ class Generation:
         try:
             # A reply that was paid for is saved even when the run is being cancelled.
             with trio.CancelScope(shield=True):
-                await self._blocking.run(functools.partial(self.store.save_prose, node.id, prose))
+                await self._blocking.run(functools.partial(self._save_and_release, node.id, prose))
         except Exception as exc:
             self._fail(result, phase, exc)
             return
         result.outcome = Outcome.GENERATED
         self._count(result)
+
+    def _save_and_release(self, node_id: str, prose: Prose) -> None:
+        try:
+            self.store.save_prose(node_id, prose)
+        finally:
+            self.leases.release(node_id)
 
     def _fail(self, result: NodeResult, phase: int, exc: Exception) -> None:
         exc.add_note(f"while writing {result.type} node {result.id!r} (phase {phase})")

@@ -32,6 +32,8 @@ class Outcome(enum.StrEnum):
     GENERATED = "generated"
     FAILED = "failed"
     NOT_ATTEMPTED = "not-attempted"
+    # Another run (another process on the same store) wrote it while this one waited.
+    WRITTEN_ELSEWHERE = "written-by-another-run"
 
 
 @attrs.frozen
@@ -162,6 +164,7 @@ class GenerationReport:
                 "generated": len(self.generated),
                 "failed": len(self.failed),
                 "not_attempted": len(self.not_attempted),
+                "written_by_another_run": len(self.of(Outcome.WRITTEN_ELSEWHERE)),
                 # HTTP requests beyond the first per node: retries and re-asks
                 "retries": sum(max(r.attempts - 1, 0) for r in self.results.values()),
                 "prompt_tokens": usage.prompt_tokens,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import attrs
@@ -21,6 +22,8 @@ class Selection:
     phase_two: tuple[Node, ...]
     # module id -> the ids of its sub-modules that are also in this selection
     submodules: dict[str, tuple[str, ...]]
+    # When the store was read for it: prose written after this is not what it selected.
+    made_at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.UTC))
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -39,6 +42,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
     exactly those nodes, whether or not their prose is current (naming a node is asking for it);
     an unknown id raises `UsageError` with the closest ids.
     """
+    made_at = dt.datetime.now(dt.UTC)
     nodes = store.nodes()
     if node_ids:
         by_id = {node.id: node for node in nodes}
@@ -81,6 +85,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         phase_one=tuple(node for node in chosen if node.type is not NodeType.MODULE),
         phase_two=tuple(sorted(modules, key=_depth_first)),
         submodules=submodules,
+        made_at=made_at,
     )
 
 

@@ -55,7 +55,7 @@ __all__ = [
     "outline_json",
 ]
 
-SCHEMA_VERSION = 2  # 2: the full-text search index
+SCHEMA_VERSION = 3  # 2: the full-text search index; 3: runs and node leases (pith._leases)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -90,6 +90,16 @@ CREATE TABLE IF NOT EXISTS prose (
 -- One row per node, rowid = the node's rowid; rewritten by every build, its prose column by
 -- every prose write.
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(id, name, docstring, prose);
+-- Generator runs in progress and the nodes they have claimed (see pith._leases); times are
+-- seconds since the epoch.
+CREATE TABLE IF NOT EXISTS runs (
+    owner TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
+    started REAL NOT NULL, heartbeat REAL NOT NULL, selected INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    node_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leases_owner ON leases (owner);
 """
 
 # The searchable text of a prose row ``p``: summary, purpose and gotchas.
@@ -173,7 +183,7 @@ class Store:
                 )
             if version < SCHEMA_VERSION:
                 # A store of an older schema gets the new tables, and its search index filled.
-                reindex = _REINDEX if version >= 1 else ""
+                reindex = _REINDEX if 1 <= version < 2 else ""
                 connection.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA}; {reindex}"
                     f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"

@@ -28,7 +28,11 @@ __all__ = [
 
 def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
-    "missing"}}``."""
+    "missing"}, "needs_build", "orphaned_prose", "runs": [{"owner", "pid", "host", "started",
+    "heartbeat", "selected", "claimed"}]}`` (``runs``: generator runs in progress on this
+    store)."""
+    from ._leases import runs_in_progress
+
     counts = store.node_counts()
     return {
         "root": store.root,
@@ -36,6 +40,7 @@ def status(store: Store) -> dict[str, Any]:
         "prose": store.prose_counts(),
         "needs_build": store.needs_build,
         "orphaned_prose": store.orphaned_prose(),
+        "runs": [run.to_json() for run in runs_in_progress(store)],
     }
 
 
@@ -47,6 +52,7 @@ def empty_status() -> dict[str, Any]:
         "prose": {"current": 0, "stale": 0, "missing": 0},
         "needs_build": False,
         "orphaned_prose": 0,
+        "runs": [],
     }
 
 
@@ -61,6 +67,11 @@ def status_text(data: dict[str, Any]) -> str:
         lines.append(
             f"kept:  the prose of {data['orphaned_prose']} nodes that no longer exist "
             "(it comes back if they do; `pith prune` deletes it)"
+        )
+    for run in data["runs"]:
+        lines.append(
+            f"run:   {run['owner']} (pid {run['pid']} on {run['host']}) since {run['started']}:"
+            f" {run['claimed']} nodes claimed of {run['selected']} selected"
         )
     if data["root"] is None:
         lines.append("next:  pith extract PATH")

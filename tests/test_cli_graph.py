@@ -85,6 +85,7 @@ def test_status_json(run, project):
         "prose": {"current": 0, "stale": 0, "missing": 0},
         "needs_build": False,
         "orphaned_prose": 0,
+        "runs": [],
     }
     run("extract", str(project))
     assert json.loads(run("status", "--json")[1])["needs_build"] is True
@@ -95,6 +96,7 @@ def test_status_json(run, project):
         "prose": {"current": 0, "stale": 0, "missing": 13},
         "needs_build": False,
         "orphaned_prose": 0,
+        "runs": [],
     }
     code, out, _ = run("status")
     assert "13 missing" in out
