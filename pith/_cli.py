@@ -7,6 +7,7 @@ stdout carries results; stderr carries progress, warnings and errors.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sys
 import traceback
@@ -49,6 +50,42 @@ class CliState:
         """Only the data dir: commands that never call the endpoint do not fail on a bad
         LLM setting (PITH_CONCURRENCY, PITH_BASE_URL, ...)."""
         return Settings(data_dir=load_data_dir(self.data_dir))
+
+
+def pass_state(command: Callable[..., None]) -> Callable[..., None]:
+    """`click.pass_obj`, and the group's options are accepted after the command too:
+    ``pith status --data-dir X`` and ``pith generate -v`` mean what they mean before it."""
+
+    def with_state(
+        state: CliState,
+        /,
+        *args: object,
+        command_data_dir: str | None = None,
+        command_verbosity: int | None = None,
+        **kwargs: object,
+    ) -> None:
+        state = attrs.evolve(
+            state,
+            data_dir=command_data_dir or state.data_dir,
+            verbosity=state.verbosity if command_verbosity is None else command_verbosity,
+        )
+        command(state, *args, **kwargs)
+
+    functools.update_wrapper(with_state, command)  # its name, help and click options
+    decorated = click.pass_obj(with_state)
+    for option in (
+        click.option("-q", "--quiet", "command_verbosity", flag_value=-1, help="Say only errors."),
+        click.option("-v", "--verbose", "command_verbosity", flag_value=1, help="Say more."),
+        click.option(
+            "--data-dir",
+            "command_data_dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Where pith keeps its database (as before the command).",
+        ),
+    ):
+        decorated = option(decorated)
+    return decorated
 
 
 def _err(message: str) -> None:
@@ -104,7 +141,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
 @click.option(
     "--retarget", is_flag=True, help="Let this data dir switch to another PATH (prose is kept)."
 )
-@click.pass_obj
+@pass_state
 def extract(
     state: CliState,
     path: str,
@@ -138,7 +175,7 @@ def extract(
 
 @cli.command()
 @click.option("--force", is_flag=True, help="Rebuild even when nothing changed.")
-@click.pass_obj
+@pass_state
 def build(state: CliState, force: bool) -> None:
     """Turn the extracted facts into the graph of files, modules and functions."""
     from ._build import build as run_build
@@ -160,7 +197,7 @@ def build(state: CliState, force: bool) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.pass_obj
+@pass_state
 def status(state: CliState, as_json: bool) -> None:
     """What is extracted, built and written."""
     from . import _views
@@ -187,7 +224,7 @@ def status(state: CliState, as_json: bool) -> None:
     help="Only nodes of this type.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.pass_obj
+@pass_state
 def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
     """Every node, sorted by id, with its summary when written."""
     from . import _views
@@ -205,7 +242,7 @@ def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("node_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.pass_obj
+@pass_state
 def show(state: CliState, node_id: str, as_json: bool) -> None:
     """A node: its facts, edges and prose (Markdown)."""
     from . import _views
@@ -228,7 +265,7 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.pass_obj
+@pass_state
 def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
     """What to read before changing FILEs: their prose, functions, modules, neighbours, tests."""
     from ._read import WikiReader
@@ -246,7 +283,7 @@ def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, help="At most N results.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.pass_obj
+@pass_state
 def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
     """Nodes ranked by relevance to QUERY (ids, names, docstrings, prose)."""
     from ._read import WikiReader, hits_markdown
@@ -269,7 +306,7 @@ def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
     default="markdown",
     help="The only format so far: Markdown pages with relative links.",
 )
-@click.pass_obj
+@pass_state
 def export(state: CliState, directory: Path, export_format: str) -> None:
     """Write the wiki as static files in DIR: index.md and one page per node."""
     from ._export import export_markdown
@@ -324,7 +361,7 @@ def export(state: CliState, directory: Path, export_format: str) -> None:
     metavar="FILE",
     help="Write a JSON report of the run to FILE.",
 )
-@click.pass_obj
+@pass_state
 def generate(
     state: CliState,
     concurrency: str | None,
@@ -401,7 +438,7 @@ def generate(
 
 
 @cli.command()
-@click.pass_obj
+@pass_state
 def prune(state: CliState) -> None:
     """Delete the prose of nodes that no longer exist (kept until now: it was paid for)."""
     from ._store import open_store
@@ -426,7 +463,7 @@ def prune(state: CliState) -> None:
     is_flag=True,
     help="Write a node's missing prose when it is asked for (needs the endpoint and key).",
 )
-@click.pass_obj
+@pass_state
 def serve(state: CliState, host: str, port: int, generate_missing: bool) -> None:
     """Serve the wiki over HTTP (read-only) until Ctrl-C: /node, /context, /impact, /search."""
     from ._serve import serve as run_server
@@ -444,7 +481,7 @@ def serve(state: CliState, host: str, port: int, generate_missing: bool) -> None
 
 
 @cli.command()
-@click.pass_obj
+@pass_state
 def mcp(state: CliState) -> None:
     """Serve the wiki to a coding agent as an MCP server on stdio (tools: context, node,
     search, impact)."""
@@ -513,6 +550,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         _err("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except click.UsageError as exc:
+        # One error style for every mistake: click's own included.
+        where = exc.ctx.command_path if exc.ctx is not None else "pith"
+        _err(f"error: {exc.format_message()} (see `{where} --help`)")
+        sys.exit(EXIT_USAGE)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

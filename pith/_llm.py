@@ -584,9 +584,9 @@ class LLMClient:
 
     def redact(self, text: str) -> str:
         """``text`` without the API key: whole, broken by whitespace, or any long piece of it."""
-        if self._key_pattern is None:
-            return text
-        return self._key_pattern.sub("[redacted]", text)
+        if self._key_pattern is not None:
+            return self._key_pattern.sub("[redacted]", text)
+        return text.replace(self._api_key, "[redacted]") if self._api_key else text
 
     def _trim(self, text: str) -> str:
         """One line, bounded, and without the key should a provider echo it back."""

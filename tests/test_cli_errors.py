@@ -96,3 +96,27 @@ def test_version_and_help_do_not_import_the_heavy_modules():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().endswith("[]"), result.stdout
+
+
+def test_global_options_after_the_command_and_one_error_style(cwd, capsys):
+    from pith._cli import main
+
+    write_tree(cwd / "proj", HEALTHY)
+    for args in (
+        ["extract", "proj", "--data-dir", str(cwd / "d"), "-q"],
+        ["build", "-q", "--data-dir", str(cwd / "d")],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["status", "--json", "--data-dir", str(cwd / "d")])
+    assert exit_info.value.code == 0
+    assert '"file": 8' in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["status", "--bogus"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pith: error: No such option '--bogus'")
+    assert err.count("\n") == 1

@@ -348,3 +348,15 @@ def test_a_glob_that_matches_nothing_changes_nothing(project, store):
         extract(project, store, include=["src/*"], workers=1)
     assert len(ids(store)) == 8
     assert extract(project, store, include=["src/*"], allow_empty=True, workers=1).deleted == 8
+
+
+def test_tracked_files_in_build_directories_are_read_untracked_ones_not(tmp_path, store):
+    root = write_tree(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/operations/build/wheel.py": "x = 1\n"},
+    )
+    git(root, "init", "-q")
+    commit_all(root, "first", author="A <a@example.com>")
+    write_tree(root, {"build/lib/pkg/__init__.py": "", ".venv/lib/site.py": ""})
+    extract(root, store, workers=1)
+    assert ids(store) == ["pkg/__init__.py", "pkg/operations/build/wheel.py"]

@@ -175,18 +175,22 @@ def git_work_tree(root: Path) -> bool:
 _GIT_UNREADABLE = re.compile(r"^warning: could not open directory '(.*)': (.*)$", re.MULTILINE)
 
 
-def _git_files(root: Path, unreadable: list[Candidate]) -> list[str]:
+def _git_files(root: Path, unreadable: list[Candidate]) -> tuple[list[str], set[str]]:
+    """The files git tracks or would track (not ignored), and which of them it tracks."""
     result = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        ["git", "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard"],
         cwd=root,
         capture_output=True,
         check=True,
     )
-    names = result.stdout.decode("utf-8", "surrogateescape").split("\0")
+    entries = result.stdout.decode("utf-8", "surrogateescape").split("\0")
     for directory, reason in _GIT_UNREADABLE.findall(result.stderr.decode("utf-8", "replace")):
         unreadable.append(_unreadable_dir(directory.rstrip("/"), reason))
-    # --cached lists a conflicted file once per stage: keep each path once, in order.
-    return list(dict.fromkeys(n for n in names if n))
+    # Each entry is "<tag> <path>"; "?" tags an untracked file. --cached lists a conflicted
+    # file once per stage: keep each path once, in order.
+    names = list(dict.fromkeys(e[2:] for e in entries if len(e) > 2))
+    tracked = {e[2:] for e in entries if len(e) > 2 and e[0] != "?"}
+    return names, tracked
 
 
 def _unreadable_dir(path: str, reason: str) -> Candidate:
@@ -245,7 +249,11 @@ def discover(
     """
     in_git = git_work_tree(root)
     rejected: list[Candidate] = []
-    names = _git_files(root, rejected) if in_git else _walk_files(root, data_dir, rejected)
+    tracked: set[str] = set()
+    if in_git:
+        names, tracked = _git_files(root, rejected)
+    else:
+        names = _walk_files(root, data_dir, rejected)
     root_real = os.path.realpath(root)
     data_prefix = None
     if data_dir is not None:
@@ -256,7 +264,11 @@ def discover(
     readmes: list[str] = []
     for name in names:
         parts = name.split("/")
-        if any(p in SKIP_DIRS or p.endswith(".egg-info") for p in parts[:-1]):
+        # Tool and build directories are skipped unless git tracks the file: what a project
+        # commits (pip's `operations/build/`) is its code.
+        if name not in tracked and any(
+            p in SKIP_DIRS or p.endswith(".egg-info") for p in parts[:-1]
+        ):
             continue
         if data_prefix is not None and name.startswith(data_prefix):
             continue
