@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "NotFoundError", "PithError", "UsageError"]
+__all__ = ["ConfigError", "NotFoundError", "PithError", "StoreWriteError", "UsageError"]
 
 
 class PithError(Exception):
@@ -24,3 +24,8 @@ class NotFoundError(PithError):
     def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
         super().__init__(message)
         self.suggestions = suggestions or []
+
+
+class StoreWriteError(PithError):
+    """The store cannot be written (read-only, disk full): a run that would pay for replies it
+    cannot keep stops before its first call, or at its first failed commit (exit 1)."""

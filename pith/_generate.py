@@ -145,6 +145,8 @@ class Generation:
             self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_NODES)
         for node in selection.phase_two:
             self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_MODULES)
+        # A reply that cannot be saved is paid for in vain: no call before a write goes through.
+        await self._run_blocking(self.store.check_writable)
         try:
             async with trio.open_nursery() as services:
                 await services.start(self._blocking.serve)
@@ -316,6 +318,14 @@ class Generation:
             with trio.CancelScope(shield=True):
                 await self._blocking.run(functools.partial(self._save_and_release, node.id, prose))
         except Exception as exc:
+            if self._halt is None:
+                # The store refuses writes (disk full, read-only): every further reply would be
+                # paid for and lost. Admit no more.
+                self._halt = exc
+                self.report.halted_by = (
+                    f"cannot save prose to {self.store.db_path}: {exc}; stopped sending. Check "
+                    "the space left on the disk and the permissions of the data dir, then rerun"
+                )
             self._fail(result, phase, exc)
             return
         result.outcome = Outcome.GENERATED

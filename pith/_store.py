@@ -27,7 +27,7 @@ from typing import Any, Literal, Self
 import attrs
 
 from ._config import Settings
-from ._errors import PithError, UsageError
+from ._errors import PithError, StoreWriteError, UsageError
 from ._models import (
     ClassFacts,
     Edge,
@@ -580,6 +580,19 @@ class Store:
             )
             out.update({i: (str(t), s, bool(stale)) for i, t, s, stale in rows})
         return out
+
+    def check_writable(self) -> None:
+        """Raise `StoreWriteError` unless a write transaction goes through now."""
+        try:
+            with self.transaction() as db:
+                db.execute("DELETE FROM meta WHERE key = 'write-check'")
+                db.execute("INSERT INTO meta VALUES ('write-check', '')")
+                db.execute("DELETE FROM meta WHERE key = 'write-check'")
+        except sqlite3.Error as exc:
+            raise StoreWriteError(
+                f"cannot write to {self.db_path} ({exc}): nothing was sent; check the space "
+                "left on the disk and the permissions of the data dir"
+            ) from None
 
     @property
     def needs_build(self) -> bool:

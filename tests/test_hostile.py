@@ -4,6 +4,7 @@ failures (issue 14). On Trio's mock clock with the fake endpoint in memory."""
 from __future__ import annotations
 
 import gc
+import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from fakellm import FakeLLM
 from mockclock import client_for, generate_inline, run
 from sample_project import built_store
 
+from pith._errors import StoreWriteError
 from pith._llm import MAX_REPLY_BYTES
 from pith._redact import ITEM_CHARS, MAX_GOTCHAS, MAX_ITEMS, SHORT_CHARS, TRUNCATED
 from pith._store import Store
@@ -118,3 +120,38 @@ async def test_a_reply_too_large_is_not_read_to_the_end(
     (failed,) = report.failed
     assert failed.error is not None
     assert "over 8 MB" in failed.error.message
+
+
+async def test_a_store_that_cannot_be_written_costs_no_call(
+    autojump_clock: trio.testing.MockClock, store: Store
+) -> None:
+    read_only = Store.open(store.db_path, read_only=True)
+    fake = FakeLLM()
+    try:
+        with pytest.raises(StoreWriteError, match="nothing was sent"):
+            await run(read_only, fake)
+    finally:
+        read_only.close()
+    assert fake.calls == []
+
+
+async def test_the_first_failed_commit_stops_the_run(
+    autojump_clock: trio.testing.MockClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved: list[str] = []
+    original = Store.save_prose
+
+    def disk_fills_up(self: Store, node_id: str, prose: object) -> None:
+        if len(saved) >= 2:
+            raise sqlite3.OperationalError("database or disk is full")
+        saved.append(node_id)
+        original(self, node_id, prose)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Store, "save_prose", disk_fills_up)
+    fake = FakeLLM(latency=1.0)
+    report = await run(store, fake, concurrency=2)
+    assert report.halted_by is not None
+    assert "cannot save prose" in report.halted_by
+    # Two saved, then the calls already in flight (at most two) and no more.
+    assert len(fake.calls) <= 2 + 2 + 1
+    assert len(report.not_attempted) >= len(store.nodes()) - 5
