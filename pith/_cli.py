@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -33,6 +35,30 @@ __all__ = ["cli", "main"]
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+@attrs.define
+class _Signals:
+    """SIGTERM ends a command as Ctrl-C does (finished work saved, report written), with its
+    own exit code: it is turned into a SIGINT, which Trio delivers where it is safe."""
+
+    terminated: bool = False
+
+    def install(self) -> None:
+        with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            signal.signal(signal.SIGTERM, self._on_sigterm)
+
+    def _on_sigterm(self, signum: int, frame: object) -> None:
+        self.terminated = True
+        os.kill(os.getpid(), signal.SIGINT)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.terminated else EXIT_INTERRUPTED
+
+
+_signals = _Signals()
 
 
 @attrs.frozen
@@ -432,7 +458,7 @@ def generate(
             click.echo(line, err=True)
     if interrupted is not None:
         _err(str(interrupted))
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(_signals.exit_code)
     if report.failed:
         sys.exit(EXIT_FAILURE)
 
@@ -536,20 +562,21 @@ def _render_extract(state: CliState, summary: ExtractSummary) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit with its code; errors become one line on stderr."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _signals.install()
     try:
         code = cli.main(args=args, prog_name="pith", standalone_mode=False)
     except click.exceptions.Abort:
         _err("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(_signals.exit_code)
     except KeyboardInterrupt:
         _err("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(_signals.exit_code)
     except BaseExceptionGroup as group:
         # Trio delivers Ctrl-C into whichever task runs; a nursery wraps it in a group.
         if group.subgroup(KeyboardInterrupt) is None:
             raise
         _err("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(_signals.exit_code)
     except click.UsageError as exc:
         # One error style for every mistake: click's own included.
         where = exc.ctx.command_path if exc.ctx is not None else "pith"

@@ -32,6 +32,7 @@ KIND_TITLES = {
     "timeout": "timeouts",
     "network": "network errors",
     "unreachable": "endpoint unreachable",
+    "retry_later": "asked to wait too long",
     "auth": "authentication",
     "quota": "out of credits",
     "model_not_found": "unknown model",
@@ -41,6 +42,7 @@ KIND_TITLES = {
 }
 SUGGESTIONS = {
     "rate_limit": "the provider refused these for the whole patience (10 min): wait, then rerun",
+    "retry_later": "the provider asked for a long pause: rerun after it; finished nodes are kept",
     "unreachable": "check --base-url / PITH_BASE_URL (scheme, host, port) and that the server "
     "is running",
     "server": "the provider is failing; rerun later: only unfinished nodes are sent again",

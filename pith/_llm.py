@@ -43,6 +43,7 @@ __all__ = [
     "ModelNotFoundError",
     "QuotaExceededError",
     "RateLimitedError",
+    "RetryLaterError",
     "ServerError",
     "Usage",
 ]
@@ -150,6 +151,14 @@ class RateLimitedError(LLMError):
 
     kind = "rate_limit"
     retryable = True
+
+
+class RetryLaterError(LLMError):
+    """HTTP 429 or 5xx whose Retry-After is longer than the client waits (``retry_after_cap``):
+    not retried; about the run."""
+
+    kind = "retry_later"
+    run_wide = True
 
 
 class ServerError(LLMError):
@@ -573,8 +582,15 @@ class LLMClient:
         retry_after = None
         if status == 429 or status >= 500:
             retry_after = _retry_after_seconds(response.headers, now=dt.datetime.now(dt.UTC))
-            if retry_after is not None:
-                retry_after = min(retry_after, self._retry_after_cap)
+            if retry_after is not None and retry_after > self._retry_after_cap:
+                # Waiting that long in silence would look like a hang: stop and say so.
+                return RetryLaterError(
+                    f"{self.base_url} asks to wait {retry_after:g} s before the next call, "
+                    f"more than the {self._retry_after_cap:g} s pith waits; rerun after that",
+                    status=status,
+                    provider_message=self._trim(_provider_text(payload)),
+                    retry_after=retry_after,
+                )
         return _error_class(status, error)(
             _what(status, self.base_url, self.model),
             status=status,

@@ -252,3 +252,28 @@ def test_a_closed_port_fails_fast_with_one_line_naming_the_url(
     assert "Traceback" not in result.stderr
     report = json.loads((built / "run.json").read_text())
     assert report["totals"]["not_attempted"] > 0
+
+
+def test_sigterm_ends_like_ctrl_c_with_143(
+    built: Path, env: dict[str, str], endpoint: FakeLLM
+) -> None:
+    endpoint.latency = 0.2
+    with subprocess.Popen(
+        [sys.executable, "-m", "pith", "-v", "generate", "-c", "1", "--report", "run.json"],
+        cwd=built,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        assert process.stderr is not None
+        for line in process.stderr:  # wait for the first node to be written
+            if " generated" in line:
+                process.send_signal(signal.SIGTERM)
+                break
+        rest = process.stderr.read()
+        assert process.wait(timeout=60) == 143, rest
+    assert "interrupted" in rest
+    assert "Traceback" not in rest
+    report = json.loads((built / "run.json").read_text())
+    assert report["cancelled"] is True
+    assert report["totals"]["generated"] >= 1

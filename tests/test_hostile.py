@@ -152,6 +152,20 @@ async def test_the_first_failed_commit_stops_the_run(
     report = await run(store, fake, concurrency=2)
     assert report.halted_by is not None
     assert "cannot save prose" in report.halted_by
-    # Two saved, then the calls already in flight (at most two) and no more.
-    assert len(fake.calls) <= 2 + 2 + 1
-    assert len(report.not_attempted) >= len(store.nodes()) - 5
+    # Two saved; then the two whose commits failed, and the (at most two) calls that had
+    # started when the first failure came back; no more.
+    assert len(fake.calls) <= 2 + 2 + 2
+    assert len(report.not_attempted) >= len(store.nodes()) - 6
+
+
+async def test_a_retry_after_beyond_the_cap_stops_the_run_and_says_so(
+    autojump_clock: trio.testing.MockClock, store: Store
+) -> None:
+    fake = FakeLLM()
+    fake.script("*", fail_status=429, fail_times=99, fail_headers={"Retry-After": "3600"})
+    started = trio.current_time()
+    report = await run(store, fake, concurrency=2)
+    assert trio.current_time() - started < 60
+    assert report.halted_by is not None
+    assert "asks to wait 3600 s" in report.halted_by
+    assert len(fake.calls) <= 2

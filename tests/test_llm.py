@@ -28,6 +28,7 @@ from pith._llm import (
     ModelNotFoundError,
     QuotaExceededError,
     RateLimitedError,
+    RetryLaterError,
     ServerError,
     Usage,
     _retry_after_seconds,
@@ -169,10 +170,8 @@ async def test_backoff_jitter_stays_within_its_bound(
     [
         ("Retry-After", "7", 7.0),
         ("Retry-After", "2.5", 2.5),
-        ("Retry-After", "3600", 60.0),  # capped
         ("retry-after-ms", "1500", 1.5),
         ("Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # a date in the past
-        ("Retry-After", "Fri, 01 Jan 2100 00:00:00 GMT", 60.0),  # far future: capped
         ("Retry-After", "soon", 1.0),  # unreadable: the normal backoff
     ],
 )
@@ -188,6 +187,19 @@ async def test_retry_after_is_honoured_and_capped(
         result = await client.complete(MESSAGES, parse_json)
     assert result.attempts == 2
     assert gaps(fake) == [expected_gap]
+
+
+@pytest.mark.parametrize("value", ["3600", "Fri, 01 Jan 2100 00:00:00 GMT"])
+async def test_a_retry_after_beyond_the_cap_is_reported_not_waited(
+    fake: FakeLLM, autojump_clock: trio.testing.MockClock, value: str
+) -> None:
+    fake.script(NODE, fail_status=429, fail_times=1, fail_headers={"Retry-After": value})
+    async with make_client(fake, backoff_jitter=0) as client:
+        with pytest.raises(RetryLaterError) as caught:
+            await client.complete(MESSAGES, parse_json)
+    assert caught.value.run_wide
+    assert "more than the 60 s pith waits" in str(caught.value)
+    assert len(fake.calls) == 1
 
 
 async def test_retry_after_http_date_in_the_near_future(
