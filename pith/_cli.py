@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,6 +113,11 @@ def pass_state(command: Callable[..., None]) -> Callable[..., None]:
     ):
         decorated = option(decorated)
     return decorated
+
+
+def _show_warning(message: Warning | str, *args: object, **kwargs: object) -> None:
+    """Warnings (a config key pith ignores) as one line on stderr."""
+    _err(f"warning: {message}")
 
 
 def _err(message: str) -> None:
@@ -354,7 +360,7 @@ def export(state: CliState, directory: Path, export_format: str) -> None:
     "--concurrency",
     default=None,
     metavar="N",
-    help="LLM calls in flight at once: an integer >= 1 (default 5).",
+    help="LLM calls in flight at once: an integer from 1 to 1000 (default 5).",
 )
 @click.option("-m", "--model", default=None, help="Model name (default: $PITH_MODEL).")
 @click.option(
@@ -563,6 +569,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit with its code; errors become one line on stderr."""
     args = list(sys.argv[1:] if argv is None else argv)
     _signals.install()
+    warnings.showwarning = _show_warning
     try:
         code = cli.main(args=args, prog_name="pith", standalone_mode=False)
     except click.exceptions.Abort:

@@ -7,9 +7,11 @@ kept out of every ``repr``.
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 import urllib.parse
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MODEL",
     "DEFAULT_TIMEOUT",
+    "ConfigWarning",
     "Settings",
     "is_local_url",
     "load_data_dir",
@@ -125,7 +128,57 @@ def read_tool_table(path: Path) -> dict[str, Any]:
     table = tool.get("pith", {}) if isinstance(tool, dict) else {}
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [tool.pith] must be a table, got {table!r}")
+    _check_tool_table(table, path)
     return table
+
+
+class ConfigWarning(UserWarning):
+    """A setting that is ignored (an unknown key): the command goes on; the CLI prints it."""
+
+
+# Every key [tool.pith] may hold, and the type of its value.
+_TOOL_KEYS: dict[str, type | tuple[type, ...]] = {
+    "model": str,
+    "base-url": str,
+    "timeout": (int, float),
+    "concurrency": int,
+    "include": (list, str),
+    "exclude": (list, str),
+    "function-min-lines": int,
+    "function-min-complexity": int,
+    "function-min-importers": int,
+    "module-min-files": int,
+}
+
+
+def _check_tool_table(table: Mapping[str, Any], path: Path) -> None:
+    """Wrong types are errors naming the key; unknown keys a warning naming the closest one."""
+    for key, value in table.items():
+        if key.replace("_", "-") in ("api-key", "key", "openrouter-api-key"):
+            raise ConfigError(
+                f"{path}: [tool.pith] {key}: pith never reads the API key from a file in the "
+                "repository; remove it (and rotate the key) and set PITH_API_KEY in the "
+                "environment or ./.env"
+            )
+        expected = _TOOL_KEYS.get(key)
+        if expected is None:
+            close = difflib.get_close_matches(key, list(_TOOL_KEYS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            warnings.warn(
+                ConfigWarning(f"{path}: unknown key [tool.pith] {key!r} is ignored{hint}"),
+                stacklevel=2,
+            )
+            continue
+        bad = not isinstance(value, expected) or isinstance(value, bool)
+        if isinstance(value, list):
+            bad = bad or not all(isinstance(item, str) for item in value)
+        if bad:
+            kind = {
+                str: "a string",
+                int: "an integer",
+                (list, str): "a glob or a list of glob strings",
+            }.get(expected, "a number")
+            raise ConfigError(f"{path}: [tool.pith] {key} must be {kind}, got {value!r}")
 
 
 def load_settings(
@@ -206,21 +259,29 @@ def _base_url(value: Any, name: str) -> str:
     return url.rstrip("/")
 
 
+MAX_CONCURRENCY = 1000
+MAX_TIMEOUT = 3600.0
+
+
 def _positive_int(value: Any, name: str) -> int:
     try:
         number = int(value)
-        if isinstance(value, float | bool) or number < 1:
+        if isinstance(value, float | bool) or not 1 <= number <= MAX_CONCURRENCY:
             raise ValueError
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be an integer >= 1, got {value!r}") from None
+        raise ConfigError(
+            f"{name} must be an integer from 1 to {MAX_CONCURRENCY}, got {value!r}"
+        ) from None
     return number
 
 
 def _positive_float(value: Any, name: str) -> float:
     try:
         number = float(value)
-        if isinstance(value, bool) or not number > 0:
+        if isinstance(value, bool) or not 0 < number <= MAX_TIMEOUT:
             raise ValueError
     except (TypeError, ValueError):
-        raise ConfigError(f"{name} must be a number of seconds > 0, got {value!r}") from None
+        raise ConfigError(
+            f"{name} must be a number of seconds above 0 and at most {MAX_TIMEOUT:g}, got {value!r}"
+        ) from None
     return number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -120,3 +121,39 @@ def test_global_options_after_the_command_and_one_error_style(cwd, capsys):
     err = capsys.readouterr().err
     assert err.startswith("pith: error: No such option '--bogus'")
     assert err.count("\n") == 1
+
+
+def test_config_typos_warn_and_wrong_values_exit_2(cwd):
+    def pith(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("PITH_", "OPENROUTER_"))}
+        return subprocess.run(
+            [sys.executable, "-m", "pith", "--data-dir", str(cwd / "d"), *args],
+            cwd=cwd,
+            env=clean | (env or {}),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    write_tree(cwd / "proj", HEALTHY)
+    (cwd / "proj" / "pyproject.toml").write_text("[tool.pith]\nconcurency = 4\n")
+    result = pith("extract", "proj")
+    assert result.returncode == 0
+    assert "unknown key [tool.pith] 'concurency' is ignored; did you mean 'concurrency'?" in (
+        result.stderr
+    )
+    for table, key in (("exclude = [1, 2]", "exclude"), ("model = 42", "model")):
+        (cwd / "proj" / "pyproject.toml").write_text(f"[tool.pith]\n{table}\n")
+        result = pith("extract", "proj")
+        assert result.returncode == 2
+        assert f"[tool.pith] {key} must be" in result.stderr
+    (cwd / "pyproject.toml").write_text('[tool.pith]\napi-key = "sk-secret"\n')
+    result = pith("generate", "--estimate")
+    assert result.returncode == 2
+    assert "never reads the API key from a file" in result.stderr
+    assert "sk-secret" not in result.stderr
+    (cwd / "pyproject.toml").unlink()
+    for name, value in (("PITH_TIMEOUT", "inf"), ("PITH_CONCURRENCY", "100000")):
+        result = pith("generate", "--estimate", env={name: value})
+        assert result.returncode == 2, (name, result.stderr)
+        assert name in result.stderr

@@ -21,13 +21,14 @@ import os
 import re
 import stat
 import subprocess
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from .._config import read_tool_table
+from .._config import ConfigWarning, read_tool_table
 from .._errors import ConfigError
 
 __all__ = [
@@ -145,11 +146,18 @@ def matches(path: str, glob: str) -> bool:
 
 
 def read_target_config(root: Path) -> dict[str, Any]:
-    """The ``[tool.pith]`` table of ``root/pyproject.toml``; {} when absent or unreadable (a
-    broken pyproject of the codebase being read must not stop extraction)."""
+    """The ``[tool.pith]`` table of ``root/pyproject.toml``; {} when absent. A pyproject that
+    cannot be parsed is ignored with a `ConfigWarning` (a broken file in the codebase being
+    read must not stop extraction, nor go unsaid); a bad ``[tool.pith]`` is a `ConfigError`."""
+    path = root / "pyproject.toml"
     try:
-        return read_tool_table(root / "pyproject.toml")
-    except ConfigError:
+        return read_tool_table(path)
+    except ConfigError as exc:
+        if "[tool.pith]" in str(exc):
+            raise
+        warnings.warn(
+            ConfigWarning(f"{exc}; its [tool.pith] (globs, thresholds) is ignored"), stacklevel=2
+        )
         return {}
 
 
