@@ -34,7 +34,7 @@ from ._report import (
     Outcome,
     ProgressUpdate,
 )
-from ._selection import Selection, select_nodes
+from ._selection import FORCE_PENDING, Selection, select_nodes
 from ._store import Store
 
 __all__ = ["Generation", "generate"]
@@ -147,6 +147,11 @@ class Generation:
             self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_MODULES)
         # A reply that cannot be saved is paid for in vain: no call before a write goes through.
         await self._run_blocking(self.store.check_writable)
+        if selection.forced_since is not None:
+            # Recorded so that `pith generate` continues this --force if it is interrupted.
+            await self._run_blocking(
+                functools.partial(self.store.set_meta, {FORCE_PENDING: selection.forced_since})
+            )
         try:
             async with trio.open_nursery() as services:
                 await services.start(self._blocking.serve)

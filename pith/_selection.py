@@ -11,7 +11,9 @@ from ._errors import UsageError
 from ._models import EdgeType, Node, NodeType
 from ._store import Store
 
-__all__ = ["Selection", "select_nodes"]
+__all__ = ["FORCE_PENDING", "Selection", "select_nodes"]
+
+FORCE_PENDING = "force_pending"  # meta key: when the unfinished `--force` run started
 
 
 @attrs.frozen
@@ -24,6 +26,9 @@ class Selection:
     submodules: dict[str, tuple[str, ...]]
     # When the store was read for it: prose written after this is not what it selected.
     made_at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.UTC))
+    # A `--force` run (this one, or an earlier one that did not finish) rewrites every prose
+    # written before this time; None: no force.
+    forced_since: str | None = None
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -57,9 +62,17 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
     else:
         chosen = []  # below
     contains = store.edges(type=EdgeType.CONTAINS)
+    forced_since = made_at.isoformat() if force and not node_ids else None
     if not node_ids and not force:
+        # An interrupted `--force` is continued: what it had not rewritten yet is chosen too.
+        forced_since = store.get_meta(FORCE_PENDING)
+        older = store.prose_written_before(forced_since) if forced_since else set()
         written_from = store.prose_source_hashes()
-        chosen = [node for node in nodes if written_from.get(node.id) != node.source_hash]
+        chosen = [
+            node
+            for node in nodes
+            if written_from.get(node.id) != node.source_hash or node.id in older
+        ]
         by_id = {node.id: node for node in nodes}
         parent = {  # packages only: a file's prose is not written from its functions'
             edge.target: edge.source
@@ -86,6 +99,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         phase_two=tuple(sorted(modules, key=_depth_first)),
         submodules=submodules,
         made_at=made_at,
+        forced_since=forced_since,
     )
 
 

@@ -292,6 +292,10 @@ class Store:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", values.items())
 
+    def delete_meta(self, key: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     @property
     def root(self) -> str | None:
         """The absolute path of the last extracted codebase, or None before any extraction."""
@@ -601,6 +605,13 @@ class Store:
         if built_from is None:
             return self.is_extracted
         return bool(json.loads(built_from).get("facts") != self.get_meta("facts_version"))
+
+    def prose_written_before(self, when: str) -> set[str]:
+        """Ids whose prose was generated before ``when`` (ISO 8601, UTC)."""
+        rows = self._query(
+            "SELECT node_id FROM prose WHERE json_extract(prose, '$.generated_at') < ?", (when,)
+        )
+        return {str(row[0]) for row in rows}
 
     def orphaned_prose(self) -> int:
         """How many prose rows belong to no node (kept until `prune_prose`)."""

@@ -196,3 +196,21 @@ async def test_a_shared_limiter_resized_mid_run(
     with pytest.raises(ValueError, match="not both"):
         async with client_for(fake) as client:
             Generation(store=store, client=client, concurrency=3, limiter=limiter)
+
+
+async def test_an_interrupted_force_run_is_continued_by_a_plain_run(
+    autojump_clock: trio.testing.MockClock, store: Store
+) -> None:
+    await run(store, FakeLLM())  # everything written once
+    fake = FakeLLM(latency=1.0)
+    with trio.move_on_after(2.5):  # --force, cut off after two rounds of two
+        await run(store, fake, concurrency=2, force=True)
+    rewritten = {call.node_id for call in fake.calls if call.end < 2.5 + fake.calls[0].start}
+    assert 0 < len(rewritten) < len(store.nodes())
+    rest = FakeLLM()
+    report = await run(store, rest)  # no --force: continues what the forced run left
+    assert {c.node_id for c in rest.calls} == {n.id for n in store.nodes()} - rewritten
+    assert len(report.failed) == 0
+    again = FakeLLM()
+    await run(store, again)  # and then the force is done
+    assert again.calls == []
