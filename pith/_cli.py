@@ -282,7 +282,7 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         if as_json:
-            _echo_json(_views.node_view(store, node_id))
+            _echo_json(_views.node_view(store, node_id, with_source=True))
             return
         page = _views.node_page(store, node_id)
     if sys.stdout.isatty():

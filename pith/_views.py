@@ -11,6 +11,7 @@ from ._models import NodeType, converter
 from ._store import Store
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
+EDGES_SHOWN = 15  # per edge type on a Markdown page; --json has them all
 
 __all__ = [
     "Linker",
@@ -21,6 +22,7 @@ __all__ = [
     "node_page",
     "node_view",
     "not_found",
+    "source_facts",
     "status",
     "status_text",
 ]
@@ -110,11 +112,15 @@ def list_text(rows: list[dict[str, Any]]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def node_view(store: Store, node_id: str) -> dict[str, Any]:
+def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[str, Any]:
     """``{"id", "type", "path", "name", "metadata", "edges": [{"type", "target"}], "prose":
-    null | {...the Prose fields, "stale"}}``; `NotFoundError` naming the closest ids when the
-    node does not exist."""
+    null | {...the Prose fields, "stale"}}``, and ``"source"`` (see `source_facts`) when asked;
+    `NotFoundError` naming the closest ids when the node does not exist. ``./pkg/a.py`` is
+    ``pkg/a.py``."""
     node = store.node(node_id)
+    if node is None and node_id.startswith("./"):
+        node_id = node_id.removeprefix("./")
+        node = store.node(node_id)
     if node is None:
         raise not_found(store, node_id)
     prose = store.prose(node_id)
@@ -122,7 +128,9 @@ def node_view(store: Store, node_id: str) -> dict[str, Any]:
     if prose is not None:
         prose_data = converter.unstructure(prose)
         prose_data["stale"] = prose.source_hash != node.source_hash
-    return {
+        if prose.generated_at is not None:
+            prose_data["generated_at"] = prose.generated_at.isoformat(timespec="seconds")
+    data = {
         "id": node.id,
         "type": node.type.value,
         "path": node.path,
@@ -131,6 +139,9 @@ def node_view(store: Store, node_id: str) -> dict[str, Any]:
         "edges": [{"type": e.type.value, "target": e.target} for e in store.edges(node_id)],
         "prose": prose_data,
     }
+    if with_source:
+        data["source"] = source_facts(store, data)
+    return data
 
 
 def not_found(store: Store, node_id: str) -> NotFoundError:
@@ -142,19 +153,21 @@ def not_found(store: Store, node_id: str) -> NotFoundError:
 
 def node_page(store: Store, node_id: str) -> str:
     """The Markdown page of ``pith show``: the node view plus what the source says."""
-    data = node_view(store, node_id)
-    return node_markdown(data, source=_source_markdown(store, data))
+    data = node_view(store, node_id, with_source=True)
+    return node_markdown(data, source=_source_markdown(data["source"]))
 
 
-def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
-    """Docstring, signature, exports and key statements from the extracted facts."""
+def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
+    """What the source says of a node (``show --json``'s ``"source"``): its signature and the
+    other definitions of its name, methods, exports, README, docstring, key statements, and why
+    it was not parsed, if it was not. Empty fields are left out."""
     if data["type"] == NodeType.MODULE.value:
-        readme = store.readme(data["id"])
-        return [f"README: `{readme.name}`", ""] if readme else []
+        readme = store.readme("" if data["id"] == "." else data["id"])
+        return {"readme": readme.name} if readme else {}
     facts = store.file_facts(data["path"])
     if facts is None:
-        return []
-    out: list[str] = []
+        return {}
+    out: dict[str, Any] = {}
     docstring = facts.docstring
     first, last = 1, facts.lines
     if data["type"] == NodeType.FUNCTION.value:
@@ -165,28 +178,51 @@ def _source_markdown(store: Store, data: dict[str, Any]) -> list[str]:
         qualname = data["name"]
         function = next((f for f in facts.functions if f.qualname == qualname), None)
         klass = next((c for c in facts.classes if c.qualname == qualname), None)
+        definition = function or klass
         if function is not None:
             prefix = "async def" if function.is_async else "def"
-            out += ["```python", f"{prefix} {function.name}{function.signature}", "```", ""]
-            out += [*variant_lines(function), ""] if function.variants else []
-            docstring, first, last = function.docstring, function.start_line, function.end_line
+            out["signature"] = f"{prefix} {function.name}{function.signature}"
         elif klass is not None:
             bases = f"({', '.join(klass.bases)})" if klass.bases else ""
-            methods = ", ".join(m.name for m in klass.methods)
-            out += ["```python", f"class {klass.name}{bases}", "```", ""]
-            out += [f"Methods: {methods}", ""] if methods else []
-            out += [*variant_lines(klass), ""] if klass.variants else []
-            docstring, first, last = klass.docstring, klass.start_line, klass.end_line
-    elif facts.exports:
-        out += [f"Exports: {', '.join(f'`{name}`' for name in facts.exports[:30])}", ""]
-    if facts.problem:
-        out += [f"Not parsed: {facts.problem}", ""]
-    if docstring:
-        out += [docstring.split("\n\n")[0], ""]
-    key_statements = [k for k in facts.key_statements if first <= k.line <= last]
-    if key_statements:
+            out["signature"] = f"class {klass.name}{bases}"
+            out["methods"] = [m.name for m in klass.methods]
+        if definition is not None:
+            out["variants"] = variant_lines(definition)
+            docstring = definition.docstring
+            first, last = definition.start_line, definition.end_line
+    else:
+        out["exports"] = list(facts.exports)
+    out["problem"] = facts.problem
+    out["docstring"] = docstring.split("\n\n")[0] if docstring else None
+    out["key_statements"] = [
+        {"line": k.line, "kind": k.kind, "text": k.text}
+        for k in facts.key_statements
+        if first <= k.line <= last
+    ][:20]
+    return {key: value for key, value in out.items() if value}
+
+
+def _source_markdown(source: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    if "readme" in source:
+        out += [f"README: `{source['readme']}`", ""]
+    if "signature" in source:
+        out += ["```python", source["signature"], "```", ""]
+    if "methods" in source:
+        out += [f"Methods: {', '.join(f'`{m}`' for m in source['methods'])}", ""]
+    if "variants" in source:
+        out += [*source["variants"], ""]
+    if "exports" in source:
+        out += [f"Exports: {', '.join(f'`{name}`' for name in source['exports'][:30])}", ""]
+    if "problem" in source:
+        out += [f"Not parsed: {source['problem']}", ""]
+    if "docstring" in source:
+        out += [source["docstring"], ""]
+    if "key_statements" in source:
         out += ["## Key statements", ""]
-        out += [f"- line {k.line} ({k.kind}): `{k.text}`" for k in key_statements[:20]]
+        out += [
+            f"- line {k['line']} ({k['kind']}): `{k['text']}`" for k in source["key_statements"]
+        ]
         out.append("")
     return out
 
@@ -196,7 +232,7 @@ def node_markdown(
 ) -> str:
     """A node view (see `node_view`) as a Markdown page; ``source``: Markdown lines about the
     source, shown after the prose; ``link``: the URL of another node's page, to link edges."""
-    out = [f"# {data['id']}", "", f"*{data['type']}* · `{data['path']}`", ""]
+    out = [f"# `{data['id']}`", "", f"*{data['type']}* · `{data['path']}`", ""]
     prose = data["prose"]
     if prose is None:
         out += ["*No prose yet: run `pith generate`.*", ""]
@@ -232,13 +268,22 @@ def node_markdown(
     for key, value in data["metadata"].items():
         if isinstance(value, list):
             value = ", ".join(str(v) for v in value) or "-"
+        elif value is None:
+            value = "-"
         out.append(f"- **{key}**: {value}")
     out.append("")
     if data["edges"]:
         out += ["## Edges", ""]
+        shown_per_type: dict[str, int] = {}
         for edge in data["edges"]:
+            count = shown_per_type[edge["type"]] = shown_per_type.get(edge["type"], 0) + 1
+            if count > EDGES_SHOWN:
+                continue
             target = edge["target"]
             shown = f"[`{target}`]({link(target)})" if link else f"`{target}`"
             out.append(f"- {edge['type']} {shown}")
+        for kind, count in shown_per_type.items():
+            if count > EDGES_SHOWN:
+                out.append(f"- ... and {count - EDGES_SHOWN} more `{kind}` (see `--json`)")
         out.append("")
     return "\n".join(out)

@@ -143,7 +143,7 @@ def test_show_json(run, built, cwd):
     code, out, _ = run("show", "pkg/core.py", "--json")
     assert code == 0
     data = json.loads(out)
-    assert set(data) == {"id", "type", "path", "name", "metadata", "edges", "prose"}
+    assert set(data) == {"id", "type", "path", "name", "metadata", "edges", "prose", "source"}
     assert (data["id"], data["type"], data["path"], data["name"]) == (
         "pkg/core.py",
         "file",
@@ -177,7 +177,7 @@ def test_show_markdown_when_piped(run, built, cwd):
         store.save_prose("pkg/core.py", prose("old"))
     code, out, _ = run("show", "pkg/core.py")
     assert code == 0
-    assert out.startswith("# pkg/core.py\n")
+    assert out.startswith("# `pkg/core.py`\n")
     assert "**Stale**" in out
     assert "## Gotchas\n\n- TIMEOUT is 30 s (line 3) -- `TIMEOUT = 30`" in out
     assert "- contains `pkg/core.py:Client`" in out
@@ -194,7 +194,7 @@ def test_show_a_function_shows_its_signature(run, built):
     assert "Open a connection." in out
     assert '(raise): `raise ValueError("no url")`' in out
     assert "TIMEOUT = 30" not in out  # a module constant, outside the function
-    assert "Methods: send, close" in run("show", "pkg/core.py:Client")[1]
+    assert "Methods: `send`, `close`" in run("show", "pkg/core.py:Client")[1]
 
 
 def test_show_unknown_id_exits_1_with_suggestions(run, built):
@@ -220,3 +220,16 @@ def test_the_real_entry_point(cwd, project):
     )
     assert result.returncode == 0
     assert "8 parsed" in result.stdout
+
+
+def test_show_json_has_what_the_page_has_and_ids_are_normalised(run, project):
+    run("extract", str(project))
+    run("build")
+    code, out, _ = run("show", "./pkg/core.py:Client", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["id"] == "pkg/core.py:Client"
+    assert data["source"]["signature"].startswith("class Client")
+    assert data["source"]["methods"] == ["send", "close"]
+    _, page, _ = run("show", "pkg/core.py")
+    assert "None" not in page

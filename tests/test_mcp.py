@@ -35,7 +35,7 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
             assert text.startswith("# app.py")
             assert "`nope.py`" in text
             text, error = await call("node", {"id": "pkg/core.py:connect"})
-            assert (error, text.splitlines()[0]) == (False, "# pkg/core.py:connect")
+            assert (error, text.splitlines()[0]) == (False, "# `pkg/core.py:connect`")
             text, error = await call("search", {"query": "connect", "limit": 2})
             assert "`pkg/core.py:connect`" in text
             text, error = await call("impact", {"id": "pkg/core.py"})

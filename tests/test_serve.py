@@ -67,7 +67,7 @@ def test_every_endpoint(server: str) -> None:
         assert node["prose"] is None
         page = http.get("/node/pkg/sub", params={"format": "md"})
         assert page.headers["content-type"].startswith("text/markdown")
-        assert page.text.startswith("# pkg/sub")
+        assert page.text.startswith("# `pkg/sub`")
         context = http.get("/context", params={"files": "app.py,./pkg/util.py,nope.py"}).json()
         assert [f["id"] for f in context["files"]] == ["app.py", "pkg/util.py"]
         assert context["unknown"] == ["nope.py"]
