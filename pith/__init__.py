@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         ModelNotFoundError,
         QuotaExceededError,
         RateLimitedError,
+        RetryLaterError,
         ServerError,
     )
     from ._report import GenerationReport, NodeResult, Outcome, ProgressUpdate
@@ -59,6 +60,7 @@ _LAZY: dict[str, str] = {
     "ProgressUpdate": "._report",
     "QuotaExceededError": "._llm",
     "RateLimitedError": "._llm",
+    "RetryLaterError": "._llm",
     "Selection": "._selection",
     "ServerError": "._llm",
     "Settings": "._config",
@@ -105,6 +107,7 @@ __all__ = [
     "ProgressUpdate",
     "QuotaExceededError",
     "RateLimitedError",
+    "RetryLaterError",
     "Selection",
     "ServerError",
     "Settings",
