@@ -16,7 +16,6 @@ import datetime as dt
 import email.utils
 import json
 import math
-import re
 import urllib.parse
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -29,6 +28,7 @@ import trio
 from ._adaptive import AdaptiveConcurrency
 from ._config import Settings, redact_url
 from ._errors import PithError
+from ._redact import REDACTED, secret_pattern
 
 __all__ = [
     "AuthError",
@@ -279,7 +279,7 @@ class LLMClient:
             parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
         )
         self._api_key = api_key or None
-        self._key_pattern = _key_pattern(self._api_key)
+        self._key_pattern = secret_pattern(self._api_key) if self._api_key else None
         self._attempts = attempts
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
@@ -600,9 +600,7 @@ class LLMClient:
 
     def redact(self, text: str) -> str:
         """``text`` without the API key: whole, broken by whitespace, or any long piece of it."""
-        if self._key_pattern is not None:
-            return self._key_pattern.sub("[redacted]", text)
-        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+        return self._key_pattern.sub(REDACTED, text) if self._key_pattern is not None else text
 
     def _trim(self, text: str) -> str:
         """One line, bounded, and without the key should a provider echo it back."""
@@ -614,19 +612,6 @@ class LLMClient:
 
 MAX_REPLY_BYTES = 8_000_000  # a chat completion of a few thousand tokens is a few kB
 _NOT_JSON = object()
-_KEY_PIECE = 12  # characters: a run of the key this long is taken for the key
-
-
-def _key_pattern(key: str | None) -> re.Pattern[str] | None:
-    """Matches the key with any whitespace between its characters, and any run of
-    `_KEY_PIECE` of its characters (a key cut in two by a line break, quoted in part)."""
-    if not key:
-        return None
-    # Whitespace, or a JSON escape of it, between any two characters.
-    spaced = r"(?:\s|\\[nrt])*".join(map(re.escape, key))
-    pieces = {key[i : i + _KEY_PIECE] for i in range(max(1, len(key) - _KEY_PIECE + 1))}
-    alternatives = [spaced, *(re.escape(p) for p in sorted(pieces, key=len, reverse=True))]
-    return re.compile("|".join(alternatives))
 
 
 def _is_refusal(exc: LLMError) -> bool:

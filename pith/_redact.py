@@ -7,7 +7,9 @@ the database, `pith list`, `pith show` or the search index.
 Redaction: each secret is replaced by ``[redacted]`` wherever it appears, also when broken up by
 whitespace (spaces, newlines, tabs) and when only a part of it appears: any run of
 `MIN_CHUNK` or more of its characters in order (whitespace between them ignored). A secret
-shorter than `MIN_CHUNK` is redacted only whole.
+shorter than `MIN_CHUNK` is redacted only whole. `secret_pattern` is the same rule as one
+regular expression, for the raw text of a reply (cheap even on megabytes of it; whitespace
+written as a JSON escape counts as whitespace there).
 
 Caps (each cut text ends with `TRUNCATED`): `SHORT_CHARS` for ``summary`` and ``purpose``,
 `LONG_CHARS` for ``quick_start`` and ``data_flow``, `ITEM_CHARS` per list item and gotcha text,
@@ -34,6 +36,7 @@ __all__ = [
     "TRUNCATED",
     "clean_prose",
     "redact",
+    "secret_pattern",
 ]
 
 SHORT_CHARS = 2_000
@@ -96,6 +99,17 @@ def redact(text: str, secrets: Iterable[str]) -> str:
         if key:
             text = _redact_one(text, key)
     return text
+
+
+def secret_pattern(secret: str) -> re.Pattern[str]:
+    """Matches ``secret`` whole with whitespace (or a JSON escape of it) anywhere inside, and any
+    run of `MIN_CHUNK` of its characters."""
+    key = _WHITESPACE.sub("", secret)
+    spaced = r"(?:\s|\\[nrt])*".join(map(re.escape, key))
+    if len(key) < MIN_CHUNK:
+        return re.compile(spaced)
+    chunks = {key[i : i + MIN_CHUNK] for i in range(len(key) - MIN_CHUNK + 1)}
+    return re.compile("|".join([spaced, *map(re.escape, sorted(chunks))]))
 
 
 def _redact_one(text: str, key: str) -> str:

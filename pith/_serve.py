@@ -14,6 +14,7 @@ generator and one shared FIFO limiter, once however many requests ask for it at 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +28,9 @@ from starlette.routing import Route
 
 from ._config import Settings
 from ._errors import NotFoundError, UsageError
+from ._generate import generate
+from ._limiter import FifoCapacityLimiter
+from ._llm import LLMClient
 from ._read import MAX_CONTEXT_FILES, MAX_SEARCH_LIMIT, WikiReader, hits_markdown
 from ._store import Store, open_store
 
@@ -45,12 +49,24 @@ class _BadRequest(Exception):
 
 @attrs.define(eq=False)
 class MissingProse:
-    """Writes a node's missing prose on request: one call per node however many ask at once."""
+    """Writes a node's missing prose on request: one call per node however many ask at once,
+    through one client and one FIFO limiter for the server's life."""
 
-    settings: Settings
-    _store: Store | None = None
-    _limiter: Any = None
+    store: Store  # writable: the prose is saved
+    client: LLMClient
+    limiter: FifoCapacityLimiter
     _running: dict[str, trio.Event] = attrs.Factory(dict)
+
+    @classmethod
+    def open(cls, settings: Settings) -> MissingProse:
+        """Opened before the server starts (blocking), closed by `close` and the client's
+        ``aclose``."""
+        store = open_store(settings, require="built")
+        return cls(
+            store=store,
+            client=LLMClient.from_settings(settings),
+            limiter=FifoCapacityLimiter(settings.concurrency),
+        )
 
     async def ensure(self, node_id: str) -> None:
         """Return once ``node_id`` has prose (or its one attempt failed)."""
@@ -59,28 +75,13 @@ class MissingProse:
             return
         done = self._running[node_id] = trio.Event()
         try:
-            await self._generate(node_id)
+            await generate(self.store, self.client, node_ids=[node_id], limiter=self.limiter)
         finally:
             del self._running[node_id]
             done.set()
 
-    async def _generate(self, node_id: str) -> None:
-        from ._generate import generate
-        from ._limiter import FifoCapacityLimiter
-        from ._llm import LLMClient
-
-        if self._store is None:
-            self._store = await trio.to_thread.run_sync(
-                functools.partial(open_store, self.settings, require="built")
-            )
-            self._limiter = FifoCapacityLimiter(self.settings.concurrency)
-        client = await trio.to_thread.run_sync(LLMClient.from_settings, self.settings)
-        async with client:
-            await generate(self._store, client, node_ids=[node_id], limiter=self._limiter)
-
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
+        self.store.close()
 
 
 def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlette:
@@ -198,10 +199,13 @@ def serve(
     config.loglevel = "WARNING"  # hypercorn's own "Running on" would come before ours
     _check_bind(config, host, port)
     store = open_store(settings, require="built", read_only=True)
-    missing = MissingProse(settings) if generate_missing else None
+    missing = MissingProse.open(settings) if generate_missing else None
 
     async def main() -> None:
-        async with trio.open_nursery() as nursery:
+        async with contextlib.AsyncExitStack() as stack:
+            if missing is not None:
+                await stack.enter_async_context(missing.client)
+            nursery = await stack.enter_async_context(trio.open_nursery())
             binds = await nursery.start(
                 functools.partial(
                     hypercorn_serve,
