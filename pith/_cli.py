@@ -16,7 +16,8 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import click
@@ -38,25 +39,62 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
+_Handler = Callable[[int, FrameType | None], Any] | int | None  # as signal.getsignal returns
+
 
 @attrs.define
 class _Signals:
-    """SIGTERM ends a command as Ctrl-C does (finished work saved, report written), with its
-    own exit code: it is turned into a SIGINT, which Trio delivers where it is safe."""
+    """How the command line takes SIGINT and SIGTERM.
+
+    SIGTERM ends a command as Ctrl-C does (finished work saved, report written), with its own
+    exit code: it is turned into a SIGINT, which Trio delivers where it is safe. Once a run has
+    stopped, `defer` holds further interrupts until its report is written: the second Ctrl-C
+    of an impatient user costs nothing, and only a third quits without the report.
+    """
 
     terminated: bool = False
+    deferred: int = 0  # interrupts received while deferring
+    _saved: dict[signal.Signals, _Handler] = attrs.field(factory=dict)
 
     def install(self) -> None:
+        """Take SIGTERM; the previous handlers come back with `restore`."""
+        self.terminated, self.deferred = False, 0
         with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+            saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
             signal.signal(signal.SIGTERM, self._on_sigterm)
+            self._saved = saved
+
+    def restore(self) -> None:
+        for signum, handler in self._saved.items():
+            signal.signal(signum, handler)
+        self._saved = {}
+
+    def defer(self) -> None:
+        """From now on, an interrupt is counted, not raised, until the second one."""
+        if self._saved:  # installed: the main thread owns the signals
+            signal.signal(signal.SIGINT, self._on_sigint_deferred)
+
+    @property
+    def interrupted(self) -> bool:
+        """Whether an interrupt arrived while deferring."""
+        return self.deferred > 0
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_TERMINATED if self.terminated else EXIT_INTERRUPTED
 
     def _on_sigterm(self, signum: int, frame: object) -> None:
         self.terminated = True
         os.kill(os.getpid(), signal.SIGINT)
 
-    @property
-    def exit_code(self) -> int:
-        return EXIT_TERMINATED if self.terminated else EXIT_INTERRUPTED
+    def _on_sigint_deferred(self, signum: int, frame: object) -> None:
+        self.deferred += 1
+        if self.deferred == 1:
+            # os.write: the handler may run while stderr's buffer is mid-write.
+            os.write(2, b"pith: still writing the report: Ctrl-C again to quit without it\n")
+            return
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        raise KeyboardInterrupt
 
 
 _signals = _Signals()
@@ -456,6 +494,8 @@ def generate(
                 )
             except GenerationInterrupted as exc:
                 report, interrupted = exc.report, exc
+            finally:
+                _signals.defer()  # what was paid for is now reported, even on a second Ctrl-C
     if report_path is not None:
         report.write(report_path)
     if state.verbosity >= 0 or report.failed or interrupted is not None:
@@ -464,6 +504,9 @@ def generate(
             click.echo(line, err=True)
     if interrupted is not None:
         _err(str(interrupted))
+        sys.exit(_signals.exit_code)
+    if _signals.interrupted:  # the run had finished; the report is written
+        _err("interrupted")
         sys.exit(_signals.exit_code)
     if report.failed:
         sys.exit(EXIT_FAILURE)
@@ -567,10 +610,16 @@ def _render_extract(state: CliState, summary: ExtractSummary) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command line and exit with its code; errors become one line on stderr."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    _signals.install()
+    try:
+        _run(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        _signals.restore()
+
+
+def _run(args: list[str]) -> None:
     warnings.showwarning = _show_warning
     try:
+        _signals.install()
         code = cli.main(args=args, prog_name="pith", standalone_mode=False)
     except click.exceptions.Abort:
         _err("interrupted")
