@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "NotFoundError", "PithError", "StoreWriteError", "UsageError"]
+import traceback
+
+__all__ = [
+    "ConfigError",
+    "NotFoundError",
+    "PithError",
+    "StoreWriteError",
+    "UsageError",
+    "release_frames",
+]
 
 
 class PithError(Exception):
@@ -29,3 +38,22 @@ class NotFoundError(PithError):
 class StoreWriteError(PithError):
     """The store cannot be written (read-only, disk full): a run that would pay for replies it
     cannot keep stops before its first call, or at its first failed commit (exit 1)."""
+
+
+def release_frames(exc: BaseException) -> None:
+    """Clear the locals of the finished frames that ``exc`` and its chained errors were raised
+    through, for an error that is handled and will not be raised again.
+
+    Those frames hold what the failed call read (a reply body of megabytes), and the retry
+    state that holds the error itself: a cycle that only the garbage collector frees, so until
+    it runs, memory grows with every failure.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        traceback.clear_frames(error.__traceback__)  # skips the frame still running: this one
+        pending += [error.__context__, error.__cause__]

@@ -19,6 +19,7 @@ import trio
 
 from ._adaptive import AdaptiveConcurrency
 from ._blocking import BlockingBatcher, RunBlocking
+from ._errors import release_frames
 from ._leases import Claim, Leases
 from ._limiter import FifoCapacityLimiter
 from ._llm import LLMClient, LLMError
@@ -352,6 +353,7 @@ class Generation:
             return
         # An expected failure says it all in its message; its traceback and chained errors
         # would keep reply bodies alive until the run ends, for every failed node.
+        release_frames(exc)
         exc.__traceback__ = exc.__context__ = exc.__cause__ = None
         result.attempts, result.usage = exc.attempts, exc.usage
         if exc.run_wide and self._halt is None:

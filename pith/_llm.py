@@ -27,7 +27,7 @@ import trio
 
 from ._adaptive import AdaptiveConcurrency
 from ._config import Settings, redact_url
-from ._errors import PithError
+from ._errors import PithError, release_frames
 from ._redact import REDACTED, secret_pattern
 
 __all__ = [
@@ -376,6 +376,7 @@ class LLMClient:
                 exc.attempts, exc.usage = attempts, usage
                 if last:
                     raise
+                release_frames(exc)
                 continue
             except LLMError as exc:
                 exc.attempts += attempts
@@ -391,6 +392,7 @@ class LLMClient:
                 exc.attempts, exc.usage = attempts, usage
                 if last:
                     raise
+                release_frames(exc)
                 conversation += [
                     {"role": "assistant", "content": content[:_BAD_REPLY_ECHO_LIMIT]},
                     {
@@ -424,6 +426,7 @@ class LLMClient:
                 refused_since = now if refused_since is None else refused_since
                 if now - refused_since >= admission.patience:
                     raise
+                release_frames(exc)
                 continue  # the next request waits out the pause in `admission.admit`
             return content, usage, made + sent
 

@@ -26,7 +26,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import attrs
@@ -36,6 +36,11 @@ import trio
 __all__ = ["Call", "FakeLLM", "Script", "default_prose", "node_id_of"]
 
 _NODE_ID = re.compile(r"^Node id: (.+?)\s*$", re.MULTILINE)
+
+
+async def _chunks(body: bytes, size: int = 65536) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), size):
+        yield body[start : start + size]
 
 
 def node_id_of(messages: list[dict[str, Any]]) -> str | None:
@@ -145,7 +150,9 @@ class FakeLLM:
             self._leave(body, dict(request.headers), start, trio.current_time(), answer)
         if answer.exception is not None:
             raise answer.exception("scripted transport failure", request=request)
-        return httpx.Response(answer.status, headers=answer.headers, content=answer.body)
+        # Streamed, as from a network: nothing of a reply stays in memory once it is read
+        # (httpx keeps a streamed response in a reference cycle until the collector runs).
+        return httpx.Response(answer.status, headers=answer.headers, content=_chunks(answer.body))
 
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:

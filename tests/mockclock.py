@@ -27,11 +27,11 @@ def client_for(fake: FakeLLM, **options: object) -> LLMClient:
         "backoff_jitter": 0.0,
         "attempts": 3,
         "api_key": "sk-test-secret",
+        "transport": fake.transport(),
     }
     return LLMClient(
         base_url="https://llm.example/v1",
         model="test-model",
-        transport=fake.transport(),
         **(defaults | options),  # type: ignore[arg-type]
     )
 

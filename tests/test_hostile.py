@@ -4,14 +4,16 @@ failures (issue 14). On Trio's mock clock with the fake endpoint in memory."""
 from __future__ import annotations
 
 import gc
+import json
 import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import trio
-from fakellm import FakeLLM
+from fakellm import FakeLLM, node_id_of
 from mockclock import client_for, generate_inline, run
 from sample_project import built_store
 
@@ -79,44 +81,67 @@ async def test_prose_is_bounded_whatever_the_model_sends(
     assert max(len(g.warning) for g in prose.gotchas) == ITEM_CHARS
 
 
-async def traced_memory(store: Store, failing: int) -> tuple[int, int, int]:
+HTML = b"<html>" + b"x" * 2_000_000 + b"</html>"
+
+
+async def traced_memory(store: Store, failing: int, *, how: str) -> tuple[int, int, int]:
     """(memory still held after the run, peak during it, failed nodes) of a run where
-    ``failing`` nodes get 2 MB of non-JSON on every try."""
+    ``failing`` nodes get 2 MB on every try: of prose that is not JSON (``how="content"``),
+    or a body that is not JSON at all (``how="body"``).
+
+    The garbage collector is off while the run goes: a failure whose memory only it could free
+    (a reference cycle) then shows in the peak, as it would on a busy run before it ran.
+    """
     fake = FakeLLM()
     content = "x" * 2_000_000  # one string, made before tracing starts
     phase_one = sorted(node.id for node in store.nodes() if node.type != "module")
-    for node_id in phase_one[:failing]:  # the first two run at the same time
+    failing_ids = set(phase_one[:failing])  # the first two run at the same time
+    for node_id in failing_ids:
         fake.script(node_id, invalid_times=99, invalid_content=content)
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        if how == "body" and node_id_of(json.loads(request.content)["messages"]) in failing_ids:
+            return httpx.Response(200, content=HTML, headers={"content-type": "text/html"})
+        return await fake.handler(request)
+
+    client = client_for(fake, transport=httpx.MockTransport(answer))
     gc.collect()
+    gc.disable()
     tracemalloc.start()
     try:
-        report = await run(store, fake, concurrency=2, force=True)
-        del fake
-        gc.collect()
+        async with client:
+            report = await generate_inline(store, client, concurrency=2, force=True)
+        fake.calls.clear()  # the requests it recorded are the test's, not the run's
         held, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
+        gc.enable()
     return held, peak, len(report.failed)
 
 
+@pytest.mark.parametrize("how", ["content", "body"])
 async def test_memory_does_not_grow_with_failures(
-    autojump_clock: trio.testing.MockClock, store: Store
+    autojump_clock: trio.testing.MockClock, store: Store, how: str
 ) -> None:
-    few_held, few_peak, few = await traced_memory(store, 2)
-    many_held, many_peak, many = await traced_memory(store, 10)
+    few_held, few_peak, few = await traced_memory(store, 2, how=how)
+    many_held, many_peak, many = await traced_memory(store, 10, how=how)
     assert (few, many) == (2, 10)
     # Nothing of a failed node's replies is kept: what a run holds does not grow with them...
     assert many_held < few_held + 500_000, (few_held, many_held)
-    # ...and its peak stays near what two calls in flight need, for 5x the failures.
-    assert many_peak < few_peak * 2, (few_peak, many_peak)
+    # ...and its peak is what two calls in flight need, for 5x the failures.
+    assert many_peak < few_peak + 1_000_000, (few_peak, many_peak)
 
 
+# A stream left partway: httpx's nested generators under the one pith closes are finalized by
+# Trio, which says so with a ResourceWarning (ignored outside tests, as Python does by default).
+@pytest.mark.filterwarnings("ignore:Async generator .* was garbage collected:ResourceWarning")
 async def test_a_reply_too_large_is_not_read_to_the_end(
     autojump_clock: trio.testing.MockClock, store: Store
 ) -> None:
     fake = FakeLLM()
     fake.script("app.py", invalid_times=99, invalid_content="y" * (MAX_REPLY_BYTES + 10))
     report = await run(store, fake, node_ids=["app.py"])
+    gc.collect()  # the generators are finalized now, under this test's warning filter
     (failed,) = report.failed
     assert failed.error is not None
     assert "over 8 MB" in failed.error.message
