@@ -55,7 +55,10 @@ __all__ = [
     "outline_json",
 ]
 
-SCHEMA_VERSION = 3  # 2: the full-text search index; 3: runs and node leases (pith._leases)
+# 2: the full-text search index; 3: runs and node leases (pith._leases); 4: search stems words
+# and splits CamelCase names.
+SCHEMA_VERSION = 4
+_READABLE_SCHEMAS = (3, SCHEMA_VERSION)  # read as they are where they cannot be migrated
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -88,8 +91,10 @@ CREATE TABLE IF NOT EXISTS prose (
     node_id TEXT PRIMARY KEY, source_hash TEXT NOT NULL, prose TEXT NOT NULL
 );
 -- One row per node, rowid = the node's rowid; rewritten by every build, its prose column by
--- every prose write.
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(id, name, docstring, prose);
+-- every prose write. Words are stemmed ("handling" finds "handler" as a prefix), and a name
+-- is indexed with its CamelCase parts (`pith_name_words`).
+CREATE VIRTUAL TABLE IF NOT EXISTS search
+    USING fts5(id, name, docstring, prose, tokenize = 'porter unicode61');
 -- Generator runs in progress and the nodes they have claimed (see pith._leases); times are
 -- seconds since the epoch.
 CREATE TABLE IF NOT EXISTS runs (
@@ -130,7 +135,7 @@ _DOCSTRING = """
 _REINDEX = f"""
 DELETE FROM search;
 INSERT INTO search (rowid, id, name, docstring, prose)
-SELECT n.rowid, n.id, n.name, {_DOCSTRING},
+SELECT n.rowid, n.id, pith_name_words(n.name), {_DOCSTRING},
        (SELECT {_PROSE_TEXT} FROM prose p WHERE p.node_id = n.id)
 FROM nodes n;
 """
@@ -181,11 +186,13 @@ class Store:
                 raise PithError(
                     f"{db_path} was written by a newer pith (schema {version}); upgrade pith"
                 )
+            connection.create_function("pith_name_words", 1, name_words, deterministic=True)
             if version < SCHEMA_VERSION:
-                # A store of an older schema gets the new tables, and its search index filled.
-                reindex = _REINDEX if 1 <= version < 2 else ""
+                # A store of an older schema gets the new tables, and its search index rebuilt.
+                old_index = "DROP TABLE IF EXISTS search;" if 1 <= version < 4 else ""
+                reindex = _REINDEX if 1 <= version < 4 else ""
                 connection.executescript(
-                    f"BEGIN IMMEDIATE; {_SCHEMA}; {reindex}"
+                    f"BEGIN IMMEDIATE; {old_index} {_SCHEMA}; {reindex}"
                     f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
                 )
         except sqlite3.Error as exc:
@@ -219,11 +226,20 @@ class Store:
         except sqlite3.Error as exc:
             raise PithError(f"cannot read the database {db_path}: {exc}") from None
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version != SCHEMA_VERSION:
-            # An older schema is migrated once (that one open writes); a newer one is refused.
-            connection.close()
-            return cls.open(db_path)
-        return cls(connection, db_path)
+        if version == SCHEMA_VERSION:
+            return cls(connection, db_path)
+        # An older schema is migrated once (that one open writes); a newer one is refused.
+        try:
+            migrated = cls.open(db_path)
+        except PithError:
+            if not _READABLE_SCHEMAS[0] <= version < SCHEMA_VERSION:
+                connection.close()
+                raise
+            # Cannot be written (a read-only mount), but readable as it is: its search index
+            # only lacks the stemming of schema 4.
+            return cls(connection, db_path)
+        connection.close()
+        return migrated
 
     def close(self) -> None:
         with self._lock:
@@ -653,6 +669,22 @@ class Store:
             " FROM nodes n LEFT JOIN prose p ON p.node_id = n.id"
         )[0]
         return {"current": current, "stale": stale, "missing": missing}
+
+
+_NAME_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def name_words(name: str) -> str:
+    """A node's name as the search index holds it: itself, then the parts of its CamelCase
+    words, so "redirect handler" finds `HTTPRedirectHandler` (FTS5 splits only at
+    punctuation: `parse_ns_headers` and `Console.echo` need no help)."""
+    parts = [
+        part
+        for word in re.findall(r"[A-Za-z0-9]+", name)
+        if len(split := _NAME_PARTS.findall(word)) > 1
+        for part in split
+    ]
+    return " ".join([name, *parts])
 
 
 def _connect_read_only(db_path: Path, *, immutable: bool) -> sqlite3.Connection:

@@ -6,6 +6,7 @@ hand-made nodes.
 
 from __future__ import annotations
 
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -78,3 +79,17 @@ def built_store(tmp_path: Path) -> Store:
     extract(root, store, workers=1)
     build(store)
     return store
+
+
+def downgrade_to_schema_3(db_path: Path) -> None:
+    """Make the store at ``db_path`` what pith wrote before schema 4: a search index with
+    neither stemming nor CamelCase parts."""
+    connection = sqlite3.connect(db_path)
+    connection.executescript(
+        "DROP TABLE search;"
+        "CREATE VIRTUAL TABLE search USING fts5(id, name, docstring, prose);"
+        "INSERT INTO search (rowid, id, name, docstring, prose)"
+        " SELECT rowid, id, name, '', '' FROM nodes;"
+        "PRAGMA user_version = 3;"
+    )
+    connection.close()

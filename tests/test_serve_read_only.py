@@ -18,19 +18,23 @@ from typing import Any
 
 import httpx
 import pytest
-from sample_project import built_store
+from sample_project import built_store, downgrade_to_schema_3
 
 NOBODY = 65534
 
 
-@pytest.fixture
-def read_only_data() -> Iterator[Path]:
+@pytest.fixture(params=["current", "schema 3"])
+def read_only_data(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """A built store in a data dir nobody may write: of the current schema, or of schema 3,
+    which cannot be migrated there and is read as it is."""
     # Not under tmp_path: pytest makes its base directory 0700, which ``nobody`` cannot enter.
     top = Path(tempfile.mkdtemp(prefix="pith-ro-"))
     try:
         top.chmod(0o755)
         built_store(top).close()
         data = top / "data"
+        if request.param == "schema 3":
+            downgrade_to_schema_3(data / "pith.db")
         (data / "pith.db").chmod(0o444)
         data.chmod(0o555)
         yield data

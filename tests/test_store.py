@@ -7,6 +7,7 @@ import sqlite3
 
 import pytest
 import trio
+from sample_project import downgrade_to_schema_3
 
 from pith._config import Settings
 from pith._errors import PithError, UsageError
@@ -180,3 +181,37 @@ def test_a_second_connection_reads_while_the_first_writes(tmp_path):
             # WAL: the reader sees the last committed state, without waiting.
             assert len(reader.nodes()) == 4
         assert len(reader.nodes()) == 3
+
+
+def handler_graph(store):
+    node = Node(
+        "web.py:HTTPRedirectHandler", NodeType.FUNCTION, "web.py", "HTTPRedirectHandler", "h"
+    )
+    file = Node("web.py", NodeType.FILE, "web.py", "web.py", "h-web")
+    store.replace_graph([file, node], [Edge("web.py", node.id, EdgeType.CONTAINS)])
+
+
+@pytest.mark.parametrize("query", ["redirect handler", "redirects handling", "HTTPRedirectHandler"])
+def test_search_finds_camelcase_parts_and_other_word_forms(store, query):
+    handler_graph(store)
+    assert [hit[0] for hit in store.search(query)] == ["web.py:HTTPRedirectHandler"]
+
+
+def test_a_schema_3_search_index_is_rebuilt_on_open(tmp_path):
+    path = tmp_path / "pith.db"
+    with Store.open(path) as store:
+        handler_graph(store)
+    downgrade_to_schema_3(path)
+    connection = sqlite3.connect(path)
+    # As schema 3 indexed it: the name is one word.
+    assert (
+        connection.execute("SELECT id FROM search WHERE search MATCH 'redirect'").fetchall() == []
+    )
+    connection.close()
+    with Store.open(path) as store:
+        assert [hit[0] for hit in store.search("redirect handler")] == [
+            "web.py:HTTPRedirectHandler"
+        ]
+    connection = sqlite3.connect(path)
+    assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    connection.close()
