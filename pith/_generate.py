@@ -45,25 +45,26 @@ _log = logging.getLogger("pith")
 
 @attrs.define(eq=False)
 class _Prepared:
-    """A prompt being built ahead of its node's turn: the prompt, or why it could not be."""
+    """A node made ready ahead of its turn: its prompt and its lease's claim, or why it could
+    not be."""
 
     _ready: trio.Event = attrs.Factory(trio.Event)
-    _prompt: Prompt | Exception | None = None
+    _value: tuple[Prompt, Claim] | Exception | None = None
 
-    def set(self, prompt: Prompt | Exception) -> None:
-        self._prompt = prompt
+    def set(self, value: tuple[Prompt, Claim] | Exception) -> None:
+        self._value = value
         self._ready.set()
 
     @property
     def is_set(self) -> bool:
         return self._ready.is_set()
 
-    async def get(self) -> Prompt:
+    async def get(self) -> tuple[Prompt, Claim]:
         await self._ready.wait()
-        assert self._prompt is not None
-        if isinstance(self._prompt, Exception):
-            raise self._prompt
-        return self._prompt
+        assert self._value is not None
+        if isinstance(self._value, Exception):
+            raise self._value
+        return self._value
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -158,9 +159,9 @@ class Generation:
                 await services.start(self._blocking.serve)
                 await self._blocking.run(functools.partial(self.leases.start, len(selection)))
                 services.start_soon(self._heartbeat)
-                # Phase one's prompts are built ahead, in order, a batch per trip to the store's
-                # thread, and commits run after the slot is given back: a slot is held while
-                # the LLM works, not while the store does.
+                # Phase one's prompts are built and leases claimed ahead, in order, a batch per
+                # trip to the store's thread, and commits run after the slot is given back: a
+                # slot is held while the LLM works, not while the store does.
                 self._prepared = {node.id: _Prepared() for node in selection.phase_one}
                 services.start_soon(
                     self._prepare_ahead, selection.phase_one, list(self._prepared.values())
@@ -229,15 +230,12 @@ class Generation:
         (without a slot) and finishes the node."""
         result = self.report.results[node.id]
         try:
-            messages, facts = await self._prompt(node)
+            (messages, facts), claim = await self._prepared_or_now(node)
             # Checked right before the call: a run-wide error may have come while the prompt
             # was being built.
             if self._halt is not None:
                 self._count(result)
                 return True
-            claim = await self._blocking.run(
-                functools.partial(self.leases.claim, node.id, node.source_hash, self._selected_at)
-            )
             if claim is Claim.DONE:
                 self._written_elsewhere(node, result)
                 return True
@@ -285,10 +283,12 @@ class Generation:
         with trio.CancelScope(shield=True):
             await self._blocking.run(functools.partial(self.leases.release, node_id))
 
-    async def _prompt(self, node: Node) -> Prompt:
+    async def _prepared_or_now(self, node: Node) -> tuple[Prompt, Claim]:
+        """The node's prompt and claim: made ahead (the usual case in phase one, so that a
+        limiter slot is held only for the call), else now."""
         prepared = self._prepared.pop(node.id, None)
         if prepared is None:
-            return await self._blocking.run(functools.partial(self._prompts.messages, node))
+            return await self._blocking.run(functools.partial(self._prepare, node))
         try:
             return await prepared.get()
         finally:
@@ -297,25 +297,31 @@ class Generation:
                 self._ahead.release()
 
     async def _prepare_ahead(self, nodes: Sequence[Node], prepared: Sequence[_Prepared]) -> None:
-        """Build the prompts of ``nodes`` in order, at most ``_ahead`` of them waiting unused."""
+        """Prepare ``nodes`` in order (prompt and claim, one trip to the store's thread for a
+        batch of them), at most ``_ahead`` of them waiting unused."""
         batch_size = self.limiter.total_tokens
         for start in range(0, len(nodes), batch_size):
             batch = nodes[start : start + batch_size]
             waiting = prepared[start : start + batch_size]
             for _ in batch:
                 await self._ahead.acquire()
-            built = await self._blocking.run(functools.partial(self._build_prompts, batch))
-            for slot, prompt in zip(waiting, built, strict=True):
-                slot.set(prompt)
+            built = await self._blocking.run(functools.partial(self._prepare_all, batch))
+            for slot, value in zip(waiting, built, strict=True):
+                slot.set(value)
 
-    def _build_prompts(self, nodes: Sequence[Node]) -> list[Prompt | Exception]:
-        prompts: list[Prompt | Exception] = []
+    def _prepare_all(self, nodes: Sequence[Node]) -> list[tuple[Prompt, Claim] | Exception]:
+        prepared: list[tuple[Prompt, Claim] | Exception] = []
         for node in nodes:
             try:
-                prompts.append(self._prompts.messages(node))
+                prepared.append(self._prepare(node))
             except Exception as exc:  # the node's own failure, reported by its own task
-                prompts.append(exc)
-        return prompts
+                prepared.append(exc)
+        return prepared
+
+    def _prepare(self, node: Node) -> tuple[Prompt, Claim]:
+        """Build ``node``'s prompt, then claim its lease (blocking: the store's thread)."""
+        prompt = self._prompts.messages(node)
+        return prompt, self.leases.claim(node.id, node.source_hash, self._selected_at)
 
     async def _commit(self, node: Node, phase: int, prose: Prose) -> None:
         result = self.report.results[node.id]

@@ -302,7 +302,7 @@ class LLMClient:
         headers = {"HTTP-Referer": REFERER, "X-Title": "pith"}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        self._http = httpx.AsyncClient(
+        self._http = _CookielessClient(
             headers=headers,
             timeout=httpx.Timeout(
                 connect=connect_timeout, read=timeout, write=timeout, pool=timeout
@@ -498,7 +498,7 @@ class LLMClient:
                 provider_message=self._trim(str(exc)),
             ) from exc
         self._answered = True
-        if response.status_code != 200:
+        if response.status != 200:
             error = self._error_for(response)
             if _is_refusal(error):
                 admission.refused(round_, error.retry_after)
@@ -506,7 +506,7 @@ class LLMClient:
         admission.succeeded(round_)
         return self._read_reply(response)
 
-    async def _post_bounded(self, body: dict[str, Any]) -> httpx.Response:
+    async def _post_bounded(self, body: dict[str, Any]) -> _Reply:
         """POST, reading at most `MAX_REPLY_BYTES` of the reply: a huge or endless body costs
         that much memory and no more."""
         request = self._http.build_request("POST", self._url, json=body)
@@ -530,16 +530,9 @@ class LLMClient:
                 "not read further",
                 status=response.status_code,
             )
-        headers = [
-            (name, value)
-            for name, value in response.headers.multi_items()
-            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-        ]
-        return httpx.Response(
-            response.status_code, headers=headers, content=bytes(content), request=request
-        )
+        return _Reply(response.status_code, response.headers, bytes(content))
 
-    def _read_reply(self, response: httpx.Response) -> tuple[str, Usage]:
+    def _read_reply(self, response: _Reply) -> tuple[str, Usage]:
         try:
             payload = response.json()
         except ValueError:
@@ -575,8 +568,8 @@ class LLMClient:
             raise InvalidReplyError("the reply's content is empty", status=200, usage=usage)
         return content, usage
 
-    def _error_for(self, response: httpx.Response) -> LLMError:
-        status = response.status_code
+    def _error_for(self, response: _Reply) -> LLMError:
+        status = response.status
         try:
             payload: Any = response.json()
         except ValueError:
@@ -615,6 +608,45 @@ class LLMClient:
 
 MAX_REPLY_BYTES = 8_000_000  # a chat completion of a few thousand tokens is a few kB
 _NOT_JSON = object()
+
+
+@attrs.frozen
+class _Reply:
+    """A reply, read up to the cap: its status, headers and (decoded) body."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; `ValueError` if it is not."""
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class _CookielessClient(httpx.AsyncClient):
+    """httpx's client without cookies: an LLM endpoint authenticates by key, and reading the
+    cookies of every reply costs a quarter of a millisecond of CPU, on the event loop, per call."""
+
+    _no_cookies = _NoCookies()  # stays empty: nothing is ever put in it
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        pass  # cookies given are ignored, as every reply's are
 
 
 def _is_refusal(exc: LLMError) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,7 +14,7 @@ from mockclock import client_for, generate_inline, inline, run
 from sample_project import built_store
 
 from pith._errors import UsageError
-from pith._generate import Generation, generate
+from pith._generate import Generation, _generate, generate
 from pith._limiter import FifoCapacityLimiter
 from pith._llm import AuthError, LLMClient, ServerError
 from pith._models import EdgeType, NodeType
@@ -68,6 +68,34 @@ async def test_concurrency_never_exceeds_the_limit_and_reaches_it(
     fake = FakeLLM(latency=1.0)
     await run(store, fake, concurrency=concurrency)
     assert fake.max_in_flight == concurrency
+
+
+async def test_a_slot_goes_from_one_call_straight_to_the_next_however_slow_the_store(
+    store: Store, autojump_clock: object
+) -> None:
+    # Every trip to the store's thread takes 0.4 s. Prompts and leases are made ready ahead, so
+    # a limiter slot is held for the call alone: each call after the first ones starts the
+    # moment another ends.
+    async def slow_store(fn: Callable[[], T]) -> T:
+        await trio.sleep(0.4)
+        return fn()
+
+    fake = FakeLLM(latency=1.0)
+    async with client_for(fake) as client:
+        await _generate(
+            store,
+            client,
+            concurrency=2,
+            limiter=None,
+            node_ids=(),
+            force=False,
+            on_progress=None,
+            run_blocking=slow_store,
+        )
+    calls = node_calls(fake, store, NodeType.FILE) + node_calls(fake, store, NodeType.FUNCTION)
+    calls.sort(key=lambda call: call.start)
+    ends = {call.end for call in calls}
+    assert all(call.start in ends for call in calls[2:]), [(c.start, c.end) for c in calls]
 
 
 async def test_modules_start_after_every_phase_one_call_ended(
