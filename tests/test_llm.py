@@ -99,6 +99,21 @@ async def test_no_key_means_no_authorization_header(fake: FakeLLM) -> None:
     assert "authorization" not in fake.calls[0].headers
 
 
+async def test_cookies_a_provider_sets_are_not_sent_back(fake: FakeLLM) -> None:
+    sent: list[str | None] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        reply = await fake.handler(request)
+        reply.headers["set-cookie"] = "__cf_bm=abc; Path=/; Secure"
+        return reply
+
+    async with make_client(handler) as client:
+        await client.complete(MESSAGES, parse_json)
+        await client.complete(MESSAGES, parse_json)
+    assert sent == [None, None]
+
+
 async def test_openrouter_is_asked_for_the_cost() -> None:
     fake = FakeLLM(cost=0.0012)
     async with make_client(fake, base_url="https://openrouter.ai/api/v1") as client:
