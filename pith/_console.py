@@ -140,8 +140,10 @@ def summary_line(report: GenerationReport) -> str:
     state = "Interrupted" if report.cancelled else "Done"
     elsewhere = len(report.of(Outcome.WRITTEN_ELSEWHERE))
     by_other = f"{elsewhere} written by another run, " if elsewhere else ""
+    unchanged = len(report.of(Outcome.UNCHANGED))
+    kept = f"{unchanged} unchanged (no child changed), " if unchanged else ""
     return (
-        f"{state}: {len(report.generated)} generated, {by_other}{len(report.failed)} failed, "
+        f"{state}: {len(report.generated)} generated, {by_other}{kept}{len(report.failed)} failed, "
         f"{len(report.not_attempted)} not attempted in {report.seconds:.1f} s; "
         f"{usage.prompt_tokens:,} prompt + {usage.completion_tokens:,} completion tokens{cost}"
     )

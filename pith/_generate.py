@@ -205,11 +205,26 @@ class Generation:
                 if all(c in self._modules_done for c in selection.submodules.get(node.id, ()))
             ]
             for node in ready:
-                self.limiter.start_soon(nursery, self._write_module, node, nursery)
+                children = selection.if_children_change.get(node.id)
+                if children is not None and not any(map(self._changed, children)):
+                    # Its prompt would be the one its current prose was written from.
+                    result = self.report.results[node.id]
+                    result.outcome = Outcome.UNCHANGED
+                    self._count(result)
+                    self._module_done(node.id)
+                else:
+                    self.limiter.start_soon(nursery, self._write_module, node, nursery)
             waiting = [node for node in waiting if node not in ready]
             if waiting:
                 await self._module_finished.wait()
                 self._module_finished = trio.Event()
+
+    def _changed(self, node_id: str) -> bool:
+        """Whether ``node_id`` got new prose during this run (its summary may have changed)."""
+        return (
+            node_id in self._prompts.summaries
+            or self.report.results[node_id].outcome is Outcome.WRITTEN_ELSEWHERE
+        )
 
     async def _write_module(self, node: Node, nursery: trio.Nursery) -> None:
         handed_off = False

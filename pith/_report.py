@@ -34,6 +34,8 @@ class Outcome(enum.StrEnum):
     NOT_ATTEMPTED = "not-attempted"
     # Another run (another process on the same store) wrote it while this one waited.
     WRITTEN_ELSEWHERE = "written-by-another-run"
+    # A current package chosen in case its children changed; none did, so it was not sent.
+    UNCHANGED = "unchanged"
 
 
 @attrs.frozen
@@ -165,6 +167,7 @@ class GenerationReport:
                 "failed": len(self.failed),
                 "not_attempted": len(self.not_attempted),
                 "written_by_another_run": len(self.of(Outcome.WRITTEN_ELSEWHERE)),
+                "unchanged": len(self.of(Outcome.UNCHANGED)),
                 # HTTP requests beyond the first per node: retries and re-asks
                 "retries": sum(max(r.attempts - 1, 0) for r in self.results.values()),
                 "prompt_tokens": usage.prompt_tokens,

@@ -24,6 +24,9 @@ class Selection:
     phase_two: tuple[Node, ...]
     # module id -> the ids of its sub-modules that are also in this selection
     submodules: dict[str, tuple[str, ...]]
+    # A package whose prose is current, chosen because its children's may change: its id ->
+    # those children. It is written only if one of them is written during the run.
+    if_children_change: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
     # When the store was read for it: prose written after this is not what it selected.
     made_at: dt.datetime = attrs.field(factory=lambda: dt.datetime.now(dt.UTC))
     # A `--force` run (this one, or an earlier one that did not finish) rewrites every prose
@@ -42,10 +45,11 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
     """Choose the nodes to write (blocking: reads the store).
 
     By default, the nodes whose prose is missing or stale, and the packages above them (their
-    prose is written from their children's summaries, which this run changes). ``force``: every
-    node. ``node_ids``:
-    exactly those nodes, whether or not their prose is current (naming a node is asking for it);
-    an unknown id raises `UsageError` with the closest ids.
+    prose is written from their children's summaries, which this run changes; a package that
+    is current is written only if one of its children is: `Selection.if_children_change`).
+    ``force``: every node. ``node_ids``: exactly those nodes, whether or not their prose is
+    current (naming a node is asking for it); an unknown id raises `UsageError` with the closest
+    ids.
     """
     made_at = dt.datetime.now(dt.UTC)
     nodes = store.nodes()
@@ -63,6 +67,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         chosen = []  # below
     contains = store.edges(type=EdgeType.CONTAINS)
     forced_since = made_at.isoformat() if force and not node_ids else None
+    if_children_change: dict[str, tuple[str, ...]] = {}
     if not node_ids and not force:
         # An interrupted `--force` is continued: what it had not rewritten yet is chosen too.
         forced_since = store.get_meta(FORCE_PENDING)
@@ -80,12 +85,20 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
             if by_id[edge.source].type is NodeType.MODULE
         }
         wanted = {node.id for node in chosen}
+        ancestors: set[str] = set()
         for node in list(chosen):
             above = parent.get(node.id)
             while above is not None and above not in wanted:
                 wanted.add(above)
+                ancestors.add(above)
                 chosen.append(by_id[above])
                 above = parent.get(above)
+        for edge in contains:
+            if edge.source in ancestors and edge.target in wanted:
+                if_children_change[edge.source] = (
+                    *if_children_change.get(edge.source, ()),
+                    edge.target,
+                )
     chosen.sort(key=lambda node: node.id)
     modules = [node for node in chosen if node.type is NodeType.MODULE]
     module_ids = {node.id for node in modules}
@@ -98,6 +111,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         phase_one=tuple(node for node in chosen if node.type is not NodeType.MODULE),
         phase_two=tuple(sorted(modules, key=_depth_first)),
         submodules=submodules,
+        if_children_change=if_children_change,
         made_at=made_at,
         forced_since=forced_since,
     )

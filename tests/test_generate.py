@@ -153,6 +153,30 @@ async def test_module_prompt_takes_unchanged_childrens_summaries_from_the_store(
     assert "Summary of pkg/sub/deep." in prompt_of(call)
 
 
+async def test_a_package_is_rewritten_only_when_one_of_its_children_is(
+    store: Store, autojump_clock: object
+) -> None:
+    leaf, packages = "pkg/sub/deep/leaf.py", ["pkg", "pkg/sub", "pkg/sub/deep"]
+    failing = FakeLLM(latency=1.0)
+    failing.script(leaf, fail_status=500, fail_times=99)
+    await run(store, failing, concurrency=3)
+    # The rerun chooses the leaf and, in case it changes, the packages above it...
+    assert set(select_nodes(store).if_children_change) == set(packages)
+    still_failing = FakeLLM(latency=1.0)
+    still_failing.script(leaf, fail_status=500, fail_times=99)
+    report = await run(store, still_failing, concurrency=3)
+    # ...but when it fails again, their prompts would be what their prose was written from.
+    assert {call.node_id for call in still_failing.calls} == {leaf}
+    assert sorted(r.id for r in report.of(Outcome.UNCHANGED)) == packages
+    assert report.to_json()["totals"]["unchanged"] == 3
+    # Once it is written, so are they, bottom-up, with its summary.
+    fixed = FakeLLM(latency=1.0)
+    report = await run(store, fixed, concurrency=3)
+    assert [call.node_id for call in fixed.calls] == [leaf, *reversed(packages)]
+    assert f"Summary of {leaf}." in prompt_of(fixed.calls_for("pkg/sub/deep")[0])
+    assert store.prose_counts()["current"] == len(store.nodes())
+
+
 async def test_failing_nodes_leave_the_others_generated_and_are_all_reported(
     store: Store, autojump_clock: object
 ) -> None:

@@ -103,7 +103,9 @@ def test_a_killed_runs_nodes_are_taken_over_and_only_its_calls_in_flight_paid_tw
         assert store.prose_counts() == {"current": len(ids), "stale": 0, "missing": 0}
     calls = Counter(call.node_id for call in fake.calls)
     assert set(calls) == ids
-    assert sum(n - 1 for n in calls.values()) <= 2  # at most the killed run's calls in flight
+    # At most what the killed run had in flight: its 2 calls, and the replies it had received
+    # but not yet committed (a commit follows right after its call gives the slot back).
+    assert sum(n - 1 for n in calls.values()) <= 2 * 2
 
 
 def test_status_shows_runs_in_progress(run, cwd: Path) -> None:
