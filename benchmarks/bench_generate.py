@@ -130,11 +130,14 @@ def run_naive_asyncio(store: Store, concurrency: int, latency: float) -> tuple[f
         node = store.node(node_id)
         assert node is not None
         async with semaphore:
-            messages, facts = prompts.messages(node)
+            prompt = prompts.prompt(node)
+            messages = prompt.messages
             await asyncio.sleep(latency)
             content = reply("".join(m["content"] for m in messages), node.id)
             text = content["choices"][0]["message"]["content"]  # type: ignore[index]
-            prose = parse_prose(text, node=node, model="bench", facts=facts)
+            prose = parse_prose(
+                text, node=node, model="bench", facts=prompt.facts, code=prompt.code
+            )
             store.save_prose(node.id, prose)
             prompts.summaries[node.id] = prose.summary
 

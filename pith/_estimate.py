@@ -62,7 +62,7 @@ def estimate(store: Store, selection: Selection, model: str) -> Estimate:
     prompt_tokens = 0
     for node in selection.nodes:
         try:
-            messages, _ = prompts.messages(node)
+            messages = prompts.prompt(node).messages
         except LookupError:
             continue  # the run will report this node as failed, at no cost
         prompt_tokens += estimate_prompt_tokens(messages)

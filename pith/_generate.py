@@ -245,7 +245,7 @@ class Generation:
         (without a slot) and finishes the node."""
         result = self.report.results[node.id]
         try:
-            (messages, facts), claim = await self._prepared_or_now(node)
+            prompt, claim = await self._prepared_or_now(node)
             # Checked right before the call: a run-wide error may have come while the prompt
             # was being built.
             if self._halt is not None:
@@ -257,8 +257,16 @@ class Generation:
             if claim is Claim.HELD:
                 nursery.start_soon(self._await_other_run, node, phase, nursery)
                 return False
-            parse = functools.partial(parse_prose, node=node, model=self.client.model, facts=facts)
-            completion = await self.client.complete(messages, parse, admission=self.admission)
+            parse = functools.partial(
+                parse_prose,
+                node=node,
+                model=self.client.model,
+                facts=prompt.facts,
+                code=prompt.code,
+            )
+            completion = await self.client.complete(
+                prompt.messages, parse, admission=self.admission
+            )
         except Exception as exc:
             self._fail(result, phase, exc)
             self._commits.start_soon(self._release, node.id)
@@ -335,7 +343,7 @@ class Generation:
 
     def _prepare(self, node: Node) -> tuple[Prompt, Claim]:
         """Build ``node``'s prompt, then claim its lease (blocking: the store's thread)."""
-        prompt = self._prompts.messages(node)
+        prompt = self._prompts.prompt(node)
         return prompt, self.leases.claim(node.id, node.source_hash, self._selected_at)
 
     async def _commit(self, node: Node, phase: int, prose: Prose) -> None:

@@ -3,8 +3,12 @@ loop)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 
+from ._extract._files import read_regular_file
+from ._extract._python import MAX_FILE_BYTES, content_hash, source_text
 from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts, Node, NodeType
 from ._prompts import ChildSummary, file_prompt, function_prompt, module_prompt
 from ._store import Store
@@ -14,7 +18,16 @@ __all__ = ["Messages", "Prompt", "PromptBuilder"]
 _RECENT_FACTS = 64
 
 Messages = list[dict[str, str]]
-Prompt = tuple[Messages, FileFacts | None]  # the messages, and the facts to check the reply by
+
+
+@attrs.frozen
+class Prompt:
+    """A node's prompt, and what its reply is checked against: the file's facts (None for a
+    package) and the source the prompt quoted beyond them."""
+
+    messages: Messages
+    facts: FileFacts | None = None
+    code: str = ""
 
 
 @attrs.define
@@ -31,12 +44,16 @@ class PromptBuilder:
     # The last few files' facts: a file's functions are selected right after the file (ids
     # sort together), so each file's facts are read and decoded once, not once per function.
     _recent_facts: dict[str, FileFacts] = attrs.Factory(dict)
+    # The lines of the file read last (path, lines or None): its functions come one after another.
+    _lines: tuple[str, list[str] | None] | None = None
 
-    def messages(self, node: Node) -> Prompt:
+    def prompt(self, node: Node) -> Prompt:
         """The prompt for ``node`` and the facts its reply is checked against."""
         if node.type is NodeType.FILE:
             facts = self._file_facts(node.path)
-            return file_prompt(node, facts, self.store.readme(_directory_of(node.path))), facts
+            return Prompt(
+                file_prompt(node, facts, self.store.readme(_directory_of(node.path))), facts
+            )
         if node.type is NodeType.FUNCTION:
             file_id, _, qualname = node.id.rpartition(":")
             facts = self._file_facts(file_id)
@@ -44,9 +61,35 @@ class PromptBuilder:
             if definition is None:
                 raise LookupError(f"{qualname} is no longer defined in {file_id}; run `pith build`")
             used_by = [e.target for e in self.store.edges(file_id, EdgeType.IMPORTED_BY)]
-            return function_prompt(node, facts, definition, used_by), facts
+            code = self._code(facts, definition.start_line, definition.end_line)
+            messages = function_prompt(node, facts, definition, used_by, code=code)
+            return Prompt(messages, facts, code or "")
         readme = self.store.readme("" if node.path == "." else node.path)
-        return module_prompt(node, self._children(node), readme, self._public_api(node)), None
+        return Prompt(module_prompt(node, self._children(node), readme, self._public_api(node)))
+
+    def _code(self, facts: FileFacts, start: int, end: int) -> str | None:
+        """Lines ``start`` to ``end`` of the file as it was extracted, read again from the
+        codebase (the store keeps facts, not sources); None when the file is gone, unreadable
+        or changed since (its facts, not today's text, are what the node was built from)."""
+        if self._lines is None or self._lines[0] != facts.path:
+            self._lines = (facts.path, self._read_lines(facts))
+        lines = self._lines[1]
+        if lines is None:
+            return None
+        return "\n".join(line.rstrip() for line in lines[start - 1 : end])
+
+    def _read_lines(self, facts: FileFacts) -> list[str] | None:
+        root = self.store.root
+        if root is None:
+            return None
+        try:
+            data = read_regular_file(Path(root) / facts.path, MAX_FILE_BYTES + 1)
+        except OSError:
+            return None
+        if content_hash(data) != facts.content_hash:
+            return None
+        text = source_text(data)
+        return None if text is None else text.split("\n")  # as ast counts lines
 
     def _file_facts(self, path: str) -> FileFacts:
         facts = self._recent_facts.get(path)

@@ -35,6 +35,7 @@ __all__ = [
 ]
 
 DEFAULT_BUDGET_CHARS = 48_000  # about 12k tokens at 4 characters per token
+FUNCTION_CODE_CHARS = 12_000  # of a function node's own source: about 3k tokens
 CHARS_PER_TOKEN = 4
 _DOCSTRING_LIMIT = 2_000
 _SHORT_DOC_LIMIT = 240
@@ -139,9 +140,14 @@ def function_prompt(
     function: FunctionFacts | ClassFacts,
     used_by: Sequence[str],
     *,
+    code: str | None = None,
     budget_chars: int = DEFAULT_BUDGET_CHARS,
 ) -> list[dict[str, str]]:
-    """The prompt for a function (or class) node, within ``budget_chars`` characters."""
+    """The prompt for a function (or class) node, within ``budget_chars`` characters.
+
+    ``code``: the definition's source, when it could be read as extracted; it is sent (up to
+    `FUNCTION_CODE_CHARS`) in place of the facts' few first lines and of the docstring it holds.
+    """
     system = _system(NodeType.FUNCTION)
     out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
     if isinstance(function, ClassFacts):
@@ -166,7 +172,7 @@ def function_prompt(
         out.must(f"Decorators: {', '.join('@' + d for d in function.decorators)}")
     if function.variants:
         out.must("\n".join(variant_lines(function)))
-    if function.docstring:
+    if function.docstring and code is None:
         out.must(f"Docstring:\n{_bounded(function.docstring, _DOCSTRING_LIMIT)}")
     if isinstance(function, ClassFacts):
         out.lines(
@@ -186,7 +192,13 @@ def function_prompt(
         out.must("Used by: nothing found in the project")
     if facts.docstring:
         out.may(f"The file's docstring:\n{_bounded(facts.docstring, 600)}", "file docstring")
-    if function.snippet:
+    if code is not None:
+        out.truncated(
+            f"Code (lines {function.start_line}-{function.end_line}):\n```python\n"
+            f"{_whole_lines(code, FUNCTION_CODE_CHARS)}\n```",
+            "code",
+        )
+    elif function.snippet:
         out.truncated(f"Code:\n```python\n{function.snippet}\n```", "code")
     for variant in function.variants:
         if variant.snippet:
@@ -267,6 +279,16 @@ def _signature(function: FunctionFacts | ClassFacts) -> str:
         return f"class {function.name}{bases}"
     prefix = "async def" if function.is_async else "def"
     return f"{prefix} {function.name}{function.signature}"
+
+
+def _whole_lines(code: str, limit: int) -> str:
+    """``code`` cut at a line boundary to at most ``limit`` characters, saying how much is left
+    out."""
+    if len(code) <= limit:
+        return code
+    kept = code[:limit].rsplit("\n", 1)[0]
+    left = code.count("\n") - kept.count("\n")
+    return f"{kept}\n# ... ({left} more lines left out)"
 
 
 def variant_lines(definition: FunctionFacts | ClassFacts) -> list[str]:

@@ -32,6 +32,7 @@ def parse_prose(
     node: Node,
     model: str,
     facts: FileFacts | None = None,
+    code: str = "",
     now: dt.datetime | None = None,
 ) -> Prose:
     """The prose in ``text``, written now (UTC) by ``model`` from ``node.source_hash``.
@@ -39,7 +40,8 @@ def parse_prose(
     Raises `InvalidReplyError` when there is no JSON object or it lacks a non-empty ``summary`` or
     ``purpose``. With ``facts``, each gotcha's confidence is "high" when what it cites is found in
     the facts, "medium" when some of it is, "low" when none is, it cites a line past the end of
-    the file, or it cites nothing checkable; without facts it stays "medium". (The store
+    the file, or it cites nothing checkable; without facts it stays "medium". ``code``: source
+    the prompt quoted beyond the facts, which a gotcha may cite too. (The store
     bounds what it keeps: see `pith._redact.clean_prose`.)
     """
     data = _json_object(text)
@@ -63,7 +65,7 @@ def parse_prose(
             fields[name] = value.strip()
     prose = converter.structure(fields, Prose)
     if facts is not None:
-        index = _FactIndex.of(facts)
+        index = _FactIndex.of(facts, code)
         prose = attrs.evolve(
             prose,
             gotchas=tuple(attrs.evolve(g, confidence=index.confidence(g)) for g in prose.gotchas),
@@ -158,8 +160,8 @@ class _FactIndex:
     lines: int
 
     @classmethod
-    def of(cls, facts: FileFacts) -> _FactIndex:
-        texts: list[str] = [facts.docstring or "", *facts.exports]
+    def of(cls, facts: FileFacts, code: str = "") -> _FactIndex:
+        texts: list[str] = [facts.docstring or "", *facts.exports, code]
         definitions: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
         for cls_facts in facts.classes:
             definitions += cls_facts.methods

@@ -54,14 +54,14 @@ def project_store(tmp_path: Path, files: dict[str, str]) -> Store:
 def failing_prompts(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """Node ids whose prompt cannot be built (as for a file deleted without `pith build`)."""
     failing: set[str] = set()
-    original = PromptBuilder.messages
+    original = PromptBuilder.prompt
 
-    def messages(self: PromptBuilder, node: Node) -> Any:
+    def prompt(self: PromptBuilder, node: Node) -> Any:
         if node.id in failing:
             raise LookupError(f"no extracted facts for {node.id}; run `pith extract` again")
         return original(self, node)
 
-    monkeypatch.setattr(PromptBuilder, "messages", messages)
+    monkeypatch.setattr(PromptBuilder, "prompt", prompt)
     return failing
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import attrs
+import click
 import pytest
 
+from pith._build import build
+from pith._extract import extract
 from pith._models import (
     ClassFacts,
     FileFacts,
@@ -16,6 +22,7 @@ from pith._models import (
     NodeType,
     Readme,
 )
+from pith._prompt_builder import PromptBuilder
 from pith._prompts import (
     ChildSummary,
     estimate_prompt_tokens,
@@ -23,6 +30,7 @@ from pith._prompts import (
     function_prompt,
     module_prompt,
 )
+from pith._store import Store
 
 SEND = FunctionFacts(
     name="send",
@@ -339,3 +347,28 @@ else:
         '    def home(x):\n        return "C:/" + x'
     ) in text
     assert "Code of the overload definition" not in text  # a stub's signature says it all
+
+
+def test_a_function_prompt_holds_its_code_as_it_was_extracted(tmp_path: Path) -> None:
+    # click's installed source, copied so that a file can be edited after extraction.
+    project = tmp_path / "click"
+    shutil.copytree(Path(click.__file__).parent, project, ignore=shutil.ignore_patterns("*.pyc"))
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(project, store, workers=1)
+        build(store)
+        node = store.node("decorators.py:version_option")
+        assert node is not None
+        lines = (project / "decorators.py").read_text().split("\n")
+        start = next(i for i, line in enumerate(lines) if line.startswith("def version_option("))
+        body_end = max(i for i in range(start, start + 200) if lines[i].startswith("    "))
+        last_line = lines[body_end].strip()
+
+        prompt = PromptBuilder(store).prompt(node).messages[1]["content"]
+        assert last_line in prompt  # the whole body, not its first lines
+        assert prompt.count("Add a ``--version`` option") == 1  # the docstring once, in it
+
+        # Edited since extraction: the node describes the extracted text, which is gone.
+        (project / "decorators.py").write_text("\n".join(lines) + "\n# edited\n")
+        prompt = PromptBuilder(store).prompt(node).messages[1]["content"]
+        assert last_line not in prompt
+        assert "Add a ``--version`` option" in prompt  # the facts' docstring and first lines

@@ -276,6 +276,17 @@ def test_gotcha_confidence_from_the_facts(gotcha: dict[str, str], expected: str)
     assert confidence_of(**gotcha) == expected
 
 
+def test_a_gotcha_may_cite_the_code_the_prompt_quoted() -> None:
+    gotcha = {
+        "warning": "Sleeps before every retry",
+        "location": "fetch",
+        "evidence": "await trio.sleep(backoff_seconds * 7)",
+    }
+    body = "    for attempt in range(3):\n        await trio.sleep(backoff_seconds * 7)"
+    assert parse(reply(gotchas=[gotcha]), facts=FACTS).gotchas[0].confidence != "high"
+    assert parse(reply(gotchas=[gotcha]), facts=FACTS, code=body).gotchas[0].confidence == "high"
+
+
 def test_confidence_ignores_what_the_model_claims() -> None:
     prose = parse(reply(gotchas=[{"warning": "Vague", "confidence": "high"}]), facts=FACTS)
     assert prose.gotchas[0].confidence == "low"

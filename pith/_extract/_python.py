@@ -19,7 +19,14 @@ import attrs
 
 from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyStatement, Variant
 
-__all__ = ["MAX_FILE_BYTES", "ImportResolver", "content_hash", "parse_source", "problem_facts"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "ImportResolver",
+    "content_hash",
+    "parse_source",
+    "problem_facts",
+    "source_text",
+]
 
 MAX_FILE_BYTES = 1_000_000  # larger files get a node but are not parsed
 SNIPPET_LINES = 12  # of a top-level function or class
@@ -93,6 +100,16 @@ def problem_facts(path: str, problem: str, data: bytes | None = None) -> FileFac
     return FileFacts(
         path=path, content_hash=content_hash(data), lines=_count_lines(data), problem=problem
     )
+
+
+def source_text(data: bytes) -> str | None:
+    """A Python file's bytes as text (its declared encoding, else UTF-8); None when they do
+    not decode."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (UnicodeDecodeError, SyntaxError, LookupError):
+        return None
 
 
 def parse_source(path: str, data: bytes) -> FileFacts:
