@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from . import _views
-from ._models import EdgeType, NodeType, converter
+from ._models import EdgeType, FileFacts, NodeType, converter
 from ._store import Store
 
 __all__ = [
@@ -101,10 +101,12 @@ class Context:
         out: list[str] = []
         for file in self.files:
             out += [f"# {file['id']}", ""]
-            prose = file["prose"]
-            out += _prose_lines(prose)
+            out += _outline_lines(file["source"], file["prose"])
+            out += _prose_lines(file["prose"])
             for function in file["functions"]:
-                out += [f"## `{function['id']}`", "", *_prose_lines(function["prose"])]
+                out += [f"## `{function['id']}`", ""]
+                out += _outline_lines(function["source"], function["prose"])
+                out += _prose_lines(function["prose"])
         if self.modules:
             out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
         if self.neighbours:
@@ -203,11 +205,20 @@ class WikiReader:
         for file_id in file_ids:
             contained = self.store.edges(file_id, EdgeType.CONTAINS)
             functions = [e.target for e in contained if ":" in e.target]
+            facts = self.store.file_facts(file_id)
             out_files.append(
                 {
                     "id": file_id,
                     "prose": self._prose(file_id),
-                    "functions": [{"id": f, "prose": self._prose(f)} for f in sorted(functions)],
+                    "source": _file_outline(facts),
+                    "functions": [
+                        {
+                            "id": f,
+                            "prose": self._prose(f),
+                            "source": _definition_outline(facts, f.partition(":")[2]),
+                        }
+                        for f in sorted(functions)
+                    ],
                 }
             )
             current = self._parent(file_id)
@@ -312,6 +323,65 @@ class WikiReader:
             return None
         node = self.store.node(normal)
         return normal if node is not None and node.type is NodeType.FILE else None
+
+
+def _file_outline(facts: FileFacts | None) -> dict[str, Any]:
+    """What the source says of a file in brief: its lines and its docstring's first paragraph."""
+    if facts is None:
+        return {}
+    return _without_empty(
+        {"lines": [1, facts.lines], "docstring": _first_paragraph(facts.docstring)}
+    )
+
+
+def _definition_outline(facts: FileFacts | None, qualname: str) -> dict[str, Any]:
+    """What the source says of a function or class in brief: signature, lines, and its
+    docstring's first paragraph."""
+    if facts is None:
+        return {}
+    for function in facts.functions:
+        if function.qualname == qualname:
+            prefix = "async def" if function.is_async else "def"
+            return _without_empty(
+                {
+                    "signature": f"{prefix} {function.name}{function.signature}",
+                    "lines": [function.start_line, function.end_line],
+                    "docstring": _first_paragraph(function.docstring),
+                }
+            )
+    for klass in facts.classes:
+        if klass.qualname == qualname:
+            bases = f"({', '.join(klass.bases)})" if klass.bases else ""
+            return _without_empty(
+                {
+                    "signature": f"class {klass.name}{bases}",
+                    "lines": [klass.start_line, klass.end_line],
+                    "docstring": _first_paragraph(klass.docstring),
+                }
+            )
+    return {}
+
+
+def _first_paragraph(text: str | None) -> str | None:
+    return text.split("\n\n")[0].strip() if text else None
+
+
+def _without_empty(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if value}
+
+
+def _outline_lines(source: dict[str, Any], prose: dict[str, Any] | None) -> list[str]:
+    """The signature and lines; the docstring too when there is no prose to say more."""
+    out: list[str] = []
+    lines = source.get("lines")
+    where = f"lines {lines[0]}-{lines[1]}" if lines else ""
+    if "signature" in source:
+        out.append(f"`{source['signature']}`" + (f" ({where})" if where else ""))
+    elif where:
+        out.append(f"({where})")
+    if prose is None and source.get("docstring"):
+        out += ["", *(f"> {line}" if line else ">" for line in source["docstring"].split("\n"))]
+    return [*out, ""] if out else []
 
 
 def _prose_lines(prose: dict[str, Any] | None) -> list[str]:

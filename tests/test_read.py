@@ -70,6 +70,28 @@ def test_context_of_files(reader: WikiReader) -> None:
     assert len(markdown) <= MARKDOWN_BUDGET + 200
 
 
+def test_context_says_what_the_source_says_and_more_where_nothing_is_written(
+    reader: WikiReader, tmp_path: Path
+) -> None:
+    answer = reader.context(["decorators.py"]).to_json()
+    version_option = next(
+        f for f in answer["files"][0]["functions"] if f["id"] == "decorators.py:version_option"
+    )
+    source = version_option["source"]
+    assert source["signature"].startswith("def version_option(")
+    assert source["lines"][0] < source["lines"][1]
+    assert source["docstring"].startswith("Add a ``--version`` option")
+    markdown = reader.context(["decorators.py"]).to_markdown()
+    assert f"`{source['signature']}` (lines {source['lines'][0]}-{source['lines'][1]})" in markdown
+    assert "> Add a ``--version`` option" not in markdown  # its prose says more
+    # A function without prose: its docstring stands in.
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(CLICK, store, workers=1)
+        build(store)
+        bare = WikiReader(store).context(["decorators.py"]).to_markdown()
+    assert "> Add a ``--version`` option" in bare
+
+
 def test_context_of_many_files_stays_within_the_budget(
     reader: WikiReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
