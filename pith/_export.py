@@ -2,7 +2,9 @@
 
 ``DIR/index.md`` holds the root module's prose (when there is one) and the module tree with
 every module's and file's summary; every node has a page at ``DIR/<id>.md`` (the function
-``a/b.py:C.f`` at ``DIR/a/b.py/C.f.md``; the root module ``.`` is ``index.md`` itself). Links
+``a/b.py:C.f`` at ``DIR/a/b.py/C.f.md``; the root module ``.`` is ``index.md`` itself). Two
+pages whose names differ only in case (``C.md`` and ``c.md``: one file on macOS and Windows)
+are told apart by a suffix on the later id (``c~2.md``), as is a package named ``index``. Links
 between pages are relative, so the tree works wherever it is copied. ``DIR/.pith-export.json``
 lists what pith wrote: a rerun removes the pages of nodes that are gone, and never a file pith
 did not write. Blocking.
@@ -21,7 +23,7 @@ from ._errors import UsageError
 from ._models import EdgeType, Node, NodeType
 from ._store import Store
 
-__all__ = ["ExportSummary", "export_markdown", "page_path"]
+__all__ = ["ExportSummary", "export_markdown", "page_path", "page_paths"]
 
 MANIFEST = ".pith-export.json"
 INDEX = "index.md"
@@ -46,6 +48,22 @@ def page_path(node_id: str) -> str:
     return path
 
 
+def page_paths(node_ids: list[str]) -> dict[str, str]:
+    """Every node's page (see `page_path`), no two of them one file on a file system that
+    ignores case: the later id (in sorted order) gets a ``~N`` suffix."""
+    taken = {INDEX}
+    paths = {".": INDEX}
+    for node_id in sorted(set(node_ids) - {"."}):
+        path = page_path(node_id)
+        stem, n = path.removesuffix(".md"), 1
+        while path.casefold() in taken:
+            n += 1
+            path = f"{stem}~{n}.md"
+        taken.add(path.casefold())
+        paths[node_id] = path
+    return paths
+
+
 def export_markdown(store: Store, directory: Path) -> ExportSummary:
     """Write every node's page and the index below ``directory`` (created if needed)."""
     if directory.exists() and not directory.is_dir():
@@ -53,18 +71,19 @@ def export_markdown(store: Store, directory: Path) -> ExportSummary:
     directory.mkdir(parents=True, exist_ok=True)
     previous = _read_manifest(directory)
     nodes = store.nodes()
+    paths = page_paths([n.id for n in nodes])
     written: list[str] = []
     briefs = store.briefs(n.id for n in nodes)
     for node in nodes:
         if node.id == ".":
             continue
-        path = page_path(node.id)
+        path = paths[node.id]
         data = _views.node_view(store, node.id)
-        page = _views.node_markdown(data, link=_linker(path))
+        page = _views.node_markdown(data, link=_linker(path, paths))
         up = os.path.relpath(INDEX, os.path.dirname(path) or ".")
         _write(directory, path, f"[index]({up})\n\n{page}")
         written.append(path)
-    _write(directory, INDEX, _index(store, nodes, briefs))
+    _write(directory, INDEX, _index(store, nodes, briefs, paths))
     written.append(INDEX)
     removed = 0
     for stale in sorted(set(previous) - set(written)):
@@ -76,20 +95,25 @@ def export_markdown(store: Store, directory: Path) -> ExportSummary:
     return ExportSummary(directory=str(directory), pages=len(written), removed=removed)
 
 
-def _linker(from_page: str) -> _views.Linker:
+def _linker(from_page: str, paths: dict[str, str]) -> _views.Linker:
     base = os.path.dirname(from_page) or "."
 
     def link(node_id: str) -> str:
-        return os.path.relpath(page_path(node_id), base)
+        return os.path.relpath(paths.get(node_id) or page_path(node_id), base)
 
     return link
 
 
-def _index(store: Store, nodes: list[Node], briefs: dict[str, tuple[str, str | None, bool]]) -> str:
+def _index(
+    store: Store,
+    nodes: list[Node],
+    briefs: dict[str, tuple[str, str | None, bool]],
+    paths: dict[str, str],
+) -> str:
     out = [f"# {Path(store.root or '.').name}: the wiki", ""]
     if any(n.id == "." for n in nodes):
         root = _views.node_view(store, ".")
-        out += [_views.node_markdown(root, link=_linker(INDEX)), ""]
+        out += [_views.node_markdown(root, link=_linker(INDEX, paths)), ""]
     out += ["## Modules and files", ""]
     parent = {e.target: e.source for e in store.edges(type=EdgeType.CONTAINS)}
     for node in sorted(nodes, key=lambda n: n.id):
@@ -104,7 +128,7 @@ def _index(store: Store, nodes: list[Node], briefs: dict[str, tuple[str, str | N
         text = f": {summary}" if summary else ""
         mark = " *(stale)*" if stale else ""
         label = f"**{node.id}/**" if node.type is NodeType.MODULE else node.id
-        out.append(f"{'  ' * depth}- [{label}]({page_path(node.id)}){text}{mark}")
+        out.append(f"{'  ' * depth}- [{label}]({paths[node.id]}){text}{mark}")
     return "\n".join(out) + "\n"
 
 

@@ -156,6 +156,32 @@ def test_search_follows_builds_and_prose_writes(tmp_path: Path) -> None:
         assert [h[0] for h in store.search("zanzibar")] == ["alpha.py"]
 
 
+def test_export_pages_stay_apart_where_case_is_ignored(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "index").mkdir(parents=True)  # a package named like the index page
+    (project / "pyproject.toml").write_text("[tool.pith]\nfunction-min-lines = 1\n")
+    (project / "settings.py").write_text(
+        "class Config:\n    x = 1\n\n\ndef config():\n    return Config()\n"
+    )
+    for name in ("a", "b", "c"):
+        (project / "index" / f"{name}.py").write_text(f"VALUE = {name!r}\n")
+    out = tmp_path / "site"
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(project, store, workers=1)
+        build(store)
+        ids = set(store.node_ids())
+        assert {"settings.py:Config", "settings.py:config", "index"} <= ids
+        summary = export_markdown(store, out)
+    pages = [p.relative_to(out).as_posix() for p in out.rglob("*.md")]
+    assert summary.pages == len(pages) == len(ids | {"."})  # the index, root module or not
+    assert len({p.casefold() for p in pages}) == len(pages)
+    assert {"index.md", "index~2.md"} <= set(pages)
+    link = re.compile(r"\]\(([^)]+\.md)\)")
+    for page in pages:
+        for target in link.findall((out / page).read_text()):
+            assert (out / page).parent.joinpath(target).resolve().is_file(), (page, target)
+
+
 def test_export_writes_pages_whose_links_resolve(wiki: Path, tmp_path: Path) -> None:
     out = tmp_path / "site"
     out.mkdir()
