@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -141,10 +142,11 @@ def test_ctrl_c_keeps_finished_prose_and_a_rerun_does_only_the_rest(
     assert set(finished) <= generated
     assert status(built, env)["prose"]["current"] == len(generated)  # type: ignore[index]
 
-    calls_before = len(endpoint.calls)
+    # By start time: the interrupted run's last call may still be recorded after it exited.
+    rerun_started = time.monotonic()
     rerun = pith("generate", cwd=built, env=env)
     assert rerun.returncode == 0, rerun.stderr
-    rerun_ids = [call.node_id for call in endpoint.calls[calls_before:]]
+    rerun_ids = [call.node_id for call in endpoint.calls if call.start >= rerun_started]
     assert len(rerun_ids) == NODE_COUNT - len(generated)
     assert not set(rerun_ids) & generated
 
