@@ -51,9 +51,9 @@ class PromptBuilder:
         """The prompt for ``node`` and the facts its reply is checked against."""
         if node.type is NodeType.FILE:
             facts = self._file_facts(node.path)
-            return Prompt(
-                file_prompt(node, facts, self.store.readme(_directory_of(node.path))), facts
-            )
+            code = self._code(facts, 1, facts.lines)
+            readme = self.store.readme(_directory_of(node.path))
+            return Prompt(file_prompt(node, facts, readme, code=code), facts, code or "")
         if node.type is NodeType.FUNCTION:
             file_id, _, qualname = node.id.rpartition(":")
             facts = self._file_facts(file_id)

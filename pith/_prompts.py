@@ -36,6 +36,7 @@ __all__ = [
 
 DEFAULT_BUDGET_CHARS = 48_000  # about 12k tokens at 4 characters per token
 FUNCTION_CODE_CHARS = 12_000  # of a function node's own source: about 3k tokens
+SMALL_FILE_CHARS = 6_000  # a file this small is sent whole: its snippets would say about as much
 CHARS_PER_TOKEN = 4
 _DOCSTRING_LIMIT = 2_000
 _SHORT_DOC_LIMIT = 240
@@ -102,12 +103,15 @@ def file_prompt(
     facts: FileFacts,
     readme: Readme | None,
     *,
+    code: str | None = None,
     budget_chars: int = DEFAULT_BUDGET_CHARS,
 ) -> list[dict[str, str]]:
     """The prompt for a file node, within ``budget_chars`` characters.
 
     The instructions and the node's identity always go in whole (about 1.5k characters), so a
-    budget below that is exceeded by them.
+    budget below that is exceeded by them. ``code``: the file's source, when it could be read as
+    extracted; up to `SMALL_FILE_CHARS` it is sent whole, in place of the docstring, definitions
+    and snippets (which it holds).
     """
     system = _system(NodeType.FILE)
     out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
@@ -115,11 +119,13 @@ def file_prompt(
     if facts.problem:
         header.append(f"Could not be parsed: {facts.problem}")
     out.header("\n".join(header))
-    if facts.docstring:
+    whole = code is not None and len(code) <= SMALL_FILE_CHARS
+    if facts.docstring and not whole:
         out.must(f"Module docstring:\n{_bounded(facts.docstring, _DOCSTRING_LIMIT)}")
     if facts.exports:
         out.must(f"Exports: {', '.join(facts.exports)}")
-    out.lines("Definitions (line range: signature):", _definition_lines(facts), "definitions")
+    if not whole:
+        out.lines("Definitions (line range: signature):", _definition_lines(facts), "definitions")
     out.lines(
         "Key statements (line, kind: code):",
         [f"- line {s.line}, {s.kind}: {s.text}" for s in facts.key_statements],
@@ -130,7 +136,10 @@ def file_prompt(
         out.may(_git_section(facts.git), "git history")
     if readme is not None:
         out.truncated(_readme_section(readme), "README", limit=budget_chars // _README_SHARE)
-    out.snippets(_snippets(facts))
+    if whole:
+        out.truncated(f"Code:\n```python\n{code}\n```", "code")
+    else:
+        out.snippets(_snippets(facts))
     return _messages(system, out)
 
 

@@ -24,6 +24,7 @@ from pith._models import (
 )
 from pith._prompt_builder import PromptBuilder
 from pith._prompts import (
+    SMALL_FILE_CHARS,
     ChildSummary,
     estimate_prompt_tokens,
     file_prompt,
@@ -372,3 +373,25 @@ def test_a_function_prompt_holds_its_code_as_it_was_extracted(tmp_path: Path) ->
         prompt = PromptBuilder(store).prompt(node).messages[1]["content"]
         assert last_line not in prompt
         assert "Add a ``--version`` option" in prompt  # the facts' docstring and first lines
+
+
+def test_a_small_file_is_sent_whole_as_it_was_extracted(tmp_path: Path) -> None:
+    project = tmp_path / "click"
+    shutil.copytree(Path(click.__file__).parent, project, ignore=shutil.ignore_patterns("*.pyc"))
+    source = (project / "globals.py").read_text()
+    assert len(source) <= SMALL_FILE_CHARS
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(project, store, workers=1)
+        build(store)
+        node = store.node("globals.py")
+        assert node is not None
+        prompt = PromptBuilder(store).prompt(node)
+        text = prompt.messages[1]["content"]
+        assert "\n".join(line.rstrip() for line in source.rstrip("\n").split("\n")) in text
+        assert "Definitions (line range" not in text  # the code says it all
+        assert prompt.code  # and the reply's gotchas are checked against it
+
+        (project / "globals.py").write_text(source + "\n# edited\n")
+        prompt = PromptBuilder(store).prompt(node)
+        assert "Definitions (line range" in prompt.messages[1]["content"]
+        assert prompt.code == ""
