@@ -183,7 +183,8 @@ def function_prompt(
         out.must("\n".join(variant_lines(function)))
     if function.docstring and code is None:
         out.must(f"Docstring:\n{_bounded(function.docstring, _DOCSTRING_LIMIT)}")
-    if isinstance(function, ClassFacts):
+    whole = code is not None and len(code) <= FUNCTION_CODE_CHARS
+    if isinstance(function, ClassFacts) and not whole:  # else the code shows every method
         out.lines(
             "Methods (line range: signature):",
             [_function_line(m, indent="- ") for m in function.methods],

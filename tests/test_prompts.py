@@ -245,6 +245,11 @@ def test_function_prompt_of_a_class_lists_its_methods() -> None:
     assert "Signature: class Client(Base)" in text
     assert "50-80: async def send(self, request: Request) -> Response" in text
     assert "Used by: nothing found in the project" in text
+    # With its whole code, the methods are in it: no list of them as well.
+    code = "class Client(Base):\n    async def send(self, request):\n        ..."
+    text = user_text(function_prompt(node, FACTS, CLIENT, [], code=code))
+    assert code in text
+    assert "Methods (line range" not in text
 
 
 def test_function_prompt_budget() -> None:
