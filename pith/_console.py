@@ -182,9 +182,11 @@ def estimate_lines(
         cost = "unknown (no list price for this model)"
     else:
         cost = f"${estimate.cost:.4f} (list price, {COMPLETION_TOKENS_PER_NODE} tokens per reply)"
+    maybe = len(selection.if_children_change)
+    only_if = f", {maybe} of them only if something below is written" if maybe else ""
     lines = [
         f"nodes to generate: {estimate.nodes} ({len(selection.phase_one)} files and functions, "
-        f"{len(selection.phase_two)} modules)",
+        f"{len(selection.phase_two)} modules{only_if})",
         f"estimated prompt tokens: {estimate.prompt_tokens:,}",
         f"estimated completion tokens: {estimate.completion_tokens:,}",
         f"estimated cost: {cost}",

@@ -13,7 +13,10 @@ from fakellm import Call, FakeLLM
 from mockclock import client_for, generate_inline, inline, run
 from sample_project import built_store
 
+from pith._config import Settings
+from pith._console import estimate_lines
 from pith._errors import UsageError
+from pith._estimate import estimate
 from pith._generate import Generation, _generate, generate
 from pith._limiter import FifoCapacityLimiter
 from pith._llm import AuthError, LLMClient, ServerError
@@ -161,7 +164,12 @@ async def test_a_package_is_rewritten_only_when_one_of_its_children_is(
     failing.script(leaf, fail_status=500, fail_times=99)
     await run(store, failing, concurrency=3)
     # The rerun chooses the leaf and, in case it changes, the packages above it...
-    assert set(select_nodes(store).if_children_change) == set(packages)
+    selection = select_nodes(store)
+    assert set(selection.if_children_change) == set(packages)
+    cost = estimate(store, selection, "test-model")
+    settings = Settings(data_dir=store.db_path.parent)
+    (count, *_) = estimate_lines(cost, settings, selection, list_nodes=False)
+    assert count.endswith("3 modules, 3 of them only if something below is written)")
     still_failing = FakeLLM(latency=1.0)
     still_failing.script(leaf, fail_status=500, fail_times=99)
     report = await run(store, still_failing, concurrency=3)
