@@ -86,7 +86,7 @@ class PromptBuilder:
             data = read_regular_file(Path(root) / facts.path, MAX_FILE_BYTES + 1)
         except OSError:
             return None
-        if content_hash(data) != facts.content_hash:
+        if content_hash(data) != facts.content_hash or b"\0" in data:  # changed, or not text
             return None
         text = source_text(data)
         return None if text is None else text.split("\n")  # as ast counts lines

@@ -400,3 +400,23 @@ def test_a_small_file_is_sent_whole_as_it_was_extracted(tmp_path: Path) -> None:
         prompt = PromptBuilder(store).prompt(node)
         assert "Definitions (line range" in prompt.messages[1]["content"]
         assert prompt.code == ""
+
+
+def test_an_unparsable_file_is_sent_whole_if_it_is_text(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "broken.py").write_text("def broken(:\n    return 'the line that matters'\n")
+    (project / "binary.py").write_bytes(b"x = 1\n\x00\x01\x02 not text\n")
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(project, store, workers=1)
+        build(store)
+        builder = PromptBuilder(store)
+        broken, binary = (
+            builder.prompt(node).messages[1]["content"]
+            for node in (store.node("broken.py"), store.node("binary.py"))
+            if node is not None
+        )
+    assert "Could not be parsed: syntax error" in broken
+    assert "return 'the line that matters'" in broken
+    assert "Could not be parsed: contains NUL bytes" in binary
+    assert "Code:" not in binary
