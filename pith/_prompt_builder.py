@@ -10,7 +10,14 @@ import attrs
 from ._extract._files import read_regular_file
 from ._extract._python import MAX_FILE_BYTES, content_hash, source_text
 from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts, Node, NodeType
-from ._prompts import ChildSummary, file_prompt, function_prompt, module_prompt
+from ._prompts import (
+    FUNCTION_CODE_CHARS,
+    SMALL_FILE_CHARS,
+    ChildSummary,
+    file_prompt,
+    function_prompt,
+    module_prompt,
+)
 from ._store import Store
 
 __all__ = ["Messages", "Prompt", "PromptBuilder"]
@@ -23,7 +30,7 @@ Messages = list[dict[str, str]]
 @attrs.frozen
 class Prompt:
     """A node's prompt, and what its reply is checked against: the file's facts (None for a
-    package) and the source the prompt quoted beyond them."""
+    package) and the source the prompt quotes beyond them ("" when none)."""
 
     messages: Messages
     facts: FileFacts | None = None
@@ -53,7 +60,8 @@ class PromptBuilder:
             facts = self._file_facts(node.path)
             code = self._code(facts, 1, facts.lines)
             readme = self.store.readme(_directory_of(node.path))
-            return Prompt(file_prompt(node, facts, readme, code=code), facts, code or "")
+            quoted = code if code is not None and len(code) <= SMALL_FILE_CHARS else ""
+            return Prompt(file_prompt(node, facts, readme, code=code), facts, quoted)
         if node.type is NodeType.FUNCTION:
             file_id, _, qualname = node.id.rpartition(":")
             facts = self._file_facts(file_id)
@@ -63,7 +71,7 @@ class PromptBuilder:
             used_by = [e.target for e in self.store.edges(file_id, EdgeType.IMPORTED_BY)]
             code = self._code(facts, definition.start_line, definition.end_line)
             messages = function_prompt(node, facts, definition, used_by, code=code)
-            return Prompt(messages, facts, code or "")
+            return Prompt(messages, facts, (code or "")[:FUNCTION_CODE_CHARS])
         readme = self.store.readme("" if node.path == "." else node.path)
         return Prompt(module_prompt(node, self._children(node), readme, self._public_api(node)))
 

@@ -40,8 +40,8 @@ def parse_prose(
     Raises `InvalidReplyError` when there is no JSON object or it lacks a non-empty ``summary`` or
     ``purpose``. With ``facts``, each gotcha's confidence is "high" when what it cites is found in
     the facts, "medium" when some of it is, "low" when none is, it cites a line past the end of
-    the file, or it cites nothing checkable; without facts it stays "medium". ``code``: source
-    the prompt quoted beyond the facts, which a gotcha may cite too. (The store
+    the file, or it cites nothing checkable; without facts it stays "medium". ``code``: source the
+    prompt quoted beyond the facts, which a gotcha may cite too. (The store
     bounds what it keeps: see `pith._redact.clean_prose`.)
     """
     data = _json_object(text)
