@@ -108,6 +108,9 @@ class Generation:
     _blocking: BlockingBatcher = attrs.field(init=False)
     _commits: trio.Nursery = attrs.field(init=False)
     _prepared: dict[str, _Prepared] = attrs.field(init=False, factory=dict)
+    _modules_prepared: dict[str, tuple[Prompt, Claim] | Exception] = attrs.field(
+        init=False, factory=dict
+    )
     _ahead: trio.Semaphore = attrs.field(init=False)
     _done: int = attrs.field(init=False, default=0)
     _halt: Exception | None = attrs.field(init=False, default=None)
@@ -204,6 +207,7 @@ class Generation:
                 for node in waiting
                 if all(c in self._modules_done for c in selection.submodules.get(node.id, ()))
             ]
+            to_send = []
             for node in ready:
                 children = selection.if_children_change.get(node.id)
                 if children is not None and not any(map(self._changed, children)):
@@ -213,7 +217,14 @@ class Generation:
                     self._count(result)
                     self._module_done(node.id)
                 else:
-                    self.limiter.start_soon(nursery, self._write_module, node, nursery)
+                    to_send.append(node)
+            if to_send and self._halt is None:
+                # Their children are written: prepare them all in one trip, before they wait
+                # for a slot, so that a slot is held for the call alone (as in phase one).
+                built = await self._blocking.run(functools.partial(self._prepare_all, to_send))
+                self._modules_prepared.update(zip((n.id for n in to_send), built, strict=True))
+            for node in to_send:
+                self.limiter.start_soon(nursery, self._write_module, node, nursery)
             waiting = [node for node in waiting if node not in ready]
             if waiting:
                 await self._module_finished.wait()
@@ -307,8 +318,12 @@ class Generation:
             await self._blocking.run(functools.partial(self.leases.release, node_id))
 
     async def _prepared_or_now(self, node: Node) -> tuple[Prompt, Claim]:
-        """The node's prompt and claim: made ahead (the usual case in phase one, so that a
-        limiter slot is held only for the call), else now."""
+        """The node's prompt and claim: made ahead (the usual case, so that a limiter slot is
+        held only for the call), else now."""
+        if (ready := self._modules_prepared.pop(node.id, None)) is not None:
+            if isinstance(ready, Exception):
+                raise ready
+            return ready
         prepared = self._prepared.pop(node.id, None)
         if prepared is None:
             return await self._blocking.run(functools.partial(self._prepare, node))

@@ -11,12 +11,15 @@ import pytest
 import trio
 from fakellm import Call, FakeLLM
 from mockclock import client_for, generate_inline, inline, run
+from projects import write_tree
 from sample_project import built_store
 
+from pith._build import build
 from pith._config import Settings
 from pith._console import estimate_lines
 from pith._errors import UsageError
 from pith._estimate import estimate
+from pith._extract import extract
 from pith._generate import Generation, _generate, generate
 from pith._limiter import FifoCapacityLimiter
 from pith._llm import AuthError, LLMClient, ServerError
@@ -97,6 +100,37 @@ async def test_a_slot_goes_from_one_call_straight_to_the_next_however_slow_the_s
         )
     calls = node_calls(fake, store, NodeType.FILE) + node_calls(fake, store, NodeType.FUNCTION)
     calls.sort(key=lambda call: call.start)
+    ends = {call.end for call in calls}
+    assert all(call.start in ends for call in calls[2:]), [(c.start, c.end) for c in calls]
+
+
+async def test_packages_ready_together_hold_their_slots_for_the_call_alone(
+    tmp_path: Path, autojump_clock: object
+) -> None:
+    siblings = [f"p{i}" for i in range(6)]
+    project = write_tree(tmp_path / "project", {f"{p}/__init__.py": "" for p in siblings})
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(project, store, workers=1)
+        build(store)
+
+        async def slow_store(fn: Callable[[], T]) -> T:
+            await trio.sleep(0.4)
+            return fn()
+
+        fake = FakeLLM(latency=1.0)
+        async with client_for(fake) as client:
+            await _generate(
+                store,
+                client,
+                concurrency=2,
+                limiter=None,
+                node_ids=(),
+                force=False,
+                on_progress=None,
+                run_blocking=slow_store,
+            )
+    calls = sorted((c for c in fake.calls if c.node_id in siblings), key=lambda c: c.start)
+    assert len(calls) == len(siblings)
     ends = {call.end for call in calls}
     assert all(call.start in ends for call in calls[2:]), [(c.start, c.end) for c in calls]
 
