@@ -76,17 +76,13 @@ async def test_concurrency_never_exceeds_the_limit_and_reaches_it(
     assert fake.max_in_flight == concurrency
 
 
-async def test_a_slot_goes_from_one_call_straight_to_the_next_however_slow_the_store(
-    store: Store, autojump_clock: object
-) -> None:
-    # Every trip to the store's thread takes 0.4 s. Prompts and leases are made ready ahead, so
-    # a limiter slot is held for the call alone: each call after the first ones starts the
-    # moment another ends.
+async def run_on_a_slow_store(store: Store, fake: FakeLLM) -> None:
+    """Generate at concurrency 2 where every trip to the store's thread takes 0.4 s."""
+
     async def slow_store(fn: Callable[[], T]) -> T:
         await trio.sleep(0.4)
         return fn()
 
-    fake = FakeLLM(latency=1.0)
     async with client_for(fake) as client:
         await _generate(
             store,
@@ -98,10 +94,23 @@ async def test_a_slot_goes_from_one_call_straight_to_the_next_however_slow_the_s
             on_progress=None,
             run_blocking=slow_store,
         )
-    calls = node_calls(fake, store, NodeType.FILE) + node_calls(fake, store, NodeType.FUNCTION)
-    calls.sort(key=lambda call: call.start)
+
+
+def back_to_back(calls: list[Call]) -> bool:
+    """Whether every call after the first two started the moment another ended."""
+    calls = sorted(calls, key=lambda call: call.start)
     ends = {call.end for call in calls}
-    assert all(call.start in ends for call in calls[2:]), [(c.start, c.end) for c in calls]
+    return all(call.start in ends for call in calls[2:])
+
+
+async def test_a_slot_goes_from_one_call_straight_to_the_next_however_slow_the_store(
+    store: Store, autojump_clock: object
+) -> None:
+    # Prompts and leases are made ready ahead, so a limiter slot is held for the call alone.
+    fake = FakeLLM(latency=1.0)
+    await run_on_a_slow_store(store, fake)
+    calls = node_calls(fake, store, NodeType.FILE) + node_calls(fake, store, NodeType.FUNCTION)
+    assert back_to_back(calls), [(c.start, c.end) for c in calls]
 
 
 async def test_packages_ready_together_hold_their_slots_for_the_call_alone(
@@ -109,30 +118,14 @@ async def test_packages_ready_together_hold_their_slots_for_the_call_alone(
 ) -> None:
     siblings = [f"p{i}" for i in range(6)]
     project = write_tree(tmp_path / "project", {f"{p}/__init__.py": "" for p in siblings})
+    fake = FakeLLM(latency=1.0)
     with Store.open(tmp_path / "pith.db") as store:
         extract(project, store, workers=1)
         build(store)
-
-        async def slow_store(fn: Callable[[], T]) -> T:
-            await trio.sleep(0.4)
-            return fn()
-
-        fake = FakeLLM(latency=1.0)
-        async with client_for(fake) as client:
-            await _generate(
-                store,
-                client,
-                concurrency=2,
-                limiter=None,
-                node_ids=(),
-                force=False,
-                on_progress=None,
-                run_blocking=slow_store,
-            )
-    calls = sorted((c for c in fake.calls if c.node_id in siblings), key=lambda c: c.start)
+        await run_on_a_slow_store(store, fake)
+    calls = [call for call in fake.calls if call.node_id in siblings]
     assert len(calls) == len(siblings)
-    ends = {call.end for call in calls}
-    assert all(call.start in ends for call in calls[2:]), [(c.start, c.end) for c in calls]
+    assert back_to_back(calls), [(c.start, c.end) for c in calls]
 
 
 async def test_modules_start_after_every_phase_one_call_ended(
