@@ -108,6 +108,11 @@ class FunctionFacts:
     source_hash: str = ""
     variants: tuple[Variant, ...] = ()
 
+    @property
+    def header(self) -> str:
+        """The line that defines it, without decorators: ``async def send(self, ...) -> T``."""
+        return f"{'async def' if self.is_async else 'def'} {self.name}{self.signature}"
+
 
 @attrs.frozen
 class ClassFacts:
@@ -125,6 +130,11 @@ class ClassFacts:
     source_hash: str = ""  # sha256 hex of this class's own source lines (decorators included)
     methods: tuple[FunctionFacts, ...] = ()
     variants: tuple[Variant, ...] = ()
+
+    @property
+    def header(self) -> str:
+        """The line that defines it, without decorators: ``class Client(Base)``."""
+        return f"class {self.name}({', '.join(self.bases)})" if self.bases else f"class {self.name}"
 
 
 @attrs.frozen
@@ -157,6 +167,11 @@ class FileFacts:
     exports: tuple[str, ...] = ()  # __all__, else the public top-level names
     problem: str | None = None
     git: GitFacts | None = None
+
+    def definition(self, qualname: str) -> FunctionFacts | ClassFacts | None:
+        """The top-level function or class named ``qualname`` (a function node's name)."""
+        definitions: list[FunctionFacts | ClassFacts] = [*self.functions, *self.classes]
+        return next((d for d in definitions if d.qualname == qualname), None)
 
 
 @attrs.frozen

@@ -9,7 +9,7 @@ import attrs
 
 from ._extract._files import read_regular_file
 from ._extract._python import MAX_FILE_BYTES, content_hash, source_text
-from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts, Node, NodeType
+from ._models import EdgeType, FileFacts, Node, NodeType
 from ._prompts import (
     FUNCTION_CODE_CHARS,
     SMALL_FILE_CHARS,
@@ -59,13 +59,14 @@ class PromptBuilder:
         if node.type is NodeType.FILE:
             facts = self._file_facts(node.path)
             code = self._code(facts, 1, facts.lines)
+            if code is not None and len(code) > SMALL_FILE_CHARS:
+                code = None  # its definitions and snippets say more per token
             readme = self.store.readme(_directory_of(node.path))
-            quoted = code if code is not None and len(code) <= SMALL_FILE_CHARS else ""
-            return Prompt(file_prompt(node, facts, readme, code=code), facts, quoted)
+            return Prompt(file_prompt(node, facts, readme, code=code), facts, code or "")
         if node.type is NodeType.FUNCTION:
             file_id, _, qualname = node.id.rpartition(":")
             facts = self._file_facts(file_id)
-            definition = _find_definition(facts, qualname)
+            definition = facts.definition(qualname)
             if definition is None:
                 raise LookupError(f"{qualname} is no longer defined in {file_id}; run `pith build`")
             used_by = [e.target for e in self.store.edges(file_id, EdgeType.IMPORTED_BY)]
@@ -130,8 +131,3 @@ class PromptBuilder:
 
 def _directory_of(path: str) -> str:
     return path.rpartition("/")[0]
-
-
-def _find_definition(facts: FileFacts, qualname: str) -> FunctionFacts | ClassFacts | None:
-    definitions: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
-    return next((d for d in definitions if d.qualname == qualname), None)

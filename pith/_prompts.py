@@ -109,9 +109,9 @@ def file_prompt(
     """The prompt for a file node, within ``budget_chars`` characters.
 
     The instructions and the node's identity always go in whole (about 1.5k characters), so a
-    budget below that is exceeded by them. ``code``: the file's source, when it could be read as
-    extracted; up to `SMALL_FILE_CHARS` it is sent whole, in place of the docstring, definitions
-    and snippets (which it holds).
+    budget below that is exceeded by them. ``code``: the whole file's source, for a small file
+    (see `SMALL_FILE_CHARS`); it is sent in place of the docstring, definitions and snippets,
+    which it holds.
     """
     system = _system(NodeType.FILE)
     out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
@@ -119,7 +119,7 @@ def file_prompt(
     if facts.problem:
         header.append(f"Could not be parsed: {facts.problem}")
     out.header("\n".join(header))
-    whole = code is not None and len(code) <= SMALL_FILE_CHARS
+    whole = code is not None
     if facts.docstring and not whole:
         out.must(f"Module docstring:\n{_bounded(facts.docstring, _DOCSTRING_LIMIT)}")
     if facts.exports:
@@ -173,7 +173,7 @@ def function_prompt(
                 f"File: {facts.path}",
                 f"Name: {function.qualname}",
                 f"Lines: {function.start_line}-{function.end_line}",
-                f"Signature: {_signature(function)}",
+                f"Signature: {function.header}",
             ]
         )
     )
@@ -283,14 +283,6 @@ def _first_paragraph(docstring: str | None) -> str:
     return _bounded(" ".join(paragraph.split()), _SHORT_DOC_LIMIT)
 
 
-def _signature(function: FunctionFacts | ClassFacts) -> str:
-    if isinstance(function, ClassFacts):
-        bases = f"({', '.join(function.bases)})" if function.bases else ""
-        return f"class {function.name}{bases}"
-    prefix = "async def" if function.is_async else "def"
-    return f"{prefix} {function.name}{function.signature}"
-
-
 def _whole_lines(code: str, limit: int) -> str:
     """``code`` cut at a line boundary to at most ``limit`` characters, saying how much is left
     out."""
@@ -318,7 +310,7 @@ def variant_lines(definition: FunctionFacts | ClassFacts) -> list[str]:
 
 def _function_line(function: FunctionFacts, *, indent: str) -> str:
     decorators = "".join(f"@{d} " for d in function.decorators)
-    line = f"{indent}{function.start_line}-{function.end_line}: {decorators}{_signature(function)}"
+    line = f"{indent}{function.start_line}-{function.end_line}: {decorators}{function.header}"
     doc = _first_paragraph(function.docstring)
     return f"{line}\n{' ' * len(indent)}  {doc!r}" if doc else line
 
@@ -330,7 +322,7 @@ def _definition_lines(facts: FileFacts) -> list[str]:
         entries.append((function.start_line, [_function_line(function, indent="- ")]))
     for cls in facts.classes:
         decorators = "".join(f"@{d} " for d in cls.decorators)
-        line = f"- {cls.start_line}-{cls.end_line}: {decorators}{_signature(cls)}"
+        line = f"- {cls.start_line}-{cls.end_line}: {decorators}{cls.header}"
         doc = _first_paragraph(cls.docstring)
         block = [f"{line}\n    {doc!r}" if doc else line]
         block += [_function_line(method, indent="  - ") for method in cls.methods]

@@ -337,29 +337,16 @@ def _file_outline(facts: FileFacts | None) -> dict[str, Any]:
 def _definition_outline(facts: FileFacts | None, qualname: str) -> dict[str, Any]:
     """What the source says of a function or class in brief: signature, lines, and its
     docstring's first paragraph."""
-    if facts is None:
+    definition = None if facts is None else facts.definition(qualname)
+    if definition is None:
         return {}
-    for function in facts.functions:
-        if function.qualname == qualname:
-            prefix = "async def" if function.is_async else "def"
-            return _without_empty(
-                {
-                    "signature": f"{prefix} {function.name}{function.signature}",
-                    "lines": [function.start_line, function.end_line],
-                    "docstring": _first_paragraph(function.docstring),
-                }
-            )
-    for klass in facts.classes:
-        if klass.qualname == qualname:
-            bases = f"({', '.join(klass.bases)})" if klass.bases else ""
-            return _without_empty(
-                {
-                    "signature": f"class {klass.name}{bases}",
-                    "lines": [klass.start_line, klass.end_line],
-                    "docstring": _first_paragraph(klass.docstring),
-                }
-            )
-    return {}
+    return _without_empty(
+        {
+            "signature": definition.header,
+            "lines": [definition.start_line, definition.end_line],
+            "docstring": _first_paragraph(definition.docstring),
+        }
+    )
 
 
 def _first_paragraph(text: str | None) -> str | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._errors import NotFoundError
-from ._models import NodeType, converter
+from ._models import ClassFacts, NodeType, converter
 from ._store import Store
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
@@ -175,18 +175,11 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
         # without the prompt builder.
         from ._prompts import variant_lines
 
-        qualname = data["name"]
-        function = next((f for f in facts.functions if f.qualname == qualname), None)
-        klass = next((c for c in facts.classes if c.qualname == qualname), None)
-        definition = function or klass
-        if function is not None:
-            prefix = "async def" if function.is_async else "def"
-            out["signature"] = f"{prefix} {function.name}{function.signature}"
-        elif klass is not None:
-            bases = f"({', '.join(klass.bases)})" if klass.bases else ""
-            out["signature"] = f"class {klass.name}{bases}"
-            out["methods"] = [m.name for m in klass.methods]
+        definition = facts.definition(data["name"])
         if definition is not None:
+            out["signature"] = definition.header
+            if isinstance(definition, ClassFacts):
+                out["methods"] = [m.name for m in definition.methods]
             out["variants"] = variant_lines(definition)
             docstring = definition.docstring
             first, last = definition.start_line, definition.end_line
