@@ -526,6 +526,39 @@ def prune(state: CliState) -> None:
 
 
 @cli.command()
+@click.option("--revoke", is_flag=True, help="Forget the trust given to this directory.")
+@pass_state
+def trust(state: CliState, revoke: bool) -> None:
+    """Let ./.env and ./pyproject.toml choose the endpoint, model, concurrency and key.
+
+    A codebase's own files are not trusted with where your key goes: until you run this in a
+    directory, their base-url, model, concurrency and API key are ignored (with a warning).
+    The trust holds for these values only: change one and it must be given again.
+    """
+    from . import _trust
+    from ._config import project_settings
+
+    here = Path.cwd()
+    if revoke:
+        had = _trust.revoke(here)
+        if state.verbosity >= 0:
+            click.echo(f"{here}: {'trust revoked' if had else 'was not trusted'}", err=True)
+        return
+    project = project_settings(here)
+    if not project.values:
+        click.echo(
+            f"{here}: nothing to trust: ./.env and ./pyproject.toml [tool.pith] set no "
+            "endpoint, model, concurrency or key",
+            err=True,
+        )
+        return
+    _trust.trust(project)
+    if state.verbosity >= 0:
+        sources = ", ".join(project.sources[key] for key in sorted(project.sources))
+        click.echo(f"{here}: trusted {sources}", err=True)
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
