@@ -26,9 +26,9 @@ from typing import Any, Literal, Self
 
 import attrs
 
-from ._config import Settings
-from ._errors import PithError, StoreWriteError, UsageError
-from ._models import (
+from .._config import Settings
+from .._errors import PithError, StoreWriteError, UsageError
+from .._models import (
     ClassFacts,
     Edge,
     EdgeType,
@@ -41,7 +41,7 @@ from ._models import (
     Readme,
     converter,
 )
-from ._redact import SHORT_CHARS, clean_prose
+from .._redact import SHORT_CHARS, clean_prose
 
 __all__ = [
     "CHILDREN_CHANGED",
