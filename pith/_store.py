@@ -28,6 +28,7 @@ import attrs
 
 from ._config import Settings
 from ._errors import PithError, StoreWriteError, UsageError
+from ._llm._redact import SHORT_CHARS, clean_prose
 from ._models import (
     ClassFacts,
     Edge,
@@ -41,7 +42,6 @@ from ._models import (
     Readme,
     converter,
 )
-from ._redact import SHORT_CHARS, clean_prose
 
 __all__ = [
     "CHILDREN_CHANGED",
