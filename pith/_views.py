@@ -34,7 +34,7 @@ def status(store: Store) -> dict[str, Any]:
     "missing"}, "needs_build", "orphaned_prose", "runs": [{"owner", "pid", "host", "started",
     "heartbeat", "selected", "claimed"}]}`` (``runs``: generator runs in progress on this
     store)."""
-    from ._leases import runs_in_progress
+    from ._generate._leases import runs_in_progress
 
     counts = store.node_counts()
     return {
@@ -174,7 +174,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     if data["type"] == NodeType.FUNCTION.value:
         # Here, not at the top: `list`, `status` and `show` of a file or module start faster
         # without the prompt builder.
-        from ._prompts import variant_lines
+        from ._generate._prompts import variant_lines
 
         definition = facts.definition(data["name"])
         if definition is not None:
