@@ -26,7 +26,7 @@ from typing import Any, Literal, Self
 
 import attrs
 
-from ._config import Settings
+from ._config import Settings, prepare_data_dir
 from ._errors import PithError, StoreWriteError, UsageError
 from ._models import (
     ClassFacts,
@@ -173,7 +173,7 @@ class Store:
         if read_only:
             return cls._open_read_only(db_path)
         try:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_data_dir(db_path.parent)
             connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise PithError(f"cannot open the database {db_path}: {exc}") from None
@@ -714,7 +714,7 @@ def open_store(
     """Open the store of ``settings``; with ``require``, refuse (UsageError) when the stage is
     missing, telling the user the command that fixes it. ``read_only``: see `Store.open`."""
     if require is not None and not settings.db_path.exists():
-        raise UsageError(f"no pith database in {settings.data_dir}: run `pith extract PATH` first")
+        raise UsageError(settings.no_store_message())
     store = Store.open(settings.db_path, read_only=read_only)
     if settings.api_key:
         store.secrets = (settings.api_key,)

@@ -58,9 +58,11 @@ def empty_status() -> dict[str, Any]:
     }
 
 
-def status_text(data: dict[str, Any]) -> str:
+def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
+    """The status as text; ``no_store``: why there is no store (where pith looked)."""
     nodes, prose = data["nodes"], data["prose"]
-    lines = [
+    lines = [f"store: {data.get('data_dir') or f'none ({no_store})'}"]
+    lines += [
         f"root:  {data['root'] or '(nothing extracted yet)'}",
         f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
         f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",

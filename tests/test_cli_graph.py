@@ -76,10 +76,11 @@ def test_list_and_show_before_build(run, project):
     assert "run `pith build` first" in err
 
 
-def test_status_json(run, project):
+def test_status_json(run, project, cwd):
     code, out, _ = run("status", "--json")
     assert code == 0
     assert json.loads(out) == {
+        "data_dir": None,
         "root": None,
         "nodes": {"file": 0, "module": 0, "function": 0},
         "prose": {"current": 0, "stale": 0, "missing": 0},
@@ -91,6 +92,7 @@ def test_status_json(run, project):
     assert json.loads(run("status", "--json")[1])["needs_build"] is True
     run("build")
     assert json.loads(run("status", "--json")[1]) == {
+        "data_dir": str(cwd / "data"),
         "root": str(project.resolve()),
         "nodes": {"file": 9, "module": 2, "function": 2},
         "prose": {"current": 0, "stale": 0, "missing": 13},
@@ -213,7 +215,8 @@ def test_the_real_entry_point(cwd, project):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
-        f"pith: error: no pith database in {cwd / 'data'}: run `pith extract PATH` first\n"
+        f"pith: error: no pith database in {cwd / 'data'} (--data-dir): run `pith extract PATH` "
+        "first\n"
     )
     result = subprocess.run(
         [*command, "extract", str(project)], capture_output=True, text=True, check=False
