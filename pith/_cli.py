@@ -410,14 +410,23 @@ def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
     default="markdown",
     help="The only format so far: Markdown pages with relative links.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace files in DIR that pith did not write (or that were edited since).",
+)
 @pass_state
-def export(state: CliState, directory: Path, export_format: str) -> None:
-    """Write the wiki as static files in DIR: index.md and one page per node."""
+def export(state: CliState, directory: Path, export_format: str, overwrite: bool) -> None:
+    """Write the wiki as static files in DIR: index.md and one page per node.
+
+    A rerun replaces and removes only the pages pith wrote there; another file in the way
+    stops it before it writes anything, unless --overwrite.
+    """
     from ._export import export_markdown
     from ._store import open_store
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        summary = export_markdown(store, directory)
+        summary = export_markdown(store, directory, overwrite=overwrite)
     if state.verbosity >= 0:
         click.echo(
             f"Exported {summary.pages} pages to {summary.directory} "

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import _markdown as md
 from ._errors import NotFoundError
 from ._models import ClassFacts, NodeType, converter
 from ._store import Store
@@ -200,23 +201,24 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
 def _source_markdown(source: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if "readme" in source:
-        out += [f"README: `{source['readme']}`", ""]
+        out += [f"README: {md.code(source['readme'])}", ""]
     if "signature" in source:
-        out += ["```python", source["signature"], "```", ""]
+        out += [*md.fence(source["signature"], "python"), ""]
     if "methods" in source:
-        out += [f"Methods: {', '.join(f'`{m}`' for m in source['methods'])}", ""]
+        out += [f"Methods: {', '.join(md.code(m) for m in source['methods'])}", ""]
     if "variants" in source:
-        out += [*source["variants"], ""]
+        out += [*(md.line(v) for v in source["variants"]), ""]
     if "exports" in source:
-        out += [f"Exports: {', '.join(f'`{name}`' for name in source['exports'][:30])}", ""]
+        out += [f"Exports: {', '.join(md.code(name) for name in source['exports'][:30])}", ""]
     if "problem" in source:
-        out += [f"Not parsed: {source['problem']}", ""]
+        out += [f"Not parsed: {md.line(source['problem'])}", ""]
     if "docstring" in source:
-        out += [source["docstring"], ""]
+        out += [md.text(source["docstring"]), ""]
     if "key_statements" in source:
         out += ["## Key statements", ""]
         out += [
-            f"- line {k['line']} ({k['kind']}): `{k['text']}`" for k in source["key_statements"]
+            f"- line {k['line']} ({md.line(k['kind'])}): {md.code(k['text'])}"
+            for k in source["key_statements"]
         ]
         out.append("")
     return out
@@ -226,21 +228,22 @@ def node_markdown(
     data: dict[str, Any], *, source: list[str] | None = None, link: Linker | None = None
 ) -> str:
     """A node view (see `node_view`) as a Markdown page; ``source``: Markdown lines about the
-    source, shown after the prose; ``link``: the URL of another node's page, to link edges."""
-    out = [f"# `{data['id']}`", "", f"*{data['type']}* · `{data['path']}`", ""]
+    source, shown after the prose; ``link``: the URL of another node's page, to link edges.
+    Everything the codebase or the model wrote is made inert (`pith._markdown`)."""
+    out = [f"# {md.code(data['id'])}", "", f"*{data['type']}* · {md.code(data['path'])}", ""]
     prose = data["prose"]
     if prose is None:
         out += ["*No prose yet: run `pith generate`.*", ""]
     else:
         if prose["stale"]:
             out += ["> **Stale**: the source changed since this was written.", ""]
-        out += [prose["summary"], "", "## Purpose", "", prose["purpose"], ""]
+        out += [md.text(prose["summary"]), "", "## Purpose", "", md.text(prose["purpose"]), ""]
         if prose["gotchas"]:
             out += ["## Gotchas", ""]
             for gotcha in prose["gotchas"]:
-                where = f" ({gotcha['location']})" if gotcha["location"] else ""
-                evidence = f" -- `{gotcha['evidence']}`" if gotcha["evidence"] else ""
-                out.append(f"- {gotcha['warning']}{where}{evidence}")
+                where = f" ({md.line(gotcha['location'])})" if gotcha["location"] else ""
+                evidence = f" -- {md.code(gotcha['evidence'])}" if gotcha["evidence"] else ""
+                out.append(f"- {md.line(gotcha['warning'])}{where}{evidence}")
             out.append("")
         for key, title in (
             ("key_exports", "Key exports"),
@@ -249,14 +252,12 @@ def node_markdown(
             ("public_api", "Public API"),
         ):
             if prose.get(key):
-                out += [f"## {title}", "", *(f"- {item}" for item in prose[key]), ""]
+                out += [f"## {title}", "", *(f"- {md.line(item)}" for item in prose[key]), ""]
         for key, title in (("quick_start", "Quick start"), ("data_flow", "Data flow")):
             if prose.get(key):
-                out += [f"## {title}", "", prose[key], ""]
-        out += [
-            f"*Written by {prose['model'] or 'an unknown model'} at {prose['generated_at']}.*",
-            "",
-        ]
+                out += [f"## {title}", "", md.text(prose[key]), ""]
+        model = md.line(prose["model"] or "an unknown model")
+        out += [f"*Written by {model} at {prose['generated_at']}.*", ""]
     if source:
         out += ["## Source", "", *source]
     out += ["## Facts", ""]
@@ -265,7 +266,7 @@ def node_markdown(
             value = ", ".join(str(v) for v in value) or "-"
         elif value is None:
             value = "-"
-        out.append(f"- **{key}**: {value}")
+        out.append(f"- **{md.line(key)}**: {md.line(value)}")
     out.append("")
     if data["edges"]:
         out += ["## Edges", ""]
@@ -275,10 +276,10 @@ def node_markdown(
             if count > EDGES_SHOWN:
                 continue
             target = edge["target"]
-            shown = f"[`{target}`]({link(target)})" if link else f"`{target}`"
+            shown = f"[{md.code(target)}]({md.target(link(target))})" if link else md.code(target)
             out.append(f"- {edge['type']} {shown}")
         for kind, count in shown_per_type.items():
             if count > EDGES_SHOWN:
-                out.append(f"- ... and {count - EDGES_SHOWN} more `{kind}` (see `--json`)")
+                out.append(f"- ... and {count - EDGES_SHOWN} more {md.code(kind)} (see `--json`)")
         out.append("")
     return "\n".join(out)
