@@ -87,6 +87,7 @@ def test_status_json(run, project, cwd):
         "needs_build": False,
         "orphaned_prose": 0,
         "runs": [],
+        "next_generate": None,
     }
     run("extract", str(project))
     assert json.loads(run("status", "--json")[1])["needs_build"] is True
@@ -99,6 +100,12 @@ def test_status_json(run, project, cwd):
         "needs_build": False,
         "orphaned_prose": 0,
         "runs": [],
+        "next_generate": {
+            "nodes": 13,
+            "if_children_change": 0,
+            "forced_since": None,
+            "force_remaining": 0,
+        },
     }
     code, out, _ = run("status")
     assert "13 missing" in out
