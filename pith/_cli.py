@@ -25,6 +25,7 @@ import click
 from ._config import STORE_DIR, Settings, git_top, load_settings, locate_data_dir
 from ._errors import PithError, UsageError
 from ._version import __version__
+from ._words import plural
 
 if TYPE_CHECKING:
     from ._extract import ExtractSummary
@@ -290,9 +291,10 @@ def build(state: CliState, force: bool) -> None:
         nodes = summary.nodes
         verb = "Unchanged" if summary.unchanged else "Built"
         click.echo(
-            f"{verb}: {nodes[NodeType.FILE]} files, {nodes[NodeType.MODULE]} modules, "
-            f"{nodes[NodeType.FUNCTION]} functions, {summary.edges} edges; "
-            f"{summary.removed} nodes removed; prose {summary.prose_current} current, "
+            f"{verb}: {plural(nodes[NodeType.FILE], 'file')}, "
+            f"{plural(nodes[NodeType.MODULE], 'module')}, "
+            f"{plural(nodes[NodeType.FUNCTION], 'function')}, {plural(summary.edges, 'edge')}; "
+            f"{plural(summary.removed, 'node')} removed; prose {summary.prose_current} current, "
             f"{summary.prose_stale} stale; {summary.seconds:.1f} s"
         )
 
@@ -429,8 +431,8 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
         summary = export_markdown(store, directory, overwrite=overwrite)
     if state.verbosity >= 0:
         click.echo(
-            f"Exported {summary.pages} pages to {summary.directory} "
-            f"({summary.removed} old pages removed); start at index.md",
+            f"Exported {plural(summary.pages, 'page')} to {summary.directory} "
+            f"({plural(summary.removed, 'old page')} removed); start at index.md",
             err=True,
         )
 
@@ -564,7 +566,7 @@ def prune(state: CliState) -> None:
     with open_store(state.store_settings(), require="extracted") as store:
         deleted = store.prune_prose()
     if state.verbosity >= 0:
-        click.echo(f"Pruned the prose of {deleted} nodes that no longer exist", err=True)
+        click.echo(f"Pruned the prose of {plural(deleted, 'node')} that no longer exist", err=True)
 
 
 @cli.command()

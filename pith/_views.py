@@ -10,10 +10,11 @@ from . import _markdown as md
 from ._errors import NotFoundError
 from ._models import ClassFacts, NodeType, converter
 from ._store import Store
-from ._words import count
+from ._words import listed, plural
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
 EDGES_SHOWN = 15  # per edge type on a Markdown page; --json has them all
+LIST_SHOWN = 5  # items of a list fact (authors) on a Markdown page
 
 __all__ = [
     "Linker",
@@ -82,24 +83,25 @@ def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
     lines = [f"store: {data.get('data_dir') or f'none ({no_store})'}"]
     lines += [
         f"root:  {data['root'] or '(nothing extracted yet)'}",
-        f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
+        f"nodes: {plural(nodes['file'], 'file')}, {plural(nodes['module'], 'module')}, "
+        f"{plural(nodes['function'], 'function')}",
         f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",
     ]
     if data["orphaned_prose"]:
         lines.append(
-            f"kept:  the prose of {data['orphaned_prose']} nodes that no longer exist "
+            f"kept:  the prose of {plural(data['orphaned_prose'], 'node')} that no longer exist "
             "(it comes back if they do; `pith prune` deletes it)"
         )
     for run in data["runs"]:
         lines.append(
             f"run:   {run['owner']} (pid {run['pid']} on {run['host']}) since {run['started']}:"
-            f" {run['claimed']} nodes claimed of {run['selected']} selected"
+            f" {plural(run['claimed'], 'node')} claimed of {run['selected']} selected"
         )
     pending = data["next_generate"]
     if pending and pending["force_remaining"]:
         lines.append(
             f"force: the `pith generate --force` started {pending['forced_since']} did not "
-            f"finish: {count(pending['force_remaining'], 'node')} still to rewrite"
+            f"finish: {plural(pending['force_remaining'], 'node')} still to rewrite"
         )
     if data["root"] is None:
         lines.append("next:  pith extract PATH")
@@ -108,7 +110,7 @@ def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
     elif pending and pending["nodes"]:
         maybe = pending["if_children_change"]
         only_if = f", {maybe} of them only if something below is written" if maybe else ""
-        lines.append(f"next:  pith generate ({count(pending['nodes'], 'node')}{only_if})")
+        lines.append(f"next:  pith generate ({plural(pending['nodes'], 'node')}{only_if})")
     return "\n".join(lines)
 
 
@@ -288,7 +290,9 @@ def node_markdown(
     out += ["## Facts", ""]
     for key, value in data["metadata"].items():
         if isinstance(value, list):
-            value = ", ".join(str(v) for v in value) or "-"
+            # A file of a big project has had a hundred authors: the page names the first
+            # (most commits first), --json has them all.
+            value = listed(value, LIST_SHOWN)
         elif value is None:
             value = "-"
         out.append(f"- **{md.line(key)}**: {md.line(value)}")
