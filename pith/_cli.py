@@ -476,12 +476,20 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
     metavar="FILE",
     help="Write a JSON report of the run to FILE.",
 )
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    metavar="GLOB",
+    help="Write only nodes under these paths (repeatable), tests and examples too: 'tests/*'.",
+)
 @pass_state
 def generate(
     state: CliState,
     concurrency: str | None,
     model: str | None,
     node_ids: tuple[str, ...],
+    paths: tuple[str, ...],
     force: bool,
     no_adapt: bool,
     estimate: bool,
@@ -492,13 +500,21 @@ def generate(
 ) -> None:
     """Write prose for every node whose prose is missing or stale.
 
-    -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
+    Source code by default: tests and examples (tests/, docs_src/, examples/, ...) stay in the
+    graph, for test links and callers, and get prose when --path or [tool.pith] generate names
+    them. -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
     asks and lowers its concurrency, then raises it again while calls succeed.
     """
     import rich.console
 
     from ._build import build as run_build
-    from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
+    from ._console import (
+        GenerateProgress,
+        estimate_lines,
+        failure_lines,
+        left_out_lines,
+        summary_line,
+    )
     from ._generate._estimate import estimate as estimate_cost
     from ._generate._run import GenerationInterrupted, run_generation
     from ._generate._selection import select_nodes
@@ -514,7 +530,7 @@ def generate(
         built = run_build(store)
         if not built.unchanged and state.verbosity >= 0:
             _err("the facts changed since the last build: built the graph first")
-        selection = select_nodes(store, node_ids=node_ids, force=force)
+        selection = select_nodes(store, node_ids=node_ids, force=force, paths=paths)
         if estimate or dry_run:
             cost = estimate_cost(store, selection, settings.model)
             for line in estimate_lines(cost, settings, selection, list_nodes=dry_run):
@@ -524,6 +540,8 @@ def generate(
         if not selection:
             if state.verbosity >= 0:
                 _err("nothing to generate: every node's prose is current (--force rewrites)")
+                for line in left_out_lines(selection):
+                    _err(line)
             return
         console = rich.console.Console(stderr=True)
         interrupted: GenerationInterrupted | None = None

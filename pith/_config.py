@@ -183,6 +183,7 @@ _TOOL_KEYS: dict[str, type | tuple[type, ...]] = {
     "concurrency": int,
     "include": (list, str),
     "exclude": (list, str),
+    "generate": (list, str),
     "function-min-lines": int,
     "function-min-complexity": int,
     "function-min-importers": int,
