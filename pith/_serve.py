@@ -46,11 +46,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._config import Settings
 from ._errors import NotFoundError, UsageError
-from ._generate import generate
-from ._generate._limiter import FifoCapacityLimiter
+from ._generate import FifoCapacityLimiter, GenerationReport, Outcome, generate
 from ._llm import LLMClient
 from ._read import WikiReader, hits_markdown
-from ._report import GenerationReport, Outcome
 from ._store import Store, open_store
 
 __all__ = [

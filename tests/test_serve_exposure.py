@@ -19,7 +19,7 @@ from mockclock import client_for, generate_inline
 from sample_project import built_store
 from test_serve import start, stop
 
-from pith._limiter import FifoCapacityLimiter
+from pith._generate import FifoCapacityLimiter
 from pith._serve import FAILURE_COOLDOWN, MissingProse
 
 
