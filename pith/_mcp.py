@@ -131,6 +131,8 @@ class _StdioWire:
 
     read_fd: int
     write_fd: int
+    # Set when the client closed its end of stdout: nothing can be answered any more.
+    gone: trio.Event = attrs.Factory(trio.Event)
     _write_lock: trio.Lock = attrs.Factory(trio.Lock)
 
     async def lines(self) -> AsyncIterator[bytes]:
@@ -166,14 +168,19 @@ class _StdioWire:
             yield bytes(pending)
 
     async def write(self, data: bytes) -> None:
-        """Write ``data`` whole (one message: writers never interleave)."""
+        """Write ``data`` whole (one message: writers never interleave); when the client has
+        closed its end, set `gone` instead."""
         async with self._write_lock:
             view = memoryview(data)
-            while view:
-                # Abandoned on cancel: a client that stops reading must not keep us alive.
-                written = await trio.to_thread.run_sync(
-                    os.write, self.write_fd, view, abandon_on_cancel=True
-                )
+            while view and not self.gone.is_set():
+                try:
+                    # Abandoned on cancel: a client that stops reading must not keep us alive.
+                    written = await trio.to_thread.run_sync(
+                        os.write, self.write_fd, view, abandon_on_cancel=True
+                    )
+                except OSError:  # EPIPE: nobody is listening
+                    self.gone.set()
+                    return
                 view = view[written:]
 
     async def answer_error(self, request_id: object, code: int, message: str) -> None:
@@ -201,7 +208,7 @@ class _StdioWire:
 
 
 async def _serve(server: MCPServer, wire: _StdioWire) -> None:
-    """Serve MCP over ``wire`` until its input ends."""
+    """Serve MCP over ``wire`` until its input ends or its output is closed."""
     import anyio
     import mcp_types
     import pydantic
@@ -228,10 +235,15 @@ async def _serve(server: MCPServer, wire: _StdioWire) -> None:
                 data = session_message.message.model_dump_json(by_alias=True, exclude_unset=True)
                 await wire.write(data.encode() + b"\n")
 
+    async def until_gone() -> None:
+        await wire.gone.wait()
+        nursery.cancel_scope.cancel()
+
     lowlevel: Any = server._lowlevel_server  # the SDK's own `run_stdio_async` runs it so
     async with trio.open_nursery() as nursery:
         nursery.start_soon(read)
         nursery.start_soon(write)
+        nursery.start_soon(until_gone)
         await lowlevel.run(server_reads, server_writes, lowlevel.create_initialization_options())
         nursery.cancel_scope.cancel()  # input ended and every answer is out
 

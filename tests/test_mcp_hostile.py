@@ -227,3 +227,16 @@ def test_it_exits_when_stdin_closes(data_dir: Path) -> None:
         assert process.wait(timeout=30) == 0
     finally:
         finish(process)
+
+
+def test_a_client_that_closes_stdout_ends_it_quietly(data_dir: Path) -> None:
+    process = start(data_dir)
+    client = Client(process)
+    client.initialize()
+    client.stdout.close()
+    client.send({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})  # its answer: EPIPE
+    try:
+        assert process.wait(timeout=30) == 0
+    finally:
+        err = finish(process)
+    assert err == b""
