@@ -352,8 +352,10 @@ def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
 def show(state: CliState, node_id: str, as_json: bool) -> None:
     """A node: its facts, edges and prose (Markdown)."""
     from . import _views
+    from ._limits import check_id
     from ._store import open_store
 
+    check_id(node_id)
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         if as_json:
             _echo_json(_views.node_view(store, node_id, with_source=True))
@@ -621,7 +623,13 @@ def trust(state: CliState, revoke: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Another than loopback is said in a warning: anyone who can "
+    "reach it may read the wiki.",
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -630,35 +638,84 @@ def trust(state: CliState, revoke: bool) -> None:
     help="Port (0: any free port).",
 )
 @click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host header is NAME (repeatable). By default only "
+    "loopback names (localhost, 127.0.0.1, ::1) and --host are answered; others get a 403.",
+)
+@click.option(
     "--generate-missing",
     is_flag=True,
-    help="Write a node's missing prose when it is asked for (needs the endpoint and key).",
+    help="Write a node's missing prose when it is asked for (needs the endpoint and key). A "
+    "node whose attempt failed is not tried again for 10 minutes.",
+)
+@click.option(
+    "--generate-budget",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    metavar="CALLS",
+    help="With --generate-missing: at most CALLS LLM calls (retries included) for the life "
+    "of the server; past it, pages are served without new prose.",
 )
 @pass_state
-def serve(state: CliState, host: str, port: int, generate_missing: bool) -> None:
-    """Serve the wiki over HTTP (read-only) until Ctrl-C: /node, /context, /impact, /search."""
+def serve(
+    state: CliState,
+    host: str,
+    port: int,
+    allow_hosts: tuple[str, ...],
+    generate_missing: bool,
+    generate_budget: int,
+) -> None:
+    """Serve the wiki over HTTP until Ctrl-C or SIGTERM.
+
+    \b
+    GET /                 the endpoints
+    GET /node/ID          one node's page
+    GET /context?files=a.py,b.py
+                          what to read before changing those files
+    GET /impact/ID        what imports it, nearest first
+    GET /search?q=WORDS&limit=N
+                          nodes ranked by relevance
+    GET /health           {"status", "project", "nodes"}
+
+    Answers are JSON, or Markdown with ?format=md. Read-only unless --generate-missing.
+    """
     from ._serve import serve as run_server
 
     settings = state.settings() if generate_missing else state.store_settings()
     if generate_missing:
         settings.require_api_key()
-    run_server(
+    stopped_by = run_server(
         settings,
         host=host,
         port=port,
         generate_missing=generate_missing,
         on_ready=lambda url: _err(f"serving {url}"),
+        allow_hosts=allow_hosts,
+        generate_budget=generate_budget,
     )
+    _exit_on_signal(stopped_by)
 
 
 @cli.command()
 @pass_state
 def mcp(state: CliState) -> None:
     """Serve the wiki to a coding agent as an MCP server on stdio (tools: context, node,
-    search, impact)."""
+    search, impact) until stdin closes, Ctrl-C or SIGTERM. Without a built store it starts
+    anyway and answers each call with what to run first."""
     from ._mcp import serve_stdio
 
-    serve_stdio(state.store_settings())
+    _exit_on_signal(serve_stdio(state.store_settings()))
+
+
+def _exit_on_signal(signum: int) -> None:
+    """A server stopped by a signal exits as an interrupted command does."""
+    if signum:
+        _err("interrupted")
+        sys.exit(EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED)
 
 
 def _echo_json(data: object) -> None:

@@ -12,6 +12,8 @@
 Every answer has ``to_json()`` (the shapes of ARCHITECTURE.md) and ``to_markdown()``, bounded to
 `MARKDOWN_BUDGET` characters (about 4,000 tokens: room in an agent's context for the answer and
 the work) with a visible note when something was left out. Stale prose is marked as stale.
+Every question is bounded (`pith._limits`): an id, a query, a list of files or a limit beyond
+its bound is a `UsageError`, before anything is looked up.
 Reads only; blocking (SQLite): call it from a worker thread in async code. It holds no state
 of its own, so one reader per store is safe wherever that store is.
 """
@@ -26,6 +28,7 @@ from typing import Any
 import attrs
 
 from . import _views
+from ._limits import check_files, check_id, check_limit, check_query
 from ._models import EdgeType, FileFacts, NodeType, converter
 from ._store import Store
 
@@ -40,8 +43,6 @@ __all__ = [
 ]
 
 MARKDOWN_BUDGET = 16_000  # characters of one Markdown answer
-MAX_CONTEXT_FILES = 50
-MAX_SEARCH_LIMIT = 100
 MAX_IMPACT_FILES = 200
 
 
@@ -186,13 +187,13 @@ class WikiReader:
     store: Store
 
     def node(self, node_id: str) -> NodePage:
-        data = _views.node_view(self.store, node_id)
+        data = _views.node_view(self.store, check_id(node_id))
         return NodePage(data, _views.node_markdown(data, source=None))
 
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
         file_ids: list[str] = []
-        for given in list(dict.fromkeys(files))[:MAX_CONTEXT_FILES]:
+        for given in dict.fromkeys(check_files(files)):
             file_id = self._file_id(given)
             if file_id is None:
                 unknown.append(given)
@@ -246,7 +247,7 @@ class WikiReader:
         )
 
     def impact(self, node_id: str) -> Impact:
-        node = self.store.node(node_id)
+        node = self.store.node(check_id(node_id))
         if node is None:
             raise _views.not_found(self.store, node_id)
         if node.type is NodeType.MODULE:
@@ -289,8 +290,7 @@ class WikiReader:
         return Impact(id=node_id, files=files, tests=tests, truncated=truncated)
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        found = self.store.search(query, limit)
+        found = self.store.search(check_query(query), check_limit(limit))
         briefs = self.store.briefs(i for i, _, _ in found)
         return [SearchHit(i, t, briefs.get(i, (t, None, False))[1], s) for i, t, s in found]
 
