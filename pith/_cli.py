@@ -499,9 +499,9 @@ def generate(
 
     from ._build import build as run_build
     from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
-    from ._estimate import estimate as estimate_cost
-    from ._run import GenerationInterrupted, run_generation
-    from ._selection import select_nodes
+    from ._generate._estimate import estimate as estimate_cost
+    from ._generate._run import GenerationInterrupted, run_generation
+    from ._generate._selection import select_nodes
     from ._store import open_store
 
     settings = state.settings(

@@ -13,9 +13,9 @@ import rich.console
 import rich.progress
 
 from ._config import Settings
-from ._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
-from ._report import GenerationReport, Outcome, ProgressUpdate
-from ._selection import Selection
+from ._generate._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
+from ._generate._report import GenerationReport, Outcome, ProgressUpdate
+from ._generate._selection import Selection
 from ._words import plural
 
 __all__ = [

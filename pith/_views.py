@@ -39,8 +39,8 @@ def status(store: Store) -> dict[str, Any]:
     progress on this store; ``next_generate``: what a plain ``pith generate`` selects now, by
     the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null until
     the graph is built from the current facts)."""
-    from ._leases import runs_in_progress
-    from ._selection import select_nodes
+    from ._generate._leases import runs_in_progress
+    from ._generate._selection import select_nodes
 
     counts = store.node_counts()
     needs_build = store.needs_build
@@ -203,7 +203,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     if data["type"] == NodeType.FUNCTION.value:
         # Here, not at the top: `list`, `status` and `show` of a file or module start faster
         # without the prompt builder.
-        from ._prompts import variant_lines
+        from ._generate._prompts import variant_lines
 
         definition = facts.definition(data["name"])
         if definition is not None:

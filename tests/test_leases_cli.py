@@ -14,7 +14,7 @@ from pathlib import Path
 from fakellm import FakeLLM
 from sample_project import write_project
 
-from pith._leases import Leases
+from pith._generate._leases import Leases
 from pith._store import Store
 
 

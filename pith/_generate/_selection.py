@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from ._errors import UsageError
-from ._models import EdgeType, Node, NodeType
-from ._store import Store
+from .._errors import UsageError
+from .._models import EdgeType, Node, NodeType
+from .._store import Store
 
 __all__ = ["FORCE_PENDING", "Selection", "select_nodes"]
 
