@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from ._config import STORE_DIR, Settings, git_top, load_settings, locate_data_dir
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    STORE_DIR,
+    Settings,
+    git_top,
+    load_settings,
+    locate_data_dir,
+)
 from ._errors import PithError, UsageError
 from ._version import __version__
 from ._words import plural
@@ -443,9 +451,15 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
     "--concurrency",
     default=None,
     metavar="N",
-    help="LLM calls in flight at once: an integer from 1 to 1000 (default 5).",
+    help="LLM calls in flight at once: an integer from 1 to 1000 (default: $PITH_CONCURRENCY, "
+    "else 5).",
 )
-@click.option("-m", "--model", default=None, help="Model name (default: $PITH_MODEL).")
+@click.option(
+    "-m",
+    "--model",
+    default=None,
+    help=f"Model name (default: $PITH_MODEL, else {DEFAULT_MODEL}).",
+)
 @click.option(
     "--node",
     "node_ids",
@@ -461,12 +475,17 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
 )
 @click.option("--estimate", is_flag=True, help="Print tokens and cost; call nothing, need no key.")
 @click.option("--dry-run", is_flag=True, help="Like --estimate, and list the nodes.")
-@click.option("--base-url", default=None, metavar="URL", help="OpenAI-compatible endpoint.")
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help=f"OpenAI-compatible endpoint (default: $PITH_BASE_URL, else {DEFAULT_BASE_URL}).",
+)
 @click.option(
     "--timeout",
     default=None,
     metavar="SECONDS",
-    help="Read timeout of one LLM call (default 120).",
+    help="Read timeout of one LLM call (default: $PITH_TIMEOUT, else 120).",
 )
 @click.option(
     "--report",
@@ -491,6 +510,12 @@ def generate(
     report_path: Path | None,
 ) -> None:
     """Write prose for every node whose prose is missing or stale.
+
+    The API key comes from PITH_API_KEY (or OPENROUTER_API_KEY) in the environment, or ./.env
+    once trusted (`pith trust`); never from a flag. A local endpoint (PITH_BASE_URL or
+    --base-url on localhost) needs none. -m, --base-url, -c and --timeout default to
+    PITH_MODEL, PITH_BASE_URL, PITH_CONCURRENCY and PITH_TIMEOUT, then to the project's
+    trusted [tool.pith] and your config.toml (docs/configuration.md).
 
     -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
     asks and lowers its concurrency, then raises it again while calls succeed.
@@ -618,7 +643,19 @@ def trust(state: CliState, revoke: bool) -> None:
 )
 @pass_state
 def serve(state: CliState, host: str, port: int, generate_missing: bool) -> None:
-    """Serve the wiki over HTTP (read-only) until Ctrl-C: /node, /context, /impact, /search."""
+    """Serve the wiki over HTTP until Ctrl-C.
+
+    \b
+    GET /node/ID            a node, as `pith show --json` gives it
+    GET /context?files=A,B  what to read before changing files A and B
+    GET /impact/ID          the files that import ID's file, nearest first, and their tests
+    GET /search?q=WORDS     nodes ranked by relevance (&limit=N, 1 to 100)
+    GET /health             {"status": "ok", "root", "nodes"}
+
+    JSON, or Markdown with ?format=md. Read-only on the store, except that
+    --generate-missing writes the prose it is asked for (with the endpoint and key of
+    `pith generate`).
+    """
     from ._serve import serve as run_server
 
     settings = state.settings() if generate_missing else state.store_settings()
