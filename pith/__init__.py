@@ -2,7 +2,8 @@
 
 The public library API, for a Trio application that embeds the generator: the FIFO limiter and
 the adaptive admission over it, the generator and its report, the LLM client and its errors, the
-store and the settings. Everything not named in ``__all__`` is private and may change.
+store and the settings. Everything not named in ``__all__`` is private and may change. How the
+private modules fit together: docs/architecture.md.
 """
 
 from __future__ import annotations
