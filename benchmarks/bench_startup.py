@@ -37,6 +37,7 @@ WARM_BOUND = 0.10  # x cold
 _SCRIPT = Path(sys.executable).with_name("pith")
 PITH = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "pith"]
 BARE = [sys.executable, "-c", "pass"]
+CLICK = [sys.executable, "-c", "import click"]
 
 
 def pith(data_dir: Path, *args: str) -> float:
@@ -60,13 +61,18 @@ def startup_ratios(data_dir: Path, runs: int) -> bool:
         (["--data-dir", str(data_dir), "search", "redirect"], READ_BOUND),
         (["--data-dir", str(data_dir), "context", "_client.py"], READ_BOUND),
     ]
-    bare = float("inf")
+    bare = click = float("inf")
     best = [float("inf")] * len(commands)
     for _ in range(runs):  # interleaved: a busy moment slows the bare start as much
         bare = min(bare, _wall(BARE))
+        click = min(click, _wall(CLICK))
         for i, (args, _bound) in enumerate(commands):
             best[i] = min(best[i], _wall([*PITH, *args]))
     print(f"{'python -c pass':<28} {bare * 1000:6.1f} ms  (the bare interpreter, 1.00x)")
+    print(
+        f"{'python -c import click':<28} {click * 1000:6.1f} ms  {click / bare:5.2f}x  "
+        "(the floor of every command but --version)"
+    )
     ok = True
     for (args, bound), seconds in zip(commands, best, strict=True):
         ratio = seconds / bare
