@@ -515,7 +515,7 @@ def generate(
     once trusted (`pith trust`); never from a flag. A local endpoint (PITH_BASE_URL or
     --base-url on localhost) needs none. -m, --base-url, -c and --timeout default to
     PITH_MODEL, PITH_BASE_URL, PITH_CONCURRENCY and PITH_TIMEOUT, then to the project's
-    trusted [tool.pith] and your config.toml (docs/configuration.md).
+    [tool.pith] (the first three once trusted) and your config.toml (docs/configuration.md).
 
     -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
     asks and lowers its concurrency, then raises it again while calls succeed.
