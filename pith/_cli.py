@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from ._config import STORE_DIR, Settings, git_top, load_settings, locate_data_dir
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    STORE_DIR,
+    Settings,
+    git_top,
+    load_settings,
+    locate_data_dir,
+)
 from ._errors import PithError, UsageError
 from ._version import __version__
 from ._words import plural
@@ -445,9 +453,15 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
     "--concurrency",
     default=None,
     metavar="N",
-    help="LLM calls in flight at once: an integer from 1 to 1000 (default 5).",
+    help="LLM calls in flight at once: an integer from 1 to 1000 (default: $PITH_CONCURRENCY, "
+    "else 5).",
 )
-@click.option("-m", "--model", default=None, help="Model name (default: $PITH_MODEL).")
+@click.option(
+    "-m",
+    "--model",
+    default=None,
+    help=f"Model name (default: $PITH_MODEL, else {DEFAULT_MODEL}).",
+)
 @click.option(
     "--node",
     "node_ids",
@@ -463,12 +477,17 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
 )
 @click.option("--estimate", is_flag=True, help="Print tokens and cost; call nothing, need no key.")
 @click.option("--dry-run", is_flag=True, help="Like --estimate, and list the nodes.")
-@click.option("--base-url", default=None, metavar="URL", help="OpenAI-compatible endpoint.")
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help=f"OpenAI-compatible endpoint (default: $PITH_BASE_URL, else {DEFAULT_BASE_URL}).",
+)
 @click.option(
     "--timeout",
     default=None,
     metavar="SECONDS",
-    help="Read timeout of one LLM call (default 120).",
+    help="Read timeout of one LLM call (default: $PITH_TIMEOUT, else 120).",
 )
 @click.option(
     "--report",
@@ -504,7 +523,15 @@ def generate(
 
     Source code by default: tests and examples (tests/, docs_src/, examples/, ...) stay in the
     graph, for test links and callers, and get prose when --path or [tool.pith] generate names
-    them. -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
+    them.
+
+    The API key comes from PITH_API_KEY (or OPENROUTER_API_KEY) in the environment, or ./.env
+    once trusted (`pith trust`); never from a flag. A local endpoint (PITH_BASE_URL or
+    --base-url on localhost) needs none. -m, --base-url, -c and --timeout default to
+    PITH_MODEL, PITH_BASE_URL, PITH_CONCURRENCY and PITH_TIMEOUT, then to the project's
+    [tool.pith] (the first three once trusted) and your config.toml (docs/configuration.md).
+
+    -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
     asks and lowers its concurrency, then raises it again while calls succeed.
     """
     import rich.console

@@ -9,7 +9,7 @@
   (`Impact`);
 - ``search(query, limit)``: nodes ranked by relevance over ids, names, docstrings and prose.
 
-Every answer has ``to_json()`` (the shapes of ARCHITECTURE.md) and ``to_markdown()``, bounded to
+Every answer has ``to_json()`` (the shapes of docs/reading.md) and ``to_markdown()``, bounded to
 `MARKDOWN_BUDGET` characters (about 4,000 tokens: room in an agent's context for the answer and
 the work) with a visible note when something was left out. Stale prose is marked as stale.
 Every question is bounded (`pith._limits`): an id, a query, a list of files or a limit beyond

@@ -1,5 +1,5 @@
 """What ``pith status``, ``pith list`` and ``pith show`` print: the JSON documents of the contract
-(ARCHITECTURE.md) and their readable text/Markdown forms. Blocking (reads the store)."""
+(docs/usage.md) and their readable text/Markdown forms. Blocking (reads the store)."""
 
 from __future__ import annotations
 
