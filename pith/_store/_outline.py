@@ -1,0 +1,101 @@
+"""How a file's facts are stored: the full facts (JSON), and the small outline `build` reads."""
+
+from __future__ import annotations
+
+import json
+
+import attrs
+
+from .._models import ClassFacts, FileFacts, FunctionFacts, GitFacts, converter
+from ._connection import dumps
+
+__all__ = [
+    "Definition",
+    "FileOutline",
+    "facts_json",
+    "file_facts_from_row",
+    "git_json",
+    "outline_json",
+]
+
+
+def facts_json(facts: FileFacts) -> str:
+    """The JSON stored for a file's facts: everything but ``git`` (kept in its own column)."""
+    data = converter.unstructure(facts)
+    del data["git"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+@attrs.frozen
+class Definition:
+    """A public top-level function or class, as `build` sees it."""
+
+    name: str
+    qualname: str
+    kind: str  # "function" | "class"
+    start_line: int
+    end_line: int
+    complexity: int
+    source_hash: str
+
+
+@attrs.frozen
+class FileOutline:
+    """What `build` needs of a file's facts. Stored in its own small JSON column, because
+    decoding every file's full facts (docstrings, snippets, methods) would cost a large build
+    more than all the rest of it."""
+
+    path: str
+    content_hash: str
+    lines: int = 0
+    complexity: int = 0  # sum over its top-level functions and classes
+    problem: str | None = None
+    # (resolved file id, imported names) of each import that resolved to a project file
+    imports: list[tuple[str, list[str]]] = attrs.Factory(list)
+    definitions: list[Definition] = attrs.Factory(list)
+    git: GitFacts | None = None
+
+    @classmethod
+    def from_facts(cls, facts: FileFacts) -> FileOutline:
+        every: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
+        public = [d for d in every if not d.name.startswith("_")]
+        definitions = [
+            Definition(
+                name=d.name,
+                qualname=d.qualname,
+                kind="class" if isinstance(d, ClassFacts) else "function",
+                start_line=d.start_line,
+                end_line=d.end_line,
+                complexity=d.complexity,
+                source_hash=d.source_hash,
+            )
+            for d in public
+        ]
+        return cls(
+            path=facts.path,
+            content_hash=facts.content_hash,
+            lines=facts.lines,
+            complexity=sum(f.complexity for f in facts.functions)
+            + sum(c.complexity for c in facts.classes),
+            problem=facts.problem,
+            imports=[(i.resolved, list(i.names)) for i in facts.imports if i.resolved],
+            definitions=definitions,
+            git=facts.git,
+        )
+
+
+def outline_json(facts: FileFacts) -> str:
+    """The JSON stored as a file's outline (without ``git``, kept in its own column)."""
+    data = converter.unstructure(FileOutline.from_facts(facts))
+    del data["git"]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def git_json(git: GitFacts | None) -> str | None:
+    return None if git is None else dumps(git)
+
+
+def file_facts_from_row(facts: str, git: str | None) -> FileFacts:
+    data = json.loads(facts)
+    data["git"] = None if git is None else json.loads(git)
+    return converter.structure(data, FileFacts)

@@ -1,0 +1,142 @@
+"""The store's schema: its tables, their version, and the migration of an older store.
+
+``PRAGMA user_version`` holds the version. `migrate` brings a store of an older version up to
+date in one transaction (new tables created, indexes rebuilt where their content changed); a
+store of a newer version is refused by the caller. The search index (FTS5) is one row per node,
+its rowid the node's: `REINDEX` rewrites it after a build, a prose write updates its row.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+__all__ = [
+    "PROSE_TEXT",
+    "READABLE_SCHEMAS",
+    "REINDEX",
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "migrate",
+    "name_words",
+    "register_functions",
+]
+
+# 2: the full-text search index; 3: runs and node leases (pith._leases); 4: search stems words
+# and splits CamelCase names.
+SCHEMA_VERSION = 4
+READABLE_SCHEMAS = (3, SCHEMA_VERSION)  # read as they are where they cannot be migrated
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL,
+    facts TEXT NOT NULL,         -- FileFacts without git, JSON
+    outline TEXT NOT NULL,       -- FileOutline without git, JSON: what build reads
+    git TEXT                     -- GitFacts JSON or NULL; refreshed every extract
+);
+CREATE TABLE IF NOT EXISTS dir_git (directory TEXT PRIMARY KEY, git TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS readmes (
+    directory TEXT PRIMARY KEY, name TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS nodes (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    source_hash TEXT NOT NULL,
+    metadata TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS nodes_type ON nodes (type, id);
+CREATE TABLE IF NOT EXISTS edges (
+    source TEXT NOT NULL, target TEXT NOT NULL, type TEXT NOT NULL,
+    PRIMARY KEY (source, type, target)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS edges_target ON edges (target, type);
+CREATE TABLE IF NOT EXISTS prose (
+    node_id TEXT PRIMARY KEY, source_hash TEXT NOT NULL, prose TEXT NOT NULL
+);
+-- One row per node, rowid = the node's rowid; rewritten by every build, its prose column by
+-- every prose write. Words are stemmed ("handling" finds "handler" as a prefix), and a name
+-- is indexed with its CamelCase parts (`pith_name_words`).
+CREATE VIRTUAL TABLE IF NOT EXISTS search
+    USING fts5(id, name, docstring, prose, tokenize = 'porter unicode61');
+-- Generator runs in progress and the nodes they have claimed (see pith._leases); times are
+-- seconds since the epoch.
+CREATE TABLE IF NOT EXISTS runs (
+    owner TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
+    started REAL NOT NULL, heartbeat REAL NOT NULL, selected INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS leases (
+    node_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leases_owner ON leases (owner);
+"""
+
+# The searchable text of a prose row ``p``: summary, purpose and gotchas.
+PROSE_TEXT = """
+    coalesce(json_extract(p.prose, '$.summary'), '') || ' ' ||
+    coalesce(json_extract(p.prose, '$.purpose'), '') || ' ' ||
+    coalesce((SELECT group_concat(json_extract(g.value, '$.warning'), ' ')
+              FROM json_each(p.prose, '$.gotchas') g), '')
+"""
+# The docstring of node ``n``: its file's, its definition's, or its package's __init__.py's.
+_DOCSTRING = """
+    CASE n.type
+    WHEN 'file' THEN (SELECT json_extract(f.facts, '$.docstring') FROM files f WHERE f.path = n.id)
+    WHEN 'module' THEN (
+        SELECT json_extract(f.facts, '$.docstring') FROM files f
+        WHERE f.path = CASE n.id WHEN '.' THEN '__init__.py' ELSE n.id || '/__init__.py' END)
+    ELSE (
+        SELECT json_extract(d.value, '$.docstring')
+        FROM files f, json_each(f.facts, '$.functions') d
+        WHERE f.path = n.path AND json_extract(d.value, '$.qualname') = n.name
+        UNION ALL
+        SELECT json_extract(d.value, '$.docstring')
+        FROM files f, json_each(f.facts, '$.classes') d
+        WHERE f.path = n.path AND json_extract(d.value, '$.qualname') = n.name
+        LIMIT 1)
+    END
+"""
+REINDEX = f"""
+DELETE FROM search;
+INSERT INTO search (rowid, id, name, docstring, prose)
+SELECT n.rowid, n.id, pith_name_words(n.name), {_DOCSTRING},
+       (SELECT {PROSE_TEXT} FROM prose p WHERE p.node_id = n.id)
+FROM nodes n;
+"""
+
+
+def register_functions(connection: sqlite3.Connection) -> None:
+    """The SQL functions the schema's statements call (`REINDEX` calls ``pith_name_words``)."""
+    connection.create_function("pith_name_words", 1, name_words, deterministic=True)
+
+
+def migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Bring a store at schema ``version`` (0: new) to `SCHEMA_VERSION`, in one transaction."""
+    if version >= SCHEMA_VERSION:
+        return
+    # A store of an older schema gets the new tables, and its search index rebuilt.
+    old_index = "DROP TABLE IF EXISTS search;" if 1 <= version < 4 else ""
+    reindex = REINDEX if 1 <= version < 4 else ""
+    connection.executescript(
+        f"BEGIN IMMEDIATE; {old_index} {SCHEMA}; {reindex}"
+        f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
+    )
+
+
+_NAME_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def name_words(name: str) -> str:
+    """A node's name as the search index holds it: itself, then the parts of its CamelCase
+    words, so "redirect handler" finds `HTTPRedirectHandler` (FTS5 splits only at
+    punctuation: `parse_ns_headers` and `Console.echo` need no help)."""
+    parts = [
+        part
+        for word in re.findall(r"[A-Za-z0-9]+", name)
+        if len(split := _NAME_PARTS.findall(word)) > 1
+        for part in split
+    ]
+    return " ".join([name, *parts])
