@@ -24,7 +24,7 @@ import stamina
 import trio
 
 from .._config import Settings, redact_url
-from .._errors import release_frames
+from .._errors import ConfigError, release_frames
 from .._generate._adaptive import AdaptiveConcurrency
 from ._errors import (
     EndpointUnreachableError,
@@ -47,7 +47,7 @@ from ._http import (
     read_usage,
     retry_after_seconds,
 )
-from ._redact import REDACTED, secret_pattern
+from ._redact import REDACTED, secret_pattern, secret_problem
 
 __all__ = ["Completion", "LLMClient"]
 
@@ -120,6 +120,8 @@ class LLMClient:
             parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
         )
         self._api_key = api_key or None
+        if self._api_key is not None and (problem := secret_problem(self._api_key)) is not None:
+            raise ConfigError(f"{problem}; check PITH_API_KEY (or OPENROUTER_API_KEY)")
         self._key_pattern = secret_pattern(self._api_key) if self._api_key else None
         self._attempts = attempts
         self._backoff_initial = backoff_initial
