@@ -1,7 +1,7 @@
 """`pith serve`: the read layer over HTTP, for agents and tools (starlette on hypercorn, on Trio).
 
 Endpoints (JSON, or Markdown with ``?format=md``): ``GET /node/{id}``, ``/context?files=a,b``,
-``/impact/{id}``, ``/search?q=...&limit=N``, ``/health``. An unknown id is a 404
+``/impact/{id}``, ``/callers/{id}``, ``/search?q=...&limit=N``, ``/health``. An unknown id is a 404
 ``{"error", "suggestions"}``; a bad or oversized parameter a 400 ``{"error"}``. Ids may hold
 ``/`` and ``:``; they are looked up in the store and never read as paths, so no request reads a
 file. The store is opened read-only (safe while `pith generate` writes) and read in worker
@@ -133,6 +133,11 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
         answer = await read(functools.partial(reader.impact, node_id))
         return answer.to_json, answer.to_markdown
 
+    async def callers(request: Request) -> _Renderings:
+        node_id = _param(request.path_params["node_id"], "id")
+        answer = await read(functools.partial(reader.callers, node_id))
+        return answer.to_json, answer.to_markdown
+
     async def search(request: Request) -> _Renderings:
         query = _param(request.query_params.get("q", ""), "q")
         try:
@@ -154,6 +159,7 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
             Route("/node/{node_id:path}", endpoint(node)),
             Route("/context", endpoint(context)),
             Route("/impact/{node_id:path}", endpoint(impact)),
+            Route("/callers/{node_id:path}", endpoint(callers)),
             Route("/search", endpoint(search)),
             Route("/health", endpoint(health)),
         ]

@@ -42,6 +42,9 @@ class Connection:
         self.db_path = db_path
         # Redacted from every prose written (the API key; `open_store` sets it from settings).
         self.secrets: tuple[str, ...] = ()
+        # A store that could not be migrated (read-only) is read as it is: without the tables
+        # a later schema added.
+        self.schema_version = int(connection.execute("PRAGMA user_version").fetchone()[0])
 
     # --- lifecycle ---------------------------------------------------------------------------
 
