@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from ._config import Settings, load_data_dir, load_settings
+from ._config import STORE_DIR, Settings, git_top, load_settings, locate_data_dir
 from ._errors import PithError, UsageError
 from ._version import __version__
+from ._words import plural
 
 if TYPE_CHECKING:
     from ._extract import ExtractSummary
@@ -38,6 +39,11 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+DATA_DIR_HELP = (
+    "The store's directory. Default: $PITH_DATA_DIR, else the nearest .pith here or above, up "
+    "to the git work tree's top; extract PATH makes it at the top of PATH's work tree."
+)
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None  # as signal.getsignal returns
 
@@ -114,7 +120,33 @@ class CliState:
     def store_settings(self) -> Settings:
         """Only the data dir: commands that never call the endpoint do not fail on a bad
         LLM setting (PITH_CONCURRENCY, PITH_BASE_URL, ...)."""
-        return Settings(data_dir=load_data_dir(self.data_dir))
+        where = locate_data_dir(self.data_dir)
+        return Settings(
+            data_dir=where.path, data_dir_from=where.chosen_by, looked_in=where.looked_in
+        )
+
+    def extract_settings(self, root: Path) -> Settings:
+        """The data dir of ``extract ROOT``: the one given (--data-dir, PITH_DATA_DIR), else
+        ``.pith`` at the top of ROOT's git work tree (ROOT itself when git does not track it),
+        unless the store found from the working directory already holds ROOT's extraction
+        (a store made where pith was run, before the store moved to the top: its prose is
+        kept)."""
+        from ._extract._files import git_work_tree
+        from ._store import Store
+
+        here = locate_data_dir(self.data_dir)
+        if here.given:
+            return Settings(data_dir=here.path, data_dir_from=here.chosen_by)
+        top = (git_top(root) if git_work_tree(root) else None) or root
+        data_dir = top / STORE_DIR
+        if not data_dir.exists() and here.found and (here.path / "pith.db").is_file():
+            with (
+                contextlib.suppress(PithError),
+                Store.open(here.path / "pith.db", read_only=True) as store,
+            ):
+                if store.root == str(root):
+                    return Settings(data_dir=here.path, data_dir_from=here.chosen_by)
+        return Settings(data_dir=data_dir, data_dir_from=f"the top of {root}'s project")
 
 
 def pass_state(command: Callable[..., None]) -> Callable[..., None]:
@@ -146,7 +178,7 @@ def pass_state(command: Callable[..., None]) -> Callable[..., None]:
             "command_data_dir",
             type=click.Path(file_okay=False),
             default=None,
-            help="Where pith keeps its database (as before the command).",
+            help=DATA_DIR_HELP,
         ),
     ):
         decorated = option(decorated)
@@ -167,7 +199,7 @@ def _err(message: str) -> None:
     "--data-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Where pith keeps its database (default: $PITH_DATA_DIR or ./.pith).",
+    help=DATA_DIR_HELP,
 )
 @click.option("-v", "--verbose", "verbosity", flag_value=1, help="Say more: a line per item.")
 @click.option("-q", "--quiet", "verbosity", flag_value=-1, help="Say only errors.")
@@ -227,8 +259,8 @@ def extract(
     from ._extract import extract as run_extract
     from ._store import Store
 
-    check_root(path)  # before creating a database for a mistyped PATH
-    settings = state.store_settings()
+    root = check_root(path)  # before creating a database for a mistyped PATH
+    settings = state.extract_settings(root)
     with _progress(state, "Extracting") as on_progress, Store.open(settings.db_path) as store:
         summary = run_extract(
             path,
@@ -259,9 +291,10 @@ def build(state: CliState, force: bool) -> None:
         nodes = summary.nodes
         verb = "Unchanged" if summary.unchanged else "Built"
         click.echo(
-            f"{verb}: {nodes[NodeType.FILE]} files, {nodes[NodeType.MODULE]} modules, "
-            f"{nodes[NodeType.FUNCTION]} functions, {summary.edges} edges; "
-            f"{summary.removed} nodes removed; prose {summary.prose_current} current, "
+            f"{verb}: {plural(nodes[NodeType.FILE], 'file')}, "
+            f"{plural(nodes[NodeType.MODULE], 'module')}, "
+            f"{plural(nodes[NodeType.FUNCTION], 'function')}, {plural(summary.edges, 'edge')}; "
+            f"{plural(summary.removed, 'node')} removed; prose {summary.prose_current} current, "
             f"{summary.prose_stale} stale; {summary.seconds:.1f} s"
         )
 
@@ -277,13 +310,15 @@ def status(state: CliState, as_json: bool) -> None:
     settings = state.store_settings()
     if settings.db_path.exists():
         with Store.open(settings.db_path, read_only=True) as store:
-            data = _views.status(store)
+            data = {"data_dir": str(settings.data_dir), **_views.status(store)}
+        no_store = None
     else:
-        data = _views.empty_status()
+        data = {"data_dir": None, **_views.empty_status()}
+        no_store = settings.where_looked()
     if as_json:
         _echo_json(data)
     else:
-        click.echo(_views.status_text(data))
+        click.echo(_views.status_text(data, no_store=no_store))
 
 
 @cli.command(name="list")
@@ -395,18 +430,27 @@ def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
     default="markdown",
     help="The only format so far: Markdown pages with relative links.",
 )
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace files in DIR that pith did not write (or that were edited since).",
+)
 @pass_state
-def export(state: CliState, directory: Path, export_format: str) -> None:
-    """Write the wiki as static files in DIR: index.md and one page per node."""
+def export(state: CliState, directory: Path, export_format: str, overwrite: bool) -> None:
+    """Write the wiki as static files in DIR: index.md and one page per node.
+
+    A rerun replaces and removes only the pages pith wrote there; another file in the way
+    stops it before it writes anything, unless --overwrite.
+    """
     from ._export import export_markdown
     from ._store import open_store
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        summary = export_markdown(store, directory)
+        summary = export_markdown(store, directory, overwrite=overwrite)
     if state.verbosity >= 0:
         click.echo(
-            f"Exported {summary.pages} pages to {summary.directory} "
-            f"({summary.removed} old pages removed); start at index.md",
+            f"Exported {plural(summary.pages, 'page')} to {summary.directory} "
+            f"({plural(summary.removed, 'old page')} removed); start at index.md",
             err=True,
         )
 
@@ -473,9 +517,9 @@ def generate(
 
     from ._build import build as run_build
     from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
-    from ._estimate import estimate as estimate_cost
-    from ._run import GenerationInterrupted, run_generation
-    from ._selection import select_nodes
+    from ._generate._estimate import estimate as estimate_cost
+    from ._generate._run import GenerationInterrupted, run_generation
+    from ._generate._selection import select_nodes
     from ._store import open_store
 
     settings = state.settings(
@@ -540,7 +584,40 @@ def prune(state: CliState) -> None:
     with open_store(state.store_settings(), require="extracted") as store:
         deleted = store.prune_prose()
     if state.verbosity >= 0:
-        click.echo(f"Pruned the prose of {deleted} nodes that no longer exist", err=True)
+        click.echo(f"Pruned the prose of {plural(deleted, 'node')} that no longer exist", err=True)
+
+
+@cli.command()
+@click.option("--revoke", is_flag=True, help="Forget the trust given to this directory.")
+@pass_state
+def trust(state: CliState, revoke: bool) -> None:
+    """Let ./.env and ./pyproject.toml choose the endpoint, model, concurrency and key.
+
+    A codebase's own files are not trusted with where your key goes: until you run this in a
+    directory, their base-url, model, concurrency and API key are ignored (with a warning).
+    The trust holds for these values only: change one and it must be given again.
+    """
+    from . import _trust
+    from ._config import project_settings
+
+    here = Path.cwd()
+    if revoke:
+        had = _trust.revoke(here)
+        if state.verbosity >= 0:
+            click.echo(f"{here}: {'trust revoked' if had else 'was not trusted'}", err=True)
+        return
+    project = project_settings(here)
+    if not project.values:
+        click.echo(
+            f"{here}: nothing to trust: ./.env and ./pyproject.toml [tool.pith] set no "
+            "endpoint, model, concurrency or key",
+            err=True,
+        )
+        return
+    _trust.trust(project)
+    if state.verbosity >= 0:
+        sources = ", ".join(project.sources[key] for key in sorted(project.sources))
+        click.echo(f"{here}: trusted {sources}", err=True)
 
 
 @cli.command()

@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from . import _markdown as md
 from . import _views
 from ._errors import NotFoundError
 from ._models import EdgeType, FileFacts, NodeType, converter, is_test_path
@@ -126,7 +127,10 @@ class Context:
             out += ["# Tests", ""]
             for test in self.tests:
                 how = "uses it" if test["via"] == "references" else "is named after it"
-                out.append(f"- `{test['id']}` {how} (`{test['of']}`): `{test['command']}`")
+                out.append(
+                    f"- {md.code(test['id'])} {how} ({md.code(test['of'])}): "
+                    f"{md.code(test['command'])}"
+                )
             out.append("")
         if self.unknown:
             out += ["# Unknown paths", "", *(f"- `{u}`" for u in self.unknown), ""]
@@ -164,14 +168,14 @@ class Impact:
                 out.append(Brief(f["id"], "file", f["summary"], f["stale"]).line())
                 for use in f["uses"][:10]:
                     lines = ", ".join(str(n) for n in use["lines"][:10])
-                    out.append(f"  - uses `{use['name']}` at lines {lines}")
+                    out.append(f"  - uses {md.code(use['name'])} at lines {lines}")
                 if f["functions"]:
-                    shown = ", ".join(f"`{c}`" for c in f["functions"][:10])
+                    shown = ", ".join(md.code(c) for c in f["functions"][:10])
                     out.append(f"  - in {shown}")
             out.append("")
         if self.tests:
             out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
-            out += ["```sh", f"pytest {' '.join(self.tests[:20])}", "```", ""]
+            out += [*md.fence(f"pytest {' '.join(self.tests[:20])}", "sh"), ""]
         if self.truncated:
             out += [f"*Only the nearest {MAX_IMPACT_FILES} files are listed.*", ""]
         return _bounded("\n".join(out))
@@ -202,7 +206,7 @@ class Callers:
         }
 
     def to_markdown(self) -> str:
-        out = [f"# Callers of `{self.id}`", ""]
+        out = [f"# Callers of {md.code(self.id)}", ""]
         if not self.callers and not self.tests:
             out += ["Nothing in the project uses it by name.", ""]
         for title, uses in (("Production code", self.callers), ("Tests", self.tests)):
@@ -210,12 +214,12 @@ class Callers:
                 continue
             out += [f"## {title} ({len(uses)})", ""]
             for use in uses:
-                where = f"{use['file']}:{use['line']}"
-                out.append(f"- `{where}` in `{use['caller']}`: `{use['text']}`")
+                where = md.code(f"{use['file']}:{use['line']}")
+                out.append(f"- {where} in {md.code(use['caller'])}: {md.code(use['text'])}")
             out.append("")
         commands = sorted({t["command"] for t in self.tests})
         if commands:
-            out += ["Run them:", "", "```sh", *commands[:20], "```", ""]
+            out += ["Run them:", "", *md.fence("\n".join(commands[:20]), "sh"), ""]
         if self.unresolved:
             out += [
                 f"*{self.unresolved} dynamic uses of this file's names could not be resolved "
@@ -567,7 +571,10 @@ def _file_outline(facts: FileFacts | None) -> dict[str, Any]:
     if facts is None:
         return {}
     return _without_empty(
-        {"lines": [1, facts.lines], "docstring": _first_paragraph(facts.docstring)}
+        {  # an empty file has no lines to show, not "lines 1-0"
+            "lines": [1, facts.lines] if facts.lines else None,
+            "docstring": _first_paragraph(facts.docstring),
+        }
     )
 
 
@@ -599,6 +606,8 @@ def _outline_lines(source: dict[str, Any], prose: dict[str, Any] | None) -> list
     out: list[str] = []
     lines = source.get("lines")
     where = f"lines {lines[0]}-{lines[1]}" if lines else ""
+    if lines and lines[0] == lines[1]:
+        where = f"line {lines[0]}"
     if "signature" in source:
         out.append(f"`{source['signature']}`" + (f" ({where})" if where else ""))
     elif where:
@@ -667,10 +676,11 @@ def _before_change_lines(block: dict[str, Any]) -> list[str]:
         f"{block['functions']} functions elsewhere use its names.",
     ]
     if block["top_callers"]:
-        callers = ", ".join(f"`{c['id']}` ({c['uses']})" for c in block["top_callers"])
+        callers = ", ".join(f"{md.code(c['id'])} ({c['uses']})" for c in block["top_callers"])
         out.append(f"> Top callers: {callers}.")
     if block["tests"]:
-        out.append(f"> Tests: {', '.join(f'`{t}`' for t in block['tests'][:10])}.")
+        out.append(f"> Tests: {', '.join(md.code(t) for t in block['tests'][:10])}.")
     if block["recent_commits"]:
-        out.append(f"> Last commits: {'; '.join(block['recent_commits'][:3])}.")
+        commits = "; ".join(md.line(c) for c in block["recent_commits"][:3])
+        out.append(f"> Last commits: {commits}.")
     return [*out, ""]

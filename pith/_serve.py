@@ -29,7 +29,7 @@ from starlette.routing import Route
 from ._config import Settings
 from ._errors import NotFoundError, UsageError
 from ._generate import generate
-from ._limiter import FifoCapacityLimiter
+from ._generate._limiter import FifoCapacityLimiter
 from ._llm import LLMClient
 from ._read import MAX_CONTEXT_FILES, MAX_SEARCH_LIMIT, WikiReader, hits_markdown
 from ._store import Store, open_store

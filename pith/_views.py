@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import _markdown as md
 from ._errors import NotFoundError
 from ._models import ClassFacts, NodeType, converter
 from ._store import Store, Symbol
+from ._words import listed, plural
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
 EDGES_SHOWN = 15  # per edge type on a Markdown page; --json has them all
+LIST_SHOWN = 5  # items of a list fact (authors) on a Markdown page
 SYMBOLS_SHOWN = 200  # on a file's Markdown page
 _SUGGESTED = 10
 
@@ -35,18 +38,33 @@ __all__ = [
 def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
     "missing"}, "needs_build", "orphaned_prose", "runs": [{"owner", "pid", "host", "started",
-    "heartbeat", "selected", "claimed"}]}`` (``runs``: generator runs in progress on this
-    store)."""
-    from ._leases import runs_in_progress
+    "heartbeat", "selected", "claimed"}], "next_generate": null | {"nodes",
+    "if_children_change", "forced_since", "force_remaining"}}`` (``runs``: generator runs in
+    progress on this store; ``next_generate``: what a plain ``pith generate`` selects now, by
+    the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null until
+    the graph is built from the current facts)."""
+    from ._generate._leases import runs_in_progress
+    from ._generate._selection import select_nodes
 
     counts = store.node_counts()
+    needs_build = store.needs_build
+    next_generate = None
+    if sum(counts.values()) and not needs_build:
+        selection = select_nodes(store)
+        next_generate = {
+            "nodes": len(selection),
+            "if_children_change": len(selection.if_children_change),
+            "forced_since": selection.forced_since,
+            "force_remaining": selection.force_remaining,
+        }
     return {
         "root": store.root,
         "nodes": {t.value: counts[t] for t in NodeType},
         "prose": store.prose_counts(),
-        "needs_build": store.needs_build,
+        "needs_build": needs_build,
         "orphaned_prose": store.orphaned_prose(),
         "runs": [run.to_json() for run in runs_in_progress(store)],
+        "next_generate": next_generate,
     }
 
 
@@ -59,32 +77,44 @@ def empty_status() -> dict[str, Any]:
         "needs_build": False,
         "orphaned_prose": 0,
         "runs": [],
+        "next_generate": None,
     }
 
 
-def status_text(data: dict[str, Any]) -> str:
+def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
+    """The status as text; ``no_store``: why there is no store (where pith looked)."""
     nodes, prose = data["nodes"], data["prose"]
-    lines = [
+    lines = [f"store: {data.get('data_dir') or f'none ({no_store})'}"]
+    lines += [
         f"root:  {data['root'] or '(nothing extracted yet)'}",
-        f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
+        f"nodes: {plural(nodes['file'], 'file')}, {plural(nodes['module'], 'module')}, "
+        f"{plural(nodes['function'], 'function')}",
         f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",
     ]
     if data["orphaned_prose"]:
         lines.append(
-            f"kept:  the prose of {data['orphaned_prose']} nodes that no longer exist "
+            f"kept:  the prose of {plural(data['orphaned_prose'], 'node')} that no longer exist "
             "(it comes back if they do; `pith prune` deletes it)"
         )
     for run in data["runs"]:
         lines.append(
             f"run:   {run['owner']} (pid {run['pid']} on {run['host']}) since {run['started']}:"
-            f" {run['claimed']} nodes claimed of {run['selected']} selected"
+            f" {plural(run['claimed'], 'node')} claimed of {run['selected']} selected"
+        )
+    pending = data["next_generate"]
+    if pending and pending["force_remaining"]:
+        lines.append(
+            f"force: the `pith generate --force` started {pending['forced_since']} did not "
+            f"finish: {plural(pending['force_remaining'], 'node')} still to rewrite"
         )
     if data["root"] is None:
         lines.append("next:  pith extract PATH")
     elif sum(nodes.values()) == 0 or data["needs_build"]:
         lines.append("next:  pith build (the facts changed since the last build)")
-    elif prose["stale"] or prose["missing"]:
-        lines.append("next:  pith generate")
+    elif pending and pending["nodes"]:
+        maybe = pending["if_children_change"]
+        only_if = f", {maybe} of them only if something below is written" if maybe else ""
+        lines.append(f"next:  pith generate ({plural(pending['nodes'], 'node')}{only_if})")
     return "\n".join(lines)
 
 
@@ -269,7 +299,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     if data["type"] == NodeType.FUNCTION.value:
         # Here, not at the top: `list`, `status` and `show` of a file or module start faster
         # without the prompt builder.
-        from ._prompts import variant_lines
+        from ._generate._prompts import variant_lines
 
         definition = facts.definition(data["name"])
         if definition is not None:
@@ -303,25 +333,26 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
 def _source_markdown(source: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if "readme" in source:
-        out += [f"README: `{source['readme']}`", ""]
+        out += [f"README: {md.code(source['readme'])}", ""]
     if "signature" in source:
-        out += ["```python", source["signature"], "```", ""]
+        out += [*md.fence(source["signature"], "python"), ""]
     if "methods" in source:
-        out += [f"Methods: {', '.join(f'`{m}`' for m in source['methods'])}", ""]
+        out += [f"Methods: {', '.join(md.code(m) for m in source['methods'])}", ""]
     if "members" in source:
-        out += [f"Members: {', '.join(f'`{m}`' for m in source['members'])}", ""]
+        out += [f"Members: {', '.join(md.code(m) for m in source['members'])}", ""]
     if "variants" in source:
-        out += [*source["variants"], ""]
+        out += [*(md.line(v) for v in source["variants"]), ""]
     if "exports" in source:
-        out += [f"Exports: {', '.join(f'`{name}`' for name in source['exports'][:30])}", ""]
+        out += [f"Exports: {', '.join(md.code(name) for name in source['exports'][:30])}", ""]
     if "problem" in source:
-        out += [f"Not parsed: {source['problem']}", ""]
+        out += [f"Not parsed: {md.line(source['problem'])}", ""]
     if "docstring" in source:
-        out += [source["docstring"], ""]
+        out += [md.text(source["docstring"]), ""]
     if "key_statements" in source:
         out += ["## Key statements", ""]
         out += [
-            f"- line {k['line']} ({k['kind']}): `{k['text']}`" for k in source["key_statements"]
+            f"- line {k['line']} ({md.line(k['kind'])}): {md.code(k['text'])}"
+            for k in source["key_statements"]
         ]
         out.append("")
     if "symbols" in source:
@@ -336,7 +367,8 @@ def symbols_markdown(symbols: list[dict[str, Any]]) -> list[str]:
     out = ["## Symbols", ""]
     for symbol in symbols[:SYMBOLS_SHOWN]:
         first, last = symbol["lines"]
-        out.append(f"- {symbol['kind']} `{symbol['signature']}` (`{symbol['id']}`, {first}-{last})")
+        where = f"{md.code(symbol['id'])}, {first}-{last}"
+        out.append(f"- {symbol['kind']} {md.code(symbol['signature'])} ({where})")
     if len(symbols) > SYMBOLS_SHOWN:
         out.append(f"- ... and {len(symbols) - SYMBOLS_SHOWN} more (see `--json`)")
     return [*out, ""]
@@ -346,17 +378,18 @@ def node_markdown(
     data: dict[str, Any], *, source: list[str] | None = None, link: Linker | None = None
 ) -> str:
     """A node view (see `node_view`) as a Markdown page; ``source``: Markdown lines about the
-    source, shown after the prose; ``link``: the URL of another node's page, to link edges."""
+    source, shown after the prose; ``link``: the URL of another node's page, to link edges.
+    Everything the codebase or the model wrote is made inert (`pith._markdown`)."""
     kind = data.get("kind", data["type"])
-    out = [f"# `{data['id']}`", "", f"*{kind}* · `{data['path']}`", ""]
+    out = [f"# {md.code(data['id'])}", "", f"*{kind}* · {md.code(data['path'])}", ""]
     if "resolved_from" in data:
-        out += [f"*(resolved from `{data['resolved_from']}`)*", ""]
+        out += [f"*(resolved from {md.code(data['resolved_from'])})*", ""]
     prose = data["prose"]
     if data["type"] == "symbol":
         parent = data["parent"]
         out += [
-            f"*No prose of its own: its facts below, and its parent `{parent['id']}`: "
-            f"{parent['summary'] or '(no prose yet)'}*",
+            f"*No prose of its own: its facts below, and its parent {md.code(parent['id'])}: "
+            f"{md.line(parent['summary'] or '(no prose yet)')}*",
             "",
         ]
     elif prose is None:
@@ -364,13 +397,13 @@ def node_markdown(
     else:
         if prose["stale"]:
             out += ["> **Stale**: the source changed since this was written.", ""]
-        out += [prose["summary"], "", "## Purpose", "", prose["purpose"], ""]
+        out += [md.text(prose["summary"]), "", "## Purpose", "", md.text(prose["purpose"]), ""]
         if prose["gotchas"]:
             out += ["## Gotchas", ""]
             for gotcha in prose["gotchas"]:
-                where = f" ({gotcha['location']})" if gotcha["location"] else ""
-                evidence = f" -- `{gotcha['evidence']}`" if gotcha["evidence"] else ""
-                out.append(f"- {gotcha['warning']}{where}{evidence}")
+                where = f" ({md.line(gotcha['location'])})" if gotcha["location"] else ""
+                evidence = f" -- {md.code(gotcha['evidence'])}" if gotcha["evidence"] else ""
+                out.append(f"- {md.line(gotcha['warning'])}{where}{evidence}")
             out.append("")
         for key, title in (
             ("key_exports", "Key exports"),
@@ -379,25 +412,26 @@ def node_markdown(
             ("public_api", "Public API"),
         ):
             if prose.get(key):
-                out += [f"## {title}", "", *(f"- {item}" for item in prose[key]), ""]
+                out += [f"## {title}", "", *(f"- {md.line(item)}" for item in prose[key]), ""]
         for key, title in (("quick_start", "Quick start"), ("data_flow", "Data flow")):
             if prose.get(key):
-                out += [f"## {title}", "", prose[key], ""]
-        out += [
-            f"*Written by {prose['model'] or 'an unknown model'} at {prose['generated_at']}.*",
-            "",
-        ]
+                out += [f"## {title}", "", md.text(prose[key]), ""]
+        model = md.line(prose["model"] or "an unknown model")
+        out += [f"*Written by {model} at {prose['generated_at']}.*", ""]
     if source:
         out += ["## Source", "", *source]
     if data.get("references"):
-        out += [f"Used in {data['references']} places: `pith callers {data['id']}`.", ""]
+        command = md.code(f"pith callers {data['id']}")
+        out += [f"Used in {plural(data['references'], 'place')}: {command}.", ""]
     out += ["## Facts", ""]
     for key, value in data["metadata"].items():
         if isinstance(value, list):
-            value = ", ".join(str(v) for v in value) or "-"
+            # A file of a big project has had a hundred authors: the page names the first
+            # (most commits first), --json has them all.
+            value = listed(value, LIST_SHOWN)
         elif value is None:
             value = "-"
-        out.append(f"- **{key}**: {value}")
+        out.append(f"- **{md.line(key)}**: {md.line(value)}")
     out.append("")
     if data["edges"]:
         out += ["## Edges", ""]
@@ -407,10 +441,10 @@ def node_markdown(
             if count > EDGES_SHOWN:
                 continue
             target = edge["target"]
-            shown = f"[`{target}`]({link(target)})" if link else f"`{target}`"
+            shown = f"[{md.code(target)}]({md.target(link(target))})" if link else md.code(target)
             out.append(f"- {edge['type']} {shown}")
         for kind, count in shown_per_type.items():
             if count > EDGES_SHOWN:
-                out.append(f"- ... and {count - EDGES_SHOWN} more `{kind}` (see `--json`)")
+                out.append(f"- ... and {count - EDGES_SHOWN} more {md.code(kind)} (see `--json`)")
         out.append("")
     return "\n".join(out)

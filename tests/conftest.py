@@ -14,12 +14,16 @@ settings.load_profile("pith")
 
 
 @pytest.fixture(autouse=True)
-def _no_caller_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test depends on the caller's environment: every variable pith reads is cleared
-    (subprocesses started by a test inherit the cleared environment too)."""
+def _no_caller_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test depends on the caller's environment: every variable pith reads is cleared, and
+    the user's config dir (config.toml, trusted projects) is an empty one of the test's own
+    (subprocesses started by a test inherit both)."""
     for name in list(os.environ):
         if name.startswith(("PITH_", "OPENROUTER_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("user-config")))
 
 
 @pytest.fixture

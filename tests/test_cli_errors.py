@@ -89,7 +89,7 @@ def test_version_and_help_do_not_import_the_heavy_modules():
         "import sys\n"
         "from pith._cli import main\n"
         "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
-        "heavy = {'trio', 'httpx', 'rich', 'stamina', 'pith._generate', 'pith._extract',\n"
+        "heavy = {'trio', 'httpx', 'rich', 'stamina', 'pith._generate._engine', 'pith._extract',\n"
         "         'mcp', 'starlette', 'hypercorn', 'pydantic'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
@@ -150,7 +150,7 @@ def test_config_typos_warn_and_wrong_values_exit_2(cwd):
     (cwd / "pyproject.toml").write_text('[tool.pith]\napi-key = "sk-secret"\n')
     result = pith("generate", "--estimate")
     assert result.returncode == 2
-    assert "never reads the API key from a file" in result.stderr
+    assert "never reads the API key from a TOML file" in result.stderr
     assert "sk-secret" not in result.stderr
     (cwd / "pyproject.toml").unlink()
     for name, value in (("PITH_TIMEOUT", "inf"), ("PITH_CONCURRENCY", "100000")):

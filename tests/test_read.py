@@ -4,6 +4,7 @@ export, and the commands that render them."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -197,12 +198,13 @@ def test_export_writes_pages_whose_links_resolve(wiki: Path, tmp_path: Path) -> 
         for target in link.findall(page.read_text()):
             assert (page.parent / target).resolve().is_file(), (page, target)
     index = (out / "index.md").read_text()
-    assert "[core.py](core.py.md): Summary of core.py." not in index  # core.py has no prose
-    assert "[decorators.py](decorators.py.md): Summary of decorators.py." in index
+    assert "[`core.py`](core.py.md): Summary of core.py." not in index  # core.py has no prose
+    assert "[`decorators.py`](decorators.py.md): Summary of decorators.py." in index
     # A rerun after a node is gone removes its page, and nothing pith did not write.
     manifest = json.loads((out / ".pith-export.json").read_text())
     (out / "gone.py.md").write_text("old")
-    (out / ".pith-export.json").write_text(json.dumps([*manifest, "gone.py.md"]))
+    manifest["pages"]["gone.py.md"] = hashlib.sha256(b"old").hexdigest()
+    (out / ".pith-export.json").write_text(json.dumps(manifest))
     with Store.open(wiki / "pith.db") as store:
         assert export_markdown(store, out).removed == 1
     assert (out / "mine.txt").exists()
