@@ -215,3 +215,16 @@ def test_a_schema_3_search_index_is_rebuilt_on_open(tmp_path):
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     connection.close()
+
+
+def test_a_full_disk_is_reported_as_itself_and_the_store_stays_usable(store):
+    # A full disk (here: the database may not grow) makes SQLite roll the transaction back
+    # itself; the error raised is the full disk, not "cannot rollback".
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.set_meta({str(i): "x" * 1000 for i in range(2000)})
+    assert store.get_meta("0") is None
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    store.set_meta({"after": "yes"})
+    assert store.get_meta("after") == "yes"
