@@ -46,6 +46,11 @@ class Connection:
         # A store that could not be migrated (read-only) is read as it is: without the tables
         # a later schema added.
         self.schema_version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        # Ctrl-C during a long statement (a large build's index) stops it: Python runs signal
+        # handlers only between its own instructions, and this handler is some, every so
+        # often inside the statement; the KeyboardInterrupt it gets aborts the statement,
+        # which says "interrupted" (turned back into KeyboardInterrupt above).
+        connection.set_progress_handler(_let_signals_in, _PROGRESS_STEPS)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -157,6 +162,8 @@ class Connection:
             try:
                 return self._db.execute(sql, tuple(params)).fetchall()
             except sqlite3.OperationalError as exc:
+                if _is_interrupt(exc):
+                    raise KeyboardInterrupt from None
                 if not _is_damage(exc):
                     raise
                 raise self._damaged(str(exc)) from None
@@ -187,10 +194,12 @@ class Connection:
             try:
                 yield self._db
                 self._db.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 if self._db.in_transaction:
                     with suppress(sqlite3.Error):
                         self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_interrupt(exc):
+                    raise KeyboardInterrupt from None
                 raise
 
     # --- meta --------------------------------------------------------------------------------
@@ -240,6 +249,17 @@ class Connection:
         if built_from is None:
             return self.is_extracted
         return bool(json.loads(built_from).get("facts") != self.get_meta("facts_version"))
+
+
+_PROGRESS_STEPS = 200_000  # SQLite instructions between two chances for a signal
+
+
+def _let_signals_in() -> int:
+    return 0
+
+
+def _is_interrupt(exc: sqlite3.OperationalError) -> bool:
+    return str(exc) == "interrupted"
 
 
 def _size(path: Path) -> int:
