@@ -220,7 +220,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     pith extract PATH   read the code: ast, git history, READMEs (no LLM)
     pith build          turn it into a graph of files, modules and functions
     pith generate       write prose for every node with your LLM endpoint
-    pith show ID        read what was written; context FILE..., search QUERY
+    pith show ID        read what was written; context FILE..., search QUERY, callers ID
     pith serve | mcp    give it to agents over HTTP or MCP; export DIR as Markdown
     """
     ctx.obj = CliState(data_dir=data_dir, verbosity=verbosity or 0)
@@ -396,12 +396,30 @@ def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("node_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def callers(state: CliState, node_id: str, as_json: bool) -> None:
+    """Who uses ID (a symbol id or bare name, or a file): file, line, caller, the line; tests
+    apart, with the command that runs them."""
+    from ._read import WikiReader
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
+        answer = WikiReader(store).callers(node_id)
+    if as_json:
+        _echo_json(answer.to_json())
+    else:
+        click.echo(answer.to_markdown(), nl=False)
+
+
+@cli.command()
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, help="At most N results.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
 def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
-    """Nodes ranked by relevance to QUERY (ids, names, docstrings, prose)."""
+    """Nodes and symbols ranked by relevance to QUERY (ids, names, docstrings, prose)."""
     from ._read import WikiReader, hits_markdown
     from ._store import open_store
 
@@ -731,7 +749,7 @@ def serve(
 @pass_state
 def mcp(state: CliState) -> None:
     """Serve the wiki to a coding agent as an MCP server on stdio (tools: context, node,
-    search, impact) until stdin closes, Ctrl-C or SIGTERM. Without a built store it starts
+    search, impact, callers) until stdin closes, Ctrl-C or SIGTERM. Without a built store it starts
     anyway and answers each call with what to run first."""
     from ._mcp import serve_stdio
 

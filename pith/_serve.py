@@ -1,8 +1,8 @@
 """`pith serve`: the read layer over HTTP, for agents and tools (starlette on hypercorn, on Trio).
 
 Endpoints (JSON, or Markdown with ``?format=md``): ``GET /`` (this list), ``/node/{id}``,
-``/context?files=a,b``, ``/impact/{id}``, ``/search?q=...&limit=N``, ``/health``. An unknown id
-is a 404 ``{"error", "suggestions"}``; a bad or oversized parameter a 400 ``{"error"}`` (the
+``/context?files=a,b``, ``/impact/{id}``, ``/callers/{id}``, ``/search?q=...&limit=N``,
+``/health``. An unknown id is a 404 ``{"error", "suggestions"}``; a bad or oversized parameter a 400 ``{"error"}`` (the
 bounds are `pith._limits`, the same as the command line's and MCP's). Ids may hold ``/`` and
 ``:``; they are looked up in the store and never read as paths, so no request reads a file. No
 answer holds an absolute path. The store is opened read-only (safe while `pith generate`
@@ -199,6 +199,11 @@ def create_app(
         answer = await read(functools.partial(reader.impact, request.path_params["node_id"]))
         return answer.to_json, answer.to_markdown
 
+    async def callers(request: Request) -> _Renderings:
+        """Who uses this symbol or file: file, line, caller and text; tests apart."""
+        answer = await read(functools.partial(reader.callers, request.path_params["node_id"]))
+        return answer.to_json, answer.to_markdown
+
     async def search(request: Request) -> _Renderings:
         """Nodes ranked by relevance to the words of ?q=... (&limit=N, default 10)."""
         query = request.query_params.get("q", "")
@@ -241,6 +246,7 @@ def create_app(
         Route("/node/{node_id:path}", endpoint(node)),
         Route("/context", endpoint(context)),
         Route("/impact/{node_id:path}", endpoint(impact)),
+        Route("/callers/{node_id:path}", endpoint(callers)),
         Route("/search", endpoint(search)),
         Route("/health", endpoint(health)),
     ]
