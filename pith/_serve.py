@@ -2,11 +2,11 @@
 
 Endpoints (JSON, or Markdown with ``?format=md``): ``GET /`` (this list), ``/node/{id}``,
 ``/context?files=a,b``, ``/impact/{id}``, ``/callers/{id}``, ``/search?q=...&limit=N``,
-``/health``. An unknown id is a 404 ``{"error", "suggestions"}``; a bad or oversized parameter a 400 ``{"error"}`` (the
-bounds are `pith._limits`, the same as the command line's and MCP's). Ids may hold ``/`` and
-``:``; they are looked up in the store and never read as paths, so no request reads a file. No
-answer holds an absolute path. The store is opened read-only (safe while `pith generate`
-writes) and read in worker threads, off the event loop.
+``/health``. An unknown id is a 404 ``{"error", "suggestions"}``; a bad or oversized parameter a
+400 ``{"error"}`` (the bounds are `pith._limits`, the same as the command line's and MCP's). Ids
+may hold ``/`` and ``:``; they are looked up in the store and never read as paths, so no request
+reads a file. No answer holds an absolute path. The store is opened read-only (safe while `pith
+generate` writes) and read in worker threads, off the event loop.
 
 Exposure: only requests whose ``Host`` is a loopback name (``localhost``, ``*.localhost``,
 ``127.0.0.0/8``, ``::1``), the address given to ``--host``, or a name given to ``--allow-host``
