@@ -405,11 +405,12 @@ def prepare_data_dir(path: Path) -> None:
 
 
 def _searched(looked_in: tuple[Path, ...]) -> str:
-    """``/a/b/c`` / ``/a/b/c or above it, up to /a (the top of its git work tree)``."""
-    if len(looked_in) == 1:
-        return str(looked_in[0])
+    """``/a/b/c or above it, up to /a (the top of its git work tree)``; ``/a (the top of its
+    git work tree)`` when that is where pith started."""
     last = looked_in[-1]
     why = " (the top of its git work tree)" if (last / ".git").exists() else ""
+    if len(looked_in) == 1:
+        return f"{last}{why}"
     return f"{looked_in[0]} or above it, up to {last}{why}"
 
 
