@@ -51,6 +51,30 @@ def test_only_loopback_and_allowed_hosts_are_answered(data_dir: Path) -> None:
         stop(process)
 
 
+def test_a_browser_request_from_another_site_is_refused(data_dir: Path) -> None:
+    # A page of another site cannot read the answer, but its request alone could spend a call.
+    process, url = start(data_dir, "--allow-host", "wiki.lan")
+    try:
+        with httpx.Client(base_url=url) as http:
+            for headers in (
+                {"Origin": "http://attacker.example"},
+                {"Origin": "https://attacker.example:8443"},
+                {"Sec-Fetch-Site": "cross-site"},
+            ):
+                refused = http.get("/node/app.py", headers=headers)
+                assert refused.status_code == 403, headers
+                assert "another site" in refused.json()["error"]
+            for headers in (
+                {"Origin": "http://localhost:3000"},
+                {"Origin": "http://wiki.lan"},
+                {"Sec-Fetch-Site": "same-origin"},
+                {"Sec-Fetch-Site": "none"},
+            ):
+                assert http.get("/node/app.py", headers=headers).status_code == 200, headers
+    finally:
+        stop(process)
+
+
 def test_no_answer_holds_an_absolute_path(data_dir: Path, tmp_path: Path) -> None:
     process, url = start(data_dir)
     try:
