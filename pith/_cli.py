@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from ._config import STORE_DIR, Settings, git_top, load_settings, locate_data_dir
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    STORE_DIR,
+    Settings,
+    git_top,
+    load_settings,
+    locate_data_dir,
+)
 from ._errors import PithError, UsageError
 from ._version import __version__
 from ._words import plural
@@ -212,7 +220,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     pith extract PATH   read the code: ast, git history, READMEs (no LLM)
     pith build          turn it into a graph of files, modules and functions
     pith generate       write prose for every node with your LLM endpoint
-    pith show ID        read what was written; context FILE..., search QUERY
+    pith show ID        read what was written; context FILE..., search QUERY, callers ID
     pith serve | mcp    give it to agents over HTTP or MCP; export DIR as Markdown
     """
     ctx.obj = CliState(data_dir=data_dir, verbosity=verbosity or 0)
@@ -388,12 +396,30 @@ def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("node_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def callers(state: CliState, node_id: str, as_json: bool) -> None:
+    """Who uses ID (a symbol id or bare name, or a file): file, line, caller, the line; tests
+    apart, with the command that runs them."""
+    from ._read import WikiReader
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
+        answer = WikiReader(store).callers(node_id)
+    if as_json:
+        _echo_json(answer.to_json())
+    else:
+        click.echo(answer.to_markdown(), nl=False)
+
+
+@cli.command()
 @click.argument("query")
 @click.option("--limit", type=click.IntRange(1, 100), default=10, help="At most N results.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
 def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
-    """Nodes ranked by relevance to QUERY (ids, names, docstrings, prose)."""
+    """Nodes and symbols ranked by relevance to QUERY (ids, names, docstrings, prose)."""
     from ._read import WikiReader, hits_markdown
     from ._store import open_store
 
@@ -445,9 +471,15 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
     "--concurrency",
     default=None,
     metavar="N",
-    help="LLM calls in flight at once: an integer from 1 to 1000 (default 5).",
+    help="LLM calls in flight at once: an integer from 1 to 1000 (default: $PITH_CONCURRENCY, "
+    "else 5).",
 )
-@click.option("-m", "--model", default=None, help="Model name (default: $PITH_MODEL).")
+@click.option(
+    "-m",
+    "--model",
+    default=None,
+    help=f"Model name (default: $PITH_MODEL, else {DEFAULT_MODEL}).",
+)
 @click.option(
     "--node",
     "node_ids",
@@ -463,12 +495,17 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
 )
 @click.option("--estimate", is_flag=True, help="Print tokens and cost; call nothing, need no key.")
 @click.option("--dry-run", is_flag=True, help="Like --estimate, and list the nodes.")
-@click.option("--base-url", default=None, metavar="URL", help="OpenAI-compatible endpoint.")
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help=f"OpenAI-compatible endpoint (default: $PITH_BASE_URL, else {DEFAULT_BASE_URL}).",
+)
 @click.option(
     "--timeout",
     default=None,
     metavar="SECONDS",
-    help="Read timeout of one LLM call (default 120).",
+    help="Read timeout of one LLM call (default: $PITH_TIMEOUT, else 120).",
 )
 @click.option(
     "--report",
@@ -504,7 +541,15 @@ def generate(
 
     Source code by default: tests and examples (tests/, docs_src/, examples/, ...) stay in the
     graph, for test links and callers, and get prose when --path or [tool.pith] generate names
-    them. -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
+    them.
+
+    The API key comes from PITH_API_KEY (or OPENROUTER_API_KEY) in the environment, or ./.env
+    once trusted (`pith trust`); never from a flag. A local endpoint (PITH_BASE_URL or
+    --base-url on localhost) needs none. -m, --base-url, -c and --timeout default to
+    PITH_MODEL, PITH_BASE_URL, PITH_CONCURRENCY and PITH_TIMEOUT, then to the project's
+    [tool.pith] (the first three once trusted) and your config.toml (docs/configuration.md).
+
+    -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
     asks and lowers its concurrency, then raises it again while calls succeed.
     """
     import rich.console
@@ -704,7 +749,7 @@ def serve(
 @pass_state
 def mcp(state: CliState) -> None:
     """Serve the wiki to a coding agent as an MCP server on stdio (tools: context, node,
-    search, impact) until stdin closes, Ctrl-C or SIGTERM. Without a built store it starts
+    search, impact, callers) until stdin closes, Ctrl-C or SIGTERM. Without a built store it starts
     anyway and answers each call with what to run first."""
     from ._mcp import serve_stdio
 

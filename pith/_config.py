@@ -37,7 +37,6 @@ __all__ = [
     "Settings",
     "git_top",
     "is_local_url",
-    "load_data_dir",
     "load_settings",
     "locate_data_dir",
     "prepare_data_dir",
@@ -365,16 +364,6 @@ def locate_data_dir(
         if (directory / ".git").exists():
             break
     return DataDir(cwd / STORE_DIR, "", tuple(looked_in))
-
-
-def load_data_dir(
-    data_dir: str | Path | None = None,
-    *,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Path:
-    """The path of `locate_data_dir`."""
-    return locate_data_dir(data_dir, cwd=cwd, environ=environ).path
 
 
 def git_top(path: Path) -> Path | None:

@@ -1,6 +1,7 @@
 """`pith mcp`: the read layer as an MCP server on stdio, for coding agents (the official SDK).
 
-Tools: ``context(files)``, ``node(id)``, ``search(query, limit)``, ``impact(id)``; each returns
+Tools: ``context(files)``, ``node(id)``, ``search(query, limit)``, ``impact(id)``,
+``callers(id)``; each returns
 the Markdown rendering of `WikiReader`'s answer (bounded, see `pith._read.MARKDOWN_BUDGET`). An
 unknown id, an argument past its bound (`pith._limits`) or a missing store is a tool error of
 one line. The store is opened read-only on the first call that finds it (a server started
@@ -43,8 +44,10 @@ T = TypeVar("T")
 INSTRUCTIONS = (
     "pith's wiki of this codebase: prose for every file, package and important function (what "
     "it is, why it exists, what bites). Before changing files, call `context` with their paths; "
-    "`search` finds nodes by words; `node` reads one node by id (a path like `pkg/mod.py`, a "
-    "package directory like `pkg`, or `pkg/mod.py:Class.method`); `impact` lists what imports it."
+    "`search` finds nodes and symbols by words; `node` reads one by id (`.` for the overview, "
+    "a path like `pkg/mod.py`, a package directory like `pkg`, `pkg/mod.py:Class.method` or "
+    "`pkg/mod.py:CONSTANT`, or a bare name); `callers` lists who uses a symbol, with file and "
+    "line; `impact` lists what imports it."
 )
 
 # JSON-RPC 2.0's error codes.
@@ -120,6 +123,14 @@ def _server(wiki: _Wiki) -> MCPServer:
         """The files that import this node's file, directly or not, nearest first, and their
         tests: what a change to it can break."""
         answer = await wiki.read(lambda reader: reader.impact(id))
+        return answer.to_markdown()
+
+    @server.tool()
+    async def callers(id: str) -> str:
+        """Who uses this symbol (id like `pkg/mod.py:Class.method`, or a bare name like
+        `send`) or file: each use's file, line, enclosing function and text; the tests that
+        use it apart, with the pytest command that runs them."""
+        answer = await wiki.read(lambda reader: reader.callers(id))
         return answer.to_markdown()
 
     return server

@@ -1,12 +1,12 @@
 """`pith serve`: the read layer over HTTP, for agents and tools (starlette on hypercorn, on Trio).
 
 Endpoints (JSON, or Markdown with ``?format=md``): ``GET /`` (this list), ``/node/{id}``,
-``/context?files=a,b``, ``/impact/{id}``, ``/search?q=...&limit=N``, ``/health``. An unknown id
-is a 404 ``{"error", "suggestions"}``; a bad or oversized parameter a 400 ``{"error"}`` (the
-bounds are `pith._limits`, the same as the command line's and MCP's). Ids may hold ``/`` and
-``:``; they are looked up in the store and never read as paths, so no request reads a file. No
-answer holds an absolute path. The store is opened read-only (safe while `pith generate`
-writes) and read in worker threads, off the event loop.
+``/context?files=a,b``, ``/impact/{id}``, ``/callers/{id}``, ``/search?q=...&limit=N``,
+``/health``. An unknown id is a 404 ``{"error", "suggestions"}``; a bad or oversized parameter a
+400 ``{"error"}`` (the bounds are `pith._limits`, the same as the command line's and MCP's). Ids
+may hold ``/`` and ``:``; they are looked up in the store and never read as paths, so no request
+reads a file. No answer holds an absolute path. The store is opened read-only (safe while `pith
+generate` writes) and read in worker threads, off the event loop.
 
 Exposure: only requests whose ``Host`` is a loopback name (``localhost``, ``*.localhost``,
 ``127.0.0.0/8``, ``::1``), the address given to ``--host``, or a name given to ``--allow-host``
@@ -200,6 +200,11 @@ def create_app(
         answer = await read(functools.partial(reader.impact, request.path_params["node_id"]))
         return answer.to_json, answer.to_markdown
 
+    async def callers(request: Request) -> _Renderings:
+        """Who uses this symbol or file: file, line, caller and text; tests apart."""
+        answer = await read(functools.partial(reader.callers, request.path_params["node_id"]))
+        return answer.to_json, answer.to_markdown
+
     async def search(request: Request) -> _Renderings:
         """Nodes ranked by relevance to the words of ?q=... (&limit=N, default 10)."""
         query = request.query_params.get("q", "")
@@ -242,6 +247,7 @@ def create_app(
         Route("/node/{node_id:path}", endpoint(node)),
         Route("/context", endpoint(context)),
         Route("/impact/{node_id:path}", endpoint(impact)),
+        Route("/callers/{node_id:path}", endpoint(callers)),
         Route("/search", endpoint(search)),
         Route("/health", endpoint(health)),
     ]

@@ -14,7 +14,7 @@ from fakellm import FakeLLM
 from projects import clean_env, run_pith
 from sample_project import write_project
 
-NODE_COUNT = 13  # the sample project's nodes
+NODE_COUNT = 14  # the sample project's nodes (the root too)
 
 
 @pytest.fixture
