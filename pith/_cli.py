@@ -722,6 +722,7 @@ def serve(
     GET /context?files=a.py,b.py
                           what to read before changing those files
     GET /impact/ID        what imports it, nearest first
+    GET /callers/ID       who uses it, with file and line
     GET /search?q=WORDS&limit=N
                           nodes ranked by relevance
     GET /health           {"status", "project", "nodes"}
