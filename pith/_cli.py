@@ -727,7 +727,9 @@ def serve(
                           nodes ranked by relevance
     GET /health           {"status", "project", "nodes"}
 
-    Answers are JSON, or Markdown with ?format=md. Read-only unless --generate-missing.
+    Answers are JSON, or Markdown with ?format=md.
+
+    --generate-missing writes the prose it pays for; without it the store is only read.
     """
     from ._serve import serve as run_server
 
