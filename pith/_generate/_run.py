@@ -27,7 +27,7 @@ class GenerationInterrupted(PithError):
     before it is saved, and ``report`` says which."""
 
     def __init__(self, report: GenerationReport, *, terminated: bool = False) -> None:
-        what = "terminated" if terminated else "interrupted"
+        what = "interrupted by SIGTERM" if terminated else "interrupted"
         super().__init__(f"{what}: finished prose is saved; run `pith generate` to continue")
         self.report = report
         self.terminated = terminated
