@@ -14,11 +14,17 @@ from ._version import __version__
 
 if TYPE_CHECKING:
     from ._config import Settings, load_settings
-    from ._errors import ConfigError, PithError, UsageError
+    from ._errors import ConfigError, PithError, StoreWriteError, UsageError
     from ._generate import Generation, generate
-    from ._generate._adaptive import AdaptiveConcurrency
-    from ._generate._limiter import FifoCapacityLimiter
-    from ._generate._report import GenerationReport, NodeResult, Outcome, ProgressUpdate
+    from ._generate._adaptive import AdaptiveConcurrency, ConcurrencyChange
+    from ._generate._limiter import FifoCapacityLimiter, FifoCapacityLimiterStatistics
+    from ._generate._report import (
+        GenerationReport,
+        NodeError,
+        NodeResult,
+        Outcome,
+        ProgressUpdate,
+    )
     from ._generate._selection import Selection, select_nodes
     from ._llm import (
         AuthError,
@@ -34,7 +40,9 @@ if TYPE_CHECKING:
         RateLimitedError,
         RetryLaterError,
         ServerError,
+        Usage,
     )
+    from ._llm._client import Completion
     from ._store import Store, open_store
 
 # Names are imported on first use (PEP 562), so that `import pith` and commands that need
@@ -43,9 +51,12 @@ _LAZY: dict[str, str] = {
     "AdaptiveConcurrency": "._generate._adaptive",
     "AuthError": "._llm._errors",
     "BadRequestError": "._llm._errors",
+    "Completion": "._llm._client",
+    "ConcurrencyChange": "._generate._adaptive",
     "ConfigError": "._errors",
     "EndpointUnreachableError": "._llm._errors",
     "FifoCapacityLimiter": "._generate._limiter",
+    "FifoCapacityLimiterStatistics": "._generate._limiter",
     "Generation": "._generate._engine",
     "GenerationReport": "._generate._report",
     "InvalidReplyError": "._llm._errors",
@@ -54,6 +65,7 @@ _LAZY: dict[str, str] = {
     "LLMError": "._llm._errors",
     "LLMTimeoutError": "._llm._errors",
     "ModelNotFoundError": "._llm._errors",
+    "NodeError": "._generate._report",
     "NodeResult": "._generate._report",
     "Outcome": "._generate._report",
     "PithError": "._errors",
@@ -65,6 +77,8 @@ _LAZY: dict[str, str] = {
     "ServerError": "._llm._errors",
     "Settings": "._config",
     "Store": "._store",
+    "StoreWriteError": "._errors",
+    "Usage": "._llm._errors",
     "UsageError": "._errors",
     "generate": "._generate._engine",
     "load_settings": "._config",
@@ -84,9 +98,12 @@ __all__ = [
     "AdaptiveConcurrency",
     "AuthError",
     "BadRequestError",
+    "Completion",
+    "ConcurrencyChange",
     "ConfigError",
     "EndpointUnreachableError",
     "FifoCapacityLimiter",
+    "FifoCapacityLimiterStatistics",
     "Generation",
     "GenerationReport",
     "InvalidReplyError",
@@ -95,6 +112,7 @@ __all__ = [
     "LLMError",
     "LLMTimeoutError",
     "ModelNotFoundError",
+    "NodeError",
     "NodeResult",
     "Outcome",
     "PithError",
@@ -106,6 +124,8 @@ __all__ = [
     "ServerError",
     "Settings",
     "Store",
+    "StoreWriteError",
+    "Usage",
     "UsageError",
     "__version__",
     "generate",
