@@ -604,6 +604,7 @@ def generate(
                 )
             except GenerationInterrupted as exc:
                 report, interrupted = exc.report, exc
+                _signals.terminated |= exc.terminated  # SIGTERM came through Trio's receiver
             finally:
                 _signals.defer()  # what was paid for is now reported, even on a second Ctrl-C
     if report_path is not None:
