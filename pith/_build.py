@@ -583,13 +583,13 @@ def _common_prefix(a: str, b: str) -> int:
 # --- references: each use resolved to the symbol it reaches -------------------------------
 
 _MAX_HOPS = 8  # bindings, submodules and star imports followed for one use (cycles exist)
-ReferenceRow = tuple[str, str, int, str, str]  # (target id, file, line, caller id, text)
+ReferenceRow = tuple[str, int]  # (target symbol id, use id)
 
 
 def resolve_references(
     files: list[FileOutline],
     symbols: list[tuple[str, str, str, list[tuple[str, str]]]],
-    uses: Iterable[tuple[str, int, str, str, str, int, str]],
+    uses: Iterable[tuple[int, str, int, str, str, str, int]],
 ) -> tuple[list[ReferenceRow], dict[str, int]]:
     """Every use (`pith._models.UseFacts`, as stored) resolved to the symbol it reaches,
     following re-exports (``from .core import connect`` in a package's ``__init__.py``),
@@ -646,7 +646,7 @@ def resolve_references(
     seen: set[tuple[str, str, int, str]] = set()
     references: list[ReferenceRow] = []
     unresolved: dict[str, int] = defaultdict(int)
-    for path, line, scope, target, dotted, member, text in uses:
+    for use, path, line, scope, target, dotted, member in uses:
         key = (target, dotted, member)
         if key in cache:
             found = cache[key]
@@ -667,9 +667,8 @@ def resolve_references(
                 unresolved[target] += 1
             continue
         symbol_id = f"{found[0]}:{found[1]}"
-        caller = f"{path}:{scope}" if scope else path
-        if (symbol_id, path, line, caller) in seen:
+        if (symbol_id, path, line, scope) in seen:  # `f(f(x))`: one reference
             continue
-        seen.add((symbol_id, path, line, caller))
-        references.append((symbol_id, path, line, caller, text))
+        seen.add((symbol_id, path, line, scope))
+        references.append((symbol_id, use))
     return references, dict(unresolved)

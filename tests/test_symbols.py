@@ -404,7 +404,11 @@ def test_every_reference_reaches_a_symbol_and_every_test_is_a_test_file(
             build(store)
             reader = WikiReader(store)
             symbols = {row[0] for row in store._query("SELECT id FROM symbols")}
-            references = store._query("SELECT target, path, line, caller FROM refs")
+            references = store._query(
+                "SELECT r.target, u.path, u.line,"
+                " CASE u.scope WHEN '' THEN u.path ELSE u.path || ':' || u.scope END"
+                " FROM refs r JOIN uses u ON u.id = r.use"
+            )
             for target, path, _, caller in references:
                 assert target in symbols
                 assert path in project

@@ -31,6 +31,18 @@ SYMBOL_DOCSTRING_CHARS = 600
 VALUE_CHARS = 160
 _OVERLOAD = re.compile(r"(^|\.)overload$|\.(setter|deleter)$")
 _MEMBER_BASES = frozenset({"self", "cls"})
+# Statements whose blocks' definitions belong to the enclosing scope.
+_BLOCKS = (
+    ast.If,
+    ast.Try,
+    ast.TryStar,
+    ast.With,
+    ast.AsyncWith,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.Match,
+)
 _LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -198,9 +210,13 @@ def _definitions(
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
                 found[qualname] = (rank, symbol, chains)
             _definitions(visitor, statement.body, f"{qualname}.", kind, known, found)
-        elif isinstance(statement, ast.If | ast.Try | ast.TryStar | ast.With | ast.AsyncWith):
-            blocks: list[list[ast.stmt]] = [statement.body]
-            if isinstance(statement, ast.If):
+        elif isinstance(statement, _BLOCKS):
+            blocks: list[list[ast.stmt]] = []
+            if isinstance(statement, ast.Match):
+                blocks += [case.body for case in statement.cases]
+            else:
+                blocks.append(statement.body)
+            if isinstance(statement, ast.If | ast.For | ast.AsyncFor | ast.While):
                 blocks.append(statement.orelse)
             elif isinstance(statement, ast.Try | ast.TryStar):
                 blocks += [*(h.body for h in statement.handlers), statement.orelse]
