@@ -9,9 +9,11 @@
   (`Impact`);
 - ``search(query, limit)``: nodes ranked by relevance over ids, names, docstrings and prose.
 
-Every answer has ``to_json()`` (the shapes of ARCHITECTURE.md) and ``to_markdown()``, bounded to
+Every answer has ``to_json()`` (the shapes of docs/reading.md) and ``to_markdown()``, bounded to
 `MARKDOWN_BUDGET` characters (about 4,000 tokens: room in an agent's context for the answer and
 the work) with a visible note when something was left out. Stale prose is marked as stale.
+Every question is bounded (`pith._limits`): an id, a query, a list of files or a limit beyond
+its bound is a `UsageError`, before anything is looked up.
 Reads only; blocking (SQLite): call it from a worker thread in async code. It holds no state
 of its own, so one reader per store is safe wherever that store is.
 """
@@ -28,6 +30,7 @@ import attrs
 from . import _markdown as md
 from . import _views
 from ._errors import NotFoundError
+from ._limits import check_files, check_id, check_limit, check_query
 from ._models import EdgeType, FileFacts, NodeType, converter, is_test_path
 from ._store import Store
 
@@ -43,8 +46,6 @@ __all__ = [
 ]
 
 MARKDOWN_BUDGET = 16_000  # characters of one Markdown answer
-MAX_CONTEXT_FILES = 50
-MAX_SEARCH_LIMIT = 100
 MAX_IMPACT_FILES = 200
 MAX_CALLERS = 500
 BUSY_FILE_IMPORTERS = 10  # a file used this widely gets "Before you change this" in context
@@ -269,7 +270,7 @@ class WikiReader:
     store: Store
 
     def node(self, node_id: str) -> NodePage:
-        data = _views.node_view(self.store, node_id)
+        data = _views.node_view(self.store, check_id(node_id))
         if data["type"] == "symbol":  # its facts are all there is to say of it
             page = _views.node_page(self.store, data["id"])
             return NodePage(data, page)
@@ -278,7 +279,7 @@ class WikiReader:
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
         file_ids: list[str] = []
-        for given in list(dict.fromkeys(files))[:MAX_CONTEXT_FILES]:
+        for given in dict.fromkeys(check_files(files)):
             file_id = self._file_id(given)
             if file_id is None:
                 unknown.append(given)
@@ -361,7 +362,7 @@ class WikiReader:
         }
 
     def impact(self, node_id: str) -> Impact:
-        node = self.store.node(node_id)
+        node = self.store.node(check_id(node_id))
         if node is None:
             raise _views.not_found(self.store, node_id)
         if node.type is NodeType.MODULE:
@@ -426,6 +427,7 @@ class WikiReader:
     def callers(self, node_id: str) -> Callers:
         """The uses of a symbol (by id or unique bare name, see `pith._views.resolve_symbol`)
         or of every symbol of a file; `NotFoundError` for an unknown id."""
+        node_id = check_id(node_id)
         node = self.store.node(node_id.removeprefix("./"))
         if node is not None and node.type is NodeType.FILE:
             target, kind = node.id, "file"
@@ -513,7 +515,7 @@ class WikiReader:
         """Nodes and symbols, best first: those named exactly as asked (``send`` is
         ``Client.send``), then nodes by relevance, then other symbols by relevance; a symbol
         that is a node appears once, as the node."""
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        query, limit = check_query(query), check_limit(limit)
         found = self.store.search(query, limit)
         symbols = self.store.search_symbols(query, limit)
         node_ids = {i for i, _, _ in found}

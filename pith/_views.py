@@ -1,5 +1,5 @@
 """What ``pith status``, ``pith list`` and ``pith show`` print: the JSON documents of the contract
-(ARCHITECTURE.md) and their readable text/Markdown forms. Blocking (reads the store)."""
+(docs/usage.md) and their readable text/Markdown forms. Blocking (reads the store)."""
 
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
     "missing"}, "needs_build", "orphaned_prose", "runs": [{"owner", "pid", "host", "started",
     "heartbeat", "selected", "claimed"}], "next_generate": null | {"nodes",
-    "if_children_change", "forced_since", "force_remaining"}}`` (``runs``: generator runs in
-    progress on this store; ``next_generate``: what a plain ``pith generate`` selects now, by
-    the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null until
-    the graph is built from the current facts)."""
+    "if_children_change", "forced_since", "force_remaining", "left_out"}}`` (``runs``: generator
+    runs in progress on this store; ``next_generate``: what a plain ``pith generate`` selects
+    now, by the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null
+    until the graph is built from the current facts)."""
     from ._generate._leases import runs_in_progress
     from ._generate._selection import select_nodes
 
@@ -56,6 +56,7 @@ def status(store: Store) -> dict[str, Any]:
             "if_children_change": len(selection.if_children_change),
             "forced_since": selection.forced_since,
             "force_remaining": selection.force_remaining,
+            "left_out": sum(count for _, count in selection.left_out),
         }
     return {
         "root": store.root,
@@ -115,6 +116,9 @@ def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
         maybe = pending["if_children_change"]
         only_if = f", {maybe} of them only if something below is written" if maybe else ""
         lines.append(f"next:  pith generate ({plural(pending['nodes'], 'node')}{only_if})")
+    if pending and pending.get("left_out"):
+        left = plural(pending["left_out"], "test or example node", "test and example nodes")
+        lines.append(f"left:  {left} get prose only when asked (pith generate --path GLOB)")
     return "\n".join(lines)
 
 

@@ -101,10 +101,11 @@ def test_status_json(run, project, cwd):
         "orphaned_prose": 0,
         "runs": [],
         "next_generate": {
-            "nodes": 14,
+            "nodes": 13,
             "if_children_change": 0,
             "forced_since": None,
             "force_remaining": 0,
+            "left_out": 1,  # tests/test_core.py: tests get prose when asked for
         },
     }
     code, out, _ = run("status")

@@ -11,8 +11,7 @@ from typing import Any, TypeVar
 import pytest
 import trio
 from fakellm import FakeLLM
-from mockclock import client_for, inline
-from mockclock import run as run_inline
+from mockclock import client_for, inline, run
 from projects import write_tree
 from sample_project import built_store
 from trio._core._run import _r as trio_scheduler_random
@@ -23,17 +22,12 @@ from pith._generate import Generation
 from pith._generate._blocking import BlockingBatcher
 from pith._generate._limiter import FifoCapacityLimiter
 from pith._generate._prompt_builder import PromptBuilder
-from pith._generate._report import GenerationReport, Outcome
+from pith._generate._report import Outcome
 from pith._generate._selection import select_nodes
 from pith._models import Node, NodeType
 from pith._store import Store
 
 T = TypeVar("T")
-
-
-async def run(store: Store, fake: FakeLLM, **options: Any) -> GenerationReport:
-    with trio.fail_after(3600):  # a hang shows as a failure, not as a stuck test
-        return await run_inline(store, fake, **options)
 
 
 @pytest.fixture

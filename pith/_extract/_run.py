@@ -38,9 +38,9 @@ from .._store import (
     use_rows,
 )
 from ._docs import read_readmes
-from ._files import discover, read_regular_file, read_target_config
+from ._files import FileTooLarge, discover, hash_regular_file, read_regular_file, read_target_config
 from ._git import git_history
-from ._python import ImportResolver, content_hash, parse_source, problem_facts
+from ._python import MAX_FILE_BYTES, ImportResolver, parse_source, problem_facts
 
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
@@ -104,10 +104,17 @@ def _parse_chunk(paths: list[str]) -> list[_Row]:
 
 def _read_and_parse(root: Path, path: str, resolver: ImportResolver) -> _Row:
     try:
-        data = read_regular_file(root / path)
+        data = read_regular_file(root / path, max_size=MAX_FILE_BYTES)
     except OSError as exc:
-        return _row(problem_facts(path, f"unreadable: {exc.strerror or exc}; not read"))
+        return _row(problem_facts(path, _unread(exc)))
     return _parse_one(path, data, resolver)
+
+
+def _unread(exc: OSError) -> str:
+    """The problem of a file that was not read."""
+    if isinstance(exc, FileTooLarge):
+        return exc.strerror or ""
+    return f"unreadable: {exc.strerror or exc}; not read"
 
 
 def _parse_one(path: str, data: bytes, resolver: ImportResolver) -> _Row:
@@ -197,15 +204,15 @@ def extract(
             to_parse.append(candidate.path)  # read where it is parsed: maybe in a worker
             continue
         try:
-            data = read_regular_file(root / candidate.path)
+            digest = hash_regular_file(root / candidate.path, MAX_FILE_BYTES)
         except OSError as exc:
-            reason = f"unreadable: {exc.strerror or exc}; not read"
+            reason = _unread(exc)
             if stored_problems.get(candidate.path) != reason:
                 rows.append(_row(problem_facts(candidate.path, reason)))
             else:
                 unchanged.append(candidate.path)
             continue
-        if content_hash(data) == stored:
+        if digest == stored:
             unchanged.append(candidate.path)
         else:
             to_parse.append(candidate.path)
