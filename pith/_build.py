@@ -11,8 +11,11 @@ Nodes:
   `BuildConfig.function_min_importers` other files import by name (also through a package's
   re-export, ``from pkg import name``), or that are complex (at least
   `BuildConfig.function_min_lines` lines or cyclomatic complexity
-  `BuildConfig.function_min_complexity`); id = ``<file id>:<qualname>``; ``source_hash`` = hash of
-  its own source lines, so editing another function of the file does not stale it.
+  `BuildConfig.function_min_complexity`), and the methods as long or complex of a public class of
+  `pith._store.LARGE_CLASS_LINES` lines or more; id = ``<file id>:<qualname>``; ``source_hash`` =
+  hash of its own source lines, so editing another function of the file does not stale it.
+  Every other class, method, function and constant is a symbol without prose of its own.
+- The **root** module ``.`` always exists: the overview (README, packages, entry points).
 
 Edges: ``contains`` (module -> sub-module, module -> file, file -> function; a directory
 belongs to its nearest enclosing module), ``imports`` / ``importedBy`` (file <-> file) and
@@ -143,7 +146,9 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
         scripts=scripts,
     )
     check_graph(nodes, edges)
-    references, unresolved = resolve_references(outlines, store.symbol_outlines(), store.all_uses())
+    references, unresolved = resolve_references(
+        outlines, store.symbol_outlines(), store.uses_to_resolve()
+    )
     removed = len(old_ids - {n.id for n in nodes})
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store.replace_graph(
@@ -344,7 +349,8 @@ def build_graph(
         file_nodes[facts.path] = node
         for definition in facts.definitions:
             lines = definition.end_line - definition.start_line + 1
-            fan_in = len(name_importers.get((facts.path, definition.name), ()))
+            method = definition.kind == "method"  # of a large class: never imported by name
+            fan_in = 0 if method else len(name_importers.get((facts.path, definition.name), ()))
             if not (
                 fan_in >= config.function_min_importers
                 or lines >= config.function_min_lines

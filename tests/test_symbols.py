@@ -428,3 +428,25 @@ def test_every_reference_reaches_a_symbol_and_every_test_is_a_test_file(
                     assert is_test_path(test["file"])
                 for impacted in reader.impact(file_id).tests:
                     assert is_test_path(impacted)
+
+
+def test_the_long_methods_of_a_large_class_get_prose_of_their_own(tmp_path: Path) -> None:
+    from pith._generate._prompt_builder import PromptBuilder
+
+    filler = "".join(f"    def m{i}(self):\n        return {i}\n" for i in range(150))
+    long_body = "".join(f"        x = x + {i}\n" for i in range(40))
+    big = f"class Big:\n    def work(self, x):\n{long_body}        return x\n{filler}"
+    small = f"class Small:\n    def work(self, x):\n{long_body}        return x\n"
+    root = write_tree(tmp_path / "p", {"big.py": big, "small.py": small})
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        functions = sorted(n.id for n in store.nodes() if n.type.value == "function")
+        # Big is over 300 lines: its 42-line method gets a node, its 2-line ones do not; the
+        # method of a small class is described by its class's prose.
+        assert functions == ["big.py:Big", "big.py:Big.work", "small.py:Small"]
+        node = store.node("big.py:Big.work")
+        assert node is not None
+        assert node.metadata["kind"] == "method"
+        prompt = PromptBuilder(store).prompt(node)
+        assert "method of Big" in json.dumps(prompt.messages)

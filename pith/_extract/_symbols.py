@@ -44,6 +44,11 @@ _BLOCKS = (
     ast.Match,
 )
 _LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})
+# Fields that never hold a name or an expression: not worth a look.
+_NOT_EXPRESSIONS = frozenset(
+    {"ctx", "op", "ops", "type_comment", "kind", "level", "conversion", "is_async", "simple"}
+    | {"name", "id", "attr", "arg", "asname", "module", "names", "type_ignores", "tag"}
+)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -124,7 +129,7 @@ def collect(
             if candidate in kinds and (
                 not current or current == scope or kinds.get(current) is not SymbolKind.CLASS
             ):
-                return path, f"{candidate}.{rest}" if rest else candidate
+                return path, _longest(kinds, candidate, rest)
             if not current:
                 break
             current = current.rpartition(".")[0]
@@ -149,6 +154,7 @@ def collect(
     interest.update(q.rpartition(".")[2] for q in kinds)
     scopes = _scopes(symbols, len(visitor.lines))
     uses: list[UseFacts] = []
+    seen: set[tuple[int, str, str, str]] = set()  # `f(f(x))` is one use of f
     for line, chain in _chains(tree, interest):
         scope = scopes[line] if line < len(scopes) else ""
         base, _, rest = chain.partition(".")
@@ -156,20 +162,23 @@ def collect(
             owner = _enclosing_class(scope, kinds)
             if owner is None or not rest:
                 continue
-            dotted = f"{owner}.{rest}"
             member = f"{owner}.{rest.partition('.')[0]}"
-            # A member the class does not define is an instance attribute, unless a base
-            # (resolved at build) may define it.
-            if member not in kinds and owner not in with_bases:
+            if member in kinds:  # the class's own: resolved here
+                use = (line, scope, path, _longest(kinds, member, rest.partition(".")[2]))
+                inherited = False
+            elif owner in with_bases:  # maybe a base's: resolved at build
+                use, inherited = (line, scope, path, f"{owner}.{rest}"), True
+            else:  # an instance attribute
                 continue
-            uses.append(
-                UseFacts(line, scope, path, dotted, member=True, text=visitor.line_text(line))
-            )
         else:
             target = link(chain, scope)
             if target is None:
                 continue
-            uses.append(UseFacts(line, scope, *target, text=visitor.line_text(line)))
+            use, inherited = (line, scope, *target), False
+        if use in seen:
+            continue
+        seen.add(use)
+        uses.append(UseFacts(*use, member=inherited, text=visitor.line_text(line)))
         if len(uses) >= MAX_USES:
             break
     return Symbols(
@@ -178,6 +187,15 @@ def collect(
         bindings=tuple((local, file, dotted) for local, (file, dotted) in bindings.items()),
         star_imports=tuple(stars),
     )
+
+
+def _longest(kinds: Mapping[str, SymbolKind], qualname: str, rest: str) -> str:
+    """The longest symbol ``qualname.rest...`` names (``qualname`` is one)."""
+    for part in rest.split(".") if rest else ():
+        if f"{qualname}.{part}" not in kinds:
+            break
+        qualname = f"{qualname}.{part}"
+    return qualname
 
 
 def _definitions(
@@ -368,7 +386,9 @@ def _chains(tree: ast.AST, interest: set[str]) -> Iterable[tuple[int, str]]:
             continue
         names = fields.get(kind)
         if names is None:
-            names = fields[kind] = getattr(kind, "_fields", ())
+            names = fields[kind] = tuple(
+                f for f in getattr(kind, "_fields", ()) if f not in _NOT_EXPRESSIONS
+            )
         for field in names:
             value = getattr(node, field, None)
             if type(value) is list:

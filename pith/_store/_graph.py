@@ -87,13 +87,19 @@ class Graph(Connection):
         unresolved: Mapping[str, int] | None = None,
     ) -> None:
         """In one transaction: replace every node and edge, the references ``(target symbol
-        id, use id)`` and the per-file counts of unresolved uses; drop the prose of
+        id, use id)`` of the uses `uses_to_resolve` gave (the others are resolved already)
+        and the per-file counts of unresolved uses; drop the prose of
         nodes that are gone (prose of surviving nodes is kept; its staleness follows from the
         hashes), and set ``meta``."""
         with self.transaction() as db:
             if self.schema_version >= SYMBOLS_SCHEMA:
                 db.execute("DELETE FROM refs")
                 db.execute("DELETE FROM unresolved")
+                # A use in its own file (not through a base class) names its symbol already.
+                db.execute(
+                    "INSERT INTO refs SELECT target || ':' || dotted, id FROM uses"
+                    " WHERE target = path AND NOT member"
+                )
                 db.executemany("INSERT INTO refs VALUES (?, ?)", references)
                 db.executemany("INSERT INTO unresolved VALUES (?, ?)", (unresolved or {}).items())
             db.execute("DELETE FROM nodes")

@@ -127,11 +127,18 @@ class SymbolStore(Search):
         rows = self._query("SELECT path, qualname, kind, bases FROM symbols")
         return [(p, q, k, [(f, d) for f, d in json.loads(b)] if b else []) for p, q, k, b in rows]
 
-    def all_uses(self) -> Iterator[tuple[int, str, int, str, str, str, int]]:
-        """Every raw use: (id, file, line, scope, target file, dotted, member)."""
+    def uses_to_resolve(self) -> Iterator[tuple[int, str, int, str, str, str, int]]:
+        """Every use that leads out of its file or to a base class's member, which build
+        resolves (the others are resolved already): (id, file, line, scope, target file,
+        dotted, member)."""
         if not self.has_symbols:
             return iter(())
-        return iter(self._query("SELECT id, path, line, scope, target, dotted, member FROM uses"))
+        return iter(
+            self._query(
+                "SELECT id, path, line, scope, target, dotted, member FROM uses"
+                " WHERE target != path OR member"
+            )
+        )
 
     def references_to(self, targets: Iterable[str], limit: int = 10_000) -> list[Reference]:
         """The references to any of ``targets`` (symbol ids), by file and line."""
