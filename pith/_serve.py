@@ -180,7 +180,7 @@ def create_app(
         return await trio.to_thread.run_sync(fn)
 
     async def node(request: Request) -> _Renderings:
-        """One node's page by id: `pkg/mod.py`, `pkg`, `.` or `pkg/mod.py:Class.method`."""
+        """One node or symbol by id (`pkg/mod.py`, `.`, `pkg/mod.py:Class.send`) or bare name."""
         node_id = request.path_params["node_id"]
         if missing is not None:
             view = await read(functools.partial(reader.node, node_id))  # 404 before any call
