@@ -24,6 +24,7 @@ import click
 
 from ._config import Settings, load_data_dir, load_settings
 from ._errors import PithError, UsageError
+from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MAX_SEARCH_LIMIT, MIN_BUDGET, check_files
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -342,6 +343,10 @@ def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
     from ._read import WikiReader
     from ._store import open_store
 
+    try:
+        check_files(len(dict.fromkeys(files)))  # the same bound as HTTP's and MCP's
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="FILE...") from None
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         answer = WikiReader(store).context(files)
     if as_json:
@@ -350,22 +355,83 @@ def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
         click.echo(answer.to_markdown(), nl=False)
 
 
+_PATH_OPTION = click.option(
+    "--path", "path_glob", metavar="GLOB", help="Only files matching GLOB (a dir/ for below it)."
+)
+_TESTS_OPTION = click.option("--tests", is_flag=True, help="Only test files.")
+
+
 @cli.command()
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, help="At most N results.")
+@click.option(
+    "--limit", type=click.IntRange(1, MAX_SEARCH_LIMIT), default=10, help="At most N results."
+)
+@click.option(
+    "--type",
+    "node_type",
+    type=click.Choice(["file", "module", "function"]),
+    default=None,
+    help="Only nodes of this type.",
+)
+@_PATH_OPTION
+@_TESTS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
-def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
-    """Nodes ranked by relevance to QUERY (ids, names, docstrings, prose)."""
+def search(
+    state: CliState,
+    query: str,
+    limit: int,
+    node_type: str | None,
+    path_glob: str | None,
+    tests: bool,
+    as_json: bool,
+) -> None:
+    """Nodes ranked by relevance to QUERY: source before tests, exact names first."""
+    from ._models import NodeType
     from ._read import WikiReader, hits_markdown
     from ._store import open_store
 
+    kind = NodeType(node_type) if node_type else None
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        hits = WikiReader(store).search(query, limit)
+        hits = WikiReader(store).search(query, limit, type=kind, path=path_glob, tests=tests)
     if as_json:
         _echo_json([hit.to_json() for hit in hits])
     else:
         click.echo(hits_markdown(query, hits), nl=False)
+
+
+@cli.command()
+@click.argument("question")
+@click.option(
+    "--budget",
+    type=click.IntRange(MIN_BUDGET, MAX_BUDGET),
+    default=DEFAULT_BUDGET,
+    show_default=True,
+    help="At most this many tokens (characters / 4, as --estimate counts).",
+)
+@_PATH_OPTION
+@_TESTS_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def ask(
+    state: CliState,
+    question: str,
+    budget: int,
+    path_glob: str | None,
+    tests: bool,
+    as_json: bool,
+) -> None:
+    """What to read for a task in English: the files and symbols that matter, why, where
+    (file:line), their tests and importers, packed to a token budget. Local; no model."""
+    from ._read import WikiReader
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
+        briefing = WikiReader(store).ask(question, budget, path=path_glob, tests=tests)
+    if as_json:
+        _echo_json(briefing.to_json())
+    else:
+        click.echo(briefing.markdown, nl=False)
 
 
 @cli.command()

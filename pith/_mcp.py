@@ -1,6 +1,7 @@
 """`pith mcp`: the read layer as an MCP server on stdio, for coding agents (the official SDK).
 
-Tools: ``context(files)``, ``node(id)``, ``search(query, limit)``, ``impact(id)``; each returns
+Tools: ``context(files)``, ``node(id)``, ``search(query, limit)``, ``ask(question, budget)``,
+``impact(id)``; each returns
 the Markdown rendering of `WikiReader`'s answer (bounded, see `pith._read.MARKDOWN_BUDGET`). An
 unknown id is a tool error naming the closest ids. The store is opened read-only and read in
 worker threads; the SDK runs on Trio through anyio.
@@ -16,7 +17,8 @@ import trio
 
 from ._config import Settings
 from ._errors import PithError
-from ._read import MAX_SEARCH_LIMIT, WikiReader, hits_markdown
+from ._limits import DEFAULT_BUDGET, check_budget, check_files, check_limit
+from ._read import WikiReader, hits_markdown
 from ._store import open_store
 
 __all__ = ["serve_stdio"]
@@ -26,6 +28,7 @@ T = TypeVar("T")
 INSTRUCTIONS = (
     "pith's wiki of this codebase: prose for every file, package and important function (what "
     "it is, why it exists, what bites). Before changing files, call `context` with their paths; "
+    "`ask` answers a task in English with what to read, within a token budget; "
     "`search` finds nodes by words; `node` reads one node by id (a path like `pkg/mod.py`, a "
     "package directory like `pkg`, or `pkg/mod.py:Class.method`); `impact` lists what imports it."
 )
@@ -50,6 +53,10 @@ def serve_stdio(settings: Settings) -> None:
     async def context(files: list[str]) -> str:
         """What to read before changing these files (paths relative to the project root): their
         prose, their functions', their packages', their imports and importers, their tests."""
+        try:
+            check_files(len(dict.fromkeys(files)))  # the same bound as the CLI's and HTTP's
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         answer = await read(functools.partial(reader.context, files))
         return answer.to_markdown()
 
@@ -62,9 +69,24 @@ def serve_stdio(settings: Settings) -> None:
     @server.tool()
     async def search(query: str, limit: int = 10) -> str:
         """Nodes whose id, name, docstring or prose match the query's words, best first."""
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
+        try:
+            check_limit(limit)  # the same range as the CLI's and HTTP's, refused the same way
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         hits = await read(functools.partial(reader.search, query, limit))
         return hits_markdown(query, hits)
+
+    @server.tool()
+    async def ask(question: str, budget: int = DEFAULT_BUDGET) -> str:
+        """What to read for a task in English ("redirects drop the Authorization header"): the
+        files and symbols that matter, why, `file:line`, signatures, their tests and importers,
+        packed to `budget` tokens (default 4000)."""
+        try:
+            check_budget(budget)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
+        briefing = await read(functools.partial(reader.ask, question, budget))
+        return briefing.markdown
 
     @server.tool()
     async def impact(id: str) -> str:

@@ -27,6 +27,7 @@ __all__ = [
     "NodeType",
     "Prose",
     "Readme",
+    "SearchTerms",
     "Variant",
     "converter",
 ]
@@ -149,6 +150,17 @@ class GitFacts:
 
 
 @attrs.frozen
+class SearchTerms:
+    """A file's words for retrieval, as `pith._words` normalizes them (space-separated, each
+    word at most a few times, bounded): what `pith ask` and `pith search` rank files by."""
+
+    defines: str = ""  # every definition's own name, whole and lowercased: exact-name lookups
+    names: str = ""  # every definition's name: classes, functions, methods, nested ones
+    text: str = ""  # docstrings, signatures, decorators, key statements, exports
+    body: str = ""  # the whole source: identifiers, comments and strings
+
+
+@attrs.frozen
 class FileFacts:
     """Everything extraction learned about one Python file.
 
@@ -167,6 +179,7 @@ class FileFacts:
     exports: tuple[str, ...] = ()  # __all__, else the public top-level names
     problem: str | None = None
     git: GitFacts | None = None
+    terms: SearchTerms = SearchTerms()
 
     def definition(self, qualname: str) -> FunctionFacts | ClassFacts | None:
         """The top-level function or class named ``qualname`` (a function node's name)."""

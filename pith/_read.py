@@ -26,7 +26,10 @@ from typing import Any
 import attrs
 
 from . import _views
+from ._ask import Briefing, brief
+from ._limits import DEFAULT_BUDGET, MAX_CONTEXT_FILES, MAX_IMPACT_FILES, MAX_SEARCH_LIMIT
 from ._models import EdgeType, FileFacts, NodeType, converter
+from ._retrieve import search_hits
 from ._store import Store
 
 __all__ = [
@@ -40,9 +43,6 @@ __all__ = [
 ]
 
 MARKDOWN_BUDGET = 16_000  # characters of one Markdown answer
-MAX_CONTEXT_FILES = 50
-MAX_SEARCH_LIMIT = 100
-MAX_IMPACT_FILES = 200
 
 
 @attrs.frozen
@@ -165,9 +165,16 @@ class SearchHit:
     type: str
     summary: str | None
     score: float
+    why: tuple[str, ...] = ()  # the reasons its file was chosen
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "summary": self.summary, "score": self.score}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "summary": self.summary,
+            "score": self.score,
+            "why": list(self.why),
+        }
 
 
 def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
@@ -288,11 +295,37 @@ class WikiReader:
         ]
         return Impact(id=node_id, files=files, tests=tests, truncated=truncated)
 
-    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        type: NodeType | None = None,
+        path: str | None = None,
+        tests: bool = False,
+    ) -> list[SearchHit]:
+        """Nodes for ``query``, best first (`pith._retrieve.search_hits`): source before tests
+        unless asked; ``type``, ``path`` (a glob) and ``tests`` (test files only) filter."""
         limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        found = self.store.search(query, limit)
-        briefs = self.store.briefs(i for i, _, _ in found)
-        return [SearchHit(i, t, briefs.get(i, (t, None, False))[1], s) for i, t, s in found]
+        found = search_hits(
+            self.store, query, limit=limit, type=type, path=path, kinds=["test"] if tests else None
+        )
+        briefs = self.store.briefs(h.id for h in found)
+        return [
+            SearchHit(h.id, h.type, briefs.get(h.id, (h.type, None, False))[1], h.score, h.file.why)
+            for h in found
+        ]
+
+    def ask(
+        self,
+        question: str,
+        budget: int = DEFAULT_BUDGET,
+        *,
+        path: str | None = None,
+        tests: bool = False,
+    ) -> Briefing:
+        """What to read for ``question``, packed to ``budget`` tokens (`pith._ask.brief`)."""
+        return brief(self.store, question, budget, path=path, kinds=["test"] if tests else None)
 
     def _parent(self, node_id: str) -> str | None:
         edges = self.store.edges_to(node_id, EdgeType.CONTAINS)

@@ -1,7 +1,9 @@
 """`pith serve`: the read layer over HTTP, for agents and tools (starlette on hypercorn, on Trio).
 
 Endpoints (JSON, or Markdown with ``?format=md``): ``GET /node/{id}``, ``/context?files=a,b``,
-``/impact/{id}``, ``/search?q=...&limit=N``, ``/health``. An unknown id is a 404
+``/impact/{id}``, ``/search?q=...&limit=N[&type=T&path=GLOB&tests=true]``, ``/health``;
+``POST /query`` with a JSON body ``{"question", "budget"?, "path"?, "tests"?}`` answers as
+``pith ask``. An unknown id is a 404
 ``{"error", "suggestions"}``; a bad or oversized parameter a 400 ``{"error"}``. Ids may hold
 ``/`` and ``:``; they are looked up in the store and never read as paths, so no request reads a
 file. The store is opened read-only (safe while `pith generate` writes) and read in worker
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,13 +33,16 @@ from ._config import Settings
 from ._errors import NotFoundError, UsageError
 from ._generate import generate
 from ._limiter import FifoCapacityLimiter
+from ._limits import DEFAULT_BUDGET, check_budget, check_files, check_limit
 from ._llm import LLMClient
-from ._read import MAX_CONTEXT_FILES, MAX_SEARCH_LIMIT, WikiReader, hits_markdown
+from ._models import NodeType
+from ._read import WikiReader, hits_markdown
 from ._store import Store, open_store
 
 __all__ = ["MissingProse", "create_app", "serve"]
 
 MAX_PARAMETER_CHARS = 4000
+MAX_BODY_BYTES = 16_384
 
 
 # An answer's two renderings, made on demand: (JSON-ready data, Markdown).
@@ -120,11 +126,15 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
         return page.to_json, page.to_markdown
 
     async def context(request: Request) -> _Renderings:
-        files = [f for f in _param(request.query_params.get("files", ""), "files").split(",") if f]
+        # ?files=a,b and ?files=a&files=b alike: every value counts.
+        given = ",".join(request.query_params.getlist("files"))
+        files = [f for f in _param(given, "files").split(",") if f]
         if not files:
             raise _BadRequest("give the files: /context?files=a.py,b.py")
-        if len(files) > MAX_CONTEXT_FILES:
-            raise _BadRequest(f"at most {MAX_CONTEXT_FILES} files per request")
+        try:
+            check_files(len(dict.fromkeys(files)))  # the same bound as the CLI's and MCP's
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
         answer = await read(functools.partial(reader.context, files))
         return answer.to_json, answer.to_markdown
 
@@ -139,10 +149,33 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
             limit = int(request.query_params.get("limit", "10"))
         except ValueError:
             raise _BadRequest("limit must be an integer") from None
-        if not 1 <= limit <= MAX_SEARCH_LIMIT:
-            raise _BadRequest(f"limit must be between 1 and {MAX_SEARCH_LIMIT}")
-        hits = await read(functools.partial(reader.search, query, limit))
+        try:
+            check_limit(limit)  # the same range as the CLI's and MCP's
+        except ValueError as exc:
+            raise _BadRequest(str(exc)) from None
+        kind = request.query_params.get("type")
+        if kind is not None and kind not in {"file", "module", "function"}:
+            raise _BadRequest("type must be file, module or function")
+        path = request.query_params.get("path")
+        tests = request.query_params.get("tests", "false").lower() in {"1", "true", "yes"}
+        hits = await read(
+            functools.partial(
+                reader.search,
+                query,
+                limit,
+                type=NodeType(kind) if kind else None,
+                path=_param(path, "path") if path else None,
+                tests=tests,
+            )
+        )
         return (lambda: [h.to_json() for h in hits]), functools.partial(hits_markdown, query, hits)
+
+    async def query(request: Request) -> _Renderings:
+        question, budget, path, tests = await _query_body(request)
+        briefing = await read(
+            functools.partial(reader.ask, question, budget, path=path, tests=tests)
+        )
+        return briefing.to_json, (lambda: briefing.markdown)
 
     async def health(request: Request) -> _Renderings:
         counts = await read(store.node_counts)
@@ -155,9 +188,38 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
             Route("/context", endpoint(context)),
             Route("/impact/{node_id:path}", endpoint(impact)),
             Route("/search", endpoint(search)),
+            Route("/query", endpoint(query), methods=["POST"]),
             Route("/health", endpoint(health)),
         ]
     )
+
+
+async def _query_body(request: Request) -> tuple[str, int, str | None, bool]:
+    """(question, budget, path glob, tests only) of a ``POST /query`` JSON body."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise _BadRequest(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise _BadRequest('the body must be JSON: {"question": "..."}') from None
+    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+        raise _BadRequest('the body must be JSON: {"question": "...", "budget": 4000}')
+    question = _param(data["question"], "question")
+    budget, path, tests = data.get("budget", DEFAULT_BUDGET), data.get("path"), data.get("tests")
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        raise _BadRequest("budget must be an integer")
+    try:
+        check_budget(budget)
+    except ValueError as exc:
+        raise _BadRequest(str(exc)) from None
+    if path is not None and not isinstance(path, str):
+        raise _BadRequest("path must be a string (a glob)")
+    if tests is not None and not isinstance(tests, bool):
+        raise _BadRequest("tests must be true or false")
+    return question, budget, _param(path, "path") if path else None, bool(tests)
 
 
 def _param(value: str, name: str) -> str:

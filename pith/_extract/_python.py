@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import attrs
 
 from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyStatement, Variant
+from ._terms import search_terms
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -147,7 +148,8 @@ def parse_source(path: str, data: bytes) -> FileFacts:
     except (ValueError, RecursionError, MemoryError) as exc:
         return problem_facts(path, f"cannot parse: {type(exc).__name__}: {exc}", data)
     try:
-        return _Visitor(text).file_facts(path, data, text, tree)
+        facts = _Visitor(text).file_facts(path, data, text, tree)
+        return attrs.evolve(facts, terms=search_terms(facts, text))
     except (RecursionError, MemoryError) as exc:
         return problem_facts(path, f"too deeply nested to read: {type(exc).__name__}", data)
 

@@ -36,7 +36,7 @@ from ._python import ImportResolver, content_hash, parse_source, problem_facts
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

@@ -1,0 +1,225 @@
+"""`ask`: a briefing for a task in English, packed to a token budget.
+
+`brief(store, question, budget)` guarantees:
+
+- the files `pith._retrieve.rank_files` ranks first, in that order, each with why it was
+  chosen, its summary (prose, else its docstring), and the symbols in it that the question
+  is about (``file:line``, signature, docstring's first line or prose), then its tests and the
+  files that import it (a few by name, the rest as a count);
+- the Markdown briefing is at most ``budget`` tokens, counted as `pith generate --estimate`
+  counts (characters / `CHARS_PER_TOKEN`, rounded up); what is kept first is what helps most:
+  a file's own entry before the next file, tests before importers; the JSON lists exactly
+  what the Markdown shows;
+- local and deterministic: no model is called (see ``pith ask --answer`` for one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from . import _markdown as md
+from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
+from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts
+from ._retrieve import RankedFile, exact_names, query_terms, rank_files
+from ._store import Store
+from ._words import words
+
+__all__ = [
+    "CHARS_PER_TOKEN",
+    "DEFAULT_BUDGET",
+    "MAX_BUDGET",
+    "MIN_BUDGET",
+    "Briefing",
+    "brief",
+    "count_tokens",
+]
+
+CHARS_PER_TOKEN = 4  # as the estimate counts (pith._prompts)
+MAX_FILES = 30  # ranked files considered for a briefing
+SYMBOLS_PER_FILE = 4
+NAMED_IMPORTERS = 3
+DOC_CHARS = 240
+SIGNATURE_CHARS = 160
+
+
+def count_tokens(text: str) -> int:
+    """Tokens as `pith generate --estimate` counts them: characters / 4, rounded up."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+@attrs.frozen
+class Briefing:
+    """What to read for a question: ``files`` (each a JSON-ready dict), the Markdown, and
+    how many ranked files did not fit in the budget."""
+
+    question: str
+    budget: int
+    files: tuple[dict[str, Any], ...]
+    markdown: str
+    left_out: int
+
+    @property
+    def tokens(self) -> int:
+        return count_tokens(self.markdown)
+
+    def file_ids(self) -> list[str]:
+        return [f["id"] for f in self.files]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "budget": self.budget,
+            "tokens": self.tokens,
+            "files": list(self.files),
+            "left_out": self.left_out,
+        }
+
+
+def brief(
+    store: Store,
+    question: str,
+    budget: int = DEFAULT_BUDGET,
+    *,
+    path: str | None = None,
+    kinds: Iterable[str] | None = None,
+) -> Briefing:
+    """The briefing for ``question`` within ``budget`` tokens (see the module docstring)."""
+    budget = max(MIN_BUDGET, min(budget, MAX_BUDGET))
+    ranked = rank_files(store, question, limit=MAX_FILES, path=path, kinds=kinds)
+    head = [f"# Ask: {md.line(question.splitlines()[0][:200] if question.strip() else '')}", ""]
+    if not ranked:
+        text = "\n".join([*head, "Nothing in this codebase matches these words.", ""])
+        return Briefing(question, budget, (), text, 0)
+    terms = set(query_terms(question))
+    names = set(exact_names(question))
+    briefs = store.briefs(r.id for r in ranked)
+    room = budget * CHARS_PER_TOKEN - len("\n".join(head)) - 200  # the closing note
+    entries: list[dict[str, Any]] = []
+    blocks: list[str] = []
+    for position, file in enumerate(ranked):
+        entry = _entry(store, file, briefs.get(file.id), terms, names)
+        block = _entry_markdown(entry)
+        if len(block) + 1 > room:
+            # The first file always gets in, cut down to its header and best symbols.
+            if position == 0:
+                entry = {**entry, "symbols": entry["symbols"][:1], "importers": []}
+                block = _entry_markdown(entry)[: max(0, room)]
+                entries.append(entry)
+                blocks.append(block)
+            break
+        room -= len(block) + 1
+        entries.append(entry)
+        blocks.append(block)
+    left_out = len(ranked) - len(entries)
+    tail = []
+    if left_out:
+        rest = ", ".join(md.code(r.id) for r in ranked[len(entries) : len(entries) + 5])
+        tail = [
+            f"*{left_out} more files matched, left out to stay within {budget:,} tokens: {rest}*"
+        ]
+    text = "\n".join([*head, *blocks, *tail]).rstrip() + "\n"
+    return Briefing(question, budget, tuple(entries), text, left_out)
+
+
+def _entry(
+    store: Store,
+    file: RankedFile,
+    brief_row: tuple[str, str | None, bool] | None,
+    terms: set[str],
+    names: set[str],
+) -> dict[str, Any]:
+    facts = store.file_facts(file.id)
+    summary = brief_row[1] if brief_row else None
+    if not summary and facts is not None and facts.docstring:
+        summary = _first_paragraph(facts.docstring)
+    symbols = _symbols(store, file.id, facts, terms, names) if facts else []
+    tests = sorted(e.target for e in store.edges(file.id, EdgeType.TEST_FILE))
+    importers = sorted(e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY))
+    return {
+        "id": file.id,
+        "kind": file.kind,
+        "score": file.score,
+        "why": list(file.why),
+        "lines": facts.lines if facts else 0,
+        "summary": summary,
+        "symbols": symbols,
+        "tests": tests[:5],
+        "importers": importers[:NAMED_IMPORTERS],
+        "importers_count": len(importers),
+    }
+
+
+def _symbols(
+    store: Store, file_id: str, facts: FileFacts, terms: set[str], names: set[str]
+) -> list[dict[str, Any]]:
+    """The definitions of ``facts`` the question is about, best first."""
+    scored: list[tuple[float, int, FunctionFacts | ClassFacts]] = []
+    for definition in _definitions(facts):
+        name_words = set(words(definition.qualname))
+        doc_words = set(words(definition.docstring or ""))
+        score = 2.0 * len(name_words & terms) + 0.5 * len(doc_words & terms)
+        if definition.name.lower() in names or definition.qualname.lower() in names:
+            score += 10
+        if score > 0:
+            scored.append((score, definition.start_line, definition))
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    chosen = [d for _, _, d in scored[:SYMBOLS_PER_FILE]]
+    prose = store.briefs(f"{file_id}:{d.qualname}" for d in chosen)
+    out = []
+    for d in chosen:
+        node = prose.get(f"{file_id}:{d.qualname}")
+        doc = (node[1] if node and node[1] else None) or _first_paragraph(d.docstring or "")
+        out.append(
+            {
+                "id": f"{file_id}:{d.qualname}",
+                "line": d.start_line,
+                "end_line": d.end_line,
+                "signature": _cut(d.header, SIGNATURE_CHARS),
+                "doc": doc[:DOC_CHARS] if doc else None,
+            }
+        )
+    return out
+
+
+def _definitions(facts: FileFacts) -> Iterable[FunctionFacts | ClassFacts]:
+    yield from facts.functions
+    for klass in facts.classes:
+        yield klass
+        yield from klass.methods
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(text.strip().split("\n\n", 1)[0].split())
+
+
+def _entry_markdown(entry: dict[str, Any]) -> str:
+    kind = "" if entry["kind"] == "source" else f" ({entry['kind']})"
+    lines = [f"## {md.code(entry['id'])}{kind}"]
+    if entry["why"]:
+        lines.append(f"Why: {md.line('; '.join(entry['why']))}")
+    if entry["summary"]:
+        lines.append(md.line(entry["summary"][:400]))
+    for symbol in entry["symbols"]:
+        where = f"{entry['id']}:{symbol['line']}"
+        lines.append(f"- {md.code(symbol['signature'])} at {md.code(where)}")
+        if symbol["doc"]:
+            lines.append(f"  {md.line(symbol['doc'])}")
+    if entry["tests"]:
+        lines.append("Tests: " + ", ".join(md.code(t) for t in entry["tests"]))
+    if entry["importers_count"]:
+        named = ", ".join(md.code(i) for i in entry["importers"])
+        more = entry["importers_count"] - len(entry["importers"])
+        lines.append(f"Imported by: {named}" + (f" and {more} more" if more > 0 else ""))
+    return "\n".join(lines) + "\n"
+
+
+def files_of(briefing: Briefing) -> Sequence[str]:
+    return briefing.file_ids()
