@@ -181,7 +181,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     pith extract PATH   read the code: ast, git history, READMEs (no LLM)
     pith build          turn it into a graph of files, modules and functions
     pith generate       write prose for every node with your LLM endpoint
-    pith show ID        read what was written; context FILE..., search QUERY
+    pith show ID        read what was written; context FILE..., search QUERY, ask QUESTION
     pith serve | mcp    give it to agents over HTTP or MCP; export DIR as Markdown
     """
     ctx.obj = CliState(data_dir=data_dir, verbosity=verbosity or 0)
