@@ -25,10 +25,13 @@ from typing import Any
 
 import attrs
 
+from . import _markdown as md
 from . import _views
 from ._ask import Briefing, brief
+from ._errors import NotFoundError
 from ._limits import DEFAULT_BUDGET, MAX_CONTEXT_FILES, MAX_IMPACT_FILES, MAX_SEARCH_LIMIT
 from ._models import EdgeType, FileFacts, NodeType, converter
+from ._resolve import resolve
 from ._retrieve import search_hits
 from ._store import Store
 
@@ -131,17 +134,23 @@ class Impact:
     files: list[dict[str, Any]]
     tests: list[str]
     truncated: bool
+    resolved_from: str | None = None  # what was asked, when it was not the id itself
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "files": self.files,
             "tests": self.tests,
             "truncated": self.truncated,
         }
+        if self.resolved_from is not None:
+            data["resolved_from"] = self.resolved_from
+        return data
 
     def to_markdown(self) -> str:
         out = [f"# Impact of changing `{self.id}`", ""]
+        if self.resolved_from is not None:
+            out += [f"*Resolved from {md.code(self.resolved_from)}.*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
         for depth in sorted({f["depth"] for f in self.files}):
@@ -199,8 +208,13 @@ class WikiReader:
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
         file_ids: list[str] = []
+        resolved_from: dict[str, str] = {}
         for given in list(dict.fromkeys(files))[:MAX_CONTEXT_FILES]:
             file_id = self._file_id(given)
+            if file_id is None:
+                file_id = self._resolved_file(given)
+                if file_id is not None:
+                    resolved_from.setdefault(file_id, given)
             if file_id is None:
                 unknown.append(given)
             elif file_id not in file_ids:
@@ -228,6 +242,8 @@ class WikiReader:
                     ],
                 }
             )
+            if file_id in resolved_from:
+                out_files[-1]["resolved_from"] = resolved_from[file_id]
             current = self._parent(file_id)
             while current is not None and current not in module_ids:
                 module_ids.append(current)
@@ -253,7 +269,8 @@ class WikiReader:
         )
 
     def impact(self, node_id: str) -> Impact:
-        node = self.store.node(node_id)
+        resolved = resolve(self.store, node_id)
+        node = self.store.node(resolved.id)
         if node is None:
             raise _views.not_found(self.store, node_id)
         if node.type is NodeType.MODULE:
@@ -293,7 +310,13 @@ class WikiReader:
             }
             for d, f in importers
         ]
-        return Impact(id=node_id, files=files, tests=tests, truncated=truncated)
+        return Impact(
+            id=node.id,
+            files=files,
+            tests=tests,
+            truncated=truncated,
+            resolved_from=resolved.resolved_from,
+        )
 
     def search(
         self,
@@ -340,6 +363,17 @@ class WikiReader:
         data: dict[str, Any] = converter.unstructure(prose)
         data["stale"] = prose.source_hash != node.source_hash
         return data
+
+    def _resolved_file(self, given: str) -> str | None:
+        """The file of the one node ``given`` names as a person types it (`pith._resolve`):
+        ``_client.py``, ``httpx._client``, ``AsyncClient``; None when none or several."""
+        try:
+            node = self.store.node(resolve(self.store, given).id)
+        except NotFoundError:
+            return None
+        if node is None or node.type is NodeType.MODULE:
+            return None
+        return node.path
 
     def _file_id(self, given: str) -> str | None:
         """The file id of a path as a user or agent gives it: relative to the root (with or

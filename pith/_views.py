@@ -9,6 +9,7 @@ from typing import Any
 from . import _markdown as md
 from ._errors import NotFoundError
 from ._models import ClassFacts, NodeType, converter
+from ._resolve import resolve
 from ._store import Store
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
@@ -116,12 +117,12 @@ def list_text(rows: list[dict[str, Any]]) -> str:
 def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[str, Any]:
     """``{"id", "type", "path", "name", "metadata", "edges": [{"type", "target"}], "prose":
     null | {...the Prose fields, "stale"}}``, and ``"source"`` (see `source_facts`) when asked;
-    `NotFoundError` naming the closest ids when the node does not exist. ``./pkg/a.py`` is
-    ``pkg/a.py``."""
+    ``"resolved_from"`` when ``node_id`` was not the id itself but named it (``./pkg/a.py``,
+    ``pkg.a``, ``a.py``, a bare symbol name: `pith._resolve`); `NotFoundError` naming the
+    closest ids when it names no node or several."""
+    resolved = resolve(store, node_id)
+    node_id = resolved.id
     node = store.node(node_id)
-    if node is None and node_id.startswith("./"):
-        node_id = node_id.removeprefix("./")
-        node = store.node(node_id)
     if node is None:
         raise not_found(store, node_id)
     prose = store.prose(node_id)
@@ -140,6 +141,8 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
         "edges": [{"type": e.type.value, "target": e.target} for e in store.edges(node_id)],
         "prose": prose_data,
     }
+    if resolved.resolved_from is not None:
+        data["resolved_from"] = resolved.resolved_from
     if with_source:
         data["source"] = source_facts(store, data)
     return data
@@ -229,6 +232,8 @@ def node_markdown(
     source, shown after the prose; ``link``: the URL of another node's page, to link edges.
     Everything the codebase or the model wrote is made inert (`pith._markdown`)."""
     out = [f"# {md.code(data['id'])}", "", f"*{data['type']}* · {md.code(data['path'])}", ""]
+    if data.get("resolved_from") is not None:
+        out += [f"*Resolved from {md.code(data['resolved_from'])}.*", ""]
     prose = data["prose"]
     if prose is None:
         out += ["*No prose yet: run `pith generate`.*", ""]

@@ -20,6 +20,7 @@ from sample_project import write_project
 
 from pith._ask import count_tokens
 from pith._build import build
+from pith._errors import NotFoundError
 from pith._extract import extract
 from pith._models import NodeType
 from pith._read import WikiReader
@@ -221,6 +222,39 @@ def test_ask_without_a_match_is_an_answer_not_an_error(reader: WikiReader) -> No
         assert briefing.markdown.startswith("# Ask")
 
 
+# --- ids as a person types them -----------------------------------------------------------------
+
+
+def test_ids_resolve_as_typed_and_say_so(reader: WikiReader, data_dir: Path) -> None:
+    root = reader.store.root
+    assert root is not None
+    for given, expected in (
+        ("client.py", "pkg/client.py"),
+        ("./pkg/client.py", "pkg/client.py"),
+        ("pkg\\client.py", "pkg/client.py"),
+        (f"{root}/pkg/client.py", "pkg/client.py"),
+        ("pkg.client", "pkg/client.py"),
+        ("pkg.client.Client", "pkg/client.py:Client"),
+        ("Client", "pkg/client.py:Client"),
+        ("pkg/", "pkg"),
+    ):
+        data = reader.node(given).data
+        assert (data["id"], data["resolved_from"]) == (expected, given), given
+    assert "resolved_from" not in reader.node("pkg/client.py").data
+    assert "*Resolved from `client.py`.*" in reader.node("client.py").markdown
+    with pytest.raises(NotFoundError) as ambiguous:
+        reader.node("__init__.py")
+    assert ambiguous.value.suggestions[:2] == ["pkg/__init__.py", "tests/__init__.py"]
+    context = reader.context(["client.py", "auth.py", "nope.py"]).to_json()
+    assert [(f["id"], f.get("resolved_from")) for f in context["files"]] == [
+        ("pkg/client.py", "client.py"),
+        ("pkg/auth.py", "auth.py"),
+    ]
+    assert context["unknown"] == ["nope.py"]
+    impact = reader.impact("pkg.utils").to_json()
+    assert (impact["id"], impact["resolved_from"]) == ("pkg/utils.py", "pkg.utils")
+
+
 # --- the same limits on the CLI, HTTP and MCP ----------------------------------------------------
 
 
@@ -306,6 +340,11 @@ def test_http_query_and_limits(server: str) -> None:
         assert [f["id"] for f in both.json()["files"]] == ["pkg/api.py", "pkg/auth.py"]
         files = ",".join(f"f{i}.py" for i in range(51))
         assert http.get("/context", params={"files": files}).status_code == 400
+        node = http.get("/node/pkg.client.Client").json()
+        assert (node["id"], node["resolved_from"]) == ("pkg/client.py:Client", "pkg.client.Client")
+        ambiguous = http.get("/node/__init__.py")
+        assert ambiguous.status_code == 404
+        assert ambiguous.json()["suggestions"][0] == "pkg/__init__.py"
 
 
 # --- stores of an older pith ---------------------------------------------------------------------
