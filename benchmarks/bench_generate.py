@@ -31,10 +31,10 @@ from pith import Store
 from pith._build import build
 from pith._extract import extract
 from pith._generate import generate
+from pith._generate._prompt_builder import PromptBuilder
+from pith._generate._prose import parse_prose
+from pith._generate._selection import Selection, select_nodes
 from pith._llm import LLMClient
-from pith._prompt_builder import PromptBuilder
-from pith._prose import parse_prose
-from pith._selection import Selection, select_nodes
 
 LEVELS = 3  # package depth
 BRANCHING = 3  # sub-packages per package: 3 + 9 + 27 packages

@@ -33,8 +33,8 @@ from pith import Store
 from pith._build import build
 from pith._extract import extract
 from pith._generate import generate
+from pith._generate._selection import select_nodes
 from pith._llm import LLMClient
-from pith._selection import select_nodes
 
 UNLIMITED_BOUND = 1.08
 LIMITED_BOUND = 1.25

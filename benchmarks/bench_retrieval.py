@@ -98,7 +98,7 @@ PITH_CODE = (
     "pith/_store/_schema.py",
     "pith/_store/_outline.py",
     "pith/_models.py",
-    "pith/_words.py",
+    "pith/_tokens.py",
 )
 
 

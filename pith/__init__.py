@@ -7,17 +7,19 @@ store and the settings. Everything not named in ``__all__`` is private and may c
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_getattr
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._adaptive import AdaptiveConcurrency
     from ._config import Settings, load_settings
     from ._errors import ConfigError, PithError, UsageError
     from ._generate import Generation, generate
-    from ._limiter import FifoCapacityLimiter
+    from ._generate._adaptive import AdaptiveConcurrency
+    from ._generate._limiter import FifoCapacityLimiter
+    from ._generate._report import GenerationReport, NodeResult, Outcome, ProgressUpdate
+    from ._generate._selection import Selection, select_nodes
     from ._llm import (
         AuthError,
         BadRequestError,
@@ -33,53 +35,45 @@ if TYPE_CHECKING:
         RetryLaterError,
         ServerError,
     )
-    from ._report import GenerationReport, NodeResult, Outcome, ProgressUpdate
-    from ._selection import Selection, select_nodes
     from ._store import Store, open_store
 
 # Names are imported on first use (PEP 562), so that `import pith` and commands that need
 # neither trio nor httpx (``pith --version``, ``status``, ``show``) start fast.
 _LAZY: dict[str, str] = {
-    "AdaptiveConcurrency": "._adaptive",
-    "AuthError": "._llm",
-    "BadRequestError": "._llm",
+    "AdaptiveConcurrency": "._generate._adaptive",
+    "AuthError": "._llm._errors",
+    "BadRequestError": "._llm._errors",
     "ConfigError": "._errors",
-    "EndpointUnreachableError": "._llm",
-    "FifoCapacityLimiter": "._limiter",
-    "Generation": "._generate",
-    "GenerationReport": "._report",
-    "InvalidReplyError": "._llm",
-    "LLMClient": "._llm",
-    "LLMConnectionError": "._llm",
-    "LLMError": "._llm",
-    "LLMTimeoutError": "._llm",
-    "ModelNotFoundError": "._llm",
-    "NodeResult": "._report",
-    "Outcome": "._report",
+    "EndpointUnreachableError": "._llm._errors",
+    "FifoCapacityLimiter": "._generate._limiter",
+    "Generation": "._generate._engine",
+    "GenerationReport": "._generate._report",
+    "InvalidReplyError": "._llm._errors",
+    "LLMClient": "._llm._client",
+    "LLMConnectionError": "._llm._errors",
+    "LLMError": "._llm._errors",
+    "LLMTimeoutError": "._llm._errors",
+    "ModelNotFoundError": "._llm._errors",
+    "NodeResult": "._generate._report",
+    "Outcome": "._generate._report",
     "PithError": "._errors",
-    "ProgressUpdate": "._report",
-    "QuotaExceededError": "._llm",
-    "RateLimitedError": "._llm",
-    "RetryLaterError": "._llm",
-    "Selection": "._selection",
-    "ServerError": "._llm",
+    "ProgressUpdate": "._generate._report",
+    "QuotaExceededError": "._llm._errors",
+    "RateLimitedError": "._llm._errors",
+    "RetryLaterError": "._llm._errors",
+    "Selection": "._generate._selection",
+    "ServerError": "._llm._errors",
     "Settings": "._config",
     "Store": "._store",
     "UsageError": "._errors",
-    "generate": "._generate",
+    "generate": "._generate._engine",
     "load_settings": "._config",
     "open_store": "._store",
-    "select_nodes": "._selection",
+    "select_nodes": "._generate._selection",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'pith' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 def __dir__() -> list[str]:

@@ -26,7 +26,7 @@ from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts
 from ._retrieve import RankedFile, exact_names, query_terms, rank_files
 from ._store import Store
-from ._words import words
+from ._tokens import words
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -38,7 +38,7 @@ __all__ = [
     "count_tokens",
 ]
 
-CHARS_PER_TOKEN = 4  # as the estimate counts (pith._prompts)
+CHARS_PER_TOKEN = 4  # as the estimate counts (pith._generate._prompts; not imported: it is heavy)
 MAX_FILES = 30  # ranked files considered for a briefing
 SYMBOLS_PER_FILE = 4
 NAMED_IMPORTERS = 3

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from ._config import Settings, load_data_dir, load_settings
+from ._config import STORE_DIR, Settings, git_top, load_settings, locate_data_dir
 from ._errors import PithError, UsageError
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MAX_SEARCH_LIMIT, MIN_BUDGET, check_files
 from ._version import __version__
+from ._words import plural
 
 if TYPE_CHECKING:
     from ._extract import ExtractSummary
@@ -39,6 +40,11 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+DATA_DIR_HELP = (
+    "The store's directory. Default: $PITH_DATA_DIR, else the nearest .pith here or above, up "
+    "to the git work tree's top; extract PATH makes it at the top of PATH's work tree."
+)
 
 _Handler = Callable[[int, FrameType | None], Any] | int | None  # as signal.getsignal returns
 
@@ -115,7 +121,33 @@ class CliState:
     def store_settings(self) -> Settings:
         """Only the data dir: commands that never call the endpoint do not fail on a bad
         LLM setting (PITH_CONCURRENCY, PITH_BASE_URL, ...)."""
-        return Settings(data_dir=load_data_dir(self.data_dir))
+        where = locate_data_dir(self.data_dir)
+        return Settings(
+            data_dir=where.path, data_dir_from=where.chosen_by, looked_in=where.looked_in
+        )
+
+    def extract_settings(self, root: Path) -> Settings:
+        """The data dir of ``extract ROOT``: the one given (--data-dir, PITH_DATA_DIR), else
+        ``.pith`` at the top of ROOT's git work tree (ROOT itself when git does not track it),
+        unless the store found from the working directory already holds ROOT's extraction
+        (a store made where pith was run, before the store moved to the top: its prose is
+        kept)."""
+        from ._extract._files import git_work_tree
+        from ._store import Store
+
+        here = locate_data_dir(self.data_dir)
+        if here.given:
+            return Settings(data_dir=here.path, data_dir_from=here.chosen_by)
+        top = (git_top(root) if git_work_tree(root) else None) or root
+        data_dir = top / STORE_DIR
+        if not data_dir.exists() and here.found and (here.path / "pith.db").is_file():
+            with (
+                contextlib.suppress(PithError),
+                Store.open(here.path / "pith.db", read_only=True) as store,
+            ):
+                if store.root == str(root):
+                    return Settings(data_dir=here.path, data_dir_from=here.chosen_by)
+        return Settings(data_dir=data_dir, data_dir_from=f"the top of {root}'s project")
 
 
 def pass_state(command: Callable[..., None]) -> Callable[..., None]:
@@ -147,7 +179,7 @@ def pass_state(command: Callable[..., None]) -> Callable[..., None]:
             "command_data_dir",
             type=click.Path(file_okay=False),
             default=None,
-            help="Where pith keeps its database (as before the command).",
+            help=DATA_DIR_HELP,
         ),
     ):
         decorated = option(decorated)
@@ -168,7 +200,7 @@ def _err(message: str) -> None:
     "--data-dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Where pith keeps its database (default: $PITH_DATA_DIR or ./.pith).",
+    help=DATA_DIR_HELP,
 )
 @click.option("-v", "--verbose", "verbosity", flag_value=1, help="Say more: a line per item.")
 @click.option("-q", "--quiet", "verbosity", flag_value=-1, help="Say only errors.")
@@ -228,8 +260,8 @@ def extract(
     from ._extract import extract as run_extract
     from ._store import Store
 
-    check_root(path)  # before creating a database for a mistyped PATH
-    settings = state.store_settings()
+    root = check_root(path)  # before creating a database for a mistyped PATH
+    settings = state.extract_settings(root)
     with _progress(state, "Extracting") as on_progress, Store.open(settings.db_path) as store:
         summary = run_extract(
             path,
@@ -260,9 +292,10 @@ def build(state: CliState, force: bool) -> None:
         nodes = summary.nodes
         verb = "Unchanged" if summary.unchanged else "Built"
         click.echo(
-            f"{verb}: {nodes[NodeType.FILE]} files, {nodes[NodeType.MODULE]} modules, "
-            f"{nodes[NodeType.FUNCTION]} functions, {summary.edges} edges; "
-            f"{summary.removed} nodes removed; prose {summary.prose_current} current, "
+            f"{verb}: {plural(nodes[NodeType.FILE], 'file')}, "
+            f"{plural(nodes[NodeType.MODULE], 'module')}, "
+            f"{plural(nodes[NodeType.FUNCTION], 'function')}, {plural(summary.edges, 'edge')}; "
+            f"{plural(summary.removed, 'node')} removed; prose {summary.prose_current} current, "
             f"{summary.prose_stale} stale; {summary.seconds:.1f} s"
         )
 
@@ -278,13 +311,15 @@ def status(state: CliState, as_json: bool) -> None:
     settings = state.store_settings()
     if settings.db_path.exists():
         with Store.open(settings.db_path, read_only=True) as store:
-            data = _views.status(store)
+            data = {"data_dir": str(settings.data_dir), **_views.status(store)}
+        no_store = None
     else:
-        data = _views.empty_status()
+        data = {"data_dir": None, **_views.empty_status()}
+        no_store = settings.where_looked()
     if as_json:
         _echo_json(data)
     else:
-        click.echo(_views.status_text(data))
+        click.echo(_views.status_text(data, no_store=no_store))
 
 
 @cli.command(name="list")
@@ -462,8 +497,8 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
         summary = export_markdown(store, directory, overwrite=overwrite)
     if state.verbosity >= 0:
         click.echo(
-            f"Exported {summary.pages} pages to {summary.directory} "
-            f"({summary.removed} old pages removed); start at index.md",
+            f"Exported {plural(summary.pages, 'page')} to {summary.directory} "
+            f"({plural(summary.removed, 'old page')} removed); start at index.md",
             err=True,
         )
 
@@ -530,9 +565,9 @@ def generate(
 
     from ._build import build as run_build
     from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
-    from ._estimate import estimate as estimate_cost
-    from ._run import GenerationInterrupted, run_generation
-    from ._selection import select_nodes
+    from ._generate._estimate import estimate as estimate_cost
+    from ._generate._run import GenerationInterrupted, run_generation
+    from ._generate._selection import select_nodes
     from ._store import open_store
 
     settings = state.settings(
@@ -597,7 +632,7 @@ def prune(state: CliState) -> None:
     with open_store(state.store_settings(), require="extracted") as store:
         deleted = store.prune_prose()
     if state.verbosity >= 0:
-        click.echo(f"Pruned the prose of {deleted} nodes that no longer exist", err=True)
+        click.echo(f"Pruned the prose of {plural(deleted, 'node')} that no longer exist", err=True)
 
 
 @cli.command()

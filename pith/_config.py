@@ -11,6 +11,7 @@ flag or a TOML file, and it is kept out of every ``repr``.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import tomllib
@@ -30,11 +31,16 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "DEFAULT_MODEL",
     "DEFAULT_TIMEOUT",
+    "STORE_DIR",
     "ConfigWarning",
+    "DataDir",
     "Settings",
+    "git_top",
     "is_local_url",
     "load_data_dir",
     "load_settings",
+    "locate_data_dir",
+    "prepare_data_dir",
     "project_settings",
     "read_dotenv",
     "read_tool_table",
@@ -46,7 +52,7 @@ DEFAULT_BASE_URL = "https://openrouter.ai/api/v1"
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 DEFAULT_CONCURRENCY = 5
 DEFAULT_TIMEOUT = 120.0
-DEFAULT_DATA_DIR = ".pith"
+STORE_DIR = ".pith"  # the data dir's name where pith chooses it
 
 _LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
 
@@ -61,10 +67,31 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     concurrency: int = DEFAULT_CONCURRENCY
     api_key: str | None = attrs.field(default=None, repr=False)
+    # How the data dir was chosen (see `DataDir`), for the error when it holds no store.
+    data_dir_from: str = attrs.field(default="", repr=False)
+    looked_in: tuple[Path, ...] = attrs.field(default=(), repr=False)
 
     @property
     def db_path(self) -> Path:
         return self.data_dir / "pith.db"
+
+    def where_looked(self) -> str:
+        """Where pith looked for the store: ``no .pith directory in /a/b or above it, up to
+        /a (the top of its git work tree)``, or ``no pith database in DIR (--data-dir)``."""
+        if self.looked_in:
+            return f"no {STORE_DIR} directory in {_searched(self.looked_in)}"
+        origin = f" ({self.data_dir_from})" if self.data_dir_from else ""
+        return f"no pith database in {self.data_dir}{origin}"
+
+    def no_store_message(self) -> str:
+        """The one line for a command that needs a store where there is none: it names
+        where pith looked, and what to do."""
+        if self.looked_in:
+            return (
+                f"no pith store: {self.where_looked()}; run `pith extract PATH` first (it "
+                "creates the store at the top of PATH's git work tree), or pass --data-dir"
+            )
+        return f"{self.where_looked()}: run `pith extract PATH` first"
 
     @property
     def needs_api_key(self) -> bool:
@@ -266,8 +293,11 @@ def load_settings(
         pick(base_url, ("PITH_BASE_URL",), "base-url", DEFAULT_BASE_URL),
         "base URL (--base-url, PITH_BASE_URL or base-url in a config file)",
     )
+    where = locate_data_dir(data_dir, cwd=cwd, environ=env)
     return Settings(
-        data_dir=load_data_dir(data_dir, cwd=cwd, environ=env),
+        data_dir=where.path,
+        data_dir_from=where.chosen_by,
+        looked_in=where.looked_in,
         model=str(pick(model, ("PITH_MODEL", "OPENROUTER_MODEL"), "model", DEFAULT_MODEL)),
         base_url=resolved_base_url,
         timeout=resolved_timeout,
@@ -289,19 +319,91 @@ def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+@attrs.frozen
+class DataDir:
+    """Where the store is, and how that was decided."""
+
+    path: Path  # absolute
+    # "--data-dir", "PITH_DATA_DIR", "PITH_DATA_DIR in ./.env", "the nearest .pith above
+    # DIR"; "" when none was found (``path`` is then ``./.pith``, where a store would go)
+    chosen_by: str
+    # When none was given or found: the directories searched for ``.pith``, nearest first.
+    looked_in: tuple[Path, ...] = ()
+    given: bool = False  # by --data-dir or PITH_DATA_DIR, not found
+
+    @property
+    def found(self) -> bool:
+        return not self.given and not self.looked_in
+
+
+def locate_data_dir(
+    data_dir: str | Path | None = None,
+    *,
+    cwd: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> DataDir:
+    """The data dir: ``data_dir`` (the flag) > ``PITH_DATA_DIR`` in the environment, then in
+    ``./.env`` > the nearest ``.pith`` directory in ``cwd`` or above it, up to the top of its
+    git work tree (a store above that belongs to another project) or the filesystem's root.
+    When there is none, ``./.pith`` with the directories searched. Reads no other setting,
+    so it cannot fail on one; touches nothing."""
+    cwd = Path.cwd() if cwd is None else cwd
+    env = os.environ if environ is None else environ
+    if data_dir:
+        return DataDir(cwd / data_dir, "--data-dir", given=True)
+    if env.get("PITH_DATA_DIR"):
+        return DataDir(cwd / env["PITH_DATA_DIR"], "PITH_DATA_DIR", given=True)
+    if dotenv_data_dir := read_dotenv(cwd / ".env").get("PITH_DATA_DIR"):
+        return DataDir(cwd / dotenv_data_dir, "PITH_DATA_DIR in ./.env", given=True)
+    looked_in: list[Path] = []
+    for directory in (cwd, *cwd.parents):
+        looked_in.append(directory)
+        if (directory / STORE_DIR).is_dir():
+            above = "" if directory == cwd else f" above {cwd}"
+            return DataDir(directory / STORE_DIR, f"the nearest {STORE_DIR}{above}")
+        if (directory / ".git").exists():
+            break
+    return DataDir(cwd / STORE_DIR, "", tuple(looked_in))
+
+
 def load_data_dir(
     data_dir: str | Path | None = None,
     *,
     cwd: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Path:
-    """The data dir alone: ``data_dir`` (the flag) > ``PITH_DATA_DIR`` in the environment, then
-    in ``./.env`` > ``./.pith``; absolute. Reads no other setting, so it cannot fail on one."""
-    cwd = Path.cwd() if cwd is None else cwd
-    env = os.environ if environ is None else environ
-    chosen = data_dir or env.get("PITH_DATA_DIR") or read_dotenv(cwd / ".env").get("PITH_DATA_DIR")
-    path = Path(chosen or DEFAULT_DATA_DIR)
-    return path if path.is_absolute() else cwd / path
+    """The path of `locate_data_dir`."""
+    return locate_data_dir(data_dir, cwd=cwd, environ=environ).path
+
+
+def git_top(path: Path) -> Path | None:
+    """The top of the git work tree holding ``path`` (the nearest directory at or above it
+    with a ``.git`` entry, as git finds it), or None."""
+    for directory in (path, *path.parents):
+        if (directory / ".git").exists():
+            return directory
+    return None
+
+
+def prepare_data_dir(path: Path) -> None:
+    """Create the data dir if needed. A data dir pith creates, or one named ``.pith``, holds a
+    ``.gitignore`` of ``*`` (as pytest's and ruff's caches do): the store is this clone's, and
+    never shows in ``git status``. An existing ``.gitignore`` is left as it is."""
+    created = not path.exists()
+    path.mkdir(parents=True, exist_ok=True)
+    if created or path.name == STORE_DIR:
+        # contextlib.suppress: a dir pith may not write to fails (or not) when the store opens.
+        with contextlib.suppress(OSError), (path / ".gitignore").open("x", encoding="utf-8") as f:
+            f.write("# pith's store: local to this clone\n*\n")
+
+
+def _searched(looked_in: tuple[Path, ...]) -> str:
+    """``/a/b/c`` / ``/a/b/c or above it, up to /a (the top of its git work tree)``."""
+    if len(looked_in) == 1:
+        return str(looked_in[0])
+    last = looked_in[-1]
+    why = " (the top of its git work tree)" if (last / ".git").exists() else ""
+    return f"{looked_in[0]} or above it, up to {last}{why}"
 
 
 def _base_url(value: Any, name: str) -> str:

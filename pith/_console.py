@@ -5,15 +5,18 @@ Everything here only formats; the numbers come from the generator's report.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from types import TracebackType
 
 import rich.console
 import rich.progress
 
 from ._config import Settings
-from ._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
-from ._report import GenerationReport, Outcome, ProgressUpdate
-from ._selection import Selection
+from ._generate._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
+from ._generate._report import GenerationReport, Outcome, ProgressUpdate
+from ._generate._selection import Selection
+from ._words import plural
 
 __all__ = [
     "SUGGESTIONS",
@@ -23,7 +26,9 @@ __all__ = [
     "summary_line",
 ]
 
-PLAIN_EVERY = 5  # nodes between two `Progress:` lines when stderr is not a terminal
+# Seconds between two `Progress:` lines when stderr is not a terminal (a CI log, a file): a
+# run of a thousand nodes is a few dozen lines, not hundreds.
+PLAIN_SECONDS = 5.0
 
 # The kinds of failure a person sees, each with the one thing to do about it.
 KIND_TITLES = {
@@ -50,7 +55,9 @@ SUGGESTIONS = {
     "network": "check --base-url / PITH_BASE_URL and your connection, then rerun",
     "auth": "check PITH_API_KEY (or OPENROUTER_API_KEY): the endpoint refused the key",
     "quota": "add credits with your provider, then rerun",
-    "model_not_found": "check -m/--model (or PITH_MODEL): the endpoint does not know the model",
+    # With the endpoint and the model of the run: see `failure_lines`.
+    "model_not_found": "check -m/--model (or PITH_MODEL) and --base-url (or PITH_BASE_URL): "
+    "{base_url} answered 404 for the model {model!r}",
     "bad_request": "the endpoint refused the request; try another model with -m",
     "invalid_reply": "the model did not answer with the JSON asked for; try a stronger model",
     "other": "rerun with -v; if it persists, report it with the file from --report",
@@ -60,20 +67,28 @@ _SHOWN_IDS = 5
 
 class GenerateProgress:
     """Progress of one run on stderr: a rich bar on a terminal (done/total, failures, rate,
-    ETA), else a ``Progress: n/N nodes`` line every few nodes; ``verbosity`` 1 adds a line per
-    node, -1 shows nothing."""
+    ETA), else a ``Progress: n/N nodes`` line every `PLAIN_SECONDS` (by ``clock``) and one at
+    the end; ``verbosity`` 1 adds a line per node, -1 shows nothing."""
 
     def retry(self, line: str) -> None:
         """A retry the client scheduled (shown with -v)."""
         self.console.print(f"  {line}", markup=False, highlight=False)
 
-    def __init__(self, total: int, *, verbosity: int, console: rich.console.Console) -> None:
+    def __init__(
+        self,
+        total: int,
+        *,
+        verbosity: int,
+        console: rich.console.Console,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.total = total
         self.verbosity = verbosity
         self.console = console
         self._bar: rich.progress.Progress | None = None
         self._task: rich.progress.TaskID | None = None
-        self._last_plain = 0
+        self._clock = clock
+        self._last_plain = clock()
 
     def __enter__(self) -> GenerateProgress:
         if self.verbosity >= 0 and self.console.is_terminal:
@@ -123,11 +138,11 @@ class GenerateProgress:
                 concurrency=update.concurrency,
             )
         elif self.verbosity == 0 and (
-            update.done - self._last_plain >= PLAIN_EVERY or update.done == update.total
+            self._clock() - self._last_plain >= PLAIN_SECONDS or update.done == update.total
         ):
-            self._last_plain = update.done
+            self._last_plain = self._clock()
             self.console.print(
-                f"Progress: {update.done}/{update.total} nodes, {update.failed} failed, "
+                f"Progress: {update.done}/{plural(update.total, 'node')}, {update.failed} failed, "
                 f"concurrency {update.concurrency}",
                 markup=False,
                 highlight=False,
@@ -166,7 +181,9 @@ def failure_lines(report: GenerationReport) -> list[str]:
         lines.append(f"{KIND_TITLES[kind]} ({len(ids)}): {shown}{more}")
         if kind in examples:
             lines.append(f"  error: {examples[kind]}")
-        lines.append(f"  fix: {SUGGESTIONS[kind]}")
+        lines.append(
+            f"  fix: {SUGGESTIONS[kind].format(base_url=report.base_url, model=report.model)}"
+        )
     if report.halted_by is not None:
         lines.append(
             f"stopped admitting nodes after a run-wide error; {len(report.not_attempted)} "
@@ -185,8 +202,9 @@ def estimate_lines(
     maybe = len(selection.if_children_change)
     only_if = f", {maybe} of them only if something below is written" if maybe else ""
     lines = [
-        f"nodes to generate: {estimate.nodes} ({len(selection.phase_one)} files and functions, "
-        f"{len(selection.phase_two)} modules{only_if})",
+        f"nodes to generate: {estimate.nodes:,} ("
+        f"{plural(len(selection.phase_one), 'file or function', 'files and functions')}, "
+        f"{plural(len(selection.phase_two), 'module')}{only_if})",
         f"estimated prompt tokens: {estimate.prompt_tokens:,}",
         f"estimated completion tokens: {estimate.completion_tokens:,}",
         f"estimated cost: {cost}",

@@ -151,7 +151,7 @@ class GitFacts:
 
 @attrs.frozen
 class SearchTerms:
-    """A file's words for retrieval, as `pith._words` normalizes them (space-separated, each
+    """A file's words for retrieval, as `pith._tokens` normalizes them (space-separated, each
     word at most a few times, bounded): what `pith ask` and `pith search` rank files by."""
 
     defines: str = ""  # every definition's own name, whole and lowercased: exact-name lookups

@@ -397,7 +397,10 @@ def _file_outline(facts: FileFacts | None) -> dict[str, Any]:
     if facts is None:
         return {}
     return _without_empty(
-        {"lines": [1, facts.lines], "docstring": _first_paragraph(facts.docstring)}
+        {  # an empty file has no lines to show, not "lines 1-0"
+            "lines": [1, facts.lines] if facts.lines else None,
+            "docstring": _first_paragraph(facts.docstring),
+        }
     )
 
 
@@ -429,6 +432,8 @@ def _outline_lines(source: dict[str, Any], prose: dict[str, Any] | None) -> list
     out: list[str] = []
     lines = source.get("lines")
     where = f"lines {lines[0]}-{lines[1]}" if lines else ""
+    if lines and lines[0] == lines[1]:
+        where = f"line {lines[0]}"
     if "signature" in source:
         out.append(f"`{source['signature']}`" + (f" ({where})" if where else ""))
     elif where:

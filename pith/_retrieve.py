@@ -2,7 +2,7 @@
 
 `rank_files` guarantees, for any text:
 
-- deterministic, local answers (SQLite FTS5 over `pith._words` tokens; nothing to download);
+- deterministic, local answers (SQLite FTS5 over `pith._tokens` tokens; nothing to download);
 - a file scores by what pith knows of it, each field weighed (`WEIGHTS`): its path, its
   definitions' names (methods too), docstrings, signatures and key statements, its whole
   source, the subjects of the commits that touched it, and its prose;
@@ -27,7 +27,7 @@ import attrs
 
 from ._models import EdgeType, NodeType
 from ._store import Store
-from ._words import words
+from ._tokens import words
 
 __all__ = [
     "KINDS",

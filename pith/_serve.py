@@ -32,7 +32,7 @@ from starlette.routing import Route
 from ._config import Settings
 from ._errors import NotFoundError, UsageError
 from ._generate import generate
-from ._limiter import FifoCapacityLimiter
+from ._generate._limiter import FifoCapacityLimiter
 from ._limits import DEFAULT_BUDGET, check_budget, check_files, check_limit
 from ._llm import LLMClient
 from ._models import NodeType

@@ -11,9 +11,11 @@ from ._errors import NotFoundError
 from ._models import ClassFacts, NodeType, converter
 from ._resolve import resolve
 from ._store import Store
+from ._words import listed, plural
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
 EDGES_SHOWN = 15  # per edge type on a Markdown page; --json has them all
+LIST_SHOWN = 5  # items of a list fact (authors) on a Markdown page
 
 __all__ = [
     "Linker",
@@ -33,18 +35,33 @@ __all__ = [
 def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
     "missing"}, "needs_build", "orphaned_prose", "runs": [{"owner", "pid", "host", "started",
-    "heartbeat", "selected", "claimed"}]}`` (``runs``: generator runs in progress on this
-    store)."""
-    from ._leases import runs_in_progress
+    "heartbeat", "selected", "claimed"}], "next_generate": null | {"nodes",
+    "if_children_change", "forced_since", "force_remaining"}}`` (``runs``: generator runs in
+    progress on this store; ``next_generate``: what a plain ``pith generate`` selects now, by
+    the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null until
+    the graph is built from the current facts)."""
+    from ._generate._leases import runs_in_progress
+    from ._generate._selection import select_nodes
 
     counts = store.node_counts()
+    needs_build = store.needs_build
+    next_generate = None
+    if sum(counts.values()) and not needs_build:
+        selection = select_nodes(store)
+        next_generate = {
+            "nodes": len(selection),
+            "if_children_change": len(selection.if_children_change),
+            "forced_since": selection.forced_since,
+            "force_remaining": selection.force_remaining,
+        }
     return {
         "root": store.root,
         "nodes": {t.value: counts[t] for t in NodeType},
         "prose": store.prose_counts(),
-        "needs_build": store.needs_build,
+        "needs_build": needs_build,
         "orphaned_prose": store.orphaned_prose(),
         "runs": [run.to_json() for run in runs_in_progress(store)],
+        "next_generate": next_generate,
     }
 
 
@@ -57,32 +74,44 @@ def empty_status() -> dict[str, Any]:
         "needs_build": False,
         "orphaned_prose": 0,
         "runs": [],
+        "next_generate": None,
     }
 
 
-def status_text(data: dict[str, Any]) -> str:
+def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
+    """The status as text; ``no_store``: why there is no store (where pith looked)."""
     nodes, prose = data["nodes"], data["prose"]
-    lines = [
+    lines = [f"store: {data.get('data_dir') or f'none ({no_store})'}"]
+    lines += [
         f"root:  {data['root'] or '(nothing extracted yet)'}",
-        f"nodes: {nodes['file']} files, {nodes['module']} modules, {nodes['function']} functions",
+        f"nodes: {plural(nodes['file'], 'file')}, {plural(nodes['module'], 'module')}, "
+        f"{plural(nodes['function'], 'function')}",
         f"prose: {prose['current']} current, {prose['stale']} stale, {prose['missing']} missing",
     ]
     if data["orphaned_prose"]:
         lines.append(
-            f"kept:  the prose of {data['orphaned_prose']} nodes that no longer exist "
+            f"kept:  the prose of {plural(data['orphaned_prose'], 'node')} that no longer exist "
             "(it comes back if they do; `pith prune` deletes it)"
         )
     for run in data["runs"]:
         lines.append(
             f"run:   {run['owner']} (pid {run['pid']} on {run['host']}) since {run['started']}:"
-            f" {run['claimed']} nodes claimed of {run['selected']} selected"
+            f" {plural(run['claimed'], 'node')} claimed of {run['selected']} selected"
+        )
+    pending = data["next_generate"]
+    if pending and pending["force_remaining"]:
+        lines.append(
+            f"force: the `pith generate --force` started {pending['forced_since']} did not "
+            f"finish: {plural(pending['force_remaining'], 'node')} still to rewrite"
         )
     if data["root"] is None:
         lines.append("next:  pith extract PATH")
     elif sum(nodes.values()) == 0 or data["needs_build"]:
         lines.append("next:  pith build (the facts changed since the last build)")
-    elif prose["stale"] or prose["missing"]:
-        lines.append("next:  pith generate")
+    elif pending and pending["nodes"]:
+        maybe = pending["if_children_change"]
+        only_if = f", {maybe} of them only if something below is written" if maybe else ""
+        lines.append(f"next:  pith generate ({plural(pending['nodes'], 'node')}{only_if})")
     return "\n".join(lines)
 
 
@@ -177,7 +206,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     if data["type"] == NodeType.FUNCTION.value:
         # Here, not at the top: `list`, `status` and `show` of a file or module start faster
         # without the prompt builder.
-        from ._prompts import variant_lines
+        from ._generate._prompts import variant_lines
 
         definition = facts.definition(data["name"])
         if definition is not None:
@@ -266,7 +295,9 @@ def node_markdown(
     out += ["## Facts", ""]
     for key, value in data["metadata"].items():
         if isinstance(value, list):
-            value = ", ".join(str(v) for v in value) or "-"
+            # A file of a big project has had a hundred authors: the page names the first
+            # (most commits first), --json has them all.
+            value = listed(value, LIST_SHOWN)
         elif value is None:
             value = "-"
         out.append(f"- **{md.line(key)}**: {md.line(value)}")

@@ -7,9 +7,9 @@ from typing import Any, TypeVar
 
 from fakellm import FakeLLM
 
-from pith._generate import _generate
+from pith._generate._engine import _generate
+from pith._generate._report import GenerationReport
 from pith._llm import LLMClient
-from pith._report import GenerationReport
 from pith._store import Store
 
 T = TypeVar("T")

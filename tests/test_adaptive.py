@@ -13,8 +13,8 @@ from fakellm import FakeLLM
 from mockclock import client_for, generate_inline, run
 from sample_project import built_store
 
-from pith._adaptive import AdaptiveConcurrency
-from pith._limiter import FifoCapacityLimiter
+from pith._generate._adaptive import AdaptiveConcurrency
+from pith._generate._limiter import FifoCapacityLimiter
 from pith._store import Store
 
 

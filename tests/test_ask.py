@@ -22,10 +22,11 @@ from pith._ask import count_tokens
 from pith._build import build
 from pith._errors import NotFoundError
 from pith._extract import extract
+from pith._generate._prompts import estimate_prompt_tokens
 from pith._models import NodeType
 from pith._read import WikiReader
 from pith._store import Store
-from pith._words import stem, words
+from pith._tokens import stem, words
 
 PROJECT = {
     "pkg/__init__.py": """
@@ -211,6 +212,8 @@ def test_ask_keeps_within_any_budget_and_the_best_first(reader: WikiReader) -> N
         assert all(f"## `{i}`" in briefing.markdown for i in ids)
         previous = ids
     assert len(previous) > 1
+    for text in ("", "x", "x" * 4001, briefing.markdown):  # as `generate --estimate` counts
+        assert count_tokens(text) == estimate_prompt_tokens([{"content": text}])
     small = reader.ask(question, 200)
     assert small.left_out > 0
     assert "left out to stay within 200 tokens" in small.markdown

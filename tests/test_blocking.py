@@ -9,7 +9,7 @@ from typing import TypeVar
 import pytest
 import trio
 
-from pith._blocking import BlockingBatcher
+from pith._generate._blocking import BlockingBatcher
 
 T = TypeVar("T")
 

@@ -212,7 +212,7 @@ def test_retries_never_reach_stdout_and_show_with_verbose(
 
 def test_importing_pith_leaves_stamina_alone() -> None:
     code = (
-        "import logging, pith, pith._generate, pith._llm\n"
+        "import logging, pith, pith._generate._engine, pith._llm._client\n"
         "print(logging.getLogger('stamina').handlers)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

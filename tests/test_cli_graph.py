@@ -76,27 +76,36 @@ def test_list_and_show_before_build(run, project):
     assert "run `pith build` first" in err
 
 
-def test_status_json(run, project):
+def test_status_json(run, project, cwd):
     code, out, _ = run("status", "--json")
     assert code == 0
     assert json.loads(out) == {
+        "data_dir": None,
         "root": None,
         "nodes": {"file": 0, "module": 0, "function": 0},
         "prose": {"current": 0, "stale": 0, "missing": 0},
         "needs_build": False,
         "orphaned_prose": 0,
         "runs": [],
+        "next_generate": None,
     }
     run("extract", str(project))
     assert json.loads(run("status", "--json")[1])["needs_build"] is True
     run("build")
     assert json.loads(run("status", "--json")[1]) == {
+        "data_dir": str(cwd / "data"),
         "root": str(project.resolve()),
         "nodes": {"file": 9, "module": 2, "function": 2},
         "prose": {"current": 0, "stale": 0, "missing": 13},
         "needs_build": False,
         "orphaned_prose": 0,
         "runs": [],
+        "next_generate": {
+            "nodes": 13,
+            "if_children_change": 0,
+            "forced_since": None,
+            "force_remaining": 0,
+        },
     }
     code, out, _ = run("status")
     assert "13 missing" in out
@@ -213,7 +222,8 @@ def test_the_real_entry_point(cwd, project):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
-        f"pith: error: no pith database in {cwd / 'data'}: run `pith extract PATH` first\n"
+        f"pith: error: no pith database in {cwd / 'data'} (--data-dir): run `pith extract PATH` "
+        "first\n"
     )
     result = subprocess.run(
         [*command, "extract", str(project)], capture_output=True, text=True, check=False

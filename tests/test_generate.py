@@ -18,14 +18,14 @@ from pith._build import build
 from pith._config import Settings
 from pith._console import estimate_lines
 from pith._errors import UsageError
-from pith._estimate import estimate
 from pith._extract import extract
-from pith._generate import Generation, _generate, generate
-from pith._limiter import FifoCapacityLimiter
+from pith._generate._engine import Generation, _generate, generate
+from pith._generate._estimate import estimate
+from pith._generate._limiter import FifoCapacityLimiter
+from pith._generate._report import PHASE_MODULES, PHASE_NODES, Outcome, ProgressUpdate
+from pith._generate._selection import select_nodes
 from pith._llm import AuthError, LLMClient, ServerError
 from pith._models import EdgeType, NodeType
-from pith._report import PHASE_MODULES, PHASE_NODES, Outcome, ProgressUpdate
-from pith._selection import select_nodes
 from pith._store import Store
 
 MODULES = ("pkg", "pkg/sub", "pkg/sub/deep")

@@ -17,15 +17,15 @@ from projects import write_tree
 from sample_project import built_store
 from trio._core._run import _r as trio_scheduler_random
 
-from pith._blocking import BlockingBatcher
 from pith._build import build
 from pith._extract import extract
 from pith._generate import Generation
-from pith._limiter import FifoCapacityLimiter
+from pith._generate._blocking import BlockingBatcher
+from pith._generate._limiter import FifoCapacityLimiter
+from pith._generate._prompt_builder import PromptBuilder
+from pith._generate._report import GenerationReport, Outcome
+from pith._generate._selection import select_nodes
 from pith._models import Node, NodeType
-from pith._prompt_builder import PromptBuilder
-from pith._report import GenerationReport, Outcome
-from pith._selection import select_nodes
 from pith._store import Store
 
 T = TypeVar("T")

@@ -18,8 +18,8 @@ from mockclock import client_for, generate_inline, run
 from sample_project import built_store
 
 from pith._errors import StoreWriteError
-from pith._llm import MAX_REPLY_BYTES
-from pith._redact import ITEM_CHARS, MAX_GOTCHAS, MAX_ITEMS, SHORT_CHARS, TRUNCATED
+from pith._llm._http import MAX_REPLY_BYTES
+from pith._llm._redact import ITEM_CHARS, MAX_GOTCHAS, MAX_ITEMS, SHORT_CHARS, TRUNCATED
 from pith._store import Store
 
 KEY = "sk-or-v1-0123456789abcdef0123456789abcdefXYZ"

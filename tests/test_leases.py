@@ -1,4 +1,4 @@
-"""Node leases between runs on one store: claim, renew, expire, take over (pith._leases).
+"""Node leases between runs on one store: claim, renew, expire, take over (pith._generate._leases).
 
 Each run has its own connection to the same real SQLite file, as two processes would; time is
 Trio's `MockClock`, jumped by hand, so expiry is tested without sleeping.
@@ -14,7 +14,7 @@ import sys
 import pytest
 import trio.testing
 
-from pith._leases import Claim, Leases, runs_in_progress
+from pith._generate._leases import Claim, Leases, runs_in_progress
 from pith._models import Node, NodeType, Prose
 from pith._store import SCHEMA_VERSION, Store
 

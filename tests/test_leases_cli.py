@@ -14,7 +14,7 @@ from pathlib import Path
 from fakellm import FakeLLM
 from sample_project import write_project
 
-from pith._leases import Leases
+from pith._generate._leases import Leases
 from pith._store import Store
 
 
@@ -123,6 +123,6 @@ def test_status_shows_runs_in_progress(run, cwd: Path) -> None:
             7,
         )
         assert "run:   run-a" in run("status")[1]
-        assert "1 nodes claimed of 7 selected" in run("status")[1]
+        assert "1 node claimed of 7 selected" in run("status")[1]
         leases.finish()
     assert json.loads(run("status", "--json")[1])["runs"] == []

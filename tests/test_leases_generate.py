@@ -16,9 +16,9 @@ from mockclock import client_for, inline
 from sample_project import built_store
 
 from pith._generate import Generation
-from pith._leases import Leases
-from pith._report import GenerationReport, Outcome
-from pith._selection import select_nodes
+from pith._generate._leases import Leases
+from pith._generate._report import GenerationReport, Outcome
+from pith._generate._selection import select_nodes
 from pith._store import Store
 
 TTL = 30.0

@@ -16,7 +16,7 @@ import trio
 from fakellm import FakeLLM
 
 from pith import ConfigError, Settings
-from pith._adaptive import AdaptiveConcurrency
+from pith._generate._adaptive import AdaptiveConcurrency
 from pith._llm import (
     AuthError,
     BadRequestError,
@@ -31,8 +31,8 @@ from pith._llm import (
     RetryLaterError,
     ServerError,
     Usage,
-    _retry_after_seconds,
 )
+from pith._llm._http import retry_after_seconds
 
 KEY = "sk-or-v1-0123456789abcdef-SECRET"
 BASE = "https://llm.example/api/v1"
@@ -235,12 +235,12 @@ async def test_retry_after_http_date_in_the_near_future(
 
 def test_retry_after_parsing() -> None:
     now = dt.datetime(2024, 5, 1, 12, 0, 0, tzinfo=dt.UTC)
-    assert _retry_after_seconds(httpx.Headers({"Retry-After": "12"}), now=now) == 12.0
+    assert retry_after_seconds(httpx.Headers({"Retry-After": "12"}), now=now) == 12.0
     date = "Wed, 01 May 2024 12:00:30 GMT"
-    assert _retry_after_seconds(httpx.Headers({"Retry-After": date}), now=now) == 30.0
-    assert _retry_after_seconds(httpx.Headers({"Retry-After": "-5"}), now=now) is None
-    assert _retry_after_seconds(httpx.Headers({"Retry-After": "nan"}), now=now) is None
-    assert _retry_after_seconds(httpx.Headers({}), now=now) is None
+    assert retry_after_seconds(httpx.Headers({"Retry-After": date}), now=now) == 30.0
+    assert retry_after_seconds(httpx.Headers({"Retry-After": "-5"}), now=now) is None
+    assert retry_after_seconds(httpx.Headers({"Retry-After": "nan"}), now=now) is None
+    assert retry_after_seconds(httpx.Headers({}), now=now) is None
 
 
 async def test_503_until_attempts_run_out_raises_server_error(

@@ -15,10 +15,10 @@ import trio
 from fakellm import FakeLLM
 
 from pith import AuthError, LLMConnectionError, LLMTimeoutError, Settings
+from pith._generate._prompts import file_prompt
+from pith._generate._prose import parse_prose
 from pith._llm import LLMClient
 from pith._models import FileFacts, Node, NodeType
-from pith._prompts import file_prompt
-from pith._prose import parse_prose
 
 KEY = "sk-e2e-secret-key-0123456789"
 NODE = Node(id="pkg/a.py", type=NodeType.FILE, path="pkg/a.py", name="a.py", source_hash="h1")

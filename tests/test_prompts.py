@@ -11,6 +11,15 @@ import pytest
 
 from pith._build import build
 from pith._extract import extract
+from pith._generate._prompt_builder import PromptBuilder
+from pith._generate._prompts import (
+    SMALL_FILE_CHARS,
+    ChildSummary,
+    estimate_prompt_tokens,
+    file_prompt,
+    function_prompt,
+    module_prompt,
+)
 from pith._models import (
     ClassFacts,
     FileFacts,
@@ -21,15 +30,6 @@ from pith._models import (
     Node,
     NodeType,
     Readme,
-)
-from pith._prompt_builder import PromptBuilder
-from pith._prompts import (
-    SMALL_FILE_CHARS,
-    ChildSummary,
-    estimate_prompt_tokens,
-    file_prompt,
-    function_prompt,
-    module_prompt,
 )
 from pith._store import Store
 

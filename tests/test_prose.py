@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pith._generate._prose import parse_prose
 from pith._llm import InvalidReplyError
 from pith._models import (
     ClassFacts,
@@ -22,7 +23,6 @@ from pith._models import (
     Node,
     NodeType,
 )
-from pith._prose import parse_prose
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 NODE = Node(

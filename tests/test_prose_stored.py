@@ -12,8 +12,8 @@ from fakellm import FakeLLM
 from projects import clean_env, run_pith
 from sample_project import write_project
 
+from pith._llm._redact import MAX_GOTCHAS, REDACTED, SHORT_CHARS, TRUNCATED, clean_prose, redact
 from pith._models import Gotcha, Prose
-from pith._redact import MAX_GOTCHAS, REDACTED, SHORT_CHARS, TRUNCATED, clean_prose, redact
 
 KEY = "sk-or-v1-3f9a8c7e6d5b4a3928171605f4e3d2c1b0a99887766554433221100ffeeddcc"
 

@@ -11,7 +11,16 @@ import textwrap
 
 import pytest
 
-HEAVY = ["trio", "httpx", "rich", "stamina", "pith._generate", "pith._extract", "pith._prompts"]
+HEAVY = [
+    "trio",
+    "httpx",
+    "rich",
+    "stamina",
+    "pith._generate._engine",
+    "pith._llm._client",
+    "pith._extract",
+    "pith._generate._prompts",
+]
 
 SOURCE = """
 try:
@@ -46,7 +55,7 @@ def built(cwd, run):
         (["list"], []),
         (["show", "mod.py"], []),
         # a function's page says "Defined 3 times", which the prompt builder words
-        (["show", "mod.py:home"], ["pith._prompts"]),
+        (["show", "mod.py:home"], ["pith._generate._prompts"]),
     ],
 )
 def test_reading_commands_do_not_import_the_heavy_modules(built, args, loads):

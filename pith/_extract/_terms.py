@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .._models import ClassFacts, FileFacts, FunctionFacts, SearchTerms
-from .._words import bounded_words
+from .._tokens import bounded_words
 
 __all__ = ["search_terms"]
 

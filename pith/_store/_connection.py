@@ -20,6 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from .._config import prepare_data_dir
 from .._errors import PithError, StoreWriteError, UsageError
 from .._models import converter
 from ._schema import READABLE_SCHEMAS, SCHEMA_VERSION, migrate, register_functions
@@ -55,7 +56,7 @@ class Connection:
         if read_only:
             return cls._open_read_only(db_path)
         try:
-            db_path.parent.mkdir(parents=True, exist_ok=True)
+            prepare_data_dir(db_path.parent)
             connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise PithError(f"cannot open the database {db_path}: {exc}") from None

@@ -29,7 +29,7 @@ def open_store(
     """Open the store of ``settings``; with ``require``, refuse (UsageError) when the stage is
     missing, telling the user the command that fixes it. ``read_only``: see `Store.open`."""
     if require is not None and not settings.db_path.exists():
-        raise UsageError(f"no pith database in {settings.data_dir}: run `pith extract PATH` first")
+        raise UsageError(settings.no_store_message())
     store = Store.open(settings.db_path, read_only=read_only)
     if settings.api_key:
         store.secrets = (settings.api_key,)

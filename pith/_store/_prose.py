@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
+from .._llm._redact import SHORT_CHARS, clean_prose
 from .._models import Prose, converter
-from .._redact import SHORT_CHARS, clean_prose
 from ._connection import Connection, dumps
 from ._schema import PROSE_TEXT
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from .._words import words
+from .._tokens import words
 
 __all__ = [
     "PROSE_TEXT",
@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS prose (
 -- is indexed with its CamelCase parts (`pith_name_words`).
 CREATE VIRTUAL TABLE IF NOT EXISTS search
     USING fts5(id, name, docstring, prose, tokenize = 'porter unicode61');
--- One row per file node, rowid = the node's rowid, in `pith._words` tokens (normalized in
+-- One row per file node, rowid = the node's rowid, in `pith._tokens` tokens (normalized in
 -- Python, so the tokenizer only splits at spaces): what `pith ask` ranks files by. Rewritten
 -- by every build; its prose column by every prose write of the file.
 CREATE VIRTUAL TABLE IF NOT EXISTS retrieval

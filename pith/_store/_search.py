@@ -12,7 +12,7 @@ __all__ = ["Search"]
 
 _MAX_QUERY_TERMS = 16
 _MAX_QUERY_CHARS = 500
-_TOKEN = re.compile(r"[a-z0-9_]+")  # what `pith._words` produces: safe in a quoted FTS5 string
+_TOKEN = re.compile(r"[a-z0-9_]+")  # what `pith._tokens` produces: safe in a quoted FTS5 string
 
 
 class Search(Connection):
@@ -42,7 +42,7 @@ class Search(Connection):
     def retrieve(
         self, terms: Sequence[str], weights: Sequence[float], limit: int
     ) -> list[tuple[str, float]] | None:
-        """(file id, score) of the files best matching any of ``terms`` (`pith._words` tokens)
+        """(file id, score) of the files best matching any of ``terms`` (`pith._tokens` tokens)
         in the retrieval index, best first; ``weights`` per column (path, defines, names, text,
         body, history, prose). None when this store has no retrieval index (an older schema read
         where it cannot be migrated)."""

@@ -1,4 +1,4 @@
-"""A chat client for any OpenAI-compatible endpoint, with its retry policy and its errors.
+"""A chat client for any OpenAI-compatible endpoint, with its retry policy.
 
 One `LLMClient` serves a whole run. `LLMClient.complete` sends one prompt, retries what a provider
 gets wrong for a while (429, 5xx, timeouts, dropped connections), never retries what will not get
@@ -13,78 +13,42 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import email.utils
-import json
-import math
 import urllib.parse
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 import attrs
 import httpx
 import stamina
 import trio
 
-from ._adaptive import AdaptiveConcurrency
-from ._config import Settings, redact_url
-from ._errors import PithError, release_frames
+from .._config import Settings, redact_url
+from .._errors import release_frames
+from .._generate._adaptive import AdaptiveConcurrency
+from ._errors import (
+    EndpointUnreachableError,
+    InvalidReplyError,
+    LLMConnectionError,
+    LLMError,
+    LLMTimeoutError,
+    RetryLaterError,
+    Usage,
+    error_class,
+    is_refusal,
+    provider_text,
+    what_failed,
+)
+from ._http import MAX_REPLY_BYTES, CookielessClient, Reply, read_usage, retry_after_seconds
 from ._redact import REDACTED, secret_pattern
 
-__all__ = [
-    "AuthError",
-    "BadRequestError",
-    "Completion",
-    "EndpointUnreachableError",
-    "InvalidReplyError",
-    "LLMClient",
-    "LLMConnectionError",
-    "LLMError",
-    "LLMTimeoutError",
-    "ModelNotFoundError",
-    "QuotaExceededError",
-    "RateLimitedError",
-    "RetryLaterError",
-    "ServerError",
-    "Usage",
-]
+__all__ = ["Completion", "LLMClient"]
 
 T = TypeVar("T")
 
 REFERER = "https://pypi.org/project/pith/"
 _PROVIDER_MESSAGE_LIMIT = 300
 _BAD_REPLY_ECHO_LIMIT = 4000
-
-
-@attrs.frozen
-class Usage:
-    """Tokens a call (or several) consumed, as the provider reported them.
-
-    ``cost`` is in the provider's currency (OpenRouter: USD) and None when not reported; adding a
-    known cost to an unknown one gives the known one.
-    """
-
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float | None = None
-
-    def __add__(self, other: Usage) -> Usage:
-        if not isinstance(other, Usage):
-            return NotImplemented
-        if self.cost is None:
-            cost = other.cost
-        elif other.cost is None:
-            cost = self.cost
-        else:
-            cost = self.cost + other.cost
-        return Usage(
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            cost=cost,
-        )
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+_NOT_JSON = object()
 
 
 @attrs.frozen
@@ -94,137 +58,6 @@ class Completion(Generic[T]):
     value: T
     usage: Usage
     attempts: int
-
-
-# --- errors --------------------------------------------------------------------------------------
-
-
-class LLMError(PithError):
-    """A chat call failed. The class says how; ``kind`` is its stable name for reports.
-
-    ``run_wide`` errors (bad key, no credits, unknown model) are about the whole run, not one
-    node: every further call would fail the same way. ``retryable`` errors were retried before
-    they were raised. ``attempts`` counts the HTTP requests made, ``usage`` the tokens spent on
-    replies that could not be used.
-    """
-
-    kind: ClassVar[str] = "error"
-    run_wide: ClassVar[bool] = False
-    retryable: ClassVar[bool] = False
-
-    def __init__(
-        self,
-        what: str,
-        *,
-        status: int | None = None,
-        attempts: int = 1,
-        provider_message: str = "",
-        usage: Usage | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(what)
-        self.what = what
-        self.status = status
-        self.attempts = attempts
-        self.provider_message = provider_message
-        self.usage = Usage() if usage is None else usage
-        # Seconds the provider asked us to wait (Retry-After), already capped; None if it didn't.
-        self.retry_after = retry_after
-
-    def __str__(self) -> str:
-        details = [f"HTTP {self.status}"] if self.status is not None else []
-        details.append(f"{self.attempts} attempt{'s' if self.attempts != 1 else ''}")
-        text = f"{self.what} ({', '.join(details)})"
-        if self.provider_message:
-            text = f"{text}: {self.provider_message}"
-        return text
-
-    def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.what!r}, status={self.status!r}, "
-            f"attempts={self.attempts!r}, provider_message={self.provider_message!r})"
-        )
-
-
-class RateLimitedError(LLMError):
-    """HTTP 429: too many requests. Retried, honouring Retry-After."""
-
-    kind = "rate_limit"
-    retryable = True
-
-
-class RetryLaterError(LLMError):
-    """HTTP 429 or 5xx whose Retry-After is longer than the client waits (``retry_after_cap``):
-    not retried; about the run."""
-
-    kind = "retry_later"
-    run_wide = True
-
-
-class ServerError(LLMError):
-    """HTTP 5xx: the provider failed. Retried."""
-
-    kind = "server"
-    retryable = True
-
-
-class LLMTimeoutError(LLMError):
-    """No complete reply in time (connect, read, or the per-attempt deadline). Retried."""
-
-    kind = "timeout"
-    retryable = True
-
-
-class LLMConnectionError(LLMError):
-    """The connection could not be made or broke. Retried."""
-
-    kind = "network"
-    retryable = True
-
-
-class EndpointUnreachableError(LLMConnectionError):
-    """Not one connection to the endpoint ever succeeded: a wrong URL, a server that is down, a
-    TLS failure. Never retried; about the run."""
-
-    kind = "unreachable"
-    run_wide = True
-    retryable = False
-
-
-class AuthError(LLMError):
-    """HTTP 401/403: the key is missing, wrong or not allowed. Never retried; about the run."""
-
-    kind = "auth"
-    run_wide = True
-
-
-class QuotaExceededError(LLMError):
-    """HTTP 402 (or OpenAI's 429 insufficient_quota): no credits left. Never retried."""
-
-    kind = "quota"
-    run_wide = True
-
-
-class ModelNotFoundError(LLMError):
-    """HTTP 404: the model (or the endpoint) does not exist. Never retried; about the run."""
-
-    kind = "model_not_found"
-    run_wide = True
-
-
-class BadRequestError(LLMError):
-    """HTTP 400, 422 or another 4xx: the provider refused this request. Never retried."""
-
-    kind = "bad_request"
-
-
-class InvalidReplyError(LLMError):
-    """The reply was not what was asked for (not JSON, missing fields). Re-asked, then raised."""
-
-    kind = "invalid_reply"
-
-
-# --- the client ----------------------------------------------------------------------------------
 
 
 class LLMClient:
@@ -302,7 +135,7 @@ class LLMClient:
         headers = {"HTTP-Referer": REFERER, "X-Title": "pith"}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        self._http = _CookielessClient(
+        self._http = CookielessClient(
             headers=headers,
             timeout=httpx.Timeout(
                 connect=connect_timeout, read=timeout, write=timeout, pool=timeout
@@ -420,7 +253,7 @@ class LLMClient:
             except LLMError as exc:
                 made += exc.attempts
                 exc.attempts = made
-                if not _is_refusal(exc):
+                if not is_refusal(exc):
                     raise
                 now = trio.current_time()
                 refused_since = now if refused_since is None else refused_since
@@ -457,7 +290,7 @@ class LLMClient:
 
     def _backoff_for(self, exc: Exception) -> bool | float:
         """stamina's hook: False (do not retry), True (exponential backoff) or seconds to wait."""
-        if not isinstance(exc, LLMError) or not exc.retryable or _is_refusal(exc):
+        if not isinstance(exc, LLMError) or not exc.retryable or is_refusal(exc):
             return False  # a refusal for the rate is waited out by the admission instead
         if exc.retry_after is not None:
             return exc.retry_after
@@ -500,13 +333,13 @@ class LLMClient:
         self._answered = True
         if response.status != 200:
             error = self._error_for(response)
-            if _is_refusal(error):
+            if is_refusal(error):
                 admission.refused(round_, error.retry_after)
             raise error
         admission.succeeded(round_)
         return self._read_reply(response)
 
-    async def _post_bounded(self, body: dict[str, Any]) -> _Reply:
+    async def _post_bounded(self, body: dict[str, Any]) -> Reply:
         """POST, reading at most `MAX_REPLY_BYTES` of the reply: a huge or endless body costs
         that much memory and no more."""
         request = self._http.build_request("POST", self._url, json=body)
@@ -530,9 +363,9 @@ class LLMClient:
                 "not read further",
                 status=response.status_code,
             )
-        return _Reply(response.status_code, response.headers, bytes(content))
+        return Reply(response.status_code, response.headers, bytes(content))
 
-    def _read_reply(self, response: _Reply) -> tuple[str, Usage]:
+    def _read_reply(self, response: Reply) -> tuple[str, Usage]:
         try:
             payload = response.json()
         except ValueError:
@@ -546,16 +379,16 @@ class LLMClient:
             )
         if not isinstance(payload, dict):
             raise InvalidReplyError(f"{self.base_url} answered 200 with JSON that is not an object")
-        usage = _read_usage(payload.get("usage"))
+        usage = read_usage(payload.get("usage"))
         error = payload.get("error")
         if "choices" not in payload and error is not None:
             # OpenRouter can report a provider's failure inside a 200 body.
             code = error.get("code") if isinstance(error, dict) else None
             status = code if isinstance(code, int) and 400 <= code <= 599 else 502
-            raise _error_class(status, error)(
-                _what(status, self.base_url, self.model),
+            raise error_class(status, error)(
+                what_failed(status, self.base_url, self.model),
                 status=status,
-                provider_message=self._trim(_provider_text(payload)),
+                provider_message=self._trim(provider_text(payload)),
             )
         try:
             choice = payload["choices"][0]
@@ -568,7 +401,7 @@ class LLMClient:
             raise InvalidReplyError("the reply's content is empty", status=200, usage=usage)
         return content, usage
 
-    def _error_for(self, response: _Reply) -> LLMError:
+    def _error_for(self, response: Reply) -> LLMError:
         status = response.status
         try:
             payload: Any = response.json()
@@ -577,20 +410,20 @@ class LLMClient:
         error = payload.get("error") if isinstance(payload, dict) else None
         retry_after = None
         if status == 429 or status >= 500:
-            retry_after = _retry_after_seconds(response.headers, now=dt.datetime.now(dt.UTC))
+            retry_after = retry_after_seconds(response.headers, now=dt.datetime.now(dt.UTC))
             if retry_after is not None and retry_after > self._retry_after_cap:
                 # Waiting that long in silence would look like a hang: stop and say so.
                 return RetryLaterError(
                     f"{self.base_url} asks to wait {retry_after:g} s before the next call, "
                     f"more than the {self._retry_after_cap:g} s pith waits; rerun after that",
                     status=status,
-                    provider_message=self._trim(_provider_text(payload)),
+                    provider_message=self._trim(provider_text(payload)),
                     retry_after=retry_after,
                 )
-        return _error_class(status, error)(
-            _what(status, self.base_url, self.model),
+        return error_class(status, error)(
+            what_failed(status, self.base_url, self.model),
             status=status,
-            provider_message=self._trim(_provider_text(payload)),
+            provider_message=self._trim(provider_text(payload)),
             retry_after=retry_after,
         )
 
@@ -604,156 +437,3 @@ class LLMClient:
         if len(text) > _PROVIDER_MESSAGE_LIMIT:
             text = text[: _PROVIDER_MESSAGE_LIMIT - 3] + "..."
         return text
-
-
-MAX_REPLY_BYTES = 8_000_000  # a chat completion of a few thousand tokens is a few kB
-_NOT_JSON = object()
-
-
-@attrs.frozen
-class _Reply:
-    """A reply, read up to the cap: its status, headers and (decoded) body."""
-
-    status: int
-    headers: httpx.Headers
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON; `ValueError` if it is not."""
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-
-class _NoCookies(httpx.Cookies):
-    """A cookie jar that keeps nothing."""
-
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-
-class _CookielessClient(httpx.AsyncClient):
-    """httpx's client without cookies: an LLM endpoint authenticates by key, and reading the
-    cookies of every reply costs a quarter of a millisecond of CPU, on the event loop, per call."""
-
-    _no_cookies = _NoCookies()  # stays empty: nothing is ever put in it
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return self._no_cookies
-
-    @cookies.setter
-    def cookies(self, cookies: object) -> None:
-        pass  # cookies given are ignored, as every reply's are
-
-
-def _is_refusal(exc: LLMError) -> bool:
-    """A refusal for the rate: 429, or 503 with Retry-After. Waited out, not failed."""
-    if isinstance(exc, RateLimitedError):
-        return True
-    return isinstance(exc, ServerError) and exc.status == 503 and exc.retry_after is not None
-
-
-def _error_class(status: int, error: object) -> type[LLMError]:
-    if status in {401, 403}:
-        return AuthError
-    if status == 402:
-        return QuotaExceededError
-    if status == 404:
-        return ModelNotFoundError
-    if status == 408:
-        return LLMTimeoutError
-    if status == 429:
-        # OpenAI says "out of credits" with a 429; waiting will not help.
-        codes = {error.get("code"), error.get("type")} if isinstance(error, dict) else set()
-        return QuotaExceededError if "insufficient_quota" in codes else RateLimitedError
-    if status >= 500:
-        return ServerError
-    return BadRequestError
-
-
-def _what(status: int, base_url: str, model: str) -> str:
-    """The one-line description of an HTTP failure, with the fix where there is one."""
-    if status in {401, 403}:
-        return (
-            f"{base_url} refused the API key; check PITH_API_KEY (or OPENROUTER_API_KEY) "
-            "in the environment or ./.env"
-        )
-    if status == 402:
-        return f"{base_url} says the account is out of credits; add credits or switch models"
-    if status == 404:
-        return (
-            f"model {model!r} or endpoint {base_url}/chat/completions not found; "
-            "check PITH_MODEL and PITH_BASE_URL"
-        )
-    if status == 429:
-        return f"rate limited by {base_url}"
-    if status >= 500:
-        return f"{base_url} failed to answer"
-    return f"{base_url} rejected the request"
-
-
-def _provider_text(payload: object) -> str:
-    """The human part of an error body: error.message, error, message, or the raw text."""
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])
-        if isinstance(error, str):
-            return error
-        if isinstance(payload.get("message"), str):
-            return str(payload["message"])
-        return json.dumps(payload)
-    return str(payload)
-
-
-def _read_usage(raw: object) -> Usage:
-    if not isinstance(raw, dict):
-        return Usage()
-
-    def count(key: str) -> int:
-        value = raw.get(key)
-        return value if isinstance(value, int) and value >= 0 else 0
-
-    cost = raw.get("cost")
-    if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
-        cost = None
-    return Usage(
-        prompt_tokens=count("prompt_tokens"),
-        completion_tokens=count("completion_tokens"),
-        cost=None if cost is None else float(cost),
-    )
-
-
-def _retry_after_seconds(headers: httpx.Headers, *, now: dt.datetime) -> float | None:
-    """Seconds to wait per ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
-
-    None when absent or unreadable; a date in the past is 0.
-    """
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            value = float(millis) / 1000
-        except ValueError:
-            value = math.nan
-        if math.isfinite(value) and value >= 0:
-            return value
-    raw = headers.get("retry-after")
-    if raw is None:
-        return None
-    raw = raw.strip()
-    try:
-        seconds = float(raw)
-    except ValueError:
-        pass
-    else:
-        return seconds if math.isfinite(seconds) and seconds >= 0 else None
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:  # an HTTP date is GMT even when it fails to say so
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - now).total_seconds())

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import attrs
 
-from ._extract._files import read_regular_file
-from ._extract._python import MAX_FILE_BYTES, content_hash, source_text
-from ._models import EdgeType, FileFacts, Node, NodeType
+from .._extract._files import read_regular_file
+from .._extract._python import MAX_FILE_BYTES, content_hash, source_text
+from .._models import EdgeType, FileFacts, Node, NodeType
+from .._store import Store
 from ._prompts import (
     FUNCTION_CODE_CHARS,
     SMALL_FILE_CHARS,
@@ -18,7 +19,6 @@ from ._prompts import (
     function_prompt,
     module_prompt,
 )
-from ._store import Store
 
 __all__ = ["Messages", "Prompt", "PromptBuilder"]
 

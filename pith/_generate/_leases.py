@@ -29,7 +29,7 @@ from collections.abc import Callable
 
 import attrs
 
-from ._store import Store
+from .._store import Store
 
 __all__ = ["DEFAULT_TTL", "Claim", "Leases", "RunInfo", "runs_in_progress"]
 

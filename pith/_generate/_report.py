@@ -10,9 +10,9 @@ from typing import Any
 
 import attrs
 
+from .._llm._errors import LLMError, Usage
+from .._models import NodeType
 from ._adaptive import AdaptiveConcurrency
-from ._llm import LLMError, Usage
-from ._models import NodeType
 
 __all__ = [
     "PHASE_MODULES",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import attrs
 
+from .._store import Store
 from ._prompt_builder import PromptBuilder
 from ._prompts import estimate_prompt_tokens
 from ._selection import Selection
-from ._store import Store
 
 __all__ = ["COMPLETION_TOKENS_PER_NODE", "PRICES_PER_MILLION", "Estimate", "estimate"]
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 import attrs
 
-from ._errors import UsageError
-from ._models import EdgeType, Node, NodeType
-from ._store import Store
+from .._errors import UsageError
+from .._models import EdgeType, Node, NodeType
+from .._store import Store
 
 __all__ = ["FORCE_PENDING", "Selection", "select_nodes"]
 
@@ -32,6 +32,9 @@ class Selection:
     # A `--force` run (this one, or an earlier one that did not finish) rewrites every prose
     # written before this time; None: no force.
     forced_since: str | None = None
+    # How many nodes are chosen only because that unfinished `--force` had not rewritten them
+    # (their prose is current); `pith status` reports them.
+    force_remaining: int = 0
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -67,6 +70,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         chosen = []  # below
     contains = store.edges(type=EdgeType.CONTAINS)
     forced_since = made_at.isoformat() if force and not node_ids else None
+    force_remaining = 0
     if_children_change: dict[str, tuple[str, ...]] = {}
     if not node_ids and not force:
         # An interrupted `--force` is continued: what it had not rewritten yet is chosen too.
@@ -78,6 +82,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
             for node in nodes
             if written_from.get(node.id) != node.source_hash or node.id in older
         ]
+        force_remaining = sum(written_from.get(node.id) == node.source_hash for node in chosen)
         by_id = {node.id: node for node in nodes}
         parent = {  # packages only: a file's prose is not written from its functions'
             edge.target: edge.source
@@ -114,6 +119,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         if_children_change=if_children_change,
         made_at=made_at,
         forced_since=forced_since,
+        force_remaining=force_remaining,
     )
 
 

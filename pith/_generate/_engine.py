@@ -17,13 +17,15 @@ from typing import Any
 import attrs
 import trio
 
+from .._errors import release_frames
+from .._llm._client import LLMClient
+from .._llm._errors import LLMError
+from .._models import Node, Prose
+from .._store import Store
 from ._adaptive import AdaptiveConcurrency
 from ._blocking import BlockingBatcher, RunBlocking
-from ._errors import release_frames
 from ._leases import Claim, Leases
 from ._limiter import FifoCapacityLimiter
-from ._llm import LLMClient, LLMError
-from ._models import Node, Prose
 from ._prompt_builder import Prompt, PromptBuilder
 from ._prose import parse_prose
 from ._report import (
@@ -36,7 +38,6 @@ from ._report import (
     ProgressUpdate,
 )
 from ._selection import FORCE_PENDING, Selection, select_nodes
-from ._store import Store
 
 __all__ = ["Generation", "generate"]
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from ._models import Gotcha, Prose
+from .._models import Gotcha, Prose
 
 __all__ = [
     "ITEM_CHARS",

@@ -16,8 +16,8 @@ from typing import Any
 
 import attrs
 
-from ._llm import InvalidReplyError
-from ._models import ClassFacts, FileFacts, FunctionFacts, Gotcha, Node, Prose, converter
+from .._llm._errors import InvalidReplyError
+from .._models import ClassFacts, FileFacts, FunctionFacts, Gotcha, Node, Prose, converter
 
 __all__ = ["parse_prose"]
 

@@ -8,13 +8,13 @@ import httpx
 import trio
 from stamina.instrumentation import RetryDetails, RetryHook, set_on_retry_hooks
 
-from ._config import Settings
-from ._errors import PithError
-from ._generate import Generation
-from ._llm import LLMClient
+from .._config import Settings
+from .._errors import PithError
+from .._llm._client import LLMClient
+from .._store import Store
+from ._engine import Generation
 from ._report import GenerationReport, ProgressUpdate
 from ._selection import Selection
-from ._store import Store
 
 __all__ = ["GenerationInterrupted", "run_generation"]
 

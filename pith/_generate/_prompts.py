@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from ._models import (
+from .._models import (
     ClassFacts,
     FileFacts,
     FunctionFacts,

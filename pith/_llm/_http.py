@@ -1,0 +1,109 @@
+"""HTTP for the client: a cookieless httpx client, a reply read up to a cap, and the headers and
+usage block of a reply read defensively."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import json
+import math
+from typing import Any
+
+import attrs
+import httpx
+
+from ._errors import Usage
+
+__all__ = ["MAX_REPLY_BYTES", "CookielessClient", "Reply", "read_usage", "retry_after_seconds"]
+
+
+MAX_REPLY_BYTES = 8_000_000  # a chat completion of a few thousand tokens is a few kB
+
+
+@attrs.frozen
+class Reply:
+    """A reply, read up to the cap: its status, headers and (decoded) body."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON; `ValueError` if it is not."""
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        pass
+
+
+class CookielessClient(httpx.AsyncClient):
+    """httpx's client without cookies: an LLM endpoint authenticates by key, and reading the
+    cookies of every reply costs a quarter of a millisecond of CPU, on the event loop, per call."""
+
+    _no_cookies = _NoCookies()  # stays empty: nothing is ever put in it
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._no_cookies
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        pass  # cookies given are ignored, as every reply's are
+
+
+def read_usage(raw: object) -> Usage:
+    if not isinstance(raw, dict):
+        return Usage()
+
+    def count(key: str) -> int:
+        value = raw.get(key)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    cost = raw.get("cost")
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or cost < 0:
+        cost = None
+    return Usage(
+        prompt_tokens=count("prompt_tokens"),
+        completion_tokens=count("completion_tokens"),
+        cost=None if cost is None else float(cost),
+    )
+
+
+def retry_after_seconds(headers: httpx.Headers, *, now: dt.datetime) -> float | None:
+    """Seconds to wait per ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date).
+
+    None when absent or unreadable; a date in the past is 0.
+    """
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            value = float(millis) / 1000
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and value >= 0:
+            return value
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT even when it fails to say so
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - now).total_seconds())
