@@ -10,14 +10,15 @@
   counts (characters / `CHARS_PER_TOKEN`, rounded up); what is kept first is what helps most:
   a file's own entry before the next file, tests before importers; the JSON lists exactly
   what the Markdown shows;
-- local and deterministic: no model is called (see ``pith ask --answer`` for one).
+- local and deterministic: no model is called. `write_answer` asks one, through the
+  configured client, to answer from the briefing, citing ``file:line``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -28,14 +29,19 @@ from ._retrieve import RankedFile, exact_names, query_terms, rank_files
 from ._store import Store
 from ._tokens import words
 
+if TYPE_CHECKING:
+    from ._llm import LLMClient
+
 __all__ = [
     "CHARS_PER_TOKEN",
     "DEFAULT_BUDGET",
     "MAX_BUDGET",
     "MIN_BUDGET",
     "Briefing",
+    "answer_messages",
     "brief",
     "count_tokens",
+    "write_answer",
 ]
 
 CHARS_PER_TOKEN = 4  # as the estimate counts (pith._generate._prompts; not imported: it is heavy)
@@ -223,3 +229,36 @@ def _entry_markdown(entry: dict[str, Any]) -> str:
 
 def files_of(briefing: Briefing) -> Sequence[str]:
     return briefing.file_ids()
+
+
+ANSWER_SYSTEM = (
+    "You answer a developer's question about a codebase from a briefing of its relevant files "
+    "and symbols. Answer in a few short paragraphs or a list. Cite every claim about the code "
+    "with its `path:line` from the briefing; say what the briefing does not show instead of "
+    "guessing."
+)
+
+
+def answer_messages(briefing: Briefing) -> list[dict[str, str]]:
+    """The chat messages that ask a model to answer ``briefing``'s question from it."""
+    return [
+        {"role": "system", "content": ANSWER_SYSTEM},
+        {
+            "role": "user",
+            "content": f"Question: {briefing.question}\n\nBriefing:\n\n{briefing.markdown}",
+        },
+    ]
+
+
+async def write_answer(client: LLMClient, briefing: Briefing) -> str:
+    """The model's answer to ``briefing``'s question, through ``client`` (its retries, limits
+    and redaction); an empty reply is asked again, then `InvalidReplyError`."""
+    from ._llm import InvalidReplyError
+
+    def text(content: str) -> str:
+        if not content.strip():
+            raise InvalidReplyError("the reply was empty")
+        return content.strip()
+
+    completion = await client.complete(answer_messages(briefing), text)
+    return completion.value

@@ -29,6 +29,7 @@ from ._version import __version__
 from ._words import plural
 
 if TYPE_CHECKING:
+    from ._ask import Briefing
     from ._extract import ExtractSummary
 
 # Commands import what they need inside their function: trio, httpx, rich and the generator
@@ -446,6 +447,12 @@ def search(
 )
 @_PATH_OPTION
 @_TESTS_OPTION
+@click.option(
+    "--answer",
+    "with_answer",
+    is_flag=True,
+    help="Also have the configured LLM answer from the briefing, citing file:line.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
 def ask(
@@ -454,19 +461,50 @@ def ask(
     budget: int,
     path_glob: str | None,
     tests: bool,
+    with_answer: bool,
     as_json: bool,
 ) -> None:
     """What to read for a task in English: the files and symbols that matter, why, where
-    (file:line), their tests and importers, packed to a token budget. Local; no model."""
+    (file:line), their tests and importers, packed to a token budget. Local; no model unless
+    --answer (without an LLM configured, --answer gives the briefing alone)."""
     from ._read import WikiReader
     from ._store import open_store
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         briefing = WikiReader(store).ask(question, budget, path=path_glob, tests=tests)
     if as_json:
-        _echo_json(briefing.to_json())
-    else:
-        click.echo(briefing.markdown, nl=False)
+        answer = _answer(state, briefing) if with_answer else None
+        _echo_json(briefing.to_json() | ({"answer": answer} if with_answer else {}))
+        return
+    # The briefing first: it is on the screen while the model writes (and kept if it fails).
+    click.echo(briefing.markdown, nl=False)
+    answer = _answer(state, briefing) if with_answer else None
+    if answer is not None:
+        click.echo(f"\n## Answer\n\n{answer}")
+
+
+def _answer(state: CliState, briefing: Briefing) -> str | None:
+    """The configured LLM's answer to the briefing; None (said on stderr) without one."""
+    import trio
+
+    from ._ask import write_answer
+    from ._llm import LLMClient
+
+    settings = state.settings()
+    if settings.needs_api_key and not settings.api_key:
+        click.echo(
+            "pith: no LLM configured (PITH_API_KEY, or PITH_BASE_URL for a local server):"
+            " the briefing alone",
+            err=True,
+        )
+        return None
+    client = LLMClient.from_settings(settings)
+
+    async def run() -> str:
+        async with client:
+            return await write_answer(client, briefing)
+
+    return trio.run(run)
 
 
 @cli.command()

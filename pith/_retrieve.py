@@ -46,6 +46,7 @@ KINDS = ("source", "test", "example", "docs")
 MAX_TERMS = 48
 CANDIDATES = 300  # files scored before the rules re-rank them
 NOT_ASKED = 0.3  # a test, example or docs file's score, relative, unless asked for
+ASKED = 0.7  # and when asked for: the code itself still matters most
 EXACT_NAME = 1.0  # of the top score, added once per exact name a file defines: it comes first
 GRAPH_SHARE = 0.15  # of a top hit's score, given to the files it imports and that import it
 GRAPH_FROM = 5  # top hits whose neighbours get a share
@@ -168,8 +169,8 @@ def rank_files(
     asked = asked_kinds(query)
     for file_id in scores:
         kind = file_kind(file_id)
-        if wanted is None and kind != "source" and kind not in asked:
-            scores[file_id] *= NOT_ASKED
+        if wanted is None and kind != "source":
+            scores[file_id] *= ASKED if kind in asked else NOT_ASKED
     _spread(store, scores, why)
     # Source first, then what the question did not ask for (tests, examples, docs), each by
     # score: a test full of the question's words still comes after the code it tests.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakellm import FakeLLM, default_prose
 from sample_project import write_project
 
 from pith._ask import count_tokens
@@ -261,13 +262,15 @@ def test_ids_resolve_as_typed_and_say_so(reader: WikiReader, data_dir: Path) -> 
 # --- the same limits on the CLI, HTTP and MCP ----------------------------------------------------
 
 
-def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PITH_", "OPENROUTER_"))}
+def cli(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PITH_", "OPENROUTER_"))}
     return subprocess.run(
         [sys.executable, "-m", "pith", "--data-dir", str(data_dir), *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=clean | (env or {}),
         check=False,
     )
 
@@ -292,6 +295,34 @@ def test_cli_ask_search_and_limits(data_dir: Path) -> None:
         result = cli(data_dir, *args)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
+
+
+def test_cli_ask_answer_through_the_configured_llm(data_dir: Path) -> None:
+    fake = FakeLLM()
+    with fake.serve() as base_url:
+        env = {"PITH_BASE_URL": base_url, "PITH_API_KEY": "sk-test-secret-123"}
+        result = cli(
+            data_dir, "ask", "redirects drop the Authorization header", "--answer", env=env
+        )
+    assert result.returncode == 0, result.stderr
+    briefing, _, answer = result.stdout.partition("\n## Answer\n\n")
+    assert briefing.startswith("# Ask: redirects drop the Authorization header")
+    assert answer.strip() == json.dumps(default_prose(None))  # the model's reply, as it came
+    [call] = fake.calls
+    assert call.messages[0]["role"] == "system"
+    assert "path:line" in call.messages[0]["content"]
+    assert briefing.strip() in call.messages[1]["content"]  # the model answers from it
+    assert "sk-test-secret-123" not in result.stdout + result.stderr
+
+
+def test_cli_ask_answer_without_an_llm_is_the_briefing_alone(data_dir: Path) -> None:
+    result = cli(data_dir, "ask", "redirect", "--answer")
+    assert result.returncode == 0
+    assert result.stdout.startswith("# Ask: redirect")
+    assert "## Answer" not in result.stdout
+    assert "no LLM configured" in result.stderr
+    data = json.loads(cli(data_dir, "ask", "redirect", "--answer", "--json").stdout)
+    assert data["answer"] is None
 
 
 @pytest.fixture
