@@ -31,6 +31,7 @@ from ._words import plural
 if TYPE_CHECKING:
     from ._ask import Briefing
     from ._extract import ExtractSummary
+    from ._read import Context, Impact, WikiReader
 
 # Commands import what they need inside their function: trio, httpx, rich and the generator
 # cost ~0.3 s to import, which `pith --version`, `status`, `list` and `show` should not pay.
@@ -214,7 +215,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     pith extract PATH   read the code: ast, git history, READMEs (no LLM)
     pith build          turn it into a graph of files, modules and functions
     pith generate       write prose for every node with your LLM endpoint
-    pith show ID        read what was written; context FILE..., search QUERY, ask QUESTION
+    pith show ID        read what was written; context FILE..., impact ID, search, ask
     pith serve | mcp    give it to agents over HTTP or MCP; export DIR as Markdown
     """
     ctx.obj = CliState(data_dir=data_dir, verbosity=verbosity or 0)
@@ -370,25 +371,56 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
         click.echo(page, nl=False)
 
 
+_BUDGET_OPTION = click.option(
+    "--budget",
+    type=click.IntRange(MIN_BUDGET, MAX_BUDGET),
+    default=DEFAULT_BUDGET,
+    show_default=True,
+    help="At most this many tokens of Markdown (characters / 4, as --estimate counts).",
+)
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@_BUDGET_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
-def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
+def context(state: CliState, files: tuple[str, ...], budget: int, as_json: bool) -> None:
     """What to read before changing FILEs: their prose, functions, modules, neighbours, tests."""
-    from ._read import WikiReader
-    from ._store import open_store
-
     try:
         check_files(len(dict.fromkeys(files)))  # the same bound as HTTP's and MCP's
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="FILE...") from None
+    _answer_within(state, lambda reader: reader.context(files), budget, as_json=as_json)
+
+
+@cli.command()
+@click.argument("node_id", metavar="ID")
+@_BUDGET_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def impact(state: CliState, node_id: str, budget: int, as_json: bool) -> None:
+    """What a change to ID can break: the files that import it, nearest first, and their tests."""
+    _answer_within(state, lambda reader: reader.impact(node_id), budget, as_json=as_json)
+
+
+def _answer_within(
+    state: CliState,
+    question: Callable[[WikiReader], Context | Impact],
+    budget: int,
+    *,
+    as_json: bool,
+) -> None:
+    """Ask the read layer on the built store; print the JSON, or the Markdown within budget."""
+    from ._read import WikiReader
+    from ._store import open_store
+
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        answer = WikiReader(store).context(files)
+        answer = question(WikiReader(store))
     if as_json:
         _echo_json(answer.to_json())
     else:
-        click.echo(answer.to_markdown(), nl=False)
+        click.echo(answer.to_markdown(budget), nl=False)
 
 
 _PATH_OPTION = click.option(
@@ -438,13 +470,7 @@ def search(
 
 @cli.command()
 @click.argument("question")
-@click.option(
-    "--budget",
-    type=click.IntRange(MIN_BUDGET, MAX_BUDGET),
-    default=DEFAULT_BUDGET,
-    show_default=True,
-    help="At most this many tokens (characters / 4, as --estimate counts).",
-)
+@_BUDGET_OPTION
 @_PATH_OPTION
 @_TESTS_OPTION
 @click.option(

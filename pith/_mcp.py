@@ -50,15 +50,17 @@ def serve_stdio(settings: Settings) -> None:
             raise ToolError(str(exc)) from None
 
     @server.tool()
-    async def context(files: list[str]) -> str:
+    async def context(files: list[str], budget: int = DEFAULT_BUDGET) -> str:
         """What to read before changing these files (paths relative to the project root): their
-        prose, their functions', their packages', their imports and importers, their tests."""
+        prose, their functions', their tests, imports, packages and importers (in that order of
+        value), within `budget` tokens (default 4000)."""
         try:
-            check_files(len(dict.fromkeys(files)))  # the same bound as the CLI's and HTTP's
+            check_files(len(dict.fromkeys(files)))  # the same bounds as the CLI's and HTTP's
+            check_budget(budget)
         except ValueError as exc:
             raise ToolError(str(exc)) from None
         answer = await read(functools.partial(reader.context, files))
-        return answer.to_markdown()
+        return answer.to_markdown(budget)
 
     @server.tool()
     async def node(id: str) -> str:
@@ -89,11 +91,15 @@ def serve_stdio(settings: Settings) -> None:
         return briefing.markdown
 
     @server.tool()
-    async def impact(id: str) -> str:
+    async def impact(id: str, budget: int = DEFAULT_BUDGET) -> str:
         """The files that import this node's file, directly or not, nearest first, and their
-        tests: what a change to it can break."""
+        tests: what a change to it can break; within `budget` tokens (default 4000)."""
+        try:
+            check_budget(budget)
+        except ValueError as exc:
+            raise ToolError(str(exc)) from None
         answer = await read(functools.partial(reader.impact, id))
-        return answer.to_markdown()
+        return answer.to_markdown(budget)
 
     try:
         trio.run(server.run_stdio_async)

@@ -27,7 +27,7 @@ import attrs
 
 from . import _markdown as md
 from . import _views
-from ._ask import Briefing, brief
+from ._ask import CHARS_PER_TOKEN, Briefing, brief
 from ._errors import NotFoundError
 from ._limits import DEFAULT_BUDGET, MAX_CONTEXT_FILES, MAX_IMPACT_FILES, MAX_SEARCH_LIMIT
 from ._models import EdgeType, FileFacts, NodeType, converter
@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 MARKDOWN_BUDGET = 16_000  # characters of one Markdown answer
+NAMED_IMPORTERS = 5  # per file in a context; the rest are counted
 
 
 @attrs.frozen
@@ -100,29 +101,49 @@ class Context:
             "unknown": self.unknown,
         }
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, budget: int | None = None) -> str:
+        """The answer as Markdown, within ``budget`` tokens (default: `MARKDOWN_BUDGET`
+        characters), what helps most first: the files' own prose, API and key facts, their
+        tests, what they import, their modules, and their importers last (a few by name per
+        file, the rest counted)."""
         out: list[str] = []
         for file in self.files:
             out += [f"# {file['id']}", ""]
+            if file.get("resolved_from"):
+                out += [f"*Resolved from {md.code(file['resolved_from'])}.*", ""]
             out += _outline_lines(file["source"], file["prose"])
             out += _prose_lines(file["prose"])
             for function in file["functions"]:
                 out += [f"## `{function['id']}`", ""]
                 out += _outline_lines(function["source"], function["prose"])
                 out += _prose_lines(function["prose"])
-        if self.modules:
-            out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
-        if self.neighbours:
-            out += ["# Neighbours", ""]
-            for n in self.neighbours:
-                brief = Brief(n["id"], "file", n["summary"], n["stale"])
-                out.append(brief.line(f"{n['relation']} (of `{n['of']}`) "))
-            out.append("")
         if self.tests:
             out += ["# Tests", "", *(f"- `{t['id']}` tests `{t['of']}`" for t in self.tests), ""]
+        imports = [n for n in self.neighbours if n["relation"] == str(EdgeType.IMPORTS)]
+        importers = [n for n in self.neighbours if n["relation"] != str(EdgeType.IMPORTS)]
+        if imports:
+            out += ["# Imports", ""]
+            for n in imports:
+                brief = Brief(n["id"], "file", n["summary"], n["stale"])
+                out.append(brief.line(f"imported by `{n['of']}`: "))
+            out.append("")
+        if self.modules:
+            out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
+        if importers:
+            out += ["# Importers", ""]
+            by_file: dict[str, list[dict[str, Any]]] = {}
+            for n in importers:
+                by_file.setdefault(n["of"], []).append(n)
+            for of, rows in by_file.items():
+                for n in rows[:NAMED_IMPORTERS]:
+                    brief = Brief(n["id"], "file", n["summary"], n["stale"])
+                    out.append(brief.line(f"imports `{of}`: "))
+                if len(rows) > NAMED_IMPORTERS:
+                    out.append(f"- and {len(rows) - NAMED_IMPORTERS} more files import `{of}`")
+            out.append("")
         if self.unknown:
             out += ["# Unknown paths", "", *(f"- `{u}`" for u in self.unknown), ""]
-        return _bounded("\n".join(out))
+        return _bounded("\n".join(out), budget)
 
 
 @attrs.frozen
@@ -147,13 +168,17 @@ class Impact:
             data["resolved_from"] = self.resolved_from
         return data
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, budget: int | None = None) -> str:
+        """The answer as Markdown within ``budget`` tokens (default: `MARKDOWN_BUDGET`
+        characters): the direct importers, then the tests to run, then the farther importers,
+        nearest first."""
         out = [f"# Impact of changing `{self.id}`", ""]
         if self.resolved_from is not None:
             out += [f"*Resolved from {md.code(self.resolved_from)}.*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
-        for depth in sorted({f["depth"] for f in self.files}):
+        depths = sorted({f["depth"] for f in self.files})
+        for depth in depths:
             out += [f"## Depth {depth}", ""]
             out += [
                 Brief(f["id"], "file", f["summary"], f["stale"]).line()
@@ -161,11 +186,13 @@ class Impact:
                 if f["depth"] == depth
             ]
             out.append("")
-        if self.tests:
+            if depth == depths[0] and self.tests:
+                out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
+        if self.tests and not depths:
             out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
         if self.truncated:
             out += [f"*Only the nearest {MAX_IMPACT_FILES} files are listed.*", ""]
-        return _bounded("\n".join(out))
+        return _bounded("\n".join(out), budget)
 
 
 @attrs.frozen
@@ -454,12 +481,16 @@ def _prose_lines(prose: dict[str, Any] | None) -> list[str]:
     return [*out, ""] if prose["gotchas"] else out
 
 
-def _bounded(text: str) -> str:
-    if len(text) <= MARKDOWN_BUDGET:
+def _bounded(text: str, budget: int | None = None) -> str:
+    """``text`` within ``budget`` tokens (counted as the estimate counts), else within
+    `MARKDOWN_BUDGET` characters; what is cut is said in a closing note."""
+    limit = MARKDOWN_BUDGET if budget is None else budget * CHARS_PER_TOKEN
+    if len(text) <= limit:
         return text
-    cut = text.rfind("\n", 0, MARKDOWN_BUDGET - 200)
+    cut = max(0, text.rfind("\n", 0, limit - 200))
     left = len(text) - cut
+    within = f"{limit:,} characters" if budget is None else f"{budget:,} tokens"
     return (
-        text[:cut] + f"\n\n*[{left:,} more characters left out to stay within {MARKDOWN_BUDGET:,}: "
+        text[:cut] + f"\n\n*[{left:,} more characters left out to stay within {within}: "
         "ask about fewer files, or read single nodes with `node`]*\n"
     )

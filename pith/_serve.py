@@ -135,13 +135,15 @@ def create_app(store: Store, *, missing: MissingProse | None = None) -> Starlett
             check_files(len(dict.fromkeys(files)))  # the same bound as the CLI's and MCP's
         except ValueError as exc:
             raise _BadRequest(str(exc)) from None
+        budget = _budget(request)
         answer = await read(functools.partial(reader.context, files))
-        return answer.to_json, answer.to_markdown
+        return answer.to_json, functools.partial(answer.to_markdown, budget)
 
     async def impact(request: Request) -> _Renderings:
         node_id = _param(request.path_params["node_id"], "id")
+        budget = _budget(request)
         answer = await read(functools.partial(reader.impact, node_id))
-        return answer.to_json, answer.to_markdown
+        return answer.to_json, functools.partial(answer.to_markdown, budget)
 
     async def search(request: Request) -> _Renderings:
         query = _param(request.query_params.get("q", ""), "q")
@@ -220,6 +222,15 @@ async def _query_body(request: Request) -> tuple[str, int, str | None, bool]:
     if tests is not None and not isinstance(tests, bool):
         raise _BadRequest("tests must be true or false")
     return question, budget, _param(path, "path") if path else None, bool(tests)
+
+
+def _budget(request: Request) -> int:
+    """The ``budget`` query parameter (tokens of Markdown), checked as the CLI checks it."""
+    try:
+        return check_budget(int(request.query_params.get("budget", str(DEFAULT_BUDGET))))
+    except ValueError as exc:
+        message = str(exc) if "between" in str(exc) else "budget must be an integer"
+        raise _BadRequest(message) from None
 
 
 def _param(value: str, name: str) -> str:

@@ -291,10 +291,29 @@ def test_cli_ask_search_and_limits(data_dir: Path) -> None:
         ("search", "x", "--limit", "101"),
         ("search", "x", "--type", "class"),
         ("context", *(f"f{i}.py" for i in range(51))),
+        ("context", "pkg/client.py", "--budget", "50001"),
+        ("impact", "pkg/client.py", "--budget", "0"),
     ):
         result = cli(data_dir, *args)
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
+
+
+def test_context_and_impact_keep_to_a_budget_what_helps_most_first(data_dir: Path) -> None:
+    full = cli(data_dir, "context", "pkg/client.py", "pkg/auth.py").stdout
+    assert full.index("# Tests") < full.index("# Imports") < full.index("# Importers")
+    assert count_tokens(full) > 200
+    small = cli(data_dir, "context", "pkg/client.py", "pkg/auth.py", "--budget", "200").stdout
+    assert count_tokens(small) <= 200
+    assert "left out to stay within 200 tokens" in small
+    assert small.startswith("# pkg/client.py")  # the file itself is kept first
+    impact = cli(data_dir, "impact", "client.py", "--budget", "200")
+    assert impact.returncode == 0
+    assert impact.stdout.startswith("# Impact of changing `pkg/client.py`")
+    assert "*Resolved from `client.py`.*" in impact.stdout
+    assert count_tokens(impact.stdout) <= 200
+    data = json.loads(cli(data_dir, "impact", "pkg.utils", "--json").stdout)
+    assert data["resolved_from"] == "pkg.utils"
 
 
 def test_cli_ask_answer_through_the_configured_llm(data_dir: Path) -> None:
@@ -370,6 +389,12 @@ def test_http_query_and_limits(server: str) -> None:
         assert all(h["id"].startswith("tests/") for h in hits)
         assert http.get("/search", params={"q": "x", "type": "class"}).status_code == 400
         assert http.get("/search", params={"q": "x", "limit": "101"}).status_code == 400
+        small = http.get(
+            "/context", params={"files": "pkg/client.py", "budget": 200, "format": "md"}
+        )
+        assert count_tokens(small.text) <= 200
+        assert http.get("/context", params={"files": "a.py", "budget": "10"}).status_code == 400
+        assert http.get("/impact/pkg/client.py", params={"budget": "x"}).status_code == 400
         both = http.get("/context", params=[("files", "pkg/api.py"), ("files", "pkg/auth.py")])
         assert [f["id"] for f in both.json()["files"]] == ["pkg/api.py", "pkg/auth.py"]
         files = ",".join(f"f{i}.py" for i in range(51))

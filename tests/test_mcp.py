@@ -48,6 +48,8 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
                 ("search", {"query": "connect", "limit": 101}),
                 ("ask", {"question": "x", "budget": 10}),
                 ("context", {"files": [f"f{i}.py" for i in range(51)]}),
+                ("context", {"files": ["app.py"], "budget": 10}),
+                ("impact", {"id": "app.py", "budget": 60_000}),
             ):
                 text, error = await call(name, arguments)
                 assert error, (name, arguments)
