@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,7 @@ import attrs
 
 from . import _markdown as md
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
-from ._models import ClassFacts, EdgeType, FileFacts, FunctionFacts
+from ._models import ClassFacts, EdgeType, FunctionFacts
 from ._retrieve import RankedFile, exact_names, query_terms, rank_files
 from ._store import Store
 from ._tokens import words
@@ -45,11 +46,12 @@ __all__ = [
 ]
 
 CHARS_PER_TOKEN = 4  # as the estimate counts (pith._generate._prompts; not imported: it is heavy)
-MAX_FILES = 30  # ranked files considered for a briefing
+MAX_FILES = 20  # ranked files considered for a briefing
 SYMBOLS_PER_FILE = 4
 NAMED_IMPORTERS = 3
 DOC_CHARS = 240
 SIGNATURE_CHARS = 160
+DOC_WORDS_CHARS = 300  # of a docstring, matched against the question
 
 
 def count_tokens(text: str) -> int:
@@ -103,11 +105,12 @@ def brief(
     terms = set(query_terms(question))
     names = set(exact_names(question))
     briefs = store.briefs(r.id for r in ranked)
+    outlines = store.definitions_of([r.id for r in ranked])
     room = budget * CHARS_PER_TOKEN - len("\n".join(head)) - 200  # the closing note
     entries: list[dict[str, Any]] = []
     blocks: list[str] = []
     for position, file in enumerate(ranked):
-        entry = _entry(store, file, briefs.get(file.id), terms, names)
+        entry = _entry(store, file, briefs.get(file.id), outlines.get(file.id), terms, names)
         block = _entry_markdown(entry)
         if len(block) + 1 > room:
             # The first file always gets in, cut down to its header and best symbols.
@@ -135,14 +138,14 @@ def _entry(
     store: Store,
     file: RankedFile,
     brief_row: tuple[str, str | None, bool] | None,
+    outline: dict[str, Any] | None,
     terms: set[str],
     names: set[str],
 ) -> dict[str, Any]:
-    facts = store.file_facts(file.id)
     summary = brief_row[1] if brief_row else None
-    if not summary and facts is not None and facts.docstring:
-        summary = _first_paragraph(facts.docstring)
-    symbols = _symbols(store, file.id, facts, terms, names) if facts else []
+    if not summary and outline is not None and outline["docstring"]:
+        summary = _first_paragraph(outline["docstring"])
+    symbols = _symbols(store, file.id, outline, terms, names) if outline else []
     tests = sorted(e.target for e in store.edges(file.id, EdgeType.TEST_FILE))
     importers = sorted(e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY))
     return {
@@ -150,7 +153,7 @@ def _entry(
         "kind": file.kind,
         "score": file.score,
         "why": list(file.why),
-        "lines": facts.lines if facts else 0,
+        "lines": outline["lines"] if outline else 0,
         "summary": summary,
         "symbols": symbols,
         "tests": tests[:5],
@@ -160,42 +163,68 @@ def _entry(
 
 
 def _symbols(
-    store: Store, file_id: str, facts: FileFacts, terms: set[str], names: set[str]
+    store: Store, file_id: str, outline: dict[str, Any], terms: set[str], names: set[str]
 ) -> list[dict[str, Any]]:
-    """The definitions of ``facts`` the question is about, best first."""
-    scored: list[tuple[float, int, FunctionFacts | ClassFacts]] = []
-    for definition in _definitions(facts):
-        name_words = set(words(definition.qualname))
-        doc_words = set(words(definition.docstring or ""))
+    """The definitions in ``outline`` (`Store.definitions_of`) the question is about, best
+    first."""
+    scored: list[tuple[float, int, dict[str, Any]]] = []
+    for definition in _definitions(outline):
+        name_words = _name_words(definition["qualname"])
+        # The docstring's opening only: what a symbol is about is said first (and a large
+        # file's every docstring, tokenized whole, cost most of a briefing's time).
+        opening = (definition.get("docstring") or "")[:DOC_WORDS_CHARS]
+        lowered = opening.lower()
+        # A stem is a prefix of its words: no term inside, no need to tokenize.
+        doc_words = set(words(opening)) if any(t in lowered for t in terms) else set()
         score = 2.0 * len(name_words & terms) + 0.5 * len(doc_words & terms)
-        if definition.name.lower() in names or definition.qualname.lower() in names:
+        if definition["name"].lower() in names or definition["qualname"].lower() in names:
             score += 10
         if score > 0:
-            scored.append((score, definition.start_line, definition))
+            scored.append((score, definition["start_line"], definition))
     scored.sort(key=lambda s: (-s[0], s[1]))
     chosen = [d for _, _, d in scored[:SYMBOLS_PER_FILE]]
-    prose = store.briefs(f"{file_id}:{d.qualname}" for d in chosen)
+    prose = store.briefs(f"{file_id}:{d['qualname']}" for d in chosen)
     out = []
     for d in chosen:
-        node = prose.get(f"{file_id}:{d.qualname}")
-        doc = (node[1] if node and node[1] else None) or _first_paragraph(d.docstring or "")
+        node = prose.get(f"{file_id}:{d['qualname']}")
+        doc = (node[1] if node and node[1] else None) or _first_paragraph(d.get("docstring") or "")
         out.append(
             {
-                "id": f"{file_id}:{d.qualname}",
-                "line": d.start_line,
-                "end_line": d.end_line,
-                "signature": _cut(d.header, SIGNATURE_CHARS),
+                "id": f"{file_id}:{d['qualname']}",
+                "line": d["start_line"],
+                "end_line": d["end_line"],
+                "signature": _cut(_header(d), SIGNATURE_CHARS),
                 "doc": doc[:DOC_CHARS] if doc else None,
             }
         )
     return out
 
 
-def _definitions(facts: FileFacts) -> Iterable[FunctionFacts | ClassFacts]:
-    yield from facts.functions
-    for klass in facts.classes:
+@functools.lru_cache(maxsize=65_536)
+def _name_words(qualname: str) -> frozenset[str]:
+    return frozenset(words(qualname))
+
+
+def _definitions(outline: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    yield from outline["functions"]
+    for klass in outline["classes"]:
         yield klass
-        yield from klass.methods
+        yield from klass.get("methods", ())
+
+
+def _header(definition: dict[str, Any]) -> str:
+    """`FunctionFacts.header` / `ClassFacts.header` of a definition as stored (JSON)."""
+    if "signature" in definition:
+        return FunctionFacts(**_fields(definition, FunctionFacts)).header
+    return ClassFacts(**_fields(definition, ClassFacts)).header
+
+
+def _fields(definition: dict[str, Any], cls: type[Any]) -> dict[str, Any]:
+    wanted = {"name", "qualname", "signature", "is_async", "bases", "start_line", "end_line"}
+    present = {f.name for f in attrs.fields(cls)} & wanted
+    return {
+        k: tuple(v) if isinstance(v, list) else v for k, v in definition.items() if k in present
+    }
 
 
 def _cut(text: str, limit: int) -> str:

@@ -50,7 +50,7 @@ ASKED = 0.7  # and when asked for: the code itself still matters most
 EXACT_NAME = 1.0  # of the top score, added once per exact name a file defines: it comes first
 GRAPH_SHARE = 0.15  # of a top hit's score, given to the files it imports and that import it
 GRAPH_FROM = 5  # top hits whose neighbours get a share
-SHORT_QUERY = 2  # words: each may be a name (``Client``, ``send request``)
+SHORT_QUERY = 1  # word: a one-word query may be a name (``Client``, ``echo``)
 
 _EXAMPLE_DIRS = {"examples", "example", "docs_src", "tutorial", "tutorials", "demo", "demos"}
 _DOC_DIRS = {"docs", "doc", "documentation"}
@@ -110,7 +110,7 @@ def query_terms(query: str) -> list[str]:
 
 def exact_names(query: str) -> list[str]:
     """The names ``query`` spells as code: in backquotes, dotted, snake_case or CamelCase, or
-    any word of a query of at most `SHORT_QUERY` words (``Client``); each as the retrieval
+    a one-word query (``Client``); each as the retrieval
     index holds a whole name (lowercase; a dotted name's last part)."""
     bare_words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)
     if 0 < len(bare_words) <= SHORT_QUERY and not re.search(r"[^\w\s.`:/-]", query):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from ._connection import Connection
 
@@ -82,18 +84,33 @@ class Search(Connection):
 
     def retrieval_fields(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
         """File id -> (its definitions' names, its docstrings and signatures) as indexed."""
-        out: dict[str, tuple[str, str]] = {}
-        wanted = list(dict.fromkeys(ids))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            try:
-                rows = self._query(
-                    "SELECT n.id, r.names, r.text FROM retrieval r JOIN nodes n"
-                    f" ON n.rowid = r.rowid WHERE n.id IN ({marks})",
-                    chunk,
-                )
-            except sqlite3.OperationalError:
-                return {}
-            out.update({str(i): (str(a or ""), str(b or "")) for i, a, b in rows})
-        return out
+        try:
+            rows = self._query_in(
+                "SELECT n.id, r.names, r.text FROM retrieval r JOIN nodes n"
+                " ON n.rowid = r.rowid WHERE n.id IN ({marks})",
+                ids,
+            )
+        except sqlite3.OperationalError:
+            return {}
+        return {str(i): (str(a or ""), str(b or "")) for i, a, b in rows}
+
+    def definitions_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """File id -> ``{"lines", "docstring", "functions", "classes"}`` as stored in its facts
+        (plain JSON, methods inside their classes): what a briefing reads of many files,
+        without decoding their whole facts."""
+        rows = self._query_in(
+            "SELECT path, json_extract(facts, '$.lines'), json_extract(facts, '$.docstring'),"
+            " json_extract(facts, '$.functions'), json_extract(facts, '$.classes')"
+            " FROM files WHERE path IN ({marks})",
+            ids,
+        )
+        with self._decoding("facts"):
+            return {
+                str(path): {
+                    "lines": int(lines or 0),
+                    "docstring": docstring,
+                    "functions": json.loads(functions or "[]"),
+                    "classes": json.loads(classes or "[]"),
+                }
+                for path, lines, docstring, functions, classes in rows
+            }
