@@ -54,7 +54,7 @@ def measure(
         client = LLMClient(
             base_url="https://llm.example/v1",
             model="bench",
-            api_key="sk-bench",
+            api_key="sk-bench-memory-key",
             transport=transport,
             backoff_initial=1.0,
             backoff_jitter=0.0,

@@ -159,6 +159,8 @@ def tasks(git_dir: Path, count: int) -> list[dict[str, Any]]:
         if not 1 <= len(source) <= MAX_SOURCE:
             continue
         query = task_text(message)
+        if not query:
+            continue
         found.append({"sha": sha, "parent": parents.strip(), "query": query, "answer": source})
         if len(found) >= count * 8:
             break
@@ -166,6 +168,10 @@ def tasks(git_dir: Path, count: int) -> list[dict[str, Any]]:
         return found
     step = len(found) / count
     return [found[int(i * step)] for i in range(count)]
+
+
+def first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0]
 
 
 def git(git_dir: Path, *args: str, cwd: Path | None = None) -> str:
@@ -455,14 +461,14 @@ def main() -> int:
                 best = rankings.get("ask", rankings["search files"])[:10]
                 missed = [f for f in task["answer"] if f not in best]
                 if missed:
-                    print(f"  {repo} {task['sha'][:8]} {task['query'].splitlines()[0][:70]!r}")
+                    print(f"  {repo} {task['sha'][:8]} {first_line(task['query'])[:70]!r}")
                     print(f"    missed {missed}; got {best[:5]}")
         per_repo[repo] = results
         table(repo, results)
         size = sum(1 for _ in (clone).rglob("*.py"))
         if size > largest[0] and chosen:
             last = cache / f"{chosen[-1]['parent'][:12]}-{fingerprint}"
-            largest = (size, last, [t["query"].splitlines()[0] for t in chosen[:7]])
+            largest = (size, last, [first_line(t["query"]) for t in chosen[:7]])
     elapsed = time.perf_counter() - started
     table("overall", overall)
     print(f"  ({elapsed:.0f} s, cache {cache_root})")

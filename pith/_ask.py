@@ -4,8 +4,8 @@
 
 - the files `pith._retrieve.rank_files` ranks first, in that order, each with why it was
   chosen, its summary (prose, else its docstring), and the symbols in it that the question
-  is about (``file:line``, signature, docstring's first line or prose), then its tests and the
-  files that import it (a few by name, the rest as a count);
+  is about (``file:line``, signature, docstring's first line or prose, where it is used), then
+  its tests and the files that import it (a few by name, the rest as a count);
 - the Markdown briefing is at most ``budget`` tokens, counted as `pith generate --estimate`
   counts (characters / `CHARS_PER_TOKEN`, rounded up); what is kept first is what helps most:
   a file's own entry before the next file, tests before importers; the JSON lists exactly
@@ -26,7 +26,7 @@ import attrs
 from . import _markdown as md
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 from ._models import ClassFacts, EdgeType, FunctionFacts
-from ._retrieve import RankedFile, exact_names, query_terms, rank_files
+from ._retrieve import RankedFile, exact_names, file_kind, query_terms, rank_files
 from ._store import Store
 from ._tokens import words
 
@@ -51,6 +51,8 @@ SYMBOLS_PER_FILE = 4
 NAMED_IMPORTERS = 3
 DOC_CHARS = 240
 SIGNATURE_CHARS = 160
+NAMED_CALLERS = 3  # uses of a symbol named in a briefing; the rest are counted
+MAX_REFERENCES = 400  # read per file's chosen symbols
 DOC_WORDS_CHARS = 300  # of a docstring, matched against the question
 
 
@@ -184,9 +186,18 @@ def _symbols(
     scored.sort(key=lambda s: (-s[0], s[1]))
     chosen = [d for _, _, d in scored[:SYMBOLS_PER_FILE]]
     prose = store.briefs(f"{file_id}:{d['qualname']}" for d in chosen)
+    # Who uses each chosen symbol, source before tests, a few named (the rest counted).
+    uses: dict[str, list[str]] = {}
+    for reference in store.references_to(
+        [f"{file_id}:{d['qualname']}" for d in chosen], MAX_REFERENCES
+    ):
+        uses.setdefault(reference.target, []).append(f"{reference.path}:{reference.line}")
     out = []
     for d in chosen:
         node = prose.get(f"{file_id}:{d['qualname']}")
+        used = sorted(
+            uses.get(f"{file_id}:{d['qualname']}", []), key=lambda u: file_kind(u) != "source"
+        )
         doc = (node[1] if node and node[1] else None) or _first_paragraph(d.get("docstring") or "")
         out.append(
             {
@@ -195,6 +206,8 @@ def _symbols(
                 "end_line": d["end_line"],
                 "signature": _cut(_header(d), SIGNATURE_CHARS),
                 "doc": doc[:DOC_CHARS] if doc else None,
+                "callers": used[:NAMED_CALLERS],
+                "callers_count": len(used),
             }
         )
     return out
@@ -247,6 +260,10 @@ def _entry_markdown(entry: dict[str, Any]) -> str:
         lines.append(f"- {md.code(symbol['signature'])} at {md.code(where)}")
         if symbol["doc"]:
             lines.append(f"  {md.line(symbol['doc'])}")
+        if symbol["callers_count"]:
+            named = ", ".join(md.code(c) for c in symbol["callers"])
+            more = symbol["callers_count"] - len(symbol["callers"])
+            lines.append(f"  Used at {named}" + (f" and {more} more" if more > 0 else ""))
     if entry["tests"]:
         lines.append("Tests: " + ", ".join(md.code(t) for t in entry["tests"]))
     if entry["importers_count"]:

@@ -37,7 +37,6 @@ __all__ = [
     "Settings",
     "git_top",
     "is_local_url",
-    "load_data_dir",
     "load_settings",
     "locate_data_dir",
     "prepare_data_dir",
@@ -183,6 +182,7 @@ _TOOL_KEYS: dict[str, type | tuple[type, ...]] = {
     "concurrency": int,
     "include": (list, str),
     "exclude": (list, str),
+    "generate": (list, str),
     "function-min-lines": int,
     "function-min-complexity": int,
     "function-min-importers": int,
@@ -364,16 +364,6 @@ def locate_data_dir(
         if (directory / ".git").exists():
             break
     return DataDir(cwd / STORE_DIR, "", tuple(looked_in))
-
-
-def load_data_dir(
-    data_dir: str | Path | None = None,
-    *,
-    cwd: Path | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Path:
-    """The path of `locate_data_dir`."""
-    return locate_data_dir(data_dir, cwd=cwd, environ=environ).path
 
 
 def git_top(path: Path) -> Path | None:

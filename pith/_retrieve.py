@@ -8,8 +8,8 @@
   source, the subjects of the commits that touched it, and its prose;
 - a file that defines a name the question spells exactly (``raise_for_status``,
   ``FunctionAuth``, a word in backquotes) is lifted above files that only mention it;
-- source comes before tests, examples and docs unless the question asks for those (a word such
-  as "test" or "example"), or ``kinds`` says otherwise;
+- source comes before tests and examples (docs, tutorials and demos too: `pith._roles`)
+  unless the question asks for them ("test", "example", "docs"), or ``kinds`` says otherwise;
 - the files a top hit imports or is imported by get a share of its score (the graph), so a
   file is found through its neighbours too.
 
@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 import attrs
 
 from ._models import EdgeType, NodeType
+from ._roles import role_of
 from ._store import Store
 from ._tokens import words
 
@@ -38,11 +39,12 @@ __all__ = [
     "query_terms",
     "rank_files",
     "search_hits",
+    "wanted_file",
 ]
 
 # bm25 weight per retrieval column: path, defines, names, text, body, history, prose.
 WEIGHTS = (3.0, 2.0, 3.0, 1.5, 1.0, 0.5, 1.5)
-KINDS = ("source", "test", "example", "docs")
+KINDS = ("source", "test", "example")
 MAX_TERMS = 48
 CANDIDATES = 300  # files scored before the rules re-rank them
 NOT_ASKED = 0.3  # a test, example or docs file's score, relative, unless asked for
@@ -52,13 +54,12 @@ GRAPH_SHARE = 0.15  # of a top hit's score, given to the files it imports and th
 GRAPH_FROM = 5  # top hits whose neighbours get a share
 SHORT_QUERY = 1  # word: a one-word query may be a name (``Client``, ``echo``)
 
-_EXAMPLE_DIRS = {"examples", "example", "docs_src", "tutorial", "tutorials", "demo", "demos"}
-_DOC_DIRS = {"docs", "doc", "documentation"}
-_TEST_DIRS = {"tests", "test", "testing"}
 _ASKS = {
     "test": ("test", "tests", "testing", "pytest", "unittest", "fixture", "conftest"),
-    "example": ("example", "examples", "tutorial", "demo", "sample"),
-    "docs": ("docs", "documentation", "doc", "sphinx"),
+    "example": (
+        *("example", "examples", "tutorial", "demo", "sample"),
+        *("docs", "documentation", "doc", "sphinx"),
+    ),
 }
 _IDENTIFIER = re.compile(
     r"`([^`]+)`|\b([A-Za-z_][A-Za-z0-9]*(?:[._][A-Za-z0-9_]+)+|[a-z]+[A-Z][A-Za-z0-9]*"
@@ -75,26 +76,14 @@ class RankedFile:
 
     id: str
     score: float
-    kind: str  # "source" | "test" | "example" | "docs"
+    kind: str  # "source" | "test" | "example"
     why: tuple[str, ...] = ()  # "defines raise_for_status", "path: redirect", "imported by x"
 
 
 def file_kind(path: str) -> str:
-    """What a file is for, by its path: "test", "example", "docs" or "source"."""
-    directory, _, name = path.rpartition("/")
-    parts = set(directory.split("/")) if directory else set()
-    if (
-        parts & _TEST_DIRS
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    ):
-        return "test"
-    if parts & _EXAMPLE_DIRS:
-        return "example"
-    if parts & _DOC_DIRS:
-        return "docs"
-    return "source"
+    """What a file is for, by its path (`pith._roles`, the rule every part of pith uses):
+    "source", "test" or "example" (docs, tutorials and demos too)."""
+    return role_of(path).value
 
 
 def asked_kinds(query: str) -> set[str]:
@@ -223,6 +212,16 @@ def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str])
         if in_names:
             out.append(f"names: {' '.join(in_names)}")
     return out
+
+
+def wanted_file(
+    file_id: str, *, path: str | None = None, kinds: Iterable[str] | None = None
+) -> bool:
+    """Whether ``file_id`` passes the filters of `rank_files`: ``path`` (a glob) and
+    ``kinds``."""
+    if kinds is not None and file_kind(file_id) not in set(kinds):
+        return False
+    return path is None or _path_matches(file_id, path)
 
 
 def _path_matches(file_id: str, pattern: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import trio
 from fakellm import FakeLLM
 
 from pith._generate._engine import _generate
@@ -49,5 +50,8 @@ async def generate_inline(store: Store, client: LLMClient, **options: Any) -> Ge
 
 
 async def run(store: Store, fake: FakeLLM, **options: object) -> GenerationReport:
-    async with client_for(fake) as client:
-        return await generate_inline(store, client, **options)
+    """`generate` on ``fake``, inline; a hang shows as a failure (`trio.TooSlowError` after an
+    hour of mock time), not as a stuck test."""
+    with trio.fail_after(3600):
+        async with client_for(fake) as client:
+            return await generate_inline(store, client, **options)

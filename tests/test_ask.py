@@ -21,7 +21,7 @@ from sample_project import write_project
 
 from pith._ask import count_tokens
 from pith._build import build
-from pith._errors import NotFoundError
+from pith._errors import NotFoundError, UsageError
 from pith._extract import extract
 from pith._generate._prompts import estimate_prompt_tokens
 from pith._models import NodeType
@@ -195,6 +195,10 @@ def test_ask_briefs_the_right_code_with_pointers(reader: WikiReader) -> None:
     assert "`pkg/client.py:15`" in briefing.markdown
     assert "drop the Authorization header" in briefing.markdown  # its docstring
     assert first["tests"] == ["tests/test_client.py"]
+    # Where it is used (Client.send), from the references pith resolved.
+    used = first["symbols"][0]["callers"]
+    assert used[0].startswith("pkg/client.py:")
+    assert f"Used at `{used[0]}`" in briefing.markdown
     assert briefing.tokens == math.ceil(len(briefing.markdown) / 4) <= 4000
     data = briefing.to_json()
     assert json.loads(json.dumps(data)) == data
@@ -221,9 +225,11 @@ def test_ask_keeps_within_any_budget_and_the_best_first(reader: WikiReader) -> N
 
 
 def test_ask_without_a_match_is_an_answer_not_an_error(reader: WikiReader) -> None:
-    for question in ("zzzqqq", "", '"*NOT AND:(', "x" * 10_000):
+    for question in ("zzzqqq", "", '"*NOT AND:(', "x " * 1_999):
         briefing = reader.ask(question)
         assert briefing.markdown.startswith("# Ask")
+    with pytest.raises(UsageError, match="4,000 characters"):
+        reader.ask("x" * 4_001)  # bounded before any lookup, as everywhere
 
 
 # --- ids as a person types them -----------------------------------------------------------------
@@ -245,7 +251,7 @@ def test_ids_resolve_as_typed_and_say_so(reader: WikiReader, data_dir: Path) -> 
         data = reader.node(given).data
         assert (data["id"], data["resolved_from"]) == (expected, given), given
     assert "resolved_from" not in reader.node("pkg/client.py").data
-    assert "*Resolved from `client.py`.*" in reader.node("client.py").markdown
+    assert "*(resolved from `client.py`)*" in reader.node("client.py").markdown
     with pytest.raises(NotFoundError) as ambiguous:
         reader.node("__init__.py")
     assert ambiguous.value.suggestions[:2] == ["pkg/__init__.py", "tests/__init__.py"]
@@ -310,7 +316,7 @@ def test_context_and_impact_keep_to_a_budget_what_helps_most_first(data_dir: Pat
     impact = cli(data_dir, "impact", "client.py", "--budget", "200")
     assert impact.returncode == 0
     assert impact.stdout.startswith("# Impact of changing `pkg/client.py`")
-    assert "*Resolved from `client.py`.*" in impact.stdout
+    assert "*(resolved from `client.py`)*" in impact.stdout
     assert count_tokens(impact.stdout) <= 200
     data = json.loads(cli(data_dir, "impact", "pkg.utils", "--json").stdout)
     assert data["resolved_from"] == "pkg.utils"

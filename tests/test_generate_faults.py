@@ -11,8 +11,7 @@ from typing import Any, TypeVar
 import pytest
 import trio
 from fakellm import FakeLLM
-from mockclock import client_for, inline
-from mockclock import run as run_inline
+from mockclock import client_for, inline, run
 from projects import write_tree
 from sample_project import built_store
 from trio._core._run import _r as trio_scheduler_random
@@ -23,17 +22,12 @@ from pith._generate import Generation
 from pith._generate._blocking import BlockingBatcher
 from pith._generate._limiter import FifoCapacityLimiter
 from pith._generate._prompt_builder import PromptBuilder
-from pith._generate._report import GenerationReport, Outcome
+from pith._generate._report import Outcome
 from pith._generate._selection import select_nodes
 from pith._models import Node, NodeType
 from pith._store import Store
 
 T = TypeVar("T")
-
-
-async def run(store: Store, fake: FakeLLM, **options: Any) -> GenerationReport:
-    with trio.fail_after(3600):  # a hang shows as a failure, not as a stuck test
-        return await run_inline(store, fake, **options)
 
 
 @pytest.fixture
@@ -166,10 +160,10 @@ async def test_phase_two_starts_in_selection_order_across_scheduler_seeds(
     files = {f"{name}/__init__.py": f"'''Package {name}.'''\n" for name in SIBLINGS}
     files |= {"p3/inner/__init__.py": "", "p5/inner/__init__.py": ""}
     store = project_store(tmp_path, files)
-    assert len(select_nodes(store).phase_two) == 10  # 8 siblings, 2 inner packages
+    assert len(select_nodes(store).phase_two) == 11  # 8 siblings, 2 inner packages, the root
     # Submitted in selection order among the modules that are ready: every package without a
-    # sub-package at once, p3 and p5 when their inner package is written.
-    expected = ["p3/inner", "p5/inner", "p0", "p1", "p2", "p4", "p6", "p7", "p3", "p5"]
+    # sub-package at once, p3 and p5 when their inner package is written, the root last.
+    expected = ["p3/inner", "p5/inner", "p0", "p1", "p2", "p4", "p6", "p7", "p3", "p5", "."]
     for seed in range(12):
         trio_scheduler_random.seed(seed)
         fake = FakeLLM(latency=0.5)

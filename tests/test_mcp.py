@@ -24,8 +24,14 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             tools = await session.list_tools()
-            names = sorted(t.name for t in tools.tools)
-            assert names == ["ask", "context", "impact", "node", "search"]
+            assert sorted(t.name for t in tools.tools) == [
+                "ask",
+                "callers",
+                "context",
+                "impact",
+                "node",
+                "search",
+            ]
 
             async def call(name: str, arguments: dict[str, object]) -> tuple[str, bool]:
                 result = await session.call_tool(name, arguments)
@@ -55,6 +61,11 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
                 assert error, (name, arguments)
             text, error = await call("impact", {"id": "pkg/core.py"})
             assert "## Depth 1" in text
+            text, error = await call("callers", {"id": "connect"})
+            assert (error, text.splitlines()[0]) == (False, "# Callers of `pkg/core.py:connect`")
+            assert "`app.py:" in text
+            text, error = await call("node", {"id": "."})
+            assert (error, text.splitlines()[0]) == (False, "# `.`")
             text, error = await call("node", {"id": "pkg/cor.py"})
             assert error
             assert "did you mean: pkg/core.py" in text

@@ -4,6 +4,7 @@ chunks), and bounded text. Through the real `pith generate` against the fake end
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -12,7 +13,16 @@ from fakellm import FakeLLM
 from projects import clean_env, run_pith
 from sample_project import write_project
 
-from pith._llm._redact import MAX_GOTCHAS, REDACTED, SHORT_CHARS, TRUNCATED, clean_prose, redact
+from pith import ConfigError, LLMClient
+from pith._llm._redact import (
+    MAX_GOTCHAS,
+    REDACTED,
+    SHORT_CHARS,
+    TRUNCATED,
+    clean_prose,
+    redact,
+    secret_pattern,
+)
 from pith._models import Gotcha, Prose
 
 KEY = "sk-or-v1-3f9a8c7e6d5b4a3928171605f4e3d2c1b0a99887766554433221100ffeeddcc"
@@ -111,3 +121,54 @@ def test_a_short_secret_is_redacted_only_whole() -> None:
 def test_clean_prose_without_secrets_keeps_short_prose() -> None:
     prose = Prose(summary="s", purpose="p", gotchas=(Gotcha(warning="w"),), key_exports=("a",))
     assert clean_prose(prose) == prose
+
+
+# --- issue 23, point 9: encoded forms are redacted; a key too short to be secret is refused --
+
+
+@pytest.mark.parametrize("before", [b"", b"u", b"us", b"user:"], ids=["0", "1", "2", "basic"])
+def test_the_base64_of_the_key_is_redacted_at_any_alignment(before: bytes) -> None:
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        encoded = encode(before + KEY.encode() + b"!").decode()
+        text = f"Authorization: Basic {encoded} sent"
+        assert forms_left(redact(text, [KEY])) == [], encoded
+        assert secret_pattern(KEY).search(text) is not None
+
+
+def forms_left(text: str) -> list[str]:
+    """The 8-character runs of any encoded form of the key still readable in ``text``."""
+    forms = [
+        KEY.encode().hex(),
+        KEY.encode().hex().upper(),
+        KEY[::-1],
+        *(base64.b64encode(b"\0" * n + KEY.encode()).decode()[4:-4] for n in range(3)),
+    ]
+    return [f[i : i + 8] for f in forms for i in range(len(f) - 7) if f[i : i + 8] in text]
+
+
+def test_hex_and_reversed_forms_of_the_key_are_redacted() -> None:
+    text = f"hex {KEY.encode().hex()} HEX {KEY.encode().hex().upper()} reversed {KEY[::-1]} end"
+    cleaned = redact(text, [KEY])
+    assert forms_left(cleaned) == []
+    assert cleaned.startswith(f"hex {REDACTED}")
+    assert cleaned.endswith(f"HEX {REDACTED} reversed {REDACTED} end")
+
+
+def test_a_key_too_short_to_be_secret_is_refused_with_the_reason() -> None:
+    with pytest.raises(ConfigError, match=r"4 characters long, too short to be a secret"):
+        LLMClient(base_url="https://llm.example/v1", model="m", api_key="none")
+
+
+def test_a_short_key_is_refused_by_generate_and_no_word_is_cut(tmp_path: Path) -> None:
+    env = clean_env() | {"PITH_DATA_DIR": str(tmp_path / "data"), "PITH_API_KEY": "none"}
+    write_project(tmp_path / "project")
+    assert run_pith("extract", "project", cwd=tmp_path, env=env).returncode == 0
+    fake = FakeLLM()
+    fake.script(prose={"summary": "none of these words", "purpose": "none"})
+    with fake.serve() as base_url:
+        env["PITH_BASE_URL"] = base_url
+        result = run_pith("generate", cwd=tmp_path, env=env)
+    assert result.returncode == 2
+    assert "too short to be a secret" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert fake.calls == []

@@ -70,7 +70,10 @@ def many_nodes(tmp_path: Path) -> Path:
 def stopped_run(many_nodes: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     """A `pith generate` stopped by Ctrl-C after its first node, now blocked writing its
     report into a pipe nobody has read yet; and the pipe's read end."""
-    env = clean_env() | {"PITH_DATA_DIR": str(many_nodes / "data"), "PITH_API_KEY": "sk-x"}
+    env = clean_env() | {
+        "PITH_DATA_DIR": str(many_nodes / "data"),
+        "PITH_API_KEY": "sk-signals-test-key",
+    }
     report = many_nodes / "run.json"
     os.mkfifo(report)
     # Open before the writer so that its open() does not block; nothing is read until the test

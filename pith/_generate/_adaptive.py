@@ -21,13 +21,21 @@ and fails only when the provider has refused it for ``patience`` seconds in tota
 a cap on requests in flight and for a cap on requests per second alike, since the rate sent is the
 concurrency over the latency.
 
-It works on Trio's clock (mock clock in tests) and is shared by all calls of a run, or of an
-application: pass one to `LLMClient.complete` (the generator does) with your own limiter.
+A refused request gives its limiter slot back while it waits (`requeue`), and takes its turn
+again behind the work queued meanwhile: after a cut, only as many requests as the new limit go out.
+
+Adaptation is an overlay of the runs that use it (`overlay`): when the last of them ends, the
+limiter is given back the size it had when the first began, so a shared limiter is never lowered
+for good. It works on Trio's clock (mock clock in tests) and is shared by all calls of a run, or
+of an application: pass one to `LLMClient.complete` (the generator does) with your own limiter,
+or let runs over one limiter share one (`shared`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 
 import attrs
 import trio
@@ -68,6 +76,48 @@ class AdaptiveConcurrency:
     _paused_until: float = attrs.field(init=False, default=-math.inf)
     _pauses_in_a_row: int = attrs.field(init=False, default=0)
     _refused_at: int | None = attrs.field(init=False, default=None)  # the limit last cut from
+    _users: int = attrs.field(init=False, default=0)  # runs inside `overlay` now
+    _set_to: int | None = attrs.field(init=False, default=None)  # the size this last set
+
+    @classmethod
+    def shared(cls, limiter: FifoCapacityLimiter, *, adapt: bool = True) -> AdaptiveConcurrency:
+        """The one admission of ``limiter`` (per ``adapt``): runs over one limiter share their
+        pauses and their adapted size."""
+        # Kept on the limiter: the two refer to each other and are freed together.
+        shared = limiter._admissions.get(adapt)
+        if not isinstance(shared, cls):
+            shared = limiter._admissions[adapt] = cls(limiter=limiter, adapt=adapt)
+        return shared
+
+    @contextlib.contextmanager
+    def overlay(self) -> Iterator[None]:
+        """For the span of a run: the first run in takes the limiter's size now as the
+        ceiling; when the last one leaves, the limiter gets that size back, unless someone
+        other than this admission resized it meanwhile."""
+        if self._users == 0:
+            self.ceiling = self.lowest = self.current
+            self._set_to = None
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if (
+                self._users == 0
+                and self.limiter is not None
+                and self._set_to is not None
+                and self.limiter.total_tokens == self._set_to
+            ):
+                self.limiter.total_tokens = self.ceiling
+                self._set_to = None
+
+    async def requeue(self) -> None:
+        """After a refusal: give back the limiter slot the calling work holds (if any), wait
+        out the pause without it, then wait for a slot again behind the work queued meanwhile."""
+        if self.limiter is None:
+            await self.admit()
+        else:
+            await self.limiter.requeue(self.admit)
 
     def __attrs_post_init__(self) -> None:
         if not 0 < self.decrease < 1:
@@ -99,9 +149,10 @@ class AdaptiveConcurrency:
             await trio.sleep_until(resume_at)
 
     def succeeded(self, round_: int) -> None:
-        """A request admitted in ``round_`` got a reply."""
+        """A request admitted in ``round_`` got a reply. One sent before the last cut says
+        nothing about the new limit: it does not count towards raising it."""
         self._pauses_in_a_row = 0
-        if not self._adapting:
+        if not self._adapting or round_ < self._round:
             return
         self._clean += 1
         if self.current >= self.ceiling:
@@ -147,7 +198,7 @@ class AdaptiveConcurrency:
                 reason=reason,
             )
         )
-        self.limiter.total_tokens = new
+        self.limiter.total_tokens = self._set_to = new
         self.lowest = min(self.lowest, new)
 
     def to_json(self) -> dict[str, object]:

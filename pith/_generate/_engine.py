@@ -4,10 +4,17 @@ Phase one writes files and functions; phase two writes modules, each after its s
 same run, so that a package's prompt holds its children's fresh summaries. Every node's failure is
 its own: it is recorded with the node, never cancels a sibling, and all of them come back together
 as one `ExceptionGroup`. Each node's prose is committed the moment it arrives.
+
+How work reaches the limiter: one producer per phase prepares a bounded batch (prompts and lease
+claims, one trip to the store's thread), submits it to the limiter in order, and prepares the next
+batch only when fewer than a batch of its own submissions are still waiting for a slot. Nothing
+is allocated per node before its batch, a slot is held for the call alone, and the producer never
+waits for anything only its own output would free.
 """
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
 import logging
@@ -17,10 +24,10 @@ from typing import Any
 import attrs
 import trio
 
-from .._errors import release_frames
+from .._errors import StoreWriteError, release_frames
 from .._llm._client import LLMClient
 from .._llm._errors import LLMError
-from .._models import Node, Prose
+from .._models import Node, NodeType, Prose
 from .._store import Store
 from ._adaptive import AdaptiveConcurrency
 from ._blocking import BlockingBatcher, RunBlocking
@@ -39,47 +46,35 @@ from ._report import (
 )
 from ._selection import FORCE_PENDING, Selection, select_nodes
 
-__all__ = ["Generation", "generate"]
+__all__ = ["Generation", "generate", "only_cancels"]
 
 _log = logging.getLogger("pith")
 
+# The most prompts prepared in one trip to the store's thread (a batch is the limiter's size).
+MAX_BATCH = 256
 
-@attrs.define(eq=False)
-class _Prepared:
-    """A node made ready ahead of its turn: its prompt and its lease's claim, or why it could
-    not be."""
-
-    _ready: trio.Event = attrs.Factory(trio.Event)
-    _value: tuple[Prompt, Claim] | Exception | None = None
-
-    def set(self, value: tuple[Prompt, Claim] | Exception) -> None:
-        self._value = value
-        self._ready.set()
-
-    @property
-    def is_set(self) -> bool:
-        return self._ready.is_set()
-
-    async def get(self) -> tuple[Prompt, Claim]:
-        await self._ready.wait()
-        assert self._value is not None
-        if isinstance(self._value, Exception):
-            raise self._value
-        return self._value
+_Prepared = tuple[Prompt, Claim] | Exception
 
 
 @attrs.define(kw_only=True, eq=False)
 class Generation:
     """One run of the generator over a `Selection`.
 
-    Create it, ``await generation.run(selection)``; ``generation.report`` is true at every moment,
-    including after the run was cancelled. Pass a shared ``limiter`` to bound pith's calls
-    together with other work of your application; otherwise one of ``concurrency`` slots is made
-    (giving both is an error: they could disagree). Guarantees: work starts in selection order in
-    both phases (a module when its sub-modules of this run are done, without holding a slot
-    meanwhile); a node's failure is recorded in the report and never cancels another node; a
-    run-wide error (bad key, no credits, unknown model) stops every call not yet sent; every
-    reply that arrives is committed, even while the run is being cancelled.
+    Create it, ``await generation.run(selection)`` (once); ``generation.report`` is true at every
+    moment, including after the run was cancelled. Pass a shared ``limiter`` to bound pith's
+    calls together with other work of your application; otherwise one of ``concurrency`` slots is
+    made (giving both is an error: they could disagree). Runs that share a limiter share its
+    admission (pauses on rate limits, and the adapted size), unless you pass an ``admission`` of
+    your own; adaptation is an overlay of the runs: when the last of them ends, the limiter is
+    given back the size it had when the first began (unless someone else resized it meanwhile).
+
+    Guarantees: work starts in selection order in both phases (a module when its sub-modules of
+    this run are done, without holding a slot meanwhile); a node's failure is recorded in the
+    report and never cancels another node; a run-wide error (bad key, no credits, unknown model,
+    a store that cannot be written) stops every call not yet sent, and no prompt is built or node
+    claimed after it; every reply that arrives is committed, even while the run is being
+    cancelled; a store that fails mid-run ends the run with its report, never with the store's
+    exception.
     """
 
     store: Store
@@ -89,9 +84,9 @@ class Generation:
     on_progress: Callable[[ProgressUpdate], None] | None = None
     # Adapt the limiter's size to the provider's rate limits (pauses happen either way).
     adaptive: bool = True
+    _given_admission: AdaptiveConcurrency | None = attrs.field(default=None, alias="admission")
     # This run's claims on nodes, shared through the store with other runs (other processes
-    # included): a node another live run has claimed is not sent by this one. None: a fresh
-    # owner with the default lease time.
+    # included): a node another live run has claimed is not sent by this one.
     leases: Leases = attrs.field(
         default=attrs.Factory(lambda self: Leases(store=self.store), takes_self=True)
     )
@@ -108,18 +103,21 @@ class Generation:
     _prompts: PromptBuilder = attrs.field(init=False)
     _blocking: BlockingBatcher = attrs.field(init=False)
     _commits: trio.Nursery = attrs.field(init=False)
-    _prepared: dict[str, _Prepared] = attrs.field(init=False, factory=dict)
-    _modules_prepared: dict[str, tuple[Prompt, Claim] | Exception] = attrs.field(
-        init=False, factory=dict
-    )
-    _ahead: trio.Semaphore = attrs.field(init=False)
+    _ran: bool = attrs.field(init=False, default=False)
     _done: int = attrs.field(init=False, default=0)
     _halt: Exception | None = attrs.field(init=False, default=None)
     _callback_failed: bool = attrs.field(init=False, default=False)
-    _modules_done: set[str] = attrs.field(init=False, factory=set)
+    _lease_failed: bool = attrs.field(init=False, default=False)
+    # This run's submissions still waiting for a slot, and the event that says one started.
+    _queued: int = attrs.field(init=False, default=0)
+    _room: trio.Event = attrs.field(init=False, factory=trio.Event)
+    # Whose summaries a module prompt of this run reads: only those are kept in memory.
+    _keep_summaries: bool = attrs.field(init=False, default=False)
+    # Phase two: modules finished (replied, failed or skipped), and the event that says so.
+    _module_finished: trio.Event = attrs.field(init=False, factory=trio.Event)
+    _finished_modules: list[str] = attrs.field(init=False, factory=list)
     # Prose written from the same source after this is another run's work, not to be redone.
     _selected_at: dt.datetime = attrs.field(init=False)
-    _module_finished: trio.Event = attrs.field(init=False, factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
         if self._given_limiter is None:
@@ -128,10 +126,14 @@ class Generation:
             raise ValueError("pass concurrency or a limiter, not both: they could disagree")
         else:
             self.limiter = self._given_limiter
-        self.admission = AdaptiveConcurrency(limiter=self.limiter, adapt=self.adaptive)
+        if self._given_admission is not None:
+            self.admission = self._given_admission
+        elif self._given_limiter is not None:
+            self.admission = AdaptiveConcurrency.shared(self.limiter, adapt=self.adaptive)
+        else:
+            self.admission = AdaptiveConcurrency(limiter=self.limiter, adapt=self.adaptive)
         self._prompts = PromptBuilder(self.store)
         self._blocking = BlockingBatcher(self._run_blocking)
-        self._ahead = trio.Semaphore(2 * self.limiter.total_tokens)
         self.report = GenerationReport(
             model=self.client.model,
             base_url=self.client.base_url,
@@ -143,14 +145,20 @@ class Generation:
     async def run(self, selection: Selection) -> GenerationReport:
         """Write every node of ``selection``; return the report (failures are in it, not raised).
 
-        Cancellation stops in-flight calls and keeps every prose already committed.
+        Cancellation stops in-flight calls and keeps every prose already committed. A
+        `Generation` runs once: `RuntimeError` on a second call.
         """
+        if self._ran:
+            raise RuntimeError("a Generation runs once; make a new one for another run")
+        self._ran = True
         self.report.started_at = dt.datetime.now(dt.UTC)
+        self.report.concurrency = self.limiter.total_tokens
         self._selected_at = min(selection.made_at, self.report.started_at)
         for node in selection.phase_one:
             self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_NODES)
         for node in selection.phase_two:
             self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_MODULES)
+        self._keep_summaries = bool(selection.phase_two)
         # A reply that cannot be saved is paid for in vain: no call before a write goes through.
         await self._run_blocking(self.store.check_writable)
         if selection.forced_since is not None:
@@ -158,58 +166,113 @@ class Generation:
             await self._run_blocking(
                 functools.partial(self.store.set_meta, {FORCE_PENDING: selection.forced_since})
             )
+        registered = False
         try:
-            async with trio.open_nursery() as services:
-                await services.start(self._blocking.serve)
-                await self._blocking.run(functools.partial(self.leases.start, len(selection)))
-                services.start_soon(self._heartbeat)
-                # Phase one's prompts are built and leases claimed ahead, in order, a batch per
-                # trip to the store's thread, and commits run after the slot is given back: a
-                # slot is held while the LLM works, not while the store does.
-                self._prepared = {node.id: _Prepared() for node in selection.phase_one}
-                services.start_soon(
-                    self._prepare_ahead, selection.phase_one, list(self._prepared.values())
-                )
-                async with trio.open_nursery() as self._commits:
-                    async with trio.open_nursery() as nursery:
-                        for node in selection.phase_one:
-                            self.limiter.start_soon(
-                                nursery, self._write, node, PHASE_NODES, nursery
-                            )
-                    async with trio.open_nursery() as nursery:
-                        await self._submit_modules(nursery, selection)
-                services.cancel_scope.cancel()
+            with self.admission.overlay():
+                async with trio.open_nursery() as services:
+                    await services.start(self._blocking.serve)
+                    try:
+                        await self._blocking.run(
+                            functools.partial(self.leases.start, len(selection))
+                        )
+                        registered = True
+                    except Exception as exc:
+                        self._store_failed(exc, "register this run")
+                    services.start_soon(self._heartbeat)
+                    async with trio.open_nursery() as self._commits:
+                        async with trio.open_nursery() as nursery:
+                            await self._phase_one(nursery, selection.phase_one)
+                        async with trio.open_nursery() as nursery:
+                            await self._phase_two(nursery, selection)
+                    if selection.forced_since is not None and self._complete():
+                        await self._guarded(
+                            functools.partial(self.store.delete_meta, FORCE_PENDING)
+                        )
+                    services.cancel_scope.cancel()
         except BaseException as exc:
-            # Only a cancel (Ctrl-C, a cancel scope) makes a run "cancelled"; anything else
-            # escaping here is a bug and stays one.
-            if _is_cancel(exc):
+            # Only a cancel (Ctrl-C, a cancel scope) makes a run "cancelled"; a bug arriving
+            # together with one stays a bug.
+            if only_cancels(exc):
                 self.report.cancelled = True
             raise
         finally:
             self.report.finished_at = dt.datetime.now(dt.UTC)
-            with trio.CancelScope(shield=True):
-                await self._blocking.run(self.leases.finish)
+            if registered:
+                with trio.CancelScope(shield=True):
+                    await self._guarded(self.leases.finish)
         return self.report
 
-    async def _heartbeat(self) -> None:
-        """Renew this run's leases three times per lease time, while the run lives."""
-        while True:
-            await trio.sleep(self.leases.ttl / 3)
-            await self._blocking.run(self.leases.heartbeat)
+    def _complete(self) -> bool:
+        """Whether every node of the run is written (or needed no writing)."""
+        return self._halt is None and not any(
+            r.outcome in (Outcome.FAILED, Outcome.NOT_ATTEMPTED)
+            for r in self.report.results.values()
+        )
 
-    async def _submit_modules(self, nursery: trio.Nursery, selection: Selection) -> None:
-        """Submit each module to the limiter once its sub-modules of this run are finished:
-        one task submits, in `Selection.phase_two` order among those ready, so phase two keeps
-        FIFO order as phase one does."""
-        waiting = list(selection.phase_two)
-        while waiting:
-            ready = [
-                node
-                for node in waiting
-                if all(c in self._modules_done for c in selection.submodules.get(node.id, ()))
-            ]
-            to_send = []
-            for node in ready:
+    # --- producers ---------------------------------------------------------------------------
+
+    def _batch_size(self) -> int:
+        return max(1, min(self.limiter.total_tokens, MAX_BATCH))
+
+    async def _room_for(self, size: int) -> None:
+        """Wait until fewer than ``size`` of this run's submissions wait for a slot."""
+        while self._queued >= size:
+            self._room = trio.Event()
+            await self._room.wait()
+
+    async def _phase_one(self, nursery: trio.Nursery, nodes: Sequence[Node]) -> None:
+        """Prepare phase one a batch at a time, submitting each batch in order."""
+        start = 0
+        while start < len(nodes) and self._halt is None:
+            size = self._batch_size()
+            await self._room_for(size)
+            if self._halt is not None:
+                return
+            batch = nodes[start : start + size]
+            start += size
+            prepared = await self._blocking.run(functools.partial(self._prepare_all, batch))
+            for node, value in zip(batch, prepared, strict=True):
+                self._dispatch(nursery, node, PHASE_NODES, value)
+
+    async def _phase_two(self, nursery: trio.Nursery, selection: Selection) -> None:
+        """Submit each module once its sub-modules of this run are finished, in the order they
+        became ready (selection order among those ready together), a batch at a time.
+        Readiness is counted, never rescanned: each finished module costs its parents' count."""
+        order = {node.id: i for i, node in enumerate(selection.phase_two)}
+        nodes = selection.phase_two
+        waiting_on: dict[str, int] = {}
+        parents: dict[str, list[str]] = {}
+        for module, submodules in selection.submodules.items():
+            if module not in order:
+                continue
+            inside = [child for child in submodules if child in order]
+            waiting_on[module] = len(inside)
+            for child in inside:
+                parents.setdefault(child, []).append(module)
+        ready = collections.deque(i for i, node in enumerate(nodes) if not waiting_on.get(node.id))
+        remaining = len(nodes)
+        while remaining and self._halt is None:
+            became_ready = []
+            for module in self._finished_modules:
+                remaining -= 1
+                for parent in parents.get(module, ()):
+                    waiting_on[parent] -= 1
+                    if not waiting_on[parent]:
+                        became_ready.append(order[parent])
+            self._finished_modules.clear()
+            ready.extend(sorted(became_ready))
+            if not ready:
+                if remaining:
+                    self._module_finished = trio.Event()
+                    await self._module_finished.wait()
+                continue
+            size = self._batch_size()
+            await self._room_for(size)
+            if self._halt is not None:
+                return
+            to_send: list[Node] = []
+            while ready and len(to_send) < size:
+                node = nodes[ready.popleft()]
                 children = selection.if_children_change.get(node.id)
                 if children is not None and not any(map(self._changed, children)):
                     # Its prompt would be the one its current prose was written from.
@@ -219,17 +282,33 @@ class Generation:
                     self._module_done(node.id)
                 else:
                     to_send.append(node)
-            if to_send and self._halt is None:
+            if to_send:
                 # Their children are written: prepare them all in one trip, before they wait
                 # for a slot, so that a slot is held for the call alone (as in phase one).
-                built = await self._blocking.run(functools.partial(self._prepare_all, to_send))
-                self._modules_prepared.update(zip((n.id for n in to_send), built, strict=True))
-            for node in to_send:
-                self.limiter.start_soon(nursery, self._write_module, node, nursery)
-            waiting = [node for node in waiting if node not in ready]
-            if waiting:
-                await self._module_finished.wait()
-                self._module_finished = trio.Event()
+                prepared = await self._blocking.run(functools.partial(self._prepare_all, to_send))
+                for node, value in zip(to_send, prepared, strict=True):
+                    self._dispatch(nursery, node, PHASE_MODULES, value)
+
+    def _dispatch(self, nursery: trio.Nursery, node: Node, phase: int, value: _Prepared) -> None:
+        """Hand one prepared node on: to the limiter (claimed), to a waiter (held by another
+        run), or straight to the report (written elsewhere, or its preparation failed)."""
+        result = self.report.results[node.id]
+        if isinstance(value, Exception):
+            if isinstance(value, StoreWriteError):
+                self._store_failed(value.__cause__ or value, "claim a node")
+            self._fail(result, phase, value)
+            self._finished(node, phase)
+            return
+        prompt, claim = value
+        if claim is Claim.DONE:
+            result.outcome = Outcome.WRITTEN_ELSEWHERE
+            self._count(result)
+            self._finished(node, phase)
+        elif claim is Claim.HELD:
+            nursery.start_soon(self._await_other_run, nursery, node, phase)
+        else:
+            self._queued += 1
+            self.limiter.start_soon(nursery, self._call, node, phase, prompt)
 
     def _changed(self, node_id: str) -> bool:
         """Whether ``node_id`` got new prose during this run (its summary may have changed)."""
@@ -238,43 +317,28 @@ class Generation:
             or self.report.results[node_id].outcome is Outcome.WRITTEN_ELSEWHERE
         )
 
-    async def _write_module(self, node: Node, nursery: trio.Nursery) -> None:
-        handed_off = False
-        try:
-            handed_off = not await self._write(node, PHASE_MODULES, nursery)
-        finally:
-            if not handed_off:
-                self._module_done(node.id)
+    def _finished(self, node: Node, phase: int) -> None:
+        if phase == PHASE_MODULES:
+            self._module_done(node.id)
 
     def _module_done(self, node_id: str) -> None:
-        self._modules_done.add(node_id)
+        self._finished_modules.append(node_id)
         self._module_finished.set()
 
-    async def _write(self, node: Node, phase: int, nursery: trio.Nursery) -> bool:
-        """Ask for one node's prose (holding a limiter slot), then hand it to be committed.
+    # --- one node ----------------------------------------------------------------------------
 
-        Returns False when another run holds the node: a task in ``nursery`` then waits for it
-        (without a slot) and finishes the node."""
+    async def _call(self, node: Node, phase: int, prompt: Prompt) -> None:
+        """Ask for one node's prose (holding a limiter slot), then hand it to be committed."""
+        self._queued -= 1
+        self._room.set()
         result = self.report.results[node.id]
         try:
-            prompt, claim = await self._prepared_or_now(node)
-            # Checked right before the call: a run-wide error may have come while the prompt
-            # was being built.
+            # Checked when its turn comes: a run-wide error may have come while it waited.
             if self._halt is not None:
-                self._count(result)
-                return True
-            if claim is Claim.DONE:
-                self._written_elsewhere(node, result)
-                return True
-            if claim is Claim.HELD:
-                nursery.start_soon(self._await_other_run, node, phase, nursery)
-                return False
+                self._commits.start_soon(self._release, node.id)
+                return
             parse = functools.partial(
-                parse_prose,
-                node=node,
-                model=self.client.model,
-                facts=prompt.facts,
-                code=prompt.code,
+                parse_prose, node=node, model=self.client.model, index=prompt.index
             )
             completion = await self.client.complete(
                 prompt.messages, parse, admission=self.admission
@@ -282,111 +346,107 @@ class Generation:
         except Exception as exc:
             self._fail(result, phase, exc)
             self._commits.start_soon(self._release, node.id)
-            return True
+            self._finished(node, phase)
+            return
         result.attempts, result.usage = completion.attempts, completion.usage
-        # Parents read this run's summaries from memory; the commit need not have happened yet.
-        self._prompts.summaries[node.id] = completion.value.summary
+        if self._keep_summaries and node.type is not NodeType.FUNCTION:
+            # Module prompts read this run's summaries from memory; the commit need not have
+            # happened yet. A function's summary is read by no prompt.
+            self._prompts.summaries[node.id] = completion.value.summary
         self._commits.start_soon(self._commit, node, phase, completion.value)
-        return True
+        self._finished(node, phase)
 
-    async def _await_other_run(self, node: Node, phase: int, nursery: trio.Nursery) -> None:
+    async def _await_other_run(self, nursery: trio.Nursery, node: Node, phase: int) -> None:
         """Wait, without a limiter slot, until the run holding ``node`` has written it (the
         node is then "written by another run") or has let it go (then this run sends it)."""
         result = self.report.results[node.id]
         while True:
             await trio.sleep(self.recheck_interval)
             if self._halt is not None:
-                self._count(result)
-                break
-            held = await self._blocking.run(functools.partial(self.leases.holder, node.id))
+                self._finished(node, phase)
+                return
+            try:
+                held = await self._blocking.run(functools.partial(self.leases.holder, node.id))
+            except Exception as exc:
+                self._fail(result, phase, exc)
+                self._finished(node, phase)
+                return
             if held is None:
                 # Written (the claim then says so) or abandoned (the claim takes it over).
-                write = self._write if phase == PHASE_NODES else self._write_module_by_other
-                self.limiter.start_soon(nursery, write, node, phase, nursery)
-                return
-        if phase == PHASE_MODULES:
-            self._module_done(node.id)
-
-    async def _write_module_by_other(self, node: Node, _phase: int, nursery: trio.Nursery) -> None:
-        await self._write_module(node, nursery)
-
-    def _written_elsewhere(self, node: Node, result: NodeResult) -> None:
-        result.outcome = Outcome.WRITTEN_ELSEWHERE
-        self._count(result)
+                value = await self._blocking.run(functools.partial(self._prepare_one, node))
+                if isinstance(value, Exception) or value[1] is not Claim.HELD:
+                    self._dispatch(nursery, node, phase, value)
+                    return
 
     async def _release(self, node_id: str) -> None:
         with trio.CancelScope(shield=True):
-            await self._blocking.run(functools.partial(self.leases.release, node_id))
+            await self._guarded(functools.partial(self.leases.release, node_id))
 
-    async def _prepared_or_now(self, node: Node) -> tuple[Prompt, Claim]:
-        """The node's prompt and claim: made ahead (the usual case, so that a limiter slot is
-        held only for the call), else now."""
-        if (ready := self._modules_prepared.pop(node.id, None)) is not None:
-            if isinstance(ready, Exception):
-                raise ready
-            return ready
-        prepared = self._prepared.pop(node.id, None)
-        if prepared is None:
-            return await self._blocking.run(functools.partial(self._prepare, node))
-        try:
-            return await prepared.get()
-        finally:
-            # Built (or failed to build): its permit goes back, whatever happens next.
-            if prepared.is_set:
-                self._ahead.release()
-
-    async def _prepare_ahead(self, nodes: Sequence[Node], prepared: Sequence[_Prepared]) -> None:
-        """Prepare ``nodes`` in order (prompt and claim, one trip to the store's thread for a
-        batch of them), at most ``_ahead`` of them waiting unused."""
-        batch_size = self.limiter.total_tokens
-        for start in range(0, len(nodes), batch_size):
-            batch = nodes[start : start + batch_size]
-            waiting = prepared[start : start + batch_size]
-            for _ in batch:
-                await self._ahead.acquire()
-            built = await self._blocking.run(functools.partial(self._prepare_all, batch))
-            for slot, value in zip(waiting, built, strict=True):
-                slot.set(value)
-
-    def _prepare_all(self, nodes: Sequence[Node]) -> list[tuple[Prompt, Claim] | Exception]:
-        prepared: list[tuple[Prompt, Claim] | Exception] = []
+    def _prepare_all(self, nodes: Sequence[Node]) -> list[_Prepared]:
+        """Prompts and claims for ``nodes`` (blocking: the store's thread). A claim that cannot
+        be written stops the batch: the rest would fail the same way."""
+        prepared: list[_Prepared] = []
         for node in nodes:
-            try:
-                prepared.append(self._prepare(node))
-            except Exception as exc:  # the node's own failure, reported by its own task
-                prepared.append(exc)
+            value = self._prepare_one(node)
+            prepared.append(value)
+            if isinstance(value, StoreWriteError):
+                prepared += [value] * (len(nodes) - len(prepared))
+                break
         return prepared
 
-    def _prepare(self, node: Node) -> tuple[Prompt, Claim]:
-        """Build ``node``'s prompt, then claim its lease (blocking: the store's thread)."""
-        prompt = self._prompts.prompt(node)
-        return prompt, self.leases.claim(node.id, node.source_hash, self._selected_at)
+    def _prepare_one(self, node: Node) -> _Prepared:
+        try:
+            prompt = self._prompts.prompt(node)
+        except Exception as exc:  # the node's own failure
+            return exc
+        try:
+            claim = self.leases.claim(node.id, node.source_hash, self._selected_at)
+        except Exception as exc:
+            failure = StoreWriteError(f"cannot claim {node.id} in {self.store.db_path}: {exc}")
+            failure.__cause__ = exc
+            return failure
+        return prompt, claim
 
     async def _commit(self, node: Node, phase: int, prose: Prose) -> None:
         result = self.report.results[node.id]
         try:
             # A reply that was paid for is saved even when the run is being cancelled.
             with trio.CancelScope(shield=True):
-                await self._blocking.run(functools.partial(self._save_and_release, node.id, prose))
+                await self._blocking.run(functools.partial(self.store.save_prose, node.id, prose))
         except Exception as exc:
-            if self._halt is None:
-                # The store refuses writes (disk full, read-only): every further reply would be
-                # paid for and lost. Admit no more.
-                self._halt = exc
-                self.report.halted_by = (
-                    f"cannot save prose to {self.store.db_path}: {exc}; stopped sending. Check "
-                    "the space left on the disk and the permissions of the data dir, then rerun"
-                )
+            self._store_failed(exc, "save prose")
             self._fail(result, phase, exc)
+            await self._release(node.id)
             return
         result.outcome = Outcome.GENERATED
         self._count(result)
+        await self._release(node.id)
 
-    def _save_and_release(self, node_id: str, prose: Prose) -> None:
+    def _store_failed(self, exc: BaseException, doing: str) -> None:
+        """The store refuses writes (disk full, read-only): every further reply would be paid
+        for and lost. Admit no more."""
+        if self._halt is None:
+            self._halt = StoreWriteError(f"cannot {doing} in {self.store.db_path}: {exc}")
+            self.report.halted_by = (
+                f"cannot save prose to {self.store.db_path}: {exc}; stopped sending. Check "
+                "the space left on the disk and the permissions of the data dir, then rerun"
+            )
+
+    async def _guarded(self, fn: Callable[[], object]) -> None:
+        """A lease or bookkeeping write whose failure costs no node: a lease not written
+        expires on its own. Logged once per run."""
         try:
-            self.store.save_prose(node_id, prose)
-        finally:
-            self.leases.release(node_id)
+            await self._blocking.run(fn)
+        except Exception:
+            if not self._lease_failed:
+                self._lease_failed = True
+                _log.warning("a lease write to the store failed; leases expire", exc_info=True)
+
+    async def _heartbeat(self) -> None:
+        """Renew this run's leases three times per lease time, while the run lives."""
+        while True:
+            await trio.sleep(self.leases.ttl / 3)
+            await self._guarded(self.leases.heartbeat)
 
     def _fail(self, result: NodeResult, phase: int, exc: Exception) -> None:
         exc.add_note(f"while writing {result.type} node {result.id!r} (phase {phase})")
@@ -427,9 +487,12 @@ class Generation:
                 _log.warning("the progress callback raised; the run goes on", exc_info=True)
 
 
-def _is_cancel(exc: BaseException) -> bool:
+def only_cancels(exc: BaseException) -> bool:
+    """Whether ``exc`` is a cancel (Ctrl-C, a cancel scope) and nothing else: a group that also
+    holds another error is that error's, not an interrupt."""
     if isinstance(exc, BaseExceptionGroup):
-        return exc.subgroup((trio.Cancelled, KeyboardInterrupt)) is not None
+        rest = exc.split((trio.Cancelled, KeyboardInterrupt))[1]
+        return rest is None
     return isinstance(exc, trio.Cancelled | KeyboardInterrupt)
 
 
@@ -439,6 +502,7 @@ async def generate(
     *,
     concurrency: int | None = None,
     limiter: FifoCapacityLimiter | None = None,
+    admission: AdaptiveConcurrency | None = None,
     node_ids: Sequence[str] = (),
     force: bool = False,
     on_progress: Callable[[ProgressUpdate], None] | None = None,
@@ -447,7 +511,8 @@ async def generate(
     """Write prose for the nodes whose prose is missing or stale (``force``: all; ``node_ids``:
     those) and return the report. ``concurrency`` (default 5) or a shared ``limiter`` bounds the
     calls in flight; ``adaptive`` lowers that bound on rate limits and raises it back as calls
-    succeed (see `Generation`). Node failures do not raise: see `GenerationReport.errors` and
+    succeed, for the run only; ``admission``: one `AdaptiveConcurrency` to share between runs
+    (see `Generation`). Node failures do not raise: see `GenerationReport.errors` and
     `GenerationReport.raise_for_errors`. Never prints; never calls `trio.run`; the store's
     blocking work runs in worker threads.
     """
@@ -456,6 +521,7 @@ async def generate(
         client,
         concurrency=concurrency,
         limiter=limiter,
+        admission=admission,
         node_ids=node_ids,
         force=force,
         on_progress=on_progress,
@@ -472,6 +538,7 @@ async def _generate(
     node_ids: Sequence[str],
     force: bool,
     on_progress: Callable[[ProgressUpdate], None] | None,
+    admission: AdaptiveConcurrency | None = None,
     adaptive: bool = True,
     run_blocking: RunBlocking[Any] = trio.to_thread.run_sync,
 ) -> GenerationReport:
@@ -481,6 +548,7 @@ async def _generate(
         client=client,
         concurrency=concurrency,
         limiter=limiter,
+        admission=admission,
         on_progress=on_progress,
         adaptive=adaptive,
         _run_blocking=run_blocking,

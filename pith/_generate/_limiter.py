@@ -57,6 +57,14 @@ class _Ticket:
         return trio.lowlevel.Abort.SUCCEEDED
 
 
+@attrs.define(eq=False)
+class _Holding:
+    """A running task and the ticket it holds its token by (None while it requeues)."""
+
+    task: trio.lowlevel.Task
+    ticket: _Ticket | None
+
+
 def _checked_total_tokens(total_tokens: object) -> int:
     # bool is an int subclass, but FifoCapacityLimiter(True) is surely a mistake.
     if not isinstance(total_tokens, int) or isinstance(total_tokens, bool):
@@ -88,6 +96,8 @@ class FifoCapacityLimiter:
       from the queue without ever starting it and without holding a slot.
     - ``total_tokens`` may be changed at any time: growing it admits waiting work at once;
       shrinking it lets running work finish and admits nothing new until under the new limit.
+    - Running work may step out of the line (:meth:`requeue`): it gives its slot back, and waits
+      for one again behind the work submitted meanwhile.
 
     A limiter is used from one Trio run at a time, and is not thread-safe (like Trio's own).
     """
@@ -97,6 +107,10 @@ class FifoCapacityLimiter:
         # Tickets in submission order. Only the front ticket may take a token.
         self._queue: deque[_Ticket] = deque()
         self._waiting = 0  # tickets in the queue that are not abandoned
+        # The ticket each running task holds its token by (replaced by `requeue`).
+        self._holders: dict[trio.lowlevel.Task, _Holding] = {}
+        # The admission shared by runs over this limiter (`AdaptiveConcurrency.shared`).
+        self._admissions: dict[bool, object] = {}
 
     def __repr__(self) -> str:
         return (
@@ -165,10 +179,34 @@ class FifoCapacityLimiter:
         """
         ticket = self._submit()
         await self._acquire(ticket)
+        holding = self._hold(ticket)
         try:
             return await async_fn(*args)
         finally:
-            self._limiter.release_on_behalf_of(ticket)
+            self._let_go(holding)
+
+    async def requeue(self, wait: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Give back the slot the calling work holds, ``await wait()`` without it, then wait
+        for a slot again behind every submission made meanwhile (this is the work's new place
+        in the queue). Called from work that holds no slot of this limiter, it only waits.
+
+        Cancelled while waiting for its new slot, the work holds none; the slot it gives back
+        is never given back twice.
+        """
+        holding = self._holders.get(trio.lowlevel.current_task())
+        if holding is None or holding.ticket is None:
+            if wait is not None:
+                await wait()
+            else:
+                await trio.lowlevel.checkpoint()
+            return
+        self._limiter.release_on_behalf_of(holding.ticket)
+        holding.ticket = None
+        if wait is not None:
+            await wait()
+        ticket = self._submit()
+        await self._acquire(ticket)
+        holding.ticket = ticket
 
     async def _run_ticket(
         self,
@@ -177,10 +215,21 @@ class FifoCapacityLimiter:
         args: tuple[*PosArgsT],
     ) -> None:
         await self._acquire(ticket)
+        holding = self._hold(ticket)
         try:
             await async_fn(*args)
         finally:
-            self._limiter.release_on_behalf_of(ticket)
+            self._let_go(holding)
+
+    def _hold(self, ticket: _Ticket) -> _Holding:
+        holding = _Holding(trio.lowlevel.current_task(), ticket)
+        self._holders[holding.task] = holding
+        return holding
+
+    def _let_go(self, holding: _Holding) -> None:
+        del self._holders[holding.task]
+        if holding.ticket is not None:
+            self._limiter.release_on_behalf_of(holding.ticket)
 
     def _submit(self) -> _Ticket:
         ticket = _Ticket(self)

@@ -11,6 +11,7 @@ from .._extract._files import read_regular_file
 from .._extract._python import MAX_FILE_BYTES, content_hash, source_text
 from .._models import EdgeType, FileFacts, Node, NodeType
 from .._store import Store
+from ._compact import compact_code
 from ._prompts import (
     FUNCTION_CODE_CHARS,
     SMALL_FILE_CHARS,
@@ -19,6 +20,7 @@ from ._prompts import (
     function_prompt,
     module_prompt,
 )
+from ._prose import FactIndex
 
 __all__ = ["Messages", "Prompt", "PromptBuilder"]
 
@@ -29,11 +31,12 @@ Messages = list[dict[str, str]]
 
 @attrs.frozen
 class Prompt:
-    """A node's prompt, and what its reply is checked against: the file's facts (None for a
-    package) and the source the prompt quotes beyond them ("" when none)."""
+    """A node's prompt, and what its reply is checked against: the index of the file's facts
+    and of the source the prompt quotes beyond them (None for a package), and that source ("" when
+    none)."""
 
     messages: Messages
-    facts: FileFacts | None = None
+    index: FactIndex | None = None
     code: str = ""
 
 
@@ -51,6 +54,8 @@ class PromptBuilder:
     # The last few files' facts: a file's functions are selected right after the file (ids
     # sort together), so each file's facts are read and decoded once, not once per function.
     _recent_facts: dict[str, FileFacts] = attrs.Factory(dict)
+    # Their indexes for checking replies, built once per file (here, off the event loop).
+    _recent_index: dict[str, FactIndex] = attrs.Factory(dict)
     # The lines of the file read last (path, lines or None): its functions come one after another.
     _lines: tuple[str, list[str] | None] | None = None
 
@@ -62,7 +67,8 @@ class PromptBuilder:
             if code is not None and len(code) > SMALL_FILE_CHARS:
                 code = None  # its definitions and snippets say more per token
             readme = self.store.readme(_directory_of(node.path))
-            return Prompt(file_prompt(node, facts, readme, code=code), facts, code or "")
+            messages = file_prompt(node, facts, readme, code=code)
+            return Prompt(messages, self._index(facts).with_code(code or ""), code or "")
         if node.type is NodeType.FUNCTION:
             file_id, _, qualname = node.id.rpartition(":")
             facts = self._file_facts(file_id)
@@ -71,8 +77,11 @@ class PromptBuilder:
                 raise LookupError(f"{qualname} is no longer defined in {file_id}; run `pith build`")
             used_by = [e.target for e in self.store.edges(file_id, EdgeType.IMPORTED_BY)]
             code = self._code(facts, definition.start_line, definition.end_line)
+            if code is not None and len(code) > FUNCTION_CODE_CHARS:
+                code = compact_code(code)  # its bodies, not its signatures' metadata
             messages = function_prompt(node, facts, definition, used_by, code=code)
-            return Prompt(messages, facts, (code or "")[:FUNCTION_CODE_CHARS])
+            quoted = (code or "")[:FUNCTION_CODE_CHARS]
+            return Prompt(messages, self._index(facts).with_code(quoted), quoted)
         readme = self.store.readme("" if node.path == "." else node.path)
         return Prompt(module_prompt(node, self._children(node), readme, self._public_api(node)))
 
@@ -99,6 +108,14 @@ class PromptBuilder:
             return None
         text = source_text(data)
         return None if text is None else text.split("\n")  # as ast counts lines
+
+    def _index(self, facts: FileFacts) -> FactIndex:
+        index = self._recent_index.get(facts.path)
+        if index is None:
+            if len(self._recent_index) >= _RECENT_FACTS:
+                del self._recent_index[next(iter(self._recent_index))]
+            index = self._recent_index[facts.path] = FactIndex.of(facts)
+        return index
 
     def _file_facts(self, path: str) -> FileFacts:
         facts = self._recent_facts.get(path)

@@ -17,13 +17,17 @@ from typing import Any
 import attrs
 
 from .._llm._errors import InvalidReplyError
+from .._llm._redact import MAX_GOTCHAS, MAX_ITEMS, clean_prose
 from .._models import ClassFacts, FileFacts, FunctionFacts, Gotcha, Node, Prose, converter
 
-__all__ = ["parse_prose"]
+__all__ = ["FactIndex", "parse_prose"]
 
 _LIST_FIELDS = ("key_exports", "patterns", "key_files", "public_api")
 _TEXT_FIELDS = ("quick_start", "data_flow")
-_FENCE = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n(.*?)```", re.DOTALL)
+_FENCE_OPEN = re.compile(r"```[A-Za-z0-9_-]*[ \t]*\n")
+# Each failed decode costs a scan of the text up to where it failed (the error counts lines):
+# a bounded number of tries keeps a reply full of braces or fences linear in its size.
+_MAX_TRIES = 32
 
 
 def parse_prose(
@@ -33,6 +37,7 @@ def parse_prose(
     model: str,
     facts: FileFacts | None = None,
     code: str = "",
+    index: FactIndex | None = None,
     now: dt.datetime | None = None,
 ) -> Prose:
     """The prose in ``text``, written now (UTC) by ``model`` from ``node.source_hash``.
@@ -41,8 +46,12 @@ def parse_prose(
     ``purpose``. With ``facts``, each gotcha's confidence is "high" when what it cites is found in
     the facts, "medium" when some of it is, "low" when none is, it cites a line past the end of
     the file, or it cites nothing checkable; without facts it stays "medium". ``code``: source the
-    prompt quoted beyond the facts, which a gotcha may cite too. (The store
-    bounds what it keeps: see `pith._redact.clean_prose`.)
+    prompt quoted beyond the facts, which a gotcha may cite too; ``index``: the same, made ahead
+    (`FactIndex.of(facts).with_code(code)`), so that no reply rebuilds it.
+
+    Work and memory are linear in the size of ``text``, and what is kept is capped here, at parse
+    time, as the store caps it (`pith._llm._redact.clean_prose`): a reply of megabytes leaves a
+    prose of kilobytes. A reply nested too deeply for the JSON decoder is an invalid reply too.
     """
     data = _json_object(text)
     fields: dict[str, Any] = {
@@ -52,20 +61,21 @@ def parse_prose(
     raw_gotchas = data.get("gotchas")
     if isinstance(raw_gotchas, list):
         gotchas = [g for g in (_gotcha(item) for item in raw_gotchas) if g is not None]
-        fields["gotchas"] = gotchas
+        fields["gotchas"] = gotchas[:MAX_GOTCHAS]
     for name in _LIST_FIELDS:
         value = data.get(name)
         if isinstance(value, list):
-            fields[name] = [
-                item.strip() for item in value if isinstance(item, str) and item.strip()
-            ]
+            items = [item.strip() for item in value if isinstance(item, str) and item.strip()]
+            fields[name] = items[:MAX_ITEMS]
     for name in _TEXT_FIELDS:
         value = data.get(name)
         if isinstance(value, str) and value.strip():
             fields[name] = value.strip()
-    prose = converter.structure(fields, Prose)
-    if facts is not None:
-        index = _FactIndex.of(facts, code)
+    # Capped before the gotchas are checked: that work is bounded by the caps too.
+    prose = clean_prose(converter.structure(fields, Prose))
+    if index is None and facts is not None:
+        index = FactIndex.of(facts).with_code(code)
+    if index is not None:
         prose = attrs.evolve(
             prose,
             gotchas=tuple(attrs.evolve(g, confidence=index.confidence(g)) for g in prose.gotchas),
@@ -79,19 +89,24 @@ def _json_object(text: str) -> dict[str, Any]:
     candidates: list[object] = []
     try:
         candidates.append(json.loads(text))
-    except ValueError:
-        for block in _FENCE.findall(text):
+    except (ValueError, RecursionError):
+        for block in _fenced_blocks(text):
             try:
                 candidates.append(json.loads(block))
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
         decoder = json.JSONDecoder()
-        for match in re.finditer(r"\{", text):
+        start = text.find("{")
+        for _ in range(_MAX_TRIES):
+            if start == -1:
+                break
             try:
-                value, _ = decoder.raw_decode(text, match.start())
-            except ValueError:
+                value, end = decoder.raw_decode(text, start)
+            except (ValueError, RecursionError):
+                start = text.find("{", start + 1)
                 continue
             candidates.append(value)
+            start = text.find("{", end)
     objects = [c for c in candidates if isinstance(c, dict)]
     for candidate in objects:
         if "summary" in candidate:
@@ -105,6 +120,19 @@ def _json_object(text: str) -> dict[str, Any]:
     if "{" in text and not candidates:
         raise InvalidReplyError("the reply's JSON is incomplete or malformed (was it cut off?)")
     raise InvalidReplyError("the reply holds no JSON object")
+
+
+def _fenced_blocks(text: str) -> list[str]:
+    """The first fenced blocks of ``text`` (at most `_MAX_TRIES`), found in one pass."""
+    blocks: list[str] = []
+    start = 0
+    while len(blocks) < _MAX_TRIES and (opening := _FENCE_OPEN.search(text, start)) is not None:
+        end = text.find("```", opening.end())
+        if end == -1:
+            break  # no later fence can be closed either
+        blocks.append(text[opening.end() : end])
+        start = end + 3
+    return blocks
 
 
 def _required_text(data: dict[str, Any], name: str) -> str:
@@ -151,16 +179,32 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
 
 @attrs.frozen
-class _FactIndex:
-    """What a gotcha may cite: the names, numbers and code text of one file."""
+class FactIndex:
+    """What a gotcha may cite: the names, numbers and code text of one file, and of the source
+    one prompt quoted (``quoted``). Built off the event loop, once per file (`of`), then per
+    prompt (`with_code`, cheap)."""
 
     names: frozenset[str]
     numbers: frozenset[str]
     code: str
     lines: int
+    quoted: str = ""
+    quoted_names: frozenset[str] = frozenset()
+    quoted_numbers: frozenset[str] = frozenset()
+
+    def with_code(self, code: str) -> FactIndex:
+        """This index, plus ``code`` (source a prompt quoted beyond the facts)."""
+        if not code:
+            return self
+        return attrs.evolve(
+            self,
+            quoted=code,
+            quoted_names=frozenset(_IDENTIFIER.findall(code)),
+            quoted_numbers=frozenset(_NUMBER.findall(code)),
+        )
 
     @classmethod
-    def of(cls, facts: FileFacts, code: str = "") -> _FactIndex:
+    def of(cls, facts: FileFacts, code: str = "") -> FactIndex:
         texts: list[str] = [facts.docstring or "", *facts.exports, code]
         definitions: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
         for cls_facts in facts.classes:
@@ -188,12 +232,13 @@ class _FactIndex:
         if self.lines and any(not 1 <= line <= self.lines for line in lines_cited):
             return "low"
         evidence = gotcha.evidence.strip().strip("`").strip()
-        if len(evidence) >= 4 and evidence in self.code:
+        if len(evidence) >= 4 and (evidence in self.code or evidence in self.quoted):
             return "high"
         without_line_refs = _LINE_REF.sub(" ", text)
         names = _names(text) | _location_names(_LINE_REF.sub(" ", gotcha.location))
-        cited = [(name, name in self.names or self._known_dotted(name)) for name in names]
-        cited += [(n, n in self.numbers) for n in _NUMBER.findall(without_line_refs)]
+        cited = [(name, self._known(name) or self._known_dotted(name)) for name in names]
+        numbers = self.numbers | self.quoted_numbers
+        cited += [(n, n in numbers) for n in _NUMBER.findall(without_line_refs)]
         if not cited:
             return "medium" if lines_cited else "low"
         found = sum(1 for _, ok in cited if ok)
@@ -201,12 +246,15 @@ class _FactIndex:
             return "high"
         return "medium" if found else "low"
 
+    def _known(self, name: str) -> bool:
+        return name in self.names or name in self.quoted_names
+
     def _known_dotted(self, name: str) -> bool:
         # "self.timeout", "httpx.Timeout", "pkg/client.py:fetch": known if what it ends in is.
         parts = [part for part in re.split(r"[.:/]", name) if part]
         if name.endswith(".py"):
-            return name.rsplit("/", 1)[-1] in self.names
-        return len(parts) > 1 and parts[-1] in self.names
+            return self._known(name.rsplit("/", 1)[-1])
+        return len(parts) > 1 and self._known(parts[-1])
 
 
 def _location_names(location: str) -> set[str]:

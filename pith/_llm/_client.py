@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import urllib.parse
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar, cast
@@ -23,7 +24,7 @@ import stamina
 import trio
 
 from .._config import Settings, redact_url
-from .._errors import release_frames
+from .._errors import ConfigError, release_frames
 from .._generate._adaptive import AdaptiveConcurrency
 from ._errors import (
     EndpointUnreachableError,
@@ -38,8 +39,15 @@ from ._errors import (
     provider_text,
     what_failed,
 )
-from ._http import MAX_REPLY_BYTES, CookielessClient, Reply, read_usage, retry_after_seconds
-from ._redact import REDACTED, secret_pattern
+from ._http import (
+    MAX_REPLY_BYTES,
+    BoundedDecoder,
+    CookielessClient,
+    Reply,
+    read_usage,
+    retry_after_seconds,
+)
+from ._redact import REDACTED, secret_pattern, secret_problem
 
 __all__ = ["Completion", "LLMClient"]
 
@@ -112,6 +120,8 @@ class LLMClient:
             parts._replace(path=parts.path.rstrip("/") + "/chat/completions").geturl()
         )
         self._api_key = api_key or None
+        if self._api_key is not None and (problem := secret_problem(self._api_key)) is not None:
+            raise ConfigError(f"{problem}; check PITH_API_KEY (or OPENROUTER_API_KEY)")
         self._key_pattern = secret_pattern(self._api_key) if self._api_key else None
         self._attempts = attempts
         self._backoff_initial = backoff_initial
@@ -132,7 +142,8 @@ class LLMClient:
         # OpenRouter reports the cost of a call only when asked; other providers may reject
         # unknown body fields, so only OpenRouter is asked.
         self._ask_for_cost = (httpx.URL(base_url).host or "").endswith("openrouter.ai")
-        headers = {"HTTP-Referer": REFERER, "X-Title": "pith"}
+        # Only encodings pith decodes itself, under its cap (see `BoundedDecoder`).
+        headers = {"HTTP-Referer": REFERER, "X-Title": "pith", "Accept-Encoding": "gzip, deflate"}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
         self._http = CookielessClient(
@@ -191,7 +202,10 @@ class LLMClient:
 
         ``parse`` raises `InvalidReplyError` for a reply it cannot use; the reply and a correction
         are then appended to the conversation and it is asked again, up to ``reasks`` times. Raises
-        the last `LLMError`, carrying the attempts made and the usage spent so far.
+        the last `LLMError`, carrying the attempts made and the usage spent so far. Any other
+        error raised while handling a reply (by ``parse`` or by reading the body) comes out as an
+        `InvalidReplyError` naming it, without its frames: a hostile reply cannot make the caller
+        keep megabytes alive through a traceback.
         """
         conversation = [dict(message) for message in messages]
         usage = Usage()
@@ -220,7 +234,7 @@ class LLMClient:
             # A provider may quote the request, key included: nothing of it goes further.
             content = self.redact(content)
             try:
-                value = parse(content)
+                value = _handling_reply(functools.partial(parse, content))
             except InvalidReplyError as exc:
                 exc.attempts, exc.usage = attempts, usage
                 if last:
@@ -260,7 +274,10 @@ class LLMClient:
                 if now - refused_since >= admission.patience:
                     raise
                 release_frames(exc)
-                continue  # the next request waits out the pause in `admission.admit`
+                # Its slot goes to the next in line while it waits, and it queues again: after
+                # a cut, only as many requests as the new limit go out.
+                await admission.requeue()
+                continue
             return content, usage, made + sent
 
     async def _post_with_backoff(
@@ -337,38 +354,41 @@ class LLMClient:
                 admission.refused(round_, error.retry_after)
             raise error
         admission.succeeded(round_)
-        return self._read_reply(response)
+        return _handling_reply(functools.partial(self._read_reply, response))
 
     async def _post_bounded(self, body: dict[str, Any]) -> Reply:
         """POST, reading at most `MAX_REPLY_BYTES` of the reply: a huge or endless body costs
         that much memory and no more."""
         request = self._http.build_request("POST", self._url, json=body)
         response = await self._http.send(request, stream=True)
-        content = bytearray()
-        too_large = False
         try:
-            # An async generator: closed here, not left to the garbage collector.
-            stream = cast(AsyncGenerator[bytes, None], response.aiter_bytes())
-            async with contextlib.aclosing(stream) as chunks:
-                async for chunk in chunks:  # decoded (gzip...) as it comes
-                    content += chunk
-                    if len(content) > MAX_REPLY_BYTES:
-                        too_large = True
-                        break
+            if response.is_stream_consumed:
+                # Made in memory, already decoded (a test's transport): only the cap applies.
+                decoder = BoundedDecoder("", MAX_REPLY_BYTES)
+                decoder.feed(response.content)
+            else:
+                encoding = response.headers.get("content-encoding", "")
+                decoder = BoundedDecoder(encoding, MAX_REPLY_BYTES)
+                # An async generator: closed here, not left to the garbage collector.
+                stream = cast(AsyncGenerator[bytes, None], response.aiter_raw())
+                async with contextlib.aclosing(stream) as chunks:
+                    async for chunk in chunks:  # decoded here, never past the cap
+                        if not decoder.feed(chunk):
+                            break
         finally:
             await response.aclose()
-        if too_large:
+        if decoder.refused is not None:
             raise InvalidReplyError(
-                f"{self.base_url} sent a reply over {MAX_REPLY_BYTES // 1_000_000} MB; "
-                "not read further",
+                f"{self.base_url} sent a reply {decoder.refused}; not read further",
                 status=response.status_code,
             )
-        return Reply(response.status_code, response.headers, bytes(content))
+        content = decoder.body()
+        return Reply(response.status_code, response.headers, content)
 
     def _read_reply(self, response: Reply) -> tuple[str, Usage]:
         try:
             payload = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = _NOT_JSON  # raised below, outside the handler: the decode error (and the
             # whole body it holds) is not kept as the new error's context
         if payload is _NOT_JSON:
@@ -405,7 +425,7 @@ class LLMClient:
         status = response.status
         try:
             payload: Any = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = response.text
         error = payload.get("error") if isinstance(payload, dict) else None
         retry_after = None
@@ -437,3 +457,17 @@ class LLMClient:
         if len(text) > _PROVIDER_MESSAGE_LIMIT:
             text = text[: _PROVIDER_MESSAGE_LIMIT - 3] + "..."
         return text
+
+
+def _handling_reply(handle: Callable[[], T]) -> T:
+    """``handle()``, where any error but an `LLMError` (a `RecursionError` from JSON nested too
+    deeply, a bug) becomes an `InvalidReplyError` naming it, without the frames and chained
+    errors that would keep the reply alive for as long as the error is kept."""
+    try:
+        return handle()
+    except LLMError:
+        raise
+    except Exception as exc:
+        what = f"handling the reply raised {type(exc).__name__}: {str(exc)[:200]}"
+        release_frames(exc)
+    raise InvalidReplyError(" ".join(what.split()))

@@ -7,6 +7,7 @@ import datetime as dt
 import email.utils
 import json
 import math
+import zlib
 from typing import Any
 
 import attrs
@@ -14,10 +15,73 @@ import httpx
 
 from ._errors import Usage
 
-__all__ = ["MAX_REPLY_BYTES", "CookielessClient", "Reply", "read_usage", "retry_after_seconds"]
+__all__ = [
+    "MAX_REPLY_BYTES",
+    "BoundedDecoder",
+    "CookielessClient",
+    "Reply",
+    "read_usage",
+    "retry_after_seconds",
+]
 
 
 MAX_REPLY_BYTES = 8_000_000  # a chat completion of a few thousand tokens is a few kB
+
+
+class BoundedDecoder:
+    """A reply body as it arrives (raw), decoded (identity, gzip or deflate) into at most
+    ``limit`` bytes: the cap holds inside each chunk, so a small compressed chunk that would
+    inflate to gigabytes (a gzip bomb) is stopped after ``limit`` bytes of output.
+
+    `feed` returns False once the body is refused (over the cap, an unknown encoding, a corrupt
+    stream); `refused` then says why, for a message.
+    """
+
+    def __init__(self, content_encoding: str, limit: int) -> None:
+        self._limit = limit
+        self._out = bytearray()
+        self.refused: str | None = None
+        encodings = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
+        encodings = [e for e in encodings if e != "identity"]
+        self._raw_deflate_tried = False
+        self._inflate: Any = None
+        if not encodings:
+            return
+        if len(encodings) > 1 or encodings[0] not in ("gzip", "x-gzip", "deflate"):
+            self.refused = (
+                f"with Content-Encoding {content_encoding[:40]!r}, which pith never asks for"
+            )
+        elif encodings[0] == "deflate":
+            self._inflate = zlib.decompressobj()
+        else:
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take one raw chunk; False when the body is refused (stop reading)."""
+        if self.refused is not None:
+            return False
+        room = self._limit - len(self._out)
+        if self._inflate is None:
+            data = chunk[: room + 1]
+        else:
+            try:
+                data = self._inflate.decompress(chunk, room + 1)
+            except zlib.error:
+                if self._raw_deflate_tried or self._out or self._inflate.unused_data:
+                    self.refused = "whose compressed body is corrupt"
+                    return False
+                # "deflate" without the zlib header, as some servers send it.
+                self._raw_deflate_tried = True
+                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+                return self.feed(chunk)
+        if len(data) > room:
+            self.refused = f"over {self._limit // 1_000_000} MB"
+            return False
+        self._out += data
+        return True
+
+    def body(self) -> bytes:
+        return bytes(self._out)
 
 
 @attrs.frozen

@@ -6,10 +6,12 @@ the database, `pith list`, `pith show` or the search index.
 
 Redaction: each secret is replaced by ``[redacted]`` wherever it appears, also when broken up by
 whitespace (spaces, newlines, tabs) and when only a part of it appears: any run of
-`MIN_CHUNK` or more of its characters in order (whitespace between them ignored). A secret
-shorter than `MIN_CHUNK` is redacted only whole. `secret_pattern` is the same rule as one
-regular expression, for the raw text of a reply (cheap even on megabytes of it; whitespace
-written as a JSON escape counts as whitespace there).
+`MIN_CHUNK` or more of its characters in order (whitespace between them ignored); and so are its
+encoded forms (`secret_forms`: base64 at any alignment, standard or URL-safe, hex, reversed).
+A key shorter than `MIN_SECRET_CHARS` is too short to be a secret, and would be found inside
+ordinary words: `secret_problem` says so, and the client refuses it before any call.
+`secret_pattern` is the same rule as one regular expression, for the raw text of a reply (cheap
+even on megabytes of it; whitespace written as a JSON escape counts as whitespace there).
 
 Caps (each cut text ends with `TRUNCATED`): `SHORT_CHARS` for ``summary`` and ``purpose``,
 `LONG_CHARS` for ``quick_start`` and ``data_flow``, `ITEM_CHARS` per list item and gotcha text,
@@ -18,6 +20,7 @@ Caps (each cut text ends with `TRUNCATED`): `SHORT_CHARS` for ``summary`` and ``
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable
 
@@ -31,12 +34,15 @@ __all__ = [
     "MAX_GOTCHAS",
     "MAX_ITEMS",
     "MIN_CHUNK",
+    "MIN_SECRET_CHARS",
     "REDACTED",
     "SHORT_CHARS",
     "TRUNCATED",
     "clean_prose",
     "redact",
+    "secret_forms",
     "secret_pattern",
+    "secret_problem",
 ]
 
 SHORT_CHARS = 2_000
@@ -45,6 +51,8 @@ ITEM_CHARS = 1_000
 MAX_ITEMS = 50
 MAX_GOTCHAS = 30
 MIN_CHUNK = 8
+# Provider keys are 40 to 100+ characters; one under this could be an ordinary word.
+MIN_SECRET_CHARS = 12
 REDACTED = "[redacted]"
 TRUNCATED = "… [truncated]"
 
@@ -91,25 +99,55 @@ def _cap(value: str, limit: int) -> str:
     return value[: limit - len(TRUNCATED)] + TRUNCATED
 
 
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` cannot be kept out of text without cutting ordinary words (too short),
+    or None when it can."""
+    key = _WHITESPACE.sub("", secret)
+    if len(key) < MIN_SECRET_CHARS:
+        return (
+            f"the API key is {len(key)} characters long, too short to be a secret (at least "
+            f"{MIN_SECRET_CHARS}): pith could not keep it out of what it stores without also "
+            "cutting ordinary words"
+        )
+    return None
+
+
+def secret_forms(secret: str) -> tuple[str, ...]:
+    """The encoded forms of ``secret`` as they appear inside longer text: the part of its
+    base64 that does not depend on what comes before or after it (at each of the three
+    alignments, standard and URL-safe), its hex (lower and upper case), and its reverse."""
+    key = _WHITESPACE.sub("", secret).encode()
+    forms: set[str] = {key.hex(), key.hex().upper(), key.decode()[::-1]}
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + key + b"\0\0").decode()
+        # Characters that mix in bits of the text around it are left out at both ends.
+        inner = encoded[(offset * 4 + 2) // 3 : (offset + len(key)) * 4 // 3]
+        if len(inner) >= MIN_CHUNK:
+            forms |= {inner, inner.replace("+", "-").replace("/", "_")}
+    return tuple(sorted(forms))
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """``text`` with each secret, whole, split by whitespace or in chunks of `MIN_CHUNK` or
-    more characters, replaced by `REDACTED`."""
+    more characters, replaced by `REDACTED`; and each of its `secret_forms` the same way."""
     for secret in secrets:
         key = _WHITESPACE.sub("", secret)
         if key:
-            text = _redact_one(text, key)
+            for form in (key, *secret_forms(key)):
+                text = _redact_one(text, form)
     return text
 
 
 def secret_pattern(secret: str) -> re.Pattern[str]:
-    """Matches ``secret`` whole with whitespace (or a JSON escape of it) anywhere inside, and any
-    run of `MIN_CHUNK` of its characters."""
+    """Matches ``secret`` whole with whitespace (or a JSON escape of it) anywhere inside, any
+    run of `MIN_CHUNK` of its characters, and its `secret_forms` whole."""
     key = _WHITESPACE.sub("", secret)
     spaced = r"(?:\s|\\[nrt])*".join(map(re.escape, key))
+    forms = [re.escape(form) for form in secret_forms(key)]
     if len(key) < MIN_CHUNK:
-        return re.compile(spaced)
+        return re.compile("|".join([spaced, *forms]))
     chunks = {key[i : i + MIN_CHUNK] for i in range(len(key) - MIN_CHUNK + 1)}
-    return re.compile("|".join([spaced, *map(re.escape, sorted(chunks))]))
+    return re.compile("|".join([spaced, *forms, *map(re.escape, sorted(chunks))]))
 
 
 def _redact_one(text: str, key: str) -> str:

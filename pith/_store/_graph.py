@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 
 from .._models import Edge, EdgeType, Node, NodeType
 from ._connection import Connection
-from ._schema import REINDEX
+from ._schema import REINDEX, SYMBOLS_SCHEMA
 
 __all__ = ["Graph"]
 
@@ -78,12 +78,24 @@ class Graph(Connection):
         return [Edge(s, t, EdgeType(k)) for s, t, k in self._query(sql, params)]
 
     def replace_graph(
-        self, nodes: Iterable[Node], edges: Iterable[Edge], meta: Mapping[str, str] | None = None
+        self,
+        nodes: Iterable[Node],
+        edges: Iterable[Edge],
+        meta: Mapping[str, str] | None = None,
+        *,
+        references: Iterable[tuple[str, str, int, str, str]] = (),
+        unresolved: Mapping[str, int] | None = None,
     ) -> None:
-        """In one transaction: replace every node and edge, drop the prose of nodes that are
-        gone (prose of surviving nodes is kept; its staleness follows from the hashes), and
-        set ``meta``."""
+        """In one transaction: replace every node and edge, the references ``(target, file,
+        line, caller, text)`` and the per-file counts of unresolved uses; drop the prose of
+        nodes that are gone (prose of surviving nodes is kept; its staleness follows from the
+        hashes), and set ``meta``."""
         with self.transaction() as db:
+            if self.schema_version >= SYMBOLS_SCHEMA:
+                db.execute("DELETE FROM refs")
+                db.execute("DELETE FROM unresolved")
+                db.executemany("INSERT INTO refs VALUES (?, ?, ?, ?, ?)", references)
+                db.executemany("INSERT INTO unresolved VALUES (?, ?)", (unresolved or {}).items())
             db.execute("DELETE FROM nodes")
             db.execute("DELETE FROM edges")
             db.executemany(

@@ -20,14 +20,17 @@ __all__ = [
     "RETRIEVAL_REINDEX",
     "SCHEMA",
     "SCHEMA_VERSION",
+    "SYMBOLS_SCHEMA",
     "migrate",
     "name_words",
     "register_functions",
 ]
 
 # 2: the full-text search index; 3: runs and node leases (pith._leases); 4: search stems words
-# and splits CamelCase names; 5: the retrieval index (`retrieval`, one row per file).
-SCHEMA_VERSION = 5
+# and splits CamelCase names; 5: symbols, their uses and references, and their search index;
+# 6: the retrieval index (`retrieval`, one row per file).
+SCHEMA_VERSION = 6
+SYMBOLS_SCHEMA = 5  # the first version with the symbol tables
 READABLE_SCHEMAS = (3, SCHEMA_VERSION)  # read as they are where they cannot be migrated
 
 SCHEMA = """
@@ -81,6 +84,35 @@ CREATE TABLE IF NOT EXISTS leases (
     node_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leases_owner ON leases (owner);
+-- Every class, method, function and module constant of every file (pith._models.SymbolFacts),
+-- written by extract with its file; `bases`: JSON [[file, dotted], ...] or NULL.
+CREATE TABLE IF NOT EXISTS symbols (
+    id TEXT PRIMARY KEY, path TEXT NOT NULL, qualname TEXT NOT NULL, name TEXT NOT NULL,
+    kind TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL,
+    signature TEXT NOT NULL, docstring TEXT, bases TEXT
+);
+CREATE INDEX IF NOT EXISTS symbols_path ON symbols (path);
+CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name);
+-- One row per symbol, rowid = the symbol's rowid; written with it.
+CREATE VIRTUAL TABLE IF NOT EXISTS symbol_search
+    USING fts5(id, name, docstring, tokenize = 'porter unicode61');
+-- Each file's uses of project names as the file alone tells (pith._models.UseFacts), written
+-- by extract with its file.
+CREATE TABLE IF NOT EXISTS uses (
+    path TEXT NOT NULL, line INTEGER NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
+    dotted TEXT NOT NULL, member INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS uses_path ON uses (path);
+-- The uses resolved to the symbol they reach (re-exports followed), rewritten by every build;
+-- `caller`: the id of the innermost enclosing symbol, or the file id at module level.
+CREATE TABLE IF NOT EXISTS refs (
+    target TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, caller TEXT NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS refs_target ON refs (target);
+CREATE INDEX IF NOT EXISTS refs_path ON refs (path);
+-- Per file: uses of its names that lead nowhere it defines (dynamic, or gone): counted only.
+CREATE TABLE IF NOT EXISTS unresolved (target TEXT PRIMARY KEY, uses INTEGER NOT NULL);
 """
 
 # The searchable text of a prose row ``p``: summary, purpose and gotchas.
@@ -90,22 +122,15 @@ PROSE_TEXT = """
     coalesce((SELECT group_concat(json_extract(g.value, '$.warning'), ' ')
               FROM json_each(p.prose, '$.gotchas') g), '')
 """
-# The docstring of node ``n``: its file's, its definition's, or its package's __init__.py's.
-_DOCSTRING = """
+# The docstring of node ``n``: its file's, its package's __init__.py's, or its symbol's (an
+# index lookup: reading it out of the file's facts JSON cost a whole file's parse per node).
+DOCSTRING = """
     CASE n.type
     WHEN 'file' THEN (SELECT json_extract(f.facts, '$.docstring') FROM files f WHERE f.path = n.id)
     WHEN 'module' THEN (
         SELECT json_extract(f.facts, '$.docstring') FROM files f
         WHERE f.path = CASE n.id WHEN '.' THEN '__init__.py' ELSE n.id || '/__init__.py' END)
-    ELSE (
-        SELECT json_extract(d.value, '$.docstring')
-        FROM files f, json_each(f.facts, '$.functions') d
-        WHERE f.path = n.path AND json_extract(d.value, '$.qualname') = n.name
-        UNION ALL
-        SELECT json_extract(d.value, '$.docstring')
-        FROM files f, json_each(f.facts, '$.classes') d
-        WHERE f.path = n.path AND json_extract(d.value, '$.qualname') = n.name
-        LIMIT 1)
+    ELSE (SELECT s.docstring FROM symbols s WHERE s.id = n.id)
     END
 """
 RETRIEVAL_REINDEX = f"""
@@ -121,7 +146,7 @@ FROM nodes n JOIN files f ON f.path = n.id WHERE n.type = 'file';
 REINDEX = f"""
 DELETE FROM search;
 INSERT INTO search (rowid, id, name, docstring, prose)
-SELECT n.rowid, n.id, pith_name_words(n.name), {_DOCSTRING},
+SELECT n.rowid, n.id, pith_name_words(n.name), {DOCSTRING},
        (SELECT {PROSE_TEXT} FROM prose p WHERE p.node_id = n.id)
 FROM nodes n;
 {RETRIEVAL_REINDEX}
@@ -145,7 +170,7 @@ def migrate(connection: sqlite3.Connection, version: int) -> None:
         return
     # A store of an older schema gets the new tables, and its search index rebuilt.
     old_index = "DROP TABLE IF EXISTS search;" if 1 <= version < 4 else ""
-    reindex = REINDEX if 1 <= version < 4 else RETRIEVAL_REINDEX if version == 4 else ""
+    reindex = REINDEX if 1 <= version < 4 else RETRIEVAL_REINDEX if 4 <= version < 6 else ""
     connection.executescript(
         f"BEGIN IMMEDIATE; {old_index} {SCHEMA}; {reindex}"
         f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"
