@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 # bm25 weight per retrieval column: path, defines, names, text, body, history, prose.
-WEIGHTS = (3.0, 2.0, 3.0, 1.5, 1.0, 0.5, 1.5)
+WEIGHTS = (3.0, 2.0, 3.0, 1.5, 1.0, 1.0, 1.5)
 KINDS = ("source", "test", "example")
 MAX_TERMS = 48
 CANDIDATES = 300  # files scored before the rules re-rank them
