@@ -29,6 +29,7 @@ __all__ = [
     "NodeType",
     "Prose",
     "Readme",
+    "SearchTerms",
     "SymbolFacts",
     "SymbolKind",
     "UseFacts",
@@ -214,6 +215,17 @@ class GitFacts:
 
 
 @attrs.frozen
+class SearchTerms:
+    """A file's words for retrieval, as `pith._tokens` normalizes them (space-separated, each
+    word at most a few times, bounded): what `pith ask` and `pith search` rank files by."""
+
+    defines: str = ""  # every definition's own name, whole and lowercased: exact-name lookups
+    names: str = ""  # every definition's name: classes, functions, methods, nested ones
+    text: str = ""  # docstrings, signatures, decorators, key statements, exports
+    body: str = ""  # the whole source: identifiers, comments and strings
+
+
+@attrs.frozen
 class FileFacts:
     """Everything extraction learned about one Python file.
 
@@ -239,6 +251,7 @@ class FileFacts:
     # "" for the module itself); and the files whose names `from x import *` brings in.
     bindings: tuple[tuple[str, str, str], ...] = ()
     star_imports: tuple[str, ...] = ()
+    terms: SearchTerms = SearchTerms()  # in the facts' JSON; indexed by build (`retrieval`)
 
     def definition(self, qualname: str) -> FunctionFacts | ClassFacts | None:
         """The top-level function or class named ``qualname`` (a function node's name), or the
