@@ -722,14 +722,14 @@ def serve(
     GET /context?files=a.py,b.py
                           what to read before changing those files
     GET /impact/ID        what imports it, nearest first
-    GET /callers/ID       who uses it, with file and line
+    GET /callers/ID       who uses a symbol or file: file, line, caller, text
     GET /search?q=WORDS&limit=N
                           nodes ranked by relevance
     GET /health           {"status", "project", "nodes"}
 
-    Answers are JSON, or Markdown with ?format=md.
-
-    --generate-missing writes the prose it pays for; without it the store is only read.
+    Answers are JSON, or Markdown with ?format=md. Read-only on the store, except
+    that --generate-missing writes the prose it is asked for (with the endpoint and
+    key of `pith generate`).
     """
     from ._serve import serve as run_server
 

@@ -13,6 +13,8 @@ from typing import Any
 import attrs
 import cattrs
 
+from ._roles import Role, role_of
+
 __all__ = [
     "ClassFacts",
     "Edge",
@@ -61,13 +63,9 @@ class EdgeType(enum.StrEnum):
 
 def is_test_path(path: str) -> bool:
     """Whether file id ``path`` is a test file: under a ``tests``/``test`` directory, or named
-    ``test_*.py``, ``*_test.py`` or ``conftest.py``. A test file is never a source file."""
-    directory, _, name = path.rpartition("/")
-    if name == "conftest.py" or name.endswith("_test.py"):
-        return True
-    if name.startswith("test_") and name.endswith(".py"):
-        return True
-    return bool({"tests", "test"} & set(directory.split("/")))
+    ``test_*.py``, ``*_test.py`` or ``conftest.py`` (`pith._roles`, the one rule). A test file
+    is never a source file."""
+    return role_of(path) is Role.TEST
 
 
 # --- facts (extract) -----------------------------------------------------------------------------
