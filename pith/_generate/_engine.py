@@ -383,29 +383,33 @@ class Generation:
             await self._guarded(functools.partial(self.leases.release, node_id))
 
     def _prepare_all(self, nodes: Sequence[Node]) -> list[_Prepared]:
-        """Prompts and claims for ``nodes`` (blocking: the store's thread). A claim that cannot
-        be written stops the batch: the rest would fail the same way."""
-        prepared: list[_Prepared] = []
+        """Prompts for ``nodes``, then their claims in one transaction (blocking: the store's
+        thread). A node whose prompt cannot be built is not claimed; claims that cannot be
+        written fail every node of the batch with a `StoreWriteError` (the run then halts)."""
+        prompts: list[Prompt | Exception] = []
         for node in nodes:
-            value = self._prepare_one(node)
-            prepared.append(value)
-            if isinstance(value, StoreWriteError):
-                prepared += [value] * (len(nodes) - len(prepared))
-                break
-        return prepared
+            try:
+                prompts.append(self._prompts.prompt(node))
+            except Exception as exc:  # the node's own failure
+                prompts.append(exc)
+        wanted = [
+            (node.id, node.source_hash)
+            for node, prompt in zip(nodes, prompts, strict=True)
+            if not isinstance(prompt, Exception)
+        ]
+        try:
+            claims = iter(self.leases.claim_all(wanted, self._selected_at))
+        except Exception as exc:
+            failure = StoreWriteError(f"cannot claim nodes in {self.store.db_path}: {exc}")
+            failure.__cause__ = exc
+            return [failure] * len(nodes)
+        return [
+            prompt if isinstance(prompt, Exception) else (prompt, next(claims))
+            for prompt in prompts
+        ]
 
     def _prepare_one(self, node: Node) -> _Prepared:
-        try:
-            prompt = self._prompts.prompt(node)
-        except Exception as exc:  # the node's own failure
-            return exc
-        try:
-            claim = self.leases.claim(node.id, node.source_hash, self._selected_at)
-        except Exception as exc:
-            failure = StoreWriteError(f"cannot claim {node.id} in {self.store.db_path}: {exc}")
-            failure.__cause__ = exc
-            return failure
-        return prompt, claim
+        return self._prepare_all([node])[0]
 
     async def _commit(self, node: Node, phase: int, prose: Prose) -> None:
         result = self.report.results[node.id]
