@@ -171,9 +171,9 @@ async def test_a_halted_run_builds_and_claims_no_more(
     assert report.halted_by is not None
     total = len(store.nodes())
     assert total >= 13
-    # The first batch (two) and at most the one prepared while it was in flight.
-    assert len(built) <= 4, built
-    assert len(claimed) <= 4, claimed
+    # The batch in flight (two) and the two batches prepared behind it; not the rest.
+    assert len(built) <= 6, built
+    assert len(claimed) <= 6, claimed
 
 
 # 8. The facts a reply is checked against are indexed once per file, off the event loop.

@@ -7,7 +7,7 @@ as one `ExceptionGroup`. Each node's prose is committed the moment it arrives.
 
 How work reaches the limiter: one producer per phase prepares a bounded batch (prompts and lease
 claims, one trip to the store's thread), submits it to the limiter in order, and prepares the next
-batch only when fewer than a batch of its own submissions are still waiting for a slot. Nothing
+batch only when fewer than two batches of its own submissions are still waiting for a slot. Nothing
 is allocated per node before its batch, a slot is held for the call alone, and the producer never
 waits for anything only its own output would free.
 """
@@ -225,7 +225,7 @@ class Generation:
         start = 0
         while start < len(nodes) and self._halt is None:
             size = self._batch_size()
-            await self._room_for(size)
+            await self._room_for(2 * size)
             if self._halt is not None:
                 return
             batch = nodes[start : start + size]
@@ -267,7 +267,7 @@ class Generation:
                     await self._module_finished.wait()
                 continue
             size = self._batch_size()
-            await self._room_for(size)
+            await self._room_for(2 * size)
             if self._halt is not None:
                 return
             to_send: list[Node] = []
