@@ -2,9 +2,12 @@
 
 Prints each measured figure next to its bound:
 
-- cold extract + build (empty database) <= 1.5x a bare ``ast.parse`` of the same files (read
-  included), one process, in this same run;
+- cold extract + build (empty database) <= 2.2x a bare ``ast.parse`` of the same files (read
+  included), one process, in this same run: before symbols and references it was 1.47x, and
+  they may cost at most 1.5x that (issue 18);
 - warm extract + build (no change since) <= 10% of cold.
+
+Exits 1 when a figure is over its bound.
 
 Usage: python benchmarks/bench_extract.py [--workers N] [PATH]   (PATH: default the stdlib)
 """
@@ -15,6 +18,7 @@ import argparse
 import ast
 import contextlib
 import resource
+import sys
 import sysconfig
 import tempfile
 import time
@@ -25,7 +29,7 @@ from pith._build import build
 from pith._extract import discover, extract
 from pith._store import Store
 
-COLD_BOUND = 1.5  # x bare parse
+COLD_BOUND = 2.2  # x bare parse: 1.5x the 1.47x measured before symbols
 WARM_BOUND = 0.10  # x cold
 
 
@@ -95,6 +99,8 @@ def main() -> None:
         f"warm / cold       = {warm_ratio:.1%}  (bound <= {WARM_BOUND:.0%})  "
         f"{'OK' if warm_ratio <= WARM_BOUND else 'OVER'}"
     )
+    if cold_ratio > COLD_BOUND or warm_ratio > WARM_BOUND:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

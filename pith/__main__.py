@@ -12,6 +12,14 @@ __all__ = ["main"]
 def main() -> None:
     """Run the command line (`pith._cli.main`); it exits with the command's code."""
     try:
+        if sys.argv[1:] == ["--version"]:
+            # Asked for by installers and agents alike: answered as click's --version does,
+            # without importing the command line (click alone costs several bare interpreter
+            # starts; benchmarks/bench_startup.py).
+            from ._version import __version__
+
+            sys.stdout.write(f"pith, version {__version__}\n")
+            return
         from ._cli import main as run_command_line
 
         run_command_line()

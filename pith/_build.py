@@ -11,8 +11,11 @@ Nodes:
   `BuildConfig.function_min_importers` other files import by name (also through a package's
   re-export, ``from pkg import name``), or that are complex (at least
   `BuildConfig.function_min_lines` lines or cyclomatic complexity
-  `BuildConfig.function_min_complexity`); id = ``<file id>:<qualname>``; ``source_hash`` = hash of
-  its own source lines, so editing another function of the file does not stale it.
+  `BuildConfig.function_min_complexity`), and the methods as long or complex of a public class of
+  `pith._store.LARGE_CLASS_LINES` lines or more; id = ``<file id>:<qualname>``; ``source_hash`` =
+  hash of its own source lines, so editing another function of the file does not stale it.
+  Every other class, method, function and constant is a symbol without prose of its own.
+- The **root** module ``.`` always exists: the overview (README, packages, entry points).
 
 Edges: ``contains`` (module -> sub-module, module -> file, file -> function; a directory
 belongs to its nearest enclosing module), ``imports`` / ``importedBy`` (file <-> file) and
@@ -28,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import tomllib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -44,6 +48,7 @@ from ._models import (
     Node,
     NodeType,
     Readme,
+    is_test_path,
 )
 from ._store import FileOutline, Store
 
@@ -55,9 +60,14 @@ __all__ = [
     "build",
     "build_graph",
     "check_graph",
+    "console_scripts",
+    "resolve_references",
 ]
 
 ROOT_MODULE_ID = "."
+# Bump when the same facts make another graph: every store rebuilds once. 2: the root node
+# always exists, references, test files never sources.
+GRAPH_VERSION = 2
 _REEXPORT_HOPS = 4  # how far an imported name is followed through re-exports (cycles exist)
 
 
@@ -112,25 +122,42 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
     if root is None:
         raise UsageError("nothing extracted yet: run `pith extract PATH` first")
     config = BuildConfig.from_table(read_target_config(Path(root)))
+    scripts = console_scripts(Path(root))
     fingerprint = json.dumps(
-        {"facts": store.get_meta("facts_version"), "config": attrs.asdict(config)},
+        {
+            "facts": store.get_meta("facts_version"),
+            "config": attrs.asdict(config),
+            "scripts": scripts,
+            "graph": GRAPH_VERSION,
+        },
         sort_keys=True,
     )
     if not force and store.is_built and store.get_meta("built_from") == fingerprint:
         return _summary(store, removed=0, unchanged=True, started=started)
 
     old_ids = set(store.node_ids())
+    outlines = store.file_outlines()
     nodes, edges = build_graph(
-        store.file_outlines(),
+        outlines,
         store.readmes(),
         store.dir_git(),
         config,
         root_name=Path(root).name,
+        scripts=scripts,
     )
     check_graph(nodes, edges)
+    references, unresolved = resolve_references(
+        outlines, store.symbol_outlines(), store.uses_to_resolve()
+    )
     removed = len(old_ids - {n.id for n in nodes})
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    store.replace_graph(nodes, edges, meta={"built_at": built_at, "built_from": fingerprint})
+    store.replace_graph(
+        nodes,
+        edges,
+        meta={"built_at": built_at, "built_from": fingerprint},
+        references=references,
+        unresolved=unresolved,
+    )
     summary = _summary(store, removed=removed, unchanged=False, started=started)
     return attrs.evolve(summary, edges=len(edges))
 
@@ -235,6 +262,23 @@ def _git_metadata(git: GitFacts | None) -> dict[str, Any]:
     }
 
 
+def console_scripts(root: Path) -> list[str]:
+    """``name = module:function`` of each ``[project.scripts]`` entry of ``root``'s
+    pyproject.toml (none when it is absent or unreadable)."""
+    try:
+        with (root / "pyproject.toml").open("rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return []
+    project = data.get("project")
+    scripts = project.get("scripts") if isinstance(project, dict) else None
+    if not isinstance(scripts, dict):
+        return []
+    return sorted(
+        f"{name} = {target}" for name, target in scripts.items() if isinstance(target, str)
+    )
+
+
 def build_graph(
     files: list[FileOutline],
     readmes: list[Readme],
@@ -242,6 +286,7 @@ def build_graph(
     config: BuildConfig,
     *,
     root_name: str = "",
+    scripts: list[str] | None = None,
 ) -> tuple[list[Node], list[Edge]]:
     """The nodes (sorted by id) and edges of the graph over ``files``."""
     by_path = {f.path: f for f in files}
@@ -304,7 +349,8 @@ def build_graph(
         file_nodes[facts.path] = node
         for definition in facts.definitions:
             lines = definition.end_line - definition.start_line + 1
-            fan_in = len(name_importers.get((facts.path, definition.name), ()))
+            method = definition.kind == "method"  # of a large class: never imported by name
+            fan_in = 0 if method else len(name_importers.get((facts.path, definition.name), ()))
             if not (
                 fan_in >= config.function_min_importers
                 or lines >= config.function_min_lines
@@ -334,7 +380,9 @@ def build_graph(
             edges.append(Edge(facts.path, function_id, EdgeType.CONTAINS))
 
     nodes.extend(
-        _module_nodes(files, readmes, dir_git, config, file_nodes, imports, edges, root_name)
+        _module_nodes(
+            files, readmes, dir_git, config, file_nodes, imports, edges, root_name, scripts or []
+        )
     )
     edges.extend(_test_edges(list(by_path)))
     nodes.sort(key=lambda n: n.id)
@@ -350,6 +398,7 @@ def _module_nodes(
     imports: Mapping[str, set[str]],
     edges: list[Edge],
     root_name: str,
+    scripts: list[str],
 ) -> list[Node]:
     direct: dict[str, list[str]] = defaultdict(list)  # directory -> its files
     all_dirs: set[str] = set()
@@ -366,6 +415,8 @@ def _module_nodes(
         if any(f.rpartition("/")[2] == "__init__.py" for f in direct.get(d, ()))
         or sum(1 for f in direct.get(d, ()) if f.endswith(".py")) >= config.module_min_files
     }
+    if files:
+        module_dirs.add("")  # the overview: the root node always exists
 
     def owner(directory: str) -> str | None:
         """The nearest module directory at or above ``directory``."""
@@ -428,6 +479,21 @@ def _module_nodes(
         for path in sorted(children_files[directory]):
             parts.append(f"file:{path}:{file_nodes[path].source_hash}")
             edges.append(Edge(module_id, path, EdgeType.CONTAINS))
+        overview: dict[str, Any] = {}
+        if directory == "":
+            # What a newcomer asks first: the README, the packages, how it is run.
+            entry_points = [*scripts]
+            entry_points += [
+                f"python -m {f.path.removesuffix('/__main__.py').replace('/', '.')}"
+                for f in files
+                if f.path.endswith("/__main__.py")
+            ]
+            overview = {
+                "readme": readme.name if readme else None,
+                "packages": sorted(children_modules[""]),
+                "entry_points": entry_points,
+            }
+            parts.append(f"overview:{json.dumps(overview, sort_keys=True)}")
         hashes[directory] = _hash(parts)
         nodes.append(
             Node(
@@ -443,6 +509,7 @@ def _module_nodes(
                     "fan_in": len(fan_in[directory]),
                     "fan_out": len(fan_out[directory]),
                     "complexity": complexity[directory],
+                    **overview,
                 },
             )
         )
@@ -457,21 +524,44 @@ def _test_target_stem(name: str) -> str | None:
     return None
 
 
+def _source_keys(path: str) -> list[str]:
+    """The test-name stems that name source file ``path``: ``_auth.py`` is ``auth``, and with
+    its directory ``security/oauth2.py`` is also ``security_oauth2``."""
+    directory, _, name = path.rpartition("/")
+    stem = name[:-3].strip("_")
+    if not stem or name.startswith("__"):
+        return []
+    keys = [stem]
+    parent = directory.rpartition("/")[2].strip("_")
+    if parent:
+        keys.append(f"{parent}_{stem}")
+    return keys
+
+
 def _test_edges(paths: list[str]) -> list[Edge]:
-    """``x.py`` <-> its tests: ``test_x.py``/``x_test.py`` beside it, or ``test_x.py`` in a
-    ``tests``/``test`` directory anywhere (then the ``x.py`` sharing the longest path prefix)."""
-    by_stem: dict[str, list[str]] = defaultdict(list)
+    """Source file <-> its test files, both ways; a test file never counts as a source. A test
+    ``test_<key>.py`` / ``<key>_test.py`` (or ``test_<key>_<more>.py``) tests the source files
+    with that key (see `_source_keys`), the longest key that matches winning: beside it when
+    one is, else (in a ``tests``/``test`` tree) those sharing the longest path prefix."""
+    by_key: dict[str, list[str]] = defaultdict(list)
     tests: list[tuple[str, str]] = []
     for path in paths:
         name = path.rpartition("/")[2]
-        stem = _test_target_stem(name)
-        if stem is not None:
-            tests.append((path, stem))
-        elif name.endswith(".py") and not name.startswith("__"):
-            by_stem[name[:-3]].append(path)
+        if is_test_path(path):
+            stem = _test_target_stem(name)
+            if stem is not None:
+                tests.append((path, stem.strip("_")))
+        elif name.endswith(".py"):
+            for key in _source_keys(path):
+                by_key[key].append(path)
     edges: list[Edge] = []
     for test, stem in tests:
-        candidates = by_stem.get(stem, [])
+        words = stem.split("_")
+        candidates: list[str] = []
+        for end in range(len(words), 0, -1):  # the longest key first
+            candidates = by_key.get("_".join(words[:end]), [])
+            if candidates:
+                break
         directory = test.rpartition("/")[0]
         beside = [c for c in candidates if c.rpartition("/")[0] == directory]
         if beside:
@@ -481,7 +571,7 @@ def _test_edges(paths: list[str]) -> list[Edge]:
             targets = [c for c in candidates if _common_prefix(test, c) == best]
         else:
             targets = []
-        for target in targets:
+        for target in sorted(set(targets)):
             edges.append(Edge(target, test, EdgeType.TEST_FILE))
             edges.append(Edge(test, target, EdgeType.TEST_FILE))
     return edges
@@ -494,3 +584,97 @@ def _common_prefix(a: str, b: str) -> int:
             break
         count += 1
     return count
+
+
+# --- references: each use resolved to the symbol it reaches -------------------------------
+
+_MAX_HOPS = 8  # bindings, submodules and star imports followed for one use (cycles exist)
+ReferenceRow = tuple[str, int]  # (target symbol id, use id)
+
+
+def resolve_references(
+    files: list[FileOutline],
+    symbols: list[tuple[str, str, str, list[tuple[str, str]]]],
+    uses: Iterable[tuple[int, str, int, str, str, str, int]],
+) -> tuple[list[ReferenceRow], dict[str, int]]:
+    """Every use (`pith._models.UseFacts`, as stored) resolved to the symbol it reaches,
+    following re-exports (``from .core import connect`` in a package's ``__init__.py``),
+    submodules, ``from x import *`` and, for ``self.x``, the bases of the class. A use that
+    leads into a project file but to nothing it defines is counted per file, never guessed;
+    a ``self.x`` that no class defines is an instance attribute and not counted."""
+    kinds = {(path, qualname): kind for path, qualname, kind, _ in symbols}
+    bases = {(path, qualname): b for path, qualname, _, b in symbols if b}
+    bindings = {f.path: {local: (t, d) for local, t, d in f.bindings} for f in files}
+    stars = {f.path: f.star_imports for f in files if f.star_imports}
+    paths = {f.path for f in files}
+
+    def find(file: str, parts: tuple[str, ...], hops: int) -> tuple[str, str] | None:
+        for end in range(len(parts), 0, -1):
+            qualname = ".".join(parts[:end])
+            if (file, qualname) in kinds:
+                return file, qualname
+        if not parts or hops >= _MAX_HOPS:
+            return None
+        first, rest = parts[0], parts[1:]
+        bound = bindings.get(file, {}).get(first)
+        if bound is not None:
+            target, dotted = bound
+            return find(target, (*(p for p in dotted.split(".") if p), *rest), hops + 1)
+        if file == "__init__.py" or file.endswith("/__init__.py"):
+            package = file.removesuffix("__init__.py")
+            for sub in (f"{package}{first}.py", f"{package}{first}/__init__.py"):
+                if sub in paths:
+                    return find(sub, rest, hops + 1)
+        for star in stars.get(file, ()):
+            found = find(star, parts, hops + 1)
+            if found is not None:
+                return found
+        return None
+
+    def find_member(
+        file: str, owner: str, rest: tuple[str, ...], hops: int
+    ) -> tuple[str, str] | None:
+        for end in range(len(rest), 0, -1):
+            qualname = f"{owner}.{'.'.join(rest[:end])}"
+            if (file, qualname) in kinds:
+                return file, qualname
+        if hops >= _MAX_HOPS:
+            return None
+        for base_file, base_dotted in bases.get((file, owner), ()):
+            base = find(base_file, tuple(p for p in base_dotted.split(".") if p), hops + 1)
+            if base is not None and kinds.get(base) == "class":
+                found = find_member(*base, rest, hops + 1)
+                if found is not None:
+                    return found
+        return None
+
+    cache: dict[tuple[str, str, int], tuple[str, str] | None] = {}
+    seen: set[tuple[str, str, int, str]] = set()
+    references: list[ReferenceRow] = []
+    unresolved: dict[str, int] = defaultdict(int)
+    for use, path, line, scope, target, dotted, member in uses:
+        key = (target, dotted, member)
+        if key in cache:
+            found = cache[key]
+        else:
+            parts = tuple(dotted.split(".")) if dotted else ()
+            if member:
+                found = None
+                for end in range(len(parts) - 1, 0, -1):  # the owner: the longest class
+                    owner = ".".join(parts[:end])
+                    if kinds.get((target, owner)) == "class":
+                        found = find_member(target, owner, parts[end:], 0)
+                        break
+            else:
+                found = find(target, parts, 0)
+            cache[key] = found
+        if found is None:
+            if not member and dotted and target in paths:
+                unresolved[target] += 1
+            continue
+        symbol_id = f"{found[0]}:{found[1]}"
+        if (symbol_id, path, line, scope) in seen:  # `f(f(x))`: one reference
+            continue
+        seen.add((symbol_id, path, line, scope))
+        references.append((symbol_id, use))
+    return references, dict(unresolved)

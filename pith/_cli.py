@@ -22,13 +22,24 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from ._config import STORE_DIR, Settings, git_top, load_settings, locate_data_dir
+from ._config import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MODEL,
+    STORE_DIR,
+    Settings,
+    git_top,
+    load_settings,
+    locate_data_dir,
+)
 from ._errors import PithError, UsageError
+from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MAX_SEARCH_LIMIT, MIN_BUDGET
 from ._version import __version__
 from ._words import plural
 
 if TYPE_CHECKING:
+    from ._ask import Briefing
     from ._extract import ExtractSummary
+    from ._read import Context, Impact, WikiReader
 
 # Commands import what they need inside their function: trio, httpx, rich and the generator
 # cost ~0.3 s to import, which `pith --version`, `status`, `list` and `show` should not pay.
@@ -212,7 +223,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     pith extract PATH   read the code: ast, git history, READMEs (no LLM)
     pith build          turn it into a graph of files, modules and functions
     pith generate       write prose for every node with your LLM endpoint
-    pith show ID        read what was written; context FILE..., search QUERY
+    pith show ID        read what was written; context, impact, callers, search, ask
     pith serve | mcp    give it to agents over HTTP or MCP; export DIR as Markdown
     """
     ctx.obj = CliState(data_dir=data_dir, verbosity=verbosity or 0)
@@ -352,8 +363,10 @@ def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
 def show(state: CliState, node_id: str, as_json: bool) -> None:
     """A node: its facts, edges and prose (Markdown)."""
     from . import _views
+    from ._limits import check_id
     from ._store import open_store
 
+    check_id(node_id)
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         if as_json:
             _echo_json(_views.node_view(store, node_id, with_source=True))
@@ -368,17 +381,72 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
         click.echo(page, nl=False)
 
 
+_BUDGET_OPTION = click.option(
+    "--budget",
+    type=click.IntRange(MIN_BUDGET, MAX_BUDGET),
+    default=DEFAULT_BUDGET,
+    show_default=True,
+    help="At most this many tokens of Markdown (characters / 4, as --estimate counts).",
+)
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@_BUDGET_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
-def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
+def context(state: CliState, files: tuple[str, ...], budget: int, as_json: bool) -> None:
     """What to read before changing FILEs: their prose, functions, modules, neighbours, tests."""
+    _answer_within(state, lambda reader: reader.context(files), budget, as_json=as_json)
+
+
+@cli.command()
+@click.argument("node_id", metavar="ID")
+@_BUDGET_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def impact(state: CliState, node_id: str, budget: int, as_json: bool) -> None:
+    """What a change to ID can break: the files that import it, nearest first, and their tests."""
+    _answer_within(state, lambda reader: reader.impact(node_id), budget, as_json=as_json)
+
+
+def _answer_within(
+    state: CliState,
+    question: Callable[[WikiReader], Context | Impact],
+    budget: int,
+    *,
+    as_json: bool,
+) -> None:
+    """Ask the read layer on the built store; print the JSON, or the Markdown within budget."""
     from ._read import WikiReader
     from ._store import open_store
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        answer = WikiReader(store).context(files)
+        answer = question(WikiReader(store))
+    if as_json:
+        _echo_json(answer.to_json())
+    else:
+        click.echo(answer.to_markdown(budget), nl=False)
+
+
+_PATH_OPTION = click.option(
+    "--path", "path_glob", metavar="GLOB", help="Only files matching GLOB (a dir/ for below it)."
+)
+_TESTS_OPTION = click.option("--tests", is_flag=True, help="Only test files.")
+
+
+@cli.command()
+@click.argument("node_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def callers(state: CliState, node_id: str, as_json: bool) -> None:
+    """Who uses ID (a symbol id or bare name, or a file): file, line, caller, the line; tests
+    apart, with the command that runs them."""
+    from ._read import WikiReader
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
+        answer = WikiReader(store).callers(node_id)
     if as_json:
         _echo_json(answer.to_json())
     else:
@@ -387,20 +455,106 @@ def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, help="At most N results.")
+@click.option(
+    "--limit", type=click.IntRange(1, MAX_SEARCH_LIMIT), default=10, help="At most N results."
+)
+@click.option(
+    "--type",
+    "node_type",
+    type=click.Choice(["file", "module", "function"]),
+    default=None,
+    help="Only nodes of this type.",
+)
+@_PATH_OPTION
+@_TESTS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
-def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
-    """Nodes ranked by relevance to QUERY (ids, names, docstrings, prose)."""
+def search(
+    state: CliState,
+    query: str,
+    limit: int,
+    node_type: str | None,
+    path_glob: str | None,
+    tests: bool,
+    as_json: bool,
+) -> None:
+    """Nodes and symbols ranked for QUERY: exact names first, source before tests."""
+    from ._models import NodeType
     from ._read import WikiReader, hits_markdown
     from ._store import open_store
 
+    kind = NodeType(node_type) if node_type else None
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        hits = WikiReader(store).search(query, limit)
+        hits = WikiReader(store).search(query, limit, type=kind, path=path_glob, tests=tests)
     if as_json:
         _echo_json([hit.to_json() for hit in hits])
     else:
         click.echo(hits_markdown(query, hits), nl=False)
+
+
+@cli.command()
+@click.argument("question")
+@_BUDGET_OPTION
+@_PATH_OPTION
+@_TESTS_OPTION
+@click.option(
+    "--answer",
+    "with_answer",
+    is_flag=True,
+    help="Also have the configured LLM answer from the briefing, citing file:line.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def ask(
+    state: CliState,
+    question: str,
+    budget: int,
+    path_glob: str | None,
+    tests: bool,
+    with_answer: bool,
+    as_json: bool,
+) -> None:
+    """What to read for a task in English: the files and symbols that matter, why, where
+    (file:line), their tests and importers, packed to a token budget. Local; no model unless
+    --answer (without an LLM configured, --answer gives the briefing alone)."""
+    from ._read import WikiReader
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
+        briefing = WikiReader(store).ask(question, budget, path=path_glob, tests=tests)
+    if as_json:
+        answer = _answer(state, briefing) if with_answer else None
+        _echo_json(briefing.to_json() | ({"answer": answer} if with_answer else {}))
+        return
+    # The briefing first: it is on the screen while the model writes (and kept if it fails).
+    click.echo(briefing.markdown, nl=False)
+    answer = _answer(state, briefing) if with_answer else None
+    if answer is not None:
+        click.echo(f"\n## Answer\n\n{answer}")
+
+
+def _answer(state: CliState, briefing: Briefing) -> str | None:
+    """The configured LLM's answer to the briefing; None (said on stderr) without one."""
+    import trio
+
+    from ._ask import write_answer
+    from ._llm import LLMClient
+
+    settings = state.settings()
+    if settings.needs_api_key and not settings.api_key:
+        click.echo(
+            "pith: no LLM configured (PITH_API_KEY, or PITH_BASE_URL for a local server):"
+            " the briefing alone",
+            err=True,
+        )
+        return None
+    client = LLMClient.from_settings(settings)
+
+    async def run() -> str:
+        async with client:
+            return await write_answer(client, briefing)
+
+    return trio.run(run)
 
 
 @cli.command()
@@ -443,9 +597,15 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
     "--concurrency",
     default=None,
     metavar="N",
-    help="LLM calls in flight at once: an integer from 1 to 1000 (default 5).",
+    help="LLM calls in flight at once: an integer from 1 to 1000 (default: $PITH_CONCURRENCY, "
+    "else 5).",
 )
-@click.option("-m", "--model", default=None, help="Model name (default: $PITH_MODEL).")
+@click.option(
+    "-m",
+    "--model",
+    default=None,
+    help=f"Model name (default: $PITH_MODEL, else {DEFAULT_MODEL}).",
+)
 @click.option(
     "--node",
     "node_ids",
@@ -461,12 +621,17 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
 )
 @click.option("--estimate", is_flag=True, help="Print tokens and cost; call nothing, need no key.")
 @click.option("--dry-run", is_flag=True, help="Like --estimate, and list the nodes.")
-@click.option("--base-url", default=None, metavar="URL", help="OpenAI-compatible endpoint.")
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help=f"OpenAI-compatible endpoint (default: $PITH_BASE_URL, else {DEFAULT_BASE_URL}).",
+)
 @click.option(
     "--timeout",
     default=None,
     metavar="SECONDS",
-    help="Read timeout of one LLM call (default 120).",
+    help="Read timeout of one LLM call (default: $PITH_TIMEOUT, else 120).",
 )
 @click.option(
     "--report",
@@ -476,12 +641,20 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
     metavar="FILE",
     help="Write a JSON report of the run to FILE.",
 )
+@click.option(
+    "--path",
+    "paths",
+    multiple=True,
+    metavar="GLOB",
+    help="Write only nodes under these paths (repeatable), tests and examples too: 'tests/*'.",
+)
 @pass_state
 def generate(
     state: CliState,
     concurrency: str | None,
     model: str | None,
     node_ids: tuple[str, ...],
+    paths: tuple[str, ...],
     force: bool,
     no_adapt: bool,
     estimate: bool,
@@ -492,13 +665,29 @@ def generate(
 ) -> None:
     """Write prose for every node whose prose is missing or stale.
 
+    Source code by default: tests and examples (tests/, docs_src/, examples/, ...) stay in the
+    graph, for test links and callers, and get prose when --path or [tool.pith] generate names
+    them.
+
+    The API key comes from PITH_API_KEY (or OPENROUTER_API_KEY) in the environment, or ./.env
+    once trusted (`pith trust`); never from a flag. A local endpoint (PITH_BASE_URL or
+    --base-url on localhost) needs none. -m, --base-url, -c and --timeout default to
+    PITH_MODEL, PITH_BASE_URL, PITH_CONCURRENCY and PITH_TIMEOUT, then to the project's
+    [tool.pith] (the first three once trusted) and your config.toml (docs/configuration.md).
+
     -c is the most calls in flight; on rate limits (HTTP 429) the run pauses as the provider
     asks and lowers its concurrency, then raises it again while calls succeed.
     """
     import rich.console
 
     from ._build import build as run_build
-    from ._console import GenerateProgress, estimate_lines, failure_lines, summary_line
+    from ._console import (
+        GenerateProgress,
+        estimate_lines,
+        failure_lines,
+        left_out_lines,
+        summary_line,
+    )
     from ._generate._estimate import estimate as estimate_cost
     from ._generate._run import GenerationInterrupted, run_generation
     from ._generate._selection import select_nodes
@@ -514,7 +703,7 @@ def generate(
         built = run_build(store)
         if not built.unchanged and state.verbosity >= 0:
             _err("the facts changed since the last build: built the graph first")
-        selection = select_nodes(store, node_ids=node_ids, force=force)
+        selection = select_nodes(store, node_ids=node_ids, force=force, paths=paths)
         if estimate or dry_run:
             cost = estimate_cost(store, selection, settings.model)
             for line in estimate_lines(cost, settings, selection, list_nodes=dry_run):
@@ -524,6 +713,8 @@ def generate(
         if not selection:
             if state.verbosity >= 0:
                 _err("nothing to generate: every node's prose is current (--force rewrites)")
+                for line in left_out_lines(selection):
+                    _err(line)
             return
         console = rich.console.Console(stderr=True)
         interrupted: GenerationInterrupted | None = None
@@ -604,7 +795,13 @@ def trust(state: CliState, revoke: bool) -> None:
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Another than loopback is said in a warning: anyone who can "
+    "reach it may read the wiki.",
+)
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -613,35 +810,86 @@ def trust(state: CliState, revoke: bool) -> None:
     help="Port (0: any free port).",
 )
 @click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer requests whose Host header is NAME (repeatable). By default only "
+    "loopback names (localhost, 127.0.0.1, ::1) and --host are answered; others get a 403.",
+)
+@click.option(
     "--generate-missing",
     is_flag=True,
-    help="Write a node's missing prose when it is asked for (needs the endpoint and key).",
+    help="Write a node's missing prose when it is asked for (needs the endpoint and key). A "
+    "node whose attempt failed is not tried again for 10 minutes.",
+)
+@click.option(
+    "--generate-budget",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    metavar="CALLS",
+    help="With --generate-missing: at most CALLS LLM calls (retries included) for the life "
+    "of the server; past it, pages are served without new prose.",
 )
 @pass_state
-def serve(state: CliState, host: str, port: int, generate_missing: bool) -> None:
-    """Serve the wiki over HTTP (read-only) until Ctrl-C: /node, /context, /impact, /search."""
+def serve(
+    state: CliState,
+    host: str,
+    port: int,
+    allow_hosts: tuple[str, ...],
+    generate_missing: bool,
+    generate_budget: int,
+) -> None:
+    """Serve the wiki over HTTP until Ctrl-C or SIGTERM.
+
+    \b
+    GET /                 the endpoints
+    GET /node/ID          one node's page
+    GET /context?files=a.py,b.py
+                          what to read before changing those files
+    GET /impact/ID        what imports it, nearest first
+    GET /callers/ID       who uses a symbol or file: file, line, caller; tests apart
+    GET /search?q=WORDS&limit=N
+                          nodes ranked by relevance
+    GET /health           {"status", "project", "nodes"}
+
+    Answers are JSON, or Markdown with ?format=md. Read-only unless --generate-missing,
+    which writes the prose asked for (the endpoint and key of `pith generate`).
+    """
     from ._serve import serve as run_server
 
     settings = state.settings() if generate_missing else state.store_settings()
     if generate_missing:
         settings.require_api_key()
-    run_server(
+    stopped_by = run_server(
         settings,
         host=host,
         port=port,
         generate_missing=generate_missing,
         on_ready=lambda url: _err(f"serving {url}"),
+        allow_hosts=allow_hosts,
+        generate_budget=generate_budget,
     )
+    _exit_on_signal(stopped_by)
 
 
 @cli.command()
 @pass_state
 def mcp(state: CliState) -> None:
     """Serve the wiki to a coding agent as an MCP server on stdio (tools: context, node,
-    search, impact)."""
+    search, impact, callers) until stdin closes, Ctrl-C or SIGTERM. Without a built store it starts
+    anyway and answers each call with what to run first."""
     from ._mcp import serve_stdio
 
-    serve_stdio(state.store_settings())
+    _exit_on_signal(serve_stdio(state.store_settings()))
+
+
+def _exit_on_signal(signum: int) -> None:
+    """A server stopped by a signal exits as an interrupted command does."""
+    if signum:
+        _err("interrupted")
+        sys.exit(EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED)
 
 
 def _echo_json(data: object) -> None:

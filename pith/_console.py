@@ -23,6 +23,7 @@ __all__ = [
     "GenerateProgress",
     "estimate_lines",
     "failure_lines",
+    "left_out_lines",
     "summary_line",
 ]
 
@@ -192,6 +193,24 @@ def failure_lines(report: GenerationReport) -> list[str]:
     return lines
 
 
+def left_out_lines(selection: Selection) -> list[str]:
+    """What a run leaves out by default (tests, examples), and how to include it."""
+    if not selection.left_out:
+        return []
+    shown = [f"{directory} {count:,}" for directory, count in selection.left_out[:5]]
+    more = sum(count for _, count in selection.left_out[5:])
+    if more:
+        shown.append(f"{more:,} elsewhere")
+    total = sum(count for _, count in selection.left_out)
+    example = selection.left_out[0][0]
+    glob = f"{example}*" if example.endswith("/") else example
+    return [
+        f"left out: {plural(total, 'test or example node', 'test and example nodes')} "
+        f"({', '.join(shown)}); they get prose only when asked: --path '{glob}', or "
+        f"[tool.pith] generate = ['{glob}']"
+    ]
+
+
 def estimate_lines(
     estimate: Estimate, settings: Settings, selection: Selection, *, list_nodes: bool
 ) -> list[str]:
@@ -211,6 +230,16 @@ def estimate_lines(
         f"model: {estimate.model}",
         f"concurrency: {settings.concurrency}",
     ]
+    if len(estimate.by_directory) > 1:
+        lines.append("by directory:")
+        width = max(len(d.directory) for d in estimate.by_directory)
+        for share in estimate.by_directory:
+            price = "" if share.cost is None else f", ${share.cost:.4f}"
+            lines.append(
+                f"  {share.directory:<{width}}  {plural(share.nodes, 'node')}, "
+                f"{share.prompt_tokens:,} prompt tokens{price}"
+            )
+    lines += left_out_lines(selection)
     if list_nodes:
         nodes = [node.id for node in selection.nodes]
         lines.append(f"nodes ({len(nodes)}):")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+
+# Not `typing.TYPE_CHECKING`: `pith --version` imports this module, and typing costs it a third
+# of a bare interpreter's start (benchmarks/bench_startup.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["lazy_getattr"]
 

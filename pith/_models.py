@@ -13,6 +13,8 @@ from typing import Any
 import attrs
 import cattrs
 
+from ._roles import Role, role_of
+
 __all__ = [
     "ClassFacts",
     "Edge",
@@ -27,8 +29,13 @@ __all__ = [
     "NodeType",
     "Prose",
     "Readme",
+    "SearchTerms",
+    "SymbolFacts",
+    "SymbolKind",
+    "UseFacts",
     "Variant",
     "converter",
+    "is_test_path",
 ]
 
 
@@ -38,11 +45,28 @@ class NodeType(enum.StrEnum):
     FUNCTION = "function"
 
 
+class SymbolKind(enum.StrEnum):
+    """What a symbol is: a class, a method (a def directly in a class body), a function (at
+    module level or nested in a def) or a constant (a name assigned at module level)."""
+
+    CLASS = "class"
+    METHOD = "method"
+    FUNCTION = "function"
+    CONSTANT = "constant"
+
+
 class EdgeType(enum.StrEnum):
     CONTAINS = "contains"
     IMPORTS = "imports"
     IMPORTED_BY = "importedBy"
     TEST_FILE = "testFile"
+
+
+def is_test_path(path: str) -> bool:
+    """Whether file id ``path`` is a test file: under a ``tests``/``test`` directory, or named
+    ``test_*.py``, ``*_test.py`` or ``conftest.py`` (`pith._roles`, the one rule). A test file
+    is never a source file."""
+    return role_of(path) is Role.TEST
 
 
 # --- facts (extract) -----------------------------------------------------------------------------
@@ -138,6 +162,48 @@ class ClassFacts:
 
 
 @attrs.frozen
+class SymbolFacts:
+    """One named definition of a file: every class, method, function (nested ones included) and
+    module-level constant. Its id is ``<file id>:<qualname>``; a name defined more than once in
+    one scope is one symbol (the definition that wins at run time, as `FunctionFacts`)."""
+
+    qualname: str  # "Client.send", "outer.inner", "DEFAULT_TIMEOUT"
+    kind: SymbolKind
+    start_line: int
+    end_line: int
+    # "def send(self, request) -> Response", "class Client(Base)", "DEFAULT_TIMEOUT = 5.0"
+    signature: str
+    docstring: str | None = None  # bounded
+    # Each base class, as the place its name leads to: (file id, dotted name in that file);
+    # bases that lead outside the project are left out.
+    bases: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rpartition(".")[2]
+
+
+@attrs.frozen
+class UseFacts:
+    """One use of a project name in a file, as far as this file alone can tell where it leads:
+    the definition ``dotted`` inside file ``target`` (``"Client.send"`` in ``pkg/_client.py``
+    for ``import pkg; pkg.Client.send``; the re-exports of ``target`` are followed at build).
+
+    A use that leads into its own file is resolved here: ``dotted`` is then exactly the
+    qualname of a symbol of ``target``. ``member``: reached through ``self``/``cls``
+    (``dotted`` is ``Class.attr``) and not defined by that class itself; it counts when a base
+    class defines ``attr`` (resolved at build), else it is an instance attribute. ``scope``: the
+    qualname of the innermost enclosing def or class, "" at module level."""
+
+    line: int
+    scope: str
+    target: str
+    dotted: str
+    member: bool = False
+    text: str = ""  # the source line, stripped and bounded
+
+
+@attrs.frozen
 class GitFacts:
     """What git history says about one file."""
 
@@ -146,6 +212,17 @@ class GitFacts:
     last_commit: str | None = None  # ISO 8601 date
     authors: tuple[str, ...] = ()
     recent_subjects: tuple[str, ...] = ()  # newest first, at most 5
+
+
+@attrs.frozen
+class SearchTerms:
+    """A file's words for retrieval, as `pith._tokens` normalizes them (space-separated, each
+    word at most a few times, bounded): what `pith ask` and `pith search` rank files by."""
+
+    defines: str = ""  # every definition's own name, whole and lowercased: exact-name lookups
+    names: str = ""  # every definition's name: classes, functions, methods, nested ones
+    text: str = ""  # docstrings, signatures, decorators, key statements, exports
+    body: str = ""  # the whole source: identifiers, comments and strings
 
 
 @attrs.frozen
@@ -167,11 +244,26 @@ class FileFacts:
     exports: tuple[str, ...] = ()  # __all__, else the public top-level names
     problem: str | None = None
     git: GitFacts | None = None
+    # Stored in tables of their own, not in the facts' JSON: empty when read back from it.
+    symbols: tuple[SymbolFacts, ...] = ()
+    uses: tuple[UseFacts, ...] = ()
+    # Names that imports bind to project definitions: (local name, file id, dotted name in it,
+    # "" for the module itself); and the files whose names `from x import *` brings in.
+    bindings: tuple[tuple[str, str, str], ...] = ()
+    star_imports: tuple[str, ...] = ()
+    terms: SearchTerms = SearchTerms()  # in the facts' JSON; indexed by build (`retrieval`)
 
     def definition(self, qualname: str) -> FunctionFacts | ClassFacts | None:
-        """The top-level function or class named ``qualname`` (a function node's name)."""
+        """The top-level function or class named ``qualname`` (a function node's name), or the
+        method ``Class.method`` of a top-level class."""
         definitions: list[FunctionFacts | ClassFacts] = [*self.functions, *self.classes]
-        return next((d for d in definitions if d.qualname == qualname), None)
+        found = next((d for d in definitions if d.qualname == qualname), None)
+        if found is None and "." in qualname:
+            class_name = qualname.partition(".")[0]
+            owner = next((c for c in self.classes if c.qualname == class_name), None)
+            if owner is not None:
+                found = next((m for m in owner.methods if m.qualname == qualname), None)
+        return found
 
 
 @attrs.frozen

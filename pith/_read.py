@@ -9,9 +9,11 @@
   (`Impact`);
 - ``search(query, limit)``: nodes ranked by relevance over ids, names, docstrings and prose.
 
-Every answer has ``to_json()`` (the shapes of ARCHITECTURE.md) and ``to_markdown()``, bounded to
+Every answer has ``to_json()`` (the shapes of docs/reading.md) and ``to_markdown()``, bounded to
 `MARKDOWN_BUDGET` characters (about 4,000 tokens: room in an agent's context for the answer and
 the work) with a visible note when something was left out. Stale prose is marked as stale.
+Every question is bounded (`pith._limits`): an id, a query, a list of files or a limit beyond
+its bound is a `UsageError`, before anything is looked up.
 Reads only; blocking (SQLite): call it from a worker thread in async code. It holds no state
 of its own, so one reader per store is safe wherever that store is.
 """
@@ -25,13 +27,30 @@ from typing import Any
 
 import attrs
 
+from . import _markdown as md
 from . import _views
-from ._models import EdgeType, FileFacts, NodeType, converter
-from ._store import Store
+from ._ask import CHARS_PER_TOKEN, Briefing, brief
+from ._errors import NotFoundError
+from ._limits import (
+    DEFAULT_BUDGET,
+    MAX_IMPACT_FILES,
+    MAX_SEARCH_LIMIT,
+    check_budget,
+    check_files,
+    check_id,
+    check_limit,
+    check_query,
+    check_question,
+)
+from ._models import EdgeType, FileFacts, NodeType, converter, is_test_path
+from ._resolve import resolve
+from ._retrieve import file_kind, search_hits, wanted_file
+from ._store import Store, Symbol
 
 __all__ = [
     "MARKDOWN_BUDGET",
     "Brief",
+    "Callers",
     "Context",
     "Impact",
     "NodePage",
@@ -40,9 +59,10 @@ __all__ = [
 ]
 
 MARKDOWN_BUDGET = 16_000  # characters of one Markdown answer
-MAX_CONTEXT_FILES = 50
-MAX_SEARCH_LIMIT = 100
-MAX_IMPACT_FILES = 200
+NAMED_IMPORTERS = 5  # per file in a context; the rest are counted
+MAX_CALLERS = 500
+BUSY_FILE_IMPORTERS = 10  # a file used this widely gets "Before you change this" in context
+TOP_CALLERS = 5
 
 
 @attrs.frozen
@@ -97,77 +117,188 @@ class Context:
             "unknown": self.unknown,
         }
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, budget: int | None = None) -> str:
+        """The answer as Markdown, within ``budget`` tokens (default: `MARKDOWN_BUDGET`
+        characters), what helps most first: the files' own prose, API and key facts, their
+        tests, what they import, their modules, and their importers last (a few by name per
+        file, the rest counted)."""
         out: list[str] = []
         for file in self.files:
             out += [f"# {file['id']}", ""]
+            if file.get("resolved_from"):
+                out += [f"*(resolved from {md.code(file['resolved_from'])})*", ""]
+            if "before_change" in file:
+                out += _before_change_lines(file["before_change"])
             out += _outline_lines(file["source"], file["prose"])
             out += _prose_lines(file["prose"])
             for function in file["functions"]:
                 out += [f"## `{function['id']}`", ""]
                 out += _outline_lines(function["source"], function["prose"])
                 out += _prose_lines(function["prose"])
+        if self.tests:
+            out += ["# Tests", ""]
+            for test in self.tests:
+                how = "uses it" if test["via"] == "references" else "is named after it"
+                out.append(
+                    f"- {md.code(test['id'])} {how} ({md.code(test['of'])}): "
+                    f"{md.code(test['command'])}"
+                )
+            out.append("")
+        imports = [n for n in self.neighbours if n["relation"] == str(EdgeType.IMPORTS)]
+        importers = [n for n in self.neighbours if n["relation"] != str(EdgeType.IMPORTS)]
+        if imports:
+            out += ["# Imports", ""]
+            for n in imports:
+                brief = Brief(n["id"], "file", n["summary"], n["stale"])
+                out.append(brief.line(f"imported by `{n['of']}`: "))
+            out.append("")
         if self.modules:
             out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
-        if self.neighbours:
-            out += ["# Neighbours", ""]
-            for n in self.neighbours:
-                brief = Brief(n["id"], "file", n["summary"], n["stale"])
-                out.append(brief.line(f"{n['relation']} (of `{n['of']}`) "))
+        if importers:
+            out += ["# Importers", ""]
+            by_file: dict[str, list[dict[str, Any]]] = {}
+            for n in importers:
+                by_file.setdefault(n["of"], []).append(n)
+            for of, rows in by_file.items():
+                for n in rows[:NAMED_IMPORTERS]:
+                    brief = Brief(n["id"], "file", n["summary"], n["stale"])
+                    out.append(brief.line(f"imports `{of}`: "))
+                if len(rows) > NAMED_IMPORTERS:
+                    out.append(f"- and {len(rows) - NAMED_IMPORTERS} more files import `{of}`")
             out.append("")
-        if self.tests:
-            out += ["# Tests", "", *(f"- `{t['id']}` tests `{t['of']}`" for t in self.tests), ""]
         if self.unknown:
             out += ["# Unknown paths", "", *(f"- `{u}`" for u in self.unknown), ""]
-        return _bounded("\n".join(out))
+        return _bounded("\n".join(out), budget)
 
 
 @attrs.frozen
 class Impact:
     """The files that import ``id``'s file, directly (depth 1) or through others, nearest
-    first, and the tests of all of them."""
+    first, each with the names it uses of it (``uses``: ``[{"name", "lines"}]``) and the
+    functions those uses sit in (``functions``); and the test files of all of them."""
 
     id: str
     files: list[dict[str, Any]]
     tests: list[str]
     truncated: bool
+    resolved_from: str | None = None  # what was asked, when it was not the id itself
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "files": self.files,
             "tests": self.tests,
             "truncated": self.truncated,
         }
+        if self.resolved_from is not None:
+            data["resolved_from"] = self.resolved_from
+        return data
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, budget: int | None = None) -> str:
+        """The answer as Markdown within ``budget`` tokens (default: `MARKDOWN_BUDGET`
+        characters): the direct importers, then the tests to run, then the farther importers,
+        nearest first."""
         out = [f"# Impact of changing `{self.id}`", ""]
+        if self.resolved_from is not None:
+            out += [f"*(resolved from {md.code(self.resolved_from)})*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
-        for depth in sorted({f["depth"] for f in self.files}):
+        depths = sorted({f["depth"] for f in self.files})
+        for depth in depths:
             out += [f"## Depth {depth}", ""]
-            out += [
-                Brief(f["id"], "file", f["summary"], f["stale"]).line()
-                for f in self.files
-                if f["depth"] == depth
-            ]
+            for f in self.files:
+                if f["depth"] != depth:
+                    continue
+                out.append(Brief(f["id"], "file", f["summary"], f["stale"]).line())
+                for use in f["uses"][:10]:
+                    lines = ", ".join(str(n) for n in use["lines"][:10])
+                    out.append(f"  - uses {md.code(use['name'])} at lines {lines}")
+                if f["functions"]:
+                    shown = ", ".join(md.code(c) for c in f["functions"][:10])
+                    out.append(f"  - in {shown}")
             out.append("")
-        if self.tests:
+            if depth == depths[0] and self.tests:
+                out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
+        if self.tests and not depths:
             out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
+            out += [*md.fence(f"pytest {' '.join(self.tests[:20])}", "sh"), ""]
         if self.truncated:
             out += [f"*Only the nearest {MAX_IMPACT_FILES} files are listed.*", ""]
+        return _bounded("\n".join(out), budget)
+
+
+@attrs.frozen
+class Callers:
+    """Who uses ``id`` (a symbol, or every symbol of a file): each use with its file, line,
+    the id of the definition it sits in (``caller``; the file id at module level) and the
+    line's text; production code and tests apart, tests with the command that runs them.
+    ``unresolved``: uses of the file's names that lead to nothing it defines (dynamic)."""
+
+    id: str
+    kind: str
+    callers: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
+    unresolved: int
+    truncated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "callers": self.callers,
+            "tests": self.tests,
+            "unresolved": self.unresolved,
+            "truncated": self.truncated,
+        }
+
+    def to_markdown(self) -> str:
+        out = [f"# Callers of {md.code(self.id)}", ""]
+        if not self.callers and not self.tests:
+            out += ["Nothing in the project uses it by name.", ""]
+        for title, uses in (("Production code", self.callers), ("Tests", self.tests)):
+            if not uses:
+                continue
+            out += [f"## {title} ({len(uses)})", ""]
+            for use in uses:
+                where = md.code(f"{use['file']}:{use['line']}")
+                out.append(f"- {where} in {md.code(use['caller'])}: {md.code(use['text'])}")
+            out.append("")
+        commands = sorted({t["command"] for t in self.tests})
+        if commands:
+            out += ["Run them:", "", *md.fence("\n".join(commands[:20]), "sh"), ""]
+        if self.unresolved:
+            out += [
+                f"*{self.unresolved} dynamic uses of this file's names could not be resolved "
+                "and are not listed.*",
+                "",
+            ]
+        if self.truncated:
+            out += [f"*Only the first {MAX_CALLERS} uses are listed.*", ""]
         return _bounded("\n".join(out))
 
 
 @attrs.frozen
 class SearchHit:
+    """A node (``type`` file, module or function) or a symbol without a node of its own
+    (``type`` "symbol"); ``kind``: the symbol's kind (class, method, function, constant) or
+    the node's type."""
+
     id: str
     type: str
     summary: str | None
     score: float
+    kind: str = ""
+    why: tuple[str, ...] = ()  # the reasons its file was chosen
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "summary": self.summary, "score": self.score}
+        return {
+            "id": self.id,
+            "type": self.type,
+            "kind": self.kind or self.type,
+            "summary": self.summary,
+            "score": self.score,
+            "why": list(self.why),
+        }
 
 
 def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
@@ -175,7 +306,7 @@ def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
     if not hits:
         return f"No node matches `{query}`.\n"
     lines = [f"# Search: `{query}`", ""]
-    lines += [Brief(h.id, h.type, h.summary, False).line(f"{h.type} ") for h in hits]
+    lines += [Brief(h.id, h.type, h.summary, False).line(f"{h.kind or h.type} ") for h in hits]
     return _bounded("\n".join(lines) + "\n")
 
 
@@ -186,14 +317,22 @@ class WikiReader:
     store: Store
 
     def node(self, node_id: str) -> NodePage:
-        data = _views.node_view(self.store, node_id)
+        data = _views.node_view(self.store, check_id(node_id))
+        if data["type"] == "symbol":  # its facts are all there is to say of it
+            page = _views.node_page(self.store, data["id"])
+            return NodePage(data, page)
         return NodePage(data, _views.node_markdown(data, source=None))
 
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
         file_ids: list[str] = []
-        for given in list(dict.fromkeys(files))[:MAX_CONTEXT_FILES]:
+        resolved_from: dict[str, str] = {}
+        for given in dict.fromkeys(check_files(files)):
             file_id = self._file_id(given)
+            if file_id is None:
+                file_id = self._resolved_file(given)
+                if file_id is not None:
+                    resolved_from.setdefault(file_id, given)
             if file_id is None:
                 unknown.append(given)
             elif file_id not in file_ids:
@@ -221,6 +360,8 @@ class WikiReader:
                     ],
                 }
             )
+            if file_id in resolved_from:
+                out_files[-1]["resolved_from"] = resolved_from[file_id]
             current = self._parent(file_id)
             while current is not None and current not in module_ids:
                 module_ids.append(current)
@@ -231,8 +372,13 @@ class WikiReader:
                         neighbours.append(
                             {"id": edge.target, "relation": str(relation), "of": file_id}
                         )
-            for edge in self.store.edges(file_id, EdgeType.TEST_FILE):
-                tests.append({"id": edge.target, "of": file_id})
+            file_tests = self.tests_of(file_id)
+            tests += file_tests
+            importers = self.store.edges(file_id, EdgeType.IMPORTED_BY)
+            if len(importers) >= BUSY_FILE_IMPORTERS:
+                out_files[-1]["before_change"] = self._before_change(
+                    file_id, len(importers), file_tests, facts
+                )
         briefs = self.store.briefs([*module_ids, *(n["id"] for n in neighbours)])
         for n in neighbours:
             _, summary, stale = briefs.get(n["id"], ("file", None, False))
@@ -245,8 +391,33 @@ class WikiReader:
             unknown=unknown,
         )
 
+    def _before_change(
+        self,
+        file_id: str,
+        importers: int,
+        tests: list[dict[str, Any]],
+        facts: FileFacts | None,
+    ) -> dict[str, Any]:
+        """What a change to a widely used file reaches: ``{"importers", "functions",
+        "top_callers": [{"id", "uses"}], "tests", "recent_commits"}``."""
+        references = self.store.references_in_file_to(file_id, 100_000)
+        counts: dict[str, int] = {}
+        for reference in references:
+            if reference.path != file_id:
+                counts[reference.caller] = counts.get(reference.caller, 0) + 1
+        top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_CALLERS]
+        git = facts.git if facts is not None else None
+        return {
+            "importers": importers,
+            "functions": sum(1 for caller in counts if ":" in caller),
+            "top_callers": [{"id": caller, "uses": n} for caller, n in top],
+            "tests": [t["id"] for t in tests],
+            "recent_commits": list(git.recent_subjects) if git is not None else [],
+        }
+
     def impact(self, node_id: str) -> Impact:
-        node = self.store.node(node_id)
+        resolved = resolve(self.store, check_id(node_id))
+        node = self.store.node(resolved.id)
         if node is None:
             raise _views.not_found(self.store, node_id)
         if node.type is NodeType.MODULE:
@@ -270,12 +441,27 @@ class WikiReader:
         truncated = len(importers) > MAX_IMPACT_FILES
         importers = importers[:MAX_IMPACT_FILES]
         briefs = self.store.briefs(f for _, f in importers)
+        # What each direct dependent uses of it, where, and from which of its functions.
+        if node.type is NodeType.FUNCTION:
+            references = self.store.references_within(node.id, 100_000)
+        else:
+            references = [r for f in start for r in self.store.references_in_file_to(f, 100_000)]
+        uses: dict[str, dict[str, list[int]]] = {}
+        functions: dict[str, set[str]] = {}
+        for reference in references:
+            uses.setdefault(reference.path, {}).setdefault(reference.target, []).append(
+                reference.line
+            )
+            if reference.caller != reference.path:
+                functions.setdefault(reference.path, set()).add(reference.caller)
         tests = sorted(
             {
                 e.target
                 for f in [*start, *(f for _, f in importers)]
                 for e in self.store.edges(f, EdgeType.TEST_FILE)
+                if is_test_path(e.target)
             }
+            | {f for _, f in importers if is_test_path(f)}
         )
         files = [
             {
@@ -283,16 +469,175 @@ class WikiReader:
                 "depth": d,
                 "summary": briefs.get(f, ("file", None, False))[1],
                 "stale": briefs.get(f, ("file", None, False))[2],
+                "uses": [
+                    {"name": name, "lines": sorted(set(lines))}
+                    for name, lines in sorted(uses.get(f, {}).items())
+                ],
+                "functions": sorted(functions.get(f, ())),
             }
             for d, f in importers
         ]
-        return Impact(id=node_id, files=files, tests=tests, truncated=truncated)
+        return Impact(
+            id=node.id,
+            files=files,
+            tests=tests,
+            truncated=truncated,
+            resolved_from=resolved.resolved_from,
+        )
 
-    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        limit = max(1, min(limit, MAX_SEARCH_LIMIT))
-        found = self.store.search(query, limit)
-        briefs = self.store.briefs(i for i, _, _ in found)
-        return [SearchHit(i, t, briefs.get(i, (t, None, False))[1], s) for i, t, s in found]
+    def callers(self, node_id: str) -> Callers:
+        """The uses of a symbol (by id or unique bare name, see `pith._views.resolve_symbol`)
+        or of every symbol of a file; `NotFoundError` for an unknown id."""
+        node_id = check_id(node_id)
+        node = self.store.node(node_id.removeprefix("./"))
+        if node is not None and node.type is NodeType.FILE:
+            target, kind = node.id, "file"
+            references = self.store.references_in_file_to(node.id, MAX_CALLERS + 1)
+        elif node is not None and node.type is NodeType.MODULE:
+            raise NotFoundError(
+                f"{node_id!r} is a package: ask for the callers of one of its files or symbols"
+                f", or its `impact`"
+            )
+        else:
+            symbol, _ = _views.resolve_symbol(self.store, node_id)
+            target, kind = symbol.id, str(symbol.kind)
+            references = self.store.references_to([symbol.id], MAX_CALLERS + 1)
+        truncated = len(references) > MAX_CALLERS
+        production: list[dict[str, Any]] = []
+        tests: list[dict[str, Any]] = []
+        for reference in references[:MAX_CALLERS]:
+            use = {
+                "file": reference.path,
+                "line": reference.line,
+                "caller": reference.caller,
+                "text": reference.text,
+                "target": reference.target,
+            }
+            if is_test_path(reference.path):
+                use["command"] = f"pytest {_test_id(reference.path, reference.caller)}"
+                tests.append(use)
+            else:
+                production.append(use)
+        return Callers(
+            id=target,
+            kind=kind,
+            callers=production,
+            tests=tests,
+            unresolved=self.store.unresolved_uses(target.partition(":")[0] or target),
+            truncated=truncated,
+        )
+
+    def tests_of(
+        self, file_id: str, symbol_ids: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The tests of a source file (or of some of its symbols): the test functions that
+        use its names (through any re-export), then the test files named after it
+        (``_auth.py`` <-> ``test_auth.py``). ``[{"id": test file, "of", "via": "references"
+        | "name", "tests": [pytest ids], "command"}]``; a test file has none."""
+        if is_test_path(file_id):
+            return []
+        if symbol_ids is None:
+            references = self.store.references_in_file_to(file_id, MAX_CALLERS)
+        else:
+            references = self.store.references_to(symbol_ids, MAX_CALLERS)
+        by_file: dict[str, list[str]] = {}
+        for reference in references:
+            if is_test_path(reference.path):
+                test_id = _test_id(reference.path, reference.caller)
+                ids = by_file.setdefault(reference.path, [])
+                if test_id not in ids:
+                    ids.append(test_id)
+        out = []
+        for test_file, ids in sorted(by_file.items()):
+            functions = [i for i in ids if "::" in i]
+            out.append(
+                {
+                    "id": test_file,
+                    "of": file_id,
+                    "via": "references",
+                    "tests": functions,
+                    "command": _pytest_command(test_file, functions),
+                }
+            )
+        for edge in self.store.edges(file_id, EdgeType.TEST_FILE):
+            if is_test_path(edge.target) and edge.target not in by_file:
+                out.append(
+                    {
+                        "id": edge.target,
+                        "of": file_id,
+                        "via": "name",
+                        "tests": [],
+                        "command": f"pytest {edge.target}",
+                    }
+                )
+        return out
+
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        type: NodeType | None = None,
+        path: str | None = None,
+        tests: bool = False,
+    ) -> list[SearchHit]:
+        """Nodes and symbols for ``query``, best first: those named exactly as asked
+        (``send`` is ``Client.send``, source before tests), then one per ranked file
+        (`pith._retrieve.search_hits`: source before tests unless asked). ``type``, ``path``
+        (a glob) and ``tests`` (test files only) filter."""
+        query, limit = check_query(query), check_limit(limit)
+        kinds = ["test"] if tests else None
+        found = search_hits(self.store, query, limit=limit, type=type, path=path, kinds=kinds)
+        ids = {h.id for h in found}
+        wanted = query.strip()
+        named: list[Symbol] = []
+        if type in (None, NodeType.FUNCTION) and wanted and len(wanted.split()) == 1:
+            named = [
+                s
+                for s in self.store.symbols_named(wanted, MAX_SEARCH_LIMIT)
+                if s.id not in ids and wanted_file(s.path, path=path, kinds=kinds)
+            ]
+            named.sort(key=lambda s: (file_kind(s.path) != "source", s.id))
+        briefs = self.store.briefs([*ids, *(s.id for s in named)])
+        kinds_of = dict(self.store.symbol_kinds([*ids, *(s.id for s in named)]))
+        file_scores = {h.file.id: h.score for h in found}
+        hits = [
+            SearchHit(
+                s.id,
+                briefs[s.id][0] if s.id in briefs else "symbol",
+                briefs.get(s.id, ("", None, False))[1],
+                file_scores.get(s.path, 0.0),
+                str(s.kind),
+                (f"defines {s.name}",),
+            )
+            for s in named
+        ]
+        hits += [
+            SearchHit(
+                h.id,
+                h.type,
+                briefs.get(h.id, (h.type, None, False))[1],
+                h.score,
+                kinds_of.get(h.id, h.type),
+                h.file.why,
+            )
+            for h in found
+        ]
+        # Named exactly as asked first (a stable sort: each group keeps its order).
+        hits.sort(key=lambda h: not _named(h.id, wanted.lower()))
+        return hits[:limit]
+
+    def ask(
+        self,
+        question: str,
+        budget: int = DEFAULT_BUDGET,
+        *,
+        path: str | None = None,
+        tests: bool = False,
+    ) -> Briefing:
+        """What to read for ``question``, packed to ``budget`` tokens (`pith._ask.brief`)."""
+        question, budget = check_question(question), check_budget(budget)
+        return brief(self.store, question, budget, path=path, kinds=["test"] if tests else None)
 
     def _parent(self, node_id: str) -> str | None:
         edges = self.store.edges_to(node_id, EdgeType.CONTAINS)
@@ -307,6 +652,17 @@ class WikiReader:
         data: dict[str, Any] = converter.unstructure(prose)
         data["stale"] = prose.source_hash != node.source_hash
         return data
+
+    def _resolved_file(self, given: str) -> str | None:
+        """The file of the one node ``given`` names as a person types it (`pith._resolve`):
+        ``_client.py``, ``httpx._client``, ``AsyncClient``; None when none or several."""
+        try:
+            node = self.store.node(resolve(self.store, given).id)
+        except NotFoundError:
+            return None
+        if node is None or node.type is NodeType.MODULE:
+            return None
+        return node.path
 
     def _file_id(self, given: str) -> str | None:
         """The file id of a path as a user or agent gives it: relative to the root (with or
@@ -387,12 +743,63 @@ def _prose_lines(prose: dict[str, Any] | None) -> list[str]:
     return [*out, ""] if prose["gotchas"] else out
 
 
-def _bounded(text: str) -> str:
-    if len(text) <= MARKDOWN_BUDGET:
+def _bounded(text: str, budget: int | None = None) -> str:
+    """``text`` within ``budget`` tokens (counted as the estimate counts), else within
+    `MARKDOWN_BUDGET` characters; what is cut is said in a closing note."""
+    limit = MARKDOWN_BUDGET if budget is None else budget * CHARS_PER_TOKEN
+    if len(text) <= limit:
         return text
-    cut = text.rfind("\n", 0, MARKDOWN_BUDGET - 200)
+    cut = max(0, text.rfind("\n", 0, limit - 200))
     left = len(text) - cut
+    within = f"{limit:,} characters" if budget is None else f"{budget:,} tokens"
     return (
-        text[:cut] + f"\n\n*[{left:,} more characters left out to stay within {MARKDOWN_BUDGET:,}: "
+        text[:cut] + f"\n\n*[{left:,} more characters left out to stay within {within}: "
         "ask about fewer files, or read single nodes with `node`]*\n"
     )
+
+
+def _named(node_id: str, wanted: str) -> bool:
+    """Whether ``node_id`` is named ``wanted`` (lower case): its qualname, its last name,
+    its file name or the whole id."""
+    qualname = node_id.rpartition(":")[2] if ":" in node_id else ""
+    names = {node_id.lower(), node_id.rpartition("/")[2].lower()}
+    if qualname:
+        names |= {qualname.lower(), qualname.rpartition(".")[2].lower()}
+    return wanted in names
+
+
+def _test_id(path: str, caller: str) -> str:
+    """The pytest id of the test a use in a test file sits in: ``path::Class::test_name``; the
+    file alone when the use is not inside a test function (a helper, a fixture, module level)."""
+    qualname = caller[len(path) + 1 :] if caller.startswith(f"{path}:") else ""
+    parts = qualname.split(".") if qualname else []
+    # The test is the outermost function named test*, inside any classes (nested helpers
+    # belong to it).
+    for index, part in enumerate(parts):
+        if part.startswith("test"):
+            return "::".join([path, *parts[: index + 1]])
+    if path == "conftest.py" or path.endswith("/conftest.py"):
+        return path.removesuffix("conftest.py") or "."  # its directory's tests use it
+    return path
+
+
+def _pytest_command(test_file: str, tests: Sequence[str], most: int = 8) -> str:
+    if not tests or len(tests) > most:
+        return f"pytest {_test_id(test_file, '')}"
+    return "pytest " + " ".join(tests)
+
+
+def _before_change_lines(block: dict[str, Any]) -> list[str]:
+    out = [
+        f"> **Before you change this**: {block['importers']} files import it; "
+        f"{block['functions']} functions elsewhere use its names.",
+    ]
+    if block["top_callers"]:
+        callers = ", ".join(f"{md.code(c['id'])} ({c['uses']})" for c in block["top_callers"])
+        out.append(f"> Top callers: {callers}.")
+    if block["tests"]:
+        out.append(f"> Tests: {', '.join(md.code(t) for t in block['tests'][:10])}.")
+    if block["recent_commits"]:
+        commits = "; ".join(md.line(c) for c in block["recent_commits"][:3])
+        out.append(f"> Last commits: {commits}.")
+    return [*out, ""]

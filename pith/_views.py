@@ -1,5 +1,5 @@
 """What ``pith status``, ``pith list`` and ``pith show`` print: the JSON documents of the contract
-(ARCHITECTURE.md) and their readable text/Markdown forms. Blocking (reads the store)."""
+(docs/usage.md) and their readable text/Markdown forms. Blocking (reads the store)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,32 @@ from typing import Any
 from . import _markdown as md
 from ._errors import NotFoundError
 from ._models import ClassFacts, NodeType, converter
-from ._store import Store
+from ._resolve import resolve
+from ._store import Store, Symbol
 from ._words import listed, plural
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
 EDGES_SHOWN = 15  # per edge type on a Markdown page; --json has them all
 LIST_SHOWN = 5  # items of a list fact (authors) on a Markdown page
+SYMBOLS_SHOWN = 200  # on a file's Markdown page
+_SUGGESTED = 10
 
 __all__ = [
     "Linker",
     "empty_status",
+    "file_symbols",
     "list_text",
     "node_list",
     "node_markdown",
     "node_page",
     "node_view",
     "not_found",
+    "resolve_symbol",
     "source_facts",
     "status",
     "status_text",
+    "symbol_view",
+    "symbols_markdown",
 ]
 
 
@@ -35,10 +42,10 @@ def status(store: Store) -> dict[str, Any]:
     """``{"root", "nodes": {"file", "module", "function"}, "prose": {"current", "stale",
     "missing"}, "needs_build", "orphaned_prose", "runs": [{"owner", "pid", "host", "started",
     "heartbeat", "selected", "claimed"}], "next_generate": null | {"nodes",
-    "if_children_change", "forced_since", "force_remaining"}}`` (``runs``: generator runs in
-    progress on this store; ``next_generate``: what a plain ``pith generate`` selects now, by
-    the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null until
-    the graph is built from the current facts)."""
+    "if_children_change", "forced_since", "force_remaining", "left_out"}}`` (``runs``: generator
+    runs in progress on this store; ``next_generate``: what a plain ``pith generate`` selects
+    now, by the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null
+    until the graph is built from the current facts)."""
     from ._generate._leases import runs_in_progress
     from ._generate._selection import select_nodes
 
@@ -52,6 +59,7 @@ def status(store: Store) -> dict[str, Any]:
             "if_children_change": len(selection.if_children_change),
             "forced_since": selection.forced_since,
             "force_remaining": selection.force_remaining,
+            "left_out": sum(count for _, count in selection.left_out),
         }
     return {
         "root": store.root,
@@ -111,6 +119,9 @@ def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
         maybe = pending["if_children_change"]
         only_if = f", {maybe} of them only if something below is written" if maybe else ""
         lines.append(f"next:  pith generate ({plural(pending['nodes'], 'node')}{only_if})")
+    if pending and pending.get("left_out"):
+        left = plural(pending["left_out"], "test or example node", "test and example nodes")
+        lines.append(f"left:  {left} get prose only when asked (pith generate --path GLOB)")
     return "\n".join(lines)
 
 
@@ -145,14 +156,30 @@ def list_text(rows: list[dict[str, Any]]) -> str:
 def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[str, Any]:
     """``{"id", "type", "path", "name", "metadata", "edges": [{"type", "target"}], "prose":
     null | {...the Prose fields, "stale"}}``, and ``"source"`` (see `source_facts`) when asked;
-    `NotFoundError` naming the closest ids when the node does not exist. ``./pkg/a.py`` is
-    ``pkg/a.py``."""
+    ``"resolved_from"`` when ``node_id`` was not the id itself but named it (``./pkg/a.py``,
+    ``pkg.a``, ``a.py``, a bare symbol name: `pith._resolve`); `NotFoundError` naming the
+    closest ids when it names no node or several."""
     node = store.node(node_id)
-    if node is None and node_id.startswith("./"):
-        node_id = node_id.removeprefix("./")
-        node = store.node(node_id)
+    resolved_from: str | None = None
     if node is None:
-        raise not_found(store, node_id)
+        # A path, dotted module path or unique suffix of a node (`pith._resolve`), else a
+        # symbol by id or bare name.
+        try:
+            resolved = resolve(store, node_id)
+        except NotFoundError:
+            resolved = None
+        if resolved is not None:
+            node = store.node(resolved.id)
+            resolved_from = resolved.resolved_from
+    if node is None:
+        symbol, resolved_from = resolve_symbol(store, node_id)
+        node = store.node(symbol.id)
+        if node is None:
+            view = symbol_view(store, symbol, with_source=with_source)
+            if resolved_from is not None:
+                view["resolved_from"] = resolved_from
+            return view
+    node_id = node.id
     prose = store.prose(node_id)
     prose_data: dict[str, Any] | None = None
     if prose is not None:
@@ -160,7 +187,7 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
         prose_data["stale"] = prose.source_hash != node.source_hash
         if prose.generated_at is not None:
             prose_data["generated_at"] = prose.generated_at.isoformat(timespec="seconds")
-    data = {
+    data: dict[str, Any] = {
         "id": node.id,
         "type": node.type.value,
         "path": node.path,
@@ -169,9 +196,92 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
         "edges": [{"type": e.type.value, "target": e.target} for e in store.edges(node_id)],
         "prose": prose_data,
     }
+    if node.type is NodeType.FUNCTION:
+        own = store.symbol(node.id)
+        data["kind"] = str(own.kind) if own else node.metadata.get("kind", "function")
+        data["references"] = len(store.references_to([node.id]))
+    if resolved_from is not None:
+        data["resolved_from"] = resolved_from
     if with_source:
         data["source"] = source_facts(store, data)
     return data
+
+
+def resolve_symbol(store: Store, given: str) -> tuple[Symbol, str | None]:
+    """The symbol ``given`` names: its id (``pkg/mod.py:Client.send``), or a bare name
+    (``send``, ``Client.send``) that exactly one symbol has; then also ``given`` as
+    ``resolved_from``. `NotFoundError` naming the candidates otherwise."""
+    text = given.removeprefix("./")
+    symbol = store.symbol(text)
+    if symbol is not None:
+        return symbol, None
+    if ":" not in text and "/" not in text:
+        named = store.symbols_named(text, limit=_SUGGESTED + 1)
+        if len(named) == 1:
+            return named[0], given
+        if named:
+            ids = [s.id for s in named[:_SUGGESTED]]
+            more = " and more" if len(named) > _SUGGESTED else ""
+            raise NotFoundError(
+                f"{given!r} names {len(named)}{more} symbols; give one id: {', '.join(ids)}",
+                suggestions=ids,
+            )
+    raise not_found(store, given)
+
+
+def symbol_view(store: Store, symbol: Symbol, *, with_source: bool = False) -> dict[str, Any]:
+    """A symbol without prose of its own (see docs/reading.md, "Symbols"): ``{"id", "type":
+    "symbol", "kind", "path", "name", "metadata": {"start_line", "end_line", "lines"},
+    "edges": [], "prose": null, "parent": {"id", "summary"}, "references"}``, and
+    ``"source"`` when asked."""
+    parent = _parent_node(store, symbol)
+    summary = store.briefs([parent]).get(parent, ("", None, False))[1]
+    data: dict[str, Any] = {
+        "id": symbol.id,
+        "type": "symbol",
+        "kind": str(symbol.kind),
+        "path": symbol.path,
+        "name": symbol.qualname,
+        "metadata": {
+            "start_line": symbol.start_line,
+            "end_line": symbol.end_line,
+            "lines": symbol.end_line - symbol.start_line + 1,
+        },
+        "edges": [],
+        "prose": None,
+        "parent": {"id": parent, "summary": summary},
+        "references": len(store.references_to([symbol.id])),
+    }
+    if with_source:
+        out: dict[str, Any] = {"signature": symbol.signature}
+        if symbol.docstring:
+            out["docstring"] = symbol.docstring.split("\n\n")[0]
+        facts = store.file_facts(symbol.path)
+        if facts is not None:
+            out["key_statements"] = [
+                {"line": k.line, "kind": k.kind, "text": k.text}
+                for k in facts.key_statements
+                if symbol.start_line <= k.line <= symbol.end_line
+            ][:20]
+        members = [
+            s.qualname.rpartition(".")[2]
+            for s in store.symbols_in(symbol.path)
+            if s.qualname.rpartition(".")[0] == symbol.qualname
+        ]
+        if members:
+            out["members"] = members
+        data["source"] = {key: value for key, value in out.items() if value}
+    return data
+
+
+def _parent_node(store: Store, symbol: Symbol) -> str:
+    """The nearest node that holds ``symbol``: an enclosing function node, else its file."""
+    qualname = symbol.qualname
+    while "." in qualname:
+        qualname = qualname.rpartition(".")[0]
+        if store.node(f"{symbol.path}:{qualname}") is not None:
+            return f"{symbol.path}:{qualname}"
+    return symbol.path
 
 
 def not_found(store: Store, node_id: str) -> NotFoundError:
@@ -215,6 +325,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
             first, last = definition.start_line, definition.end_line
     else:
         out["exports"] = list(facts.exports)
+        out["symbols"] = file_symbols(store, facts.path)
     out["problem"] = facts.problem
     out["docstring"] = docstring.split("\n\n")[0] if docstring else None
     out["key_statements"] = [
@@ -233,6 +344,8 @@ def _source_markdown(source: dict[str, Any]) -> list[str]:
         out += [*md.fence(source["signature"], "python"), ""]
     if "methods" in source:
         out += [f"Methods: {', '.join(md.code(m) for m in source['methods'])}", ""]
+    if "members" in source:
+        out += [f"Members: {', '.join(md.code(m) for m in source['members'])}", ""]
     if "variants" in source:
         out += [*(md.line(v) for v in source["variants"]), ""]
     if "exports" in source:
@@ -248,7 +361,36 @@ def _source_markdown(source: dict[str, Any]) -> list[str]:
             for k in source["key_statements"]
         ]
         out.append("")
+    if "symbols" in source:
+        out += symbols_markdown(source["symbols"])
     return out
+
+
+def file_symbols(store: Store, file_id: str) -> list[dict[str, Any]]:
+    """A file's symbols, in source order: ``[{"id", "kind", "lines", "signature"}]``."""
+    return [
+        {
+            "id": symbol.id,
+            "kind": str(symbol.kind),
+            "lines": [symbol.start_line, symbol.end_line],
+            "signature": symbol.signature,
+        }
+        for symbol in store.symbols_in(file_id)
+    ]
+
+
+def symbols_markdown(symbols: list[dict[str, Any]]) -> list[str]:
+    """A file's symbols (``source["symbols"]`` of `source_facts`) as a Markdown section."""
+    if not symbols:
+        return []
+    out = ["## Symbols", ""]
+    for symbol in symbols[:SYMBOLS_SHOWN]:
+        first, last = symbol["lines"]
+        where = f"{md.code(symbol['id'])}, {first}-{last}"
+        out.append(f"- {symbol['kind']} {md.code(symbol['signature'])} ({where})")
+    if len(symbols) > SYMBOLS_SHOWN:
+        out.append(f"- ... and {len(symbols) - SYMBOLS_SHOWN} more (see `--json`)")
+    return [*out, ""]
 
 
 def node_markdown(
@@ -257,9 +399,19 @@ def node_markdown(
     """A node view (see `node_view`) as a Markdown page; ``source``: Markdown lines about the
     source, shown after the prose; ``link``: the URL of another node's page, to link edges.
     Everything the codebase or the model wrote is made inert (`pith._markdown`)."""
-    out = [f"# {md.code(data['id'])}", "", f"*{data['type']}* · {md.code(data['path'])}", ""]
+    kind = data.get("kind", data["type"])
+    out = [f"# {md.code(data['id'])}", "", f"*{kind}* · {md.code(data['path'])}", ""]
+    if "resolved_from" in data:
+        out += [f"*(resolved from {md.code(data['resolved_from'])})*", ""]
     prose = data["prose"]
-    if prose is None:
+    if data["type"] == "symbol":
+        parent = data["parent"]
+        out += [
+            f"*No prose of its own: its facts below, and its parent {md.code(parent['id'])}: "
+            f"{md.line(parent['summary'] or '(no prose yet)')}*",
+            "",
+        ]
+    elif prose is None:
         out += ["*No prose yet: run `pith generate`.*", ""]
     else:
         if prose["stale"]:
@@ -287,6 +439,9 @@ def node_markdown(
         out += [f"*Written by {model} at {prose['generated_at']}.*", ""]
     if source:
         out += ["## Source", "", *source]
+    if data.get("references"):
+        command = md.code(f"pith callers {data['id']}")
+        out += [f"Used in {plural(data['references'], 'place')}: {command}.", ""]
     out += ["## Facts", ""]
     for key, value in data["metadata"].items():
         if isinstance(value, list):

@@ -46,11 +46,12 @@ def test_build_before_extract(store):
 def test_nodes(project, store):
     summary = extract_build(project, store)
     assert node_ids(store, NodeType.FILE) == sorted(k for k in HEALTHY if k.endswith(".py"))
-    # pkg and pkg/sub are packages; tests/ holds one file; the root holds one (app.py).
-    assert node_ids(store, NodeType.MODULE) == ["pkg", "pkg/sub"]
+    # pkg and pkg/sub are packages; tests/ holds one file; the root (the overview) always
+    # exists.
+    assert node_ids(store, NodeType.MODULE) == [".", "pkg", "pkg/sub"]
     # connect: imported by name by app, pkg/__init__, util, leaf, tests; Client by app, util.
     assert node_ids(store, NodeType.FUNCTION) == ["pkg/core.py:Client", "pkg/core.py:connect"]
-    assert summary.nodes == {NodeType.FILE: 8, NodeType.MODULE: 2, NodeType.FUNCTION: 2}
+    assert summary.nodes == {NodeType.FILE: 8, NodeType.MODULE: 3, NodeType.FUNCTION: 2}
     assert summary.edges == store.edge_count() > 0
     assert not summary.unchanged
 
@@ -72,8 +73,9 @@ def test_contains_edges(project, store):
         "pkg/core.py:Client",
         "pkg/core.py:connect",
     ]
-    # app.py and tests/ are in no module: contained by nothing.
-    assert store.edges_to("app.py", EdgeType.CONTAINS) == []
+    # app.py and tests/ are in no package: the root holds them.
+    assert [e.source for e in store.edges_to("app.py", EdgeType.CONTAINS)] == ["."]
+    assert targets(store, ".", EdgeType.CONTAINS) == ["app.py", "pkg", "tests/test_core.py"]
 
 
 def test_import_and_test_edges(project, store):
@@ -248,19 +250,21 @@ def stale_ids(store):
 def test_hashes_and_staleness_after_an_edit(project, store):
     extract_build(project, store)
     write_all_prose(store)
-    assert store.prose_counts() == {"current": 12, "stale": 0, "missing": 0}
+    assert store.prose_counts() == {"current": 13, "stale": 0, "missing": 0}
 
     core = project / "pkg" / "core.py"
     core.write_text(core.read_text().replace("return None", "return 0"))  # inside Client.send
     summary = extract_build(project, store)
-    assert stale_ids(store) == ["pkg", "pkg/core.py", "pkg/core.py:Client"]
-    assert (summary.prose_current, summary.prose_stale) == (9, 3)
+    # The root (the overview) holds everything: it goes stale with anything below it.
+    assert stale_ids(store) == [".", "pkg", "pkg/core.py", "pkg/core.py:Client"]
+    assert (summary.prose_current, summary.prose_stale) == (9, 4)
 
     leaf = project / "pkg" / "sub" / "leaf.py"
     leaf.write_text(leaf.read_text() + "\n# more\n")
     extract_build(project, store)
     # A change deep down stales every module above it.
     assert stale_ids(store) == [
+        ".",
         "pkg",
         "pkg/core.py",
         "pkg/core.py:Client",
@@ -274,7 +278,7 @@ def test_readme_change_stales_its_module(project, store):
     write_all_prose(store)
     (project / "pkg" / "README.md").write_text("# pkg\n\nNew words.\n")
     extract_build(project, store)
-    assert stale_ids(store) == ["pkg"]
+    assert stale_ids(store) == [".", "pkg"]
 
 
 def test_rebuild_drops_gone_nodes_and_keeps_their_paid_for_prose(project, store):
@@ -311,6 +315,6 @@ def test_unchanged_build_does_nothing(project, store):
     summary = build(store)
     assert summary.unchanged
     assert summary.nodes[NodeType.FILE] == 8
-    assert summary.prose_current == 12
+    assert summary.prose_current == 13
     assert not build(store, force=True).unchanged
-    assert store.prose_counts()["current"] == 12
+    assert store.prose_counts()["current"] == 13

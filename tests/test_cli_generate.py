@@ -18,7 +18,7 @@ from fakellm import FakeLLM
 from projects import run_pith
 from sample_project import write_project
 
-NODE_COUNT = 13  # the sample project's nodes: 9 files, 1 function, 3 modules
+NODE_COUNT = 14  # the sample project's nodes: 9 files, 1 function, 4 modules (the root too)
 
 
 pith = run_pith
@@ -167,7 +167,7 @@ def test_without_a_key_a_remote_endpoint_is_refused_but_estimates_work(
     dry = pith("generate", "--dry-run", "-m", "someone/private-model", cwd=built, env=env)
     assert dry.returncode == 0, dry.stderr
     assert "estimated cost: unknown" in dry.stdout
-    assert "... and 3 more" in dry.stdout
+    assert "... and 4 more" in dry.stdout
 
 
 @pytest.mark.parametrize("value", ["0", "-3", "two", "1.5"])

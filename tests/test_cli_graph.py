@@ -35,7 +35,7 @@ def test_extract_and_build_print_summaries(run, project):
     assert "skipped pkg/broken.py: syntax error at line 1" in out
     code, out, _ = run("build")
     assert code == 0
-    assert out.startswith("Built: 9 files, 2 modules, 2 functions")
+    assert out.startswith("Built: 9 files, 3 modules, 2 functions")
     code, out, _ = run("extract", str(project))
     assert "0 parsed, 8 unchanged, 1 skipped" in out
     assert run("build")[1].startswith("Unchanged: 9 files")
@@ -95,8 +95,8 @@ def test_status_json(run, project, cwd):
     assert json.loads(run("status", "--json")[1]) == {
         "data_dir": str(cwd / "data"),
         "root": str(project.resolve()),
-        "nodes": {"file": 9, "module": 2, "function": 2},
-        "prose": {"current": 0, "stale": 0, "missing": 13},
+        "nodes": {"file": 9, "module": 3, "function": 2},
+        "prose": {"current": 0, "stale": 0, "missing": 14},
         "needs_build": False,
         "orphaned_prose": 0,
         "runs": [],
@@ -105,10 +105,11 @@ def test_status_json(run, project, cwd):
             "if_children_change": 0,
             "forced_since": None,
             "force_remaining": 0,
+            "left_out": 1,  # tests/test_core.py: tests get prose when asked for
         },
     }
     code, out, _ = run("status")
-    assert "13 missing" in out
+    assert "14 missing" in out
     assert "pith generate" in out
 
 
@@ -119,7 +120,7 @@ def test_list(run, built, cwd):
     assert code == 0
     rows = json.loads(out)
     assert [r["id"] for r in rows] == sorted(r["id"] for r in rows)
-    assert len(rows) == 13
+    assert len(rows) == 14
     by_id = {r["id"]: r for r in rows}
     assert by_id["pkg/core.py"] == {
         "id": "pkg/core.py",
@@ -131,7 +132,11 @@ def test_list(run, built, cwd):
     assert by_id["app.py"]["summary"] is None
     assert by_id["app.py"]["stale"] is False
     modules = json.loads(run("list", "--type", "module", "--json")[1])
-    assert [(m["id"], m["type"]) for m in modules] == [("pkg", "module"), ("pkg/sub", "module")]
+    assert [(m["id"], m["type"]) for m in modules] == [
+        (".", "module"),
+        ("pkg", "module"),
+        ("pkg/sub", "module"),
+    ]
     text = run("list", "--type", "function")[1]
     assert text == "function pkg/core.py:Client\nfunction pkg/core.py:connect\n"
 

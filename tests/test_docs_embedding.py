@@ -14,7 +14,7 @@ from sample_project import built_store
 
 DOC = Path(__file__).parent.parent / "docs" / "embedding.md"
 EXAMPLES = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
-NODE_COUNT = 13
+NODE_COUNT = 14
 
 
 def test_the_doc_has_examples() -> None:

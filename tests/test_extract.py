@@ -136,10 +136,10 @@ def test_unreadable_file(project, store, monkeypatch):
     locked.write_text("x = 1\n")
     real_read = _run.read_regular_file
 
-    def read_regular_file(path: Path) -> bytes:
+    def read_regular_file(path: Path, **options: int) -> bytes:
         if Path(path).name == "locked.py":  # chmod 0 would not stop root, who runs some CI
             raise PermissionError(13, "Permission denied")
-        return real_read(path)
+        return real_read(path, **options)
 
     monkeypatch.setattr(_run, "read_regular_file", read_regular_file)
     summary = extract(project, store, workers=1)

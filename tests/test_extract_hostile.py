@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from projects import clean_env, commit_all, git, run_pith, write_tree
 
 from pith._extract import extract
-from pith._extract._files import read_regular_file
+from pith._extract._files import FileTooLarge, hash_regular_file, read_regular_file
+from pith._extract._python import MAX_FILE_BYTES, content_hash
 from pith._store import Store
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
@@ -123,3 +125,77 @@ def test_an_unlistable_directory_is_listed_as_skipped_even_for_root(tmp_path, mo
         ]
         assert summary.files == 2
         assert store.file_hashes().keys() == {"ok.py"}
+
+
+def test_a_tree_nested_thousands_deep_is_walked(tmp_path):
+    # Outside git: the directory walk. 1,500 levels is past Python's recursion limit.
+    root = write_tree(tmp_path / "tree", {"top.py": "A = 1\n"})
+    deep = str(root)
+    for _ in range(1500):
+        deep = os.path.join(deep, "d")
+        os.mkdir(deep)
+    with open(os.path.join(deep, "bottom.py"), "w") as f:
+        f.write("B = 2\n")
+    try:
+        with Store.open(tmp_path / "data" / "pith.db") as store:
+            summary = extract(root, store, workers=1)
+            assert not summary.in_git
+            bottom = "d/" * 1500 + "bottom.py"
+            assert store.file_hashes().keys() == {"top.py", bottom}
+            assert summary.skipped == ()
+    finally:  # pytest's own clean-up of tmp_path recurses, and would fail on this tree
+        os.remove(os.path.join(deep, "bottom.py"))
+        while deep != str(root):
+            os.rmdir(deep)
+            deep = os.path.dirname(deep)
+
+
+def _limit_address_space() -> None:
+    import resource
+
+    limit = 1536 * 2**20  # far below the file: reading it whole fails at once
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs resource limits on a child")
+def test_a_sparse_4_gb_file_is_skipped_unread(tmp_path):
+    root = write_tree(tmp_path / "tree", {"ok.py": "A = 1\n"})
+    with open(root / "huge.py", "wb") as f:
+        f.truncate(4 * 2**30)  # sparse: no disk, but 4 GB to whoever reads it
+    for _ in range(2):  # the second run compares what is stored
+        result = subprocess.run(
+            [sys.executable, "-m", "pith", "--data-dir", str(tmp_path / "data"), "extract", "."],
+            cwd=root,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=_limit_address_space,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "skipped huge.py: over 1 MB (4,294,967,296 bytes); not read" in result.stdout
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        assert store.file_facts("ok.py") is not None
+
+
+def test_files_are_hashed_in_chunks_and_refused_over_the_cap(tmp_path):
+    data = bytes(range(256)) * 1000
+    (tmp_path / "f.py").write_bytes(data)
+    assert hash_regular_file(tmp_path / "f.py") == content_hash(data)
+    with pytest.raises(FileTooLarge, match=r"over 1 MB \(256,000 bytes\)"):
+        hash_regular_file(tmp_path / "f.py", max_size=255_999)
+    with pytest.raises(FileTooLarge):
+        read_regular_file(tmp_path / "f.py", max_size=1000)
+    assert read_regular_file(tmp_path / "f.py", max_size=256_000) == data
+
+
+def test_a_file_grown_over_the_cap_since_the_last_run_is_refused(tmp_path):
+    root = write_tree(tmp_path / "tree", {"ok.py": "A = 1\n", "grows.py": "B = 1\n"})
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        with open(root / "grows.py", "ab") as f:
+            f.truncate(MAX_FILE_BYTES + 10)
+        summary = extract(root, store, workers=1)
+        assert [(s.path, s.reason) for s in summary.skipped] == [
+            ("grows.py", "over 1 MB (1,000,010 bytes); not read")
+        ]

@@ -28,7 +28,7 @@ from pith._llm import AuthError, LLMClient, ServerError
 from pith._models import EdgeType, NodeType
 from pith._store import Store
 
-MODULES = ("pkg", "pkg/sub", "pkg/sub/deep")
+MODULES = (".", "pkg", "pkg/sub", "pkg/sub/deep")  # the root, the overview, too
 T = TypeVar("T")
 
 
@@ -186,7 +186,7 @@ async def test_module_prompt_takes_unchanged_childrens_summaries_from_the_store(
 async def test_a_package_is_rewritten_only_when_one_of_its_children_is(
     store: Store, autojump_clock: object
 ) -> None:
-    leaf, packages = "pkg/sub/deep/leaf.py", ["pkg", "pkg/sub", "pkg/sub/deep"]
+    leaf, packages = "pkg/sub/deep/leaf.py", [".", "pkg", "pkg/sub", "pkg/sub/deep"]
     failing = FakeLLM(latency=1.0)
     failing.script(leaf, fail_status=500, fail_times=99)
     await run(store, failing, concurrency=3)
@@ -196,14 +196,14 @@ async def test_a_package_is_rewritten_only_when_one_of_its_children_is(
     cost = estimate(store, selection, "test-model")
     settings = Settings(data_dir=store.db_path.parent)
     (count, *_) = estimate_lines(cost, settings, selection, list_nodes=False)
-    assert count.endswith("3 modules, 3 of them only if something below is written)")
+    assert count.endswith("4 modules, 4 of them only if something below is written)")
     still_failing = FakeLLM(latency=1.0)
     still_failing.script(leaf, fail_status=500, fail_times=99)
     report = await run(store, still_failing, concurrency=3)
     # ...but when it fails again, their prompts would be what their prose was written from.
     assert {call.node_id for call in still_failing.calls} == {leaf}
     assert sorted(r.id for r in report.of(Outcome.UNCHANGED)) == packages
-    assert report.to_json()["totals"]["unchanged"] == 3
+    assert report.to_json()["totals"]["unchanged"] == 4
     # Once it is written, so are they, bottom-up, with its summary.
     fixed = FakeLLM(latency=1.0)
     report = await run(store, fixed, concurrency=3)
@@ -333,8 +333,12 @@ def test_select_nodes_rejects_an_unknown_id_with_suggestions(store: Store) -> No
 
 def test_select_nodes_orders_modules_deepest_first(store: Store) -> None:
     selection = select_nodes(store)
-    assert [node.id for node in selection.phase_two] == ["pkg/sub/deep", "pkg/sub", "pkg"]
-    assert selection.submodules == {"pkg": ("pkg/sub",), "pkg/sub": ("pkg/sub/deep",)}
+    assert [node.id for node in selection.phase_two] == ["pkg/sub/deep", "pkg/sub", "pkg", "."]
+    assert selection.submodules == {
+        ".": ("pkg",),
+        "pkg": ("pkg/sub",),
+        "pkg/sub": ("pkg/sub/deep",),
+    }
     assert all(node.type is not NodeType.MODULE for node in selection.phase_one)
 
 

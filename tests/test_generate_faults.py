@@ -160,10 +160,10 @@ async def test_phase_two_starts_in_selection_order_across_scheduler_seeds(
     files = {f"{name}/__init__.py": f"'''Package {name}.'''\n" for name in SIBLINGS}
     files |= {"p3/inner/__init__.py": "", "p5/inner/__init__.py": ""}
     store = project_store(tmp_path, files)
-    assert len(select_nodes(store).phase_two) == 10  # 8 siblings, 2 inner packages
+    assert len(select_nodes(store).phase_two) == 11  # 8 siblings, 2 inner packages, the root
     # Submitted in selection order among the modules that are ready: every package without a
-    # sub-package at once, p3 and p5 when their inner package is written.
-    expected = ["p3/inner", "p5/inner", "p0", "p1", "p2", "p4", "p6", "p7", "p3", "p5"]
+    # sub-package at once, p3 and p5 when their inner package is written, the root last.
+    expected = ["p3/inner", "p5/inner", "p0", "p1", "p2", "p4", "p6", "p7", "p3", "p5", "."]
     for seed in range(12):
         trio_scheduler_random.seed(seed)
         fake = FakeLLM(latency=0.5)

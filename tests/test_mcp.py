@@ -24,7 +24,14 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             tools = await session.list_tools()
-            assert sorted(t.name for t in tools.tools) == ["context", "impact", "node", "search"]
+            assert sorted(t.name for t in tools.tools) == [
+                "ask",
+                "callers",
+                "context",
+                "impact",
+                "node",
+                "search",
+            ]
 
             async def call(name: str, arguments: dict[str, object]) -> tuple[str, bool]:
                 result = await session.call_tool(name, arguments)
@@ -38,8 +45,27 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
             assert (error, text.splitlines()[0]) == (False, "# `pkg/core.py:connect`")
             text, error = await call("search", {"query": "connect", "limit": 2})
             assert "`pkg/core.py:connect`" in text
+            text, error = await call("ask", {"question": "open a connection", "budget": 300})
+            assert (error, text.splitlines()[0]) == (False, "# Ask: open a connection")
+            assert "`pkg/core.py`" in text
+            # The same limits as the CLI's and HTTP's: refused, never clamped.
+            for name, arguments in (
+                ("search", {"query": "connect", "limit": 0}),
+                ("search", {"query": "connect", "limit": 101}),
+                ("ask", {"question": "x", "budget": 10}),
+                ("context", {"files": [f"f{i}.py" for i in range(51)]}),
+                ("context", {"files": ["app.py"], "budget": 10}),
+                ("impact", {"id": "app.py", "budget": 60_000}),
+            ):
+                text, error = await call(name, arguments)
+                assert error, (name, arguments)
             text, error = await call("impact", {"id": "pkg/core.py"})
             assert "## Depth 1" in text
+            text, error = await call("callers", {"id": "connect"})
+            assert (error, text.splitlines()[0]) == (False, "# Callers of `pkg/core.py:connect`")
+            assert "`app.py:" in text
+            text, error = await call("node", {"id": "."})
+            assert (error, text.splitlines()[0]) == (False, "# `.`")
             text, error = await call("node", {"id": "pkg/cor.py"})
             assert error
             assert "did you mean: pkg/core.py" in text

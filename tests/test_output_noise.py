@@ -77,15 +77,16 @@ def test_one_of_a_thing_is_said_in_the_singular(run, cwd: Path) -> None:
     root = write_tree(cwd / "proj", {"one.py": "'''One line.'''\n", "empty.py": ""})
     assert run("extract", str(root))[0] == 0
     out = run("build")[1]
-    assert out.startswith("Built: 2 files, 0 modules, 0 functions, 0 edges; 0 nodes removed;")
+    # The root (the overview) is a module of its own.
+    assert out.startswith("Built: 2 files, 1 module, 0 functions, 2 edges; 0 nodes removed;")
     (root / "empty.py").unlink()
     assert run("extract", str(root))[0] == 0
     out = run("build")[1]
-    assert out.startswith("Built: 1 file, 0 modules, 0 functions, 0 edges; 1 node removed;")
-    assert "nodes: 1 file, 0 modules, 0 functions" in run("status")[1]
-    assert "next:  pith generate (1 node)" in run("status")[1]
+    assert out.startswith("Built: 1 file, 1 module, 0 functions, 1 edge; 1 node removed;")
+    assert "nodes: 1 file, 1 module, 0 functions" in run("status")[1]
+    assert "next:  pith generate (2 nodes)" in run("status")[1]
     out = run("generate", "--estimate")[1]
-    assert out.startswith("nodes to generate: 1 (1 file or function, 0 modules)\n")
+    assert out.startswith("nodes to generate: 2 (1 file or function, 1 module)\n")
     assert "\n(line 1)\n" in run("context", "one.py")[1]
 
 

@@ -174,7 +174,7 @@ def _huge_facts(functions: int, snippet_lines: int) -> FileFacts:
     )
 
 
-def test_a_huge_file_is_trimmed_keeping_signatures_and_key_statements() -> None:
+def test_a_huge_file_is_trimmed_keeping_signatures_key_statements_and_code() -> None:
     facts = _huge_facts(functions=200, snippet_lines=40)
     readme = attrs.evolve(README, text="README text. " * 5000)
     messages = file_prompt(FILE_NODE, facts, readme, budget_chars=48_000)
@@ -183,7 +183,11 @@ def test_a_huge_file_is_trimmed_keeping_signatures_and_key_statements() -> None:
     assert text.startswith("Node id: pkg/client.py\n")
     for i in range(200):
         assert f"def function_{i}(argument_{i}: int) -> int" in text
-        assert f"LIMIT_{i} = {i}" in text
+    # Each list has its share of the budget, so code snippets get the rest.
+    kept = sum(f"LIMIT_{i} = {i}\n" in text for i in range(200))
+    assert 150 <= kept < 200
+    assert f"({200 - kept} more key statements left out to fit)" in text
+    assert text.count("### function_") >= 15
     assert "Left out to fit the prompt budget" in text
     assert "code snippets" in text
 

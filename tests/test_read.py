@@ -14,9 +14,10 @@ import click
 import pytest
 
 from pith._build import build
-from pith._errors import NotFoundError
+from pith._errors import NotFoundError, UsageError
 from pith._export import export_markdown
 from pith._extract import extract
+from pith._limits import MAX_QUERY_CHARS
 from pith._models import Gotcha, NodeType, Prose
 from pith._read import MARKDOWN_BUDGET, WikiReader
 from pith._store import Store
@@ -133,8 +134,10 @@ def test_search_ranks_names_first_and_takes_any_text(reader: WikiReader) -> None
     assert hits[0].summary == "Summary of utils.py:echo."
     rest = [h.score for h in hits[1:]]  # after the exact name, by relevance
     assert rest == sorted(rest, reverse=True)
-    for odd in ['"', "*", "-x", "NOT AND", "a:b (c", "x" * 10_000, ""]:
+    for odd in ['"', "*", "-x", "NOT AND", "a:b (c", "x" * MAX_QUERY_CHARS, ""]:
         reader.search(odd)  # never an FTS syntax error
+    with pytest.raises(UsageError, match="longer than 1,000 characters"):
+        reader.search("echo " + "x" * MAX_QUERY_CHARS)  # bounded before any lookup
     assert reader.search("Careful with termui.py")[0].id == "termui.py"  # prose is searched
 
 

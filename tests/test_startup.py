@@ -75,3 +75,22 @@ def test_reading_commands_do_not_import_the_heavy_modules(built, args, loads):
     assert result.stdout.splitlines()[-1] == f"imported: {sorted(loads)}"
     if args[0] == "show" and ":" in args[1]:
         assert "Defined 3 times" in result.stdout
+
+
+def test_version_imports_neither_click_nor_typing():
+    """`pith --version` starts at about the interpreter's own speed (issue 21: <= 2x a bare
+    start, in benchmarks/bench_startup.py): it imports neither click nor typing."""
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.argv = ["pith", "--version"]
+        from pith.__main__ import main
+        main()
+        print("imported:", sorted({"click", "typing", "attrs", "pith._cli"} & set(sys.modules)))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    from pith import __version__
+
+    assert result.stdout.splitlines() == [f"pith, version {__version__}", "imported: []"]

@@ -14,7 +14,7 @@ from fakellm import FakeLLM
 from projects import clean_env, run_pith
 from sample_project import write_project
 
-NODE_COUNT = 13  # the sample project's nodes
+NODE_COUNT = 14  # the sample project's nodes (the root too)
 
 
 @pytest.fixture
@@ -51,6 +51,7 @@ def test_status_counts_what_a_forced_run_left_to_do(
         "if_children_change": 0,
         "forced_since": None,
         "force_remaining": 0,
+        "left_out": 0,
     }
     assert run_pith("generate", cwd=tmp_path, env=env).returncode == 0
     assert (

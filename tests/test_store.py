@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import sqlite3
+import threading
 
 import pytest
 import trio
@@ -215,3 +217,42 @@ def test_a_schema_3_search_index_is_rebuilt_on_open(tmp_path):
     connection = sqlite3.connect(path)
     assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     connection.close()
+
+
+def test_a_full_disk_is_reported_as_itself_and_the_store_stays_usable(store):
+    # A full disk (here: the database may not grow) makes SQLite roll the transaction back
+    # itself; the error raised is the full disk, not "cannot rollback".
+    pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        store.set_meta({str(i): "x" * 1000 for i in range(2000)})
+    assert store.get_meta("0") is None
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    store.set_meta({"after": "yes"})
+    assert store.get_meta("after") == "yes"
+
+
+def test_ctrl_c_stops_a_long_statement_as_an_interrupt(store):
+    # Ctrl-C arrives while SQLite runs one long statement (as a large build's indexing did for
+    # minutes): the statement stops there, and the interrupt is a KeyboardInterrupt.
+    started = threading.Event()
+    store._db.create_function("started", 0, lambda: started.set() or 1)
+    main = threading.get_ident()
+
+    def interrupt() -> None:
+        started.wait()
+        signal.pthread_kill(main, signal.SIGINT)
+
+    helper = threading.Thread(target=interrupt)
+    helper.start()
+    try:
+        with pytest.raises(KeyboardInterrupt) as caught:
+            store._query(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+                " WHERE x < 100000000) SELECT count(CASE WHEN x = 1 THEN started() END) FROM c"
+            )
+    finally:
+        helper.join()
+    # Raised from the aborted statement, not after it ran to its end.
+    assert isinstance(caught.value.__context__, sqlite3.OperationalError)
+    assert str(caught.value.__context__) == "interrupted"

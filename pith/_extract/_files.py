@@ -8,35 +8,40 @@ walk that skips VCS, virtualenv, cache and build directories and the data dir. E
 A symlink is followed only when it stays inside the tree; a loop, a dangling link or a link out
 of the tree becomes a candidate with its ``problem`` set, never an error. Only regular files are
 ever opened: a named pipe, socket or device (or a link to one) gets a ``problem`` too, so that
-extraction never blocks on it. A file name that is not UTF-8 cannot be a node id: it is listed in
-``Discovery.rejected`` with its reason (its name shown with ``\\xNN`` escapes), and so is a
-directory that cannot be listed.
+extraction never blocks on it, and so does a file over `MAX_FILE_BYTES`, from its size alone:
+none of it is read (a sparse 4 GB ``.py`` costs a ``stat``). A file name that is not UTF-8
+cannot be a node id: it is listed in ``Discovery.rejected`` with its reason (its name shown
+with ``\\xNN`` escapes), and so is a directory that cannot be listed. The directory walk is
+iterative: no depth of nesting reaches Python's recursion limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fnmatch
+import hashlib
 import os
 import re
 import stat
 import subprocess
-import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 import attrs
 
-from .._config import ConfigWarning, read_tool_table
-from .._errors import ConfigError
+from .._config import read_target_config
+from ._python import MAX_FILE_BYTES
 
 __all__ = [
     "README_NAMES",
     "SKIP_DIRS",
     "Candidate",
     "Discovery",
+    "FileTooLarge",
     "discover",
+    "hash_regular_file",
     "matches",
     "printable",
     "read_regular_file",
@@ -87,17 +92,62 @@ class Discovery:
     rejected: tuple[Candidate, ...] = ()
 
 
-def read_regular_file(path: str | os.PathLike[str], limit: int = -1) -> bytes:
-    """The bytes of ``path`` (up to ``limit``), if it is a regular file; OSError otherwise.
+class FileTooLarge(OSError):
+    """A file over the size cap: nothing of it was read."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(errno.EFBIG, too_large(size))
+        self.size = size
+
+
+def too_large(size: int) -> str:
+    """The problem of a file of ``size`` bytes over `MAX_FILE_BYTES`."""
+    return f"over 1 MB ({size:,} bytes); not read"
+
+
+@contextlib.contextmanager
+def _open_regular(path: str | os.PathLike[str], max_size: int | None) -> Iterator[BinaryIO]:
+    """``path`` open for reading, if it is a regular file of at most ``max_size`` bytes (by its
+    size when opened); OSError (`FileTooLarge`) otherwise.
 
     Opened non-blocking and checked after opening, so a file swapped for a named pipe after
     discovery fails at once instead of blocking forever."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as f:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, f"{_kind(mode)}, not a regular file")
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise OSError(errno.EINVAL, f"{_kind(status.st_mode)}, not a regular file")
+        if max_size is not None and status.st_size > max_size:
+            raise FileTooLarge(status.st_size)
+        yield f
+
+
+def read_regular_file(
+    path: str | os.PathLike[str], limit: int = -1, *, max_size: int | None = None
+) -> bytes:
+    """The bytes of ``path`` (up to ``limit``), if it is a regular file; OSError otherwise.
+
+    ``max_size``: a larger file is `FileTooLarge` before any byte is read, and at most
+    ``max_size + 1`` bytes are read of a file that grows meanwhile. See `_open_regular`."""
+    with _open_regular(path, max_size) as f:
+        if max_size is not None and not 0 <= limit <= max_size:
+            limit = max_size + 1
         return f.read(limit)
+
+
+def hash_regular_file(path: str | os.PathLike[str], max_size: int = MAX_FILE_BYTES) -> str:
+    """The sha256 (hex) of ``path``'s bytes, read in small chunks (memory does not grow with
+    the file); `FileTooLarge` before any read when it holds more than ``max_size`` bytes, or as
+    soon as it does while being read. OSError as `read_regular_file`."""
+    digest = hashlib.sha256()
+    read = 0
+    with _open_regular(path, max_size) as f:
+        while chunk := f.read(1 << 16):
+            read += len(chunk)
+            if read > max_size:
+                raise FileTooLarge(read)
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _kind(mode: int) -> str:
@@ -112,15 +162,18 @@ def _kind(mode: int) -> str:
     return "a special file"
 
 
-def _type_problem(full: str) -> str | None:
-    """Why ``full`` (links followed) must not be opened: it is not a regular file."""
+def _file_problem(full: str) -> str | None:
+    """Why ``full`` (links followed) must not be opened: it is not a regular file, or it is over
+    the size cap (known from its size: nothing of it is read)."""
     try:
-        mode = os.stat(full).st_mode
+        status = os.stat(full)
     except OSError:
         return None  # gone or a bad link: reported elsewhere
-    if stat.S_ISREG(mode):
-        return None
-    return f"{_kind(mode)}, not a regular file; not read"
+    if not stat.S_ISREG(status.st_mode):
+        return f"{_kind(status.st_mode)}, not a regular file; not read"
+    if status.st_size > MAX_FILE_BYTES:
+        return too_large(status.st_size)
+    return None
 
 
 def printable(name: str) -> str:
@@ -143,22 +196,6 @@ def matches(path: str, glob: str) -> bool:
     if fnmatch.fnmatchcase(path, glob):
         return True
     return "/" not in glob and fnmatch.fnmatchcase(path.rpartition("/")[2], glob)
-
-
-def read_target_config(root: Path) -> dict[str, Any]:
-    """The ``[tool.pith]`` table of ``root/pyproject.toml``; {} when absent. A pyproject that
-    cannot be parsed is ignored with a `ConfigWarning` (a broken file in the codebase being
-    read must not stop extraction, nor go unsaid); a bad ``[tool.pith]`` is a `ConfigError`."""
-    path = root / "pyproject.toml"
-    try:
-        return read_tool_table(path)
-    except ConfigError as exc:
-        if "[tool.pith]" in str(exc):
-            raise
-        warnings.warn(
-            ConfigWarning(f"{exc}; its [tool.pith] (globs, thresholds) is ignored"), stacklevel=2
-        )
-        return {}
 
 
 def git_work_tree(root: Path) -> bool:
@@ -207,25 +244,43 @@ def _unreadable_dir(path: str, reason: str) -> Candidate:
 
 
 def _walk_files(root: Path, data_dir: Path | None, unreadable: list[Candidate]) -> list[str]:
+    """Every file under ``root`` (relative, ``/``-separated), skipped directories left out.
+
+    Iterative, with a stack of directories still to list: a tree nested thousands deep costs
+    memory for the stack, never Python's recursion limit. Links to directories are not
+    followed (as `os.walk` does not)."""
     skip_real = {os.path.realpath(data_dir)} if data_dir is not None else set()
     out: list[str] = []
-
-    def on_error(exc: OSError) -> None:
-        where = os.path.relpath(exc.filename or root, root).replace(os.sep, "/")
-        unreadable.append(_unreadable_dir(where, exc.strerror or str(exc)))
-
-    for directory, dirs, files in os.walk(root, onerror=on_error):
-        dirs[:] = sorted(
-            d
-            for d in dirs
-            if d not in SKIP_DIRS
-            and not d.endswith(".egg-info")
-            and not os.path.exists(os.path.join(directory, d, "pyvenv.cfg"))
-            and os.path.realpath(os.path.join(directory, d)) not in skip_real
-        )
-        relative = os.path.relpath(directory, root).replace(os.sep, "/")
-        prefix = "" if relative == "." else relative + "/"
-        out.extend(prefix + f for f in files)
+    pending = [""]  # directories to list, relative to root ("" is root itself)
+    while pending:
+        relative = pending.pop()
+        directory = os.path.join(root, relative) if relative else os.fspath(root)
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            where = relative or "."
+            unreadable.append(_unreadable_dir(where, exc.strerror or str(exc)))
+            continue
+        prefix = relative + "/" if relative else ""
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if not is_dir:
+                out.append(prefix + entry.name)
+                continue
+            name = entry.name
+            if (
+                entry.is_symlink()
+                or name in SKIP_DIRS
+                or name.endswith(".egg-info")
+                or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+                or (skip_real and os.path.realpath(entry.path) in skip_real)
+            ):
+                continue
+            pending.append(prefix + name)
     return out
 
 
@@ -299,7 +354,7 @@ def discover(
         if problem is None:
             if not os.path.lexists(full):
                 continue  # tracked by git but deleted from the work tree: gone
-            problem = _type_problem(full)
+            problem = _file_problem(full)
         files.append(Candidate(path=name, problem=problem))
     files.sort(key=lambda c: c.path)
     return Discovery(

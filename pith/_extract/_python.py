@@ -18,6 +18,8 @@ from collections.abc import Iterable
 import attrs
 
 from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyStatement, Variant
+from ._symbols import RawBinding, collect
+from ._terms import search_terms
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -112,10 +114,12 @@ def source_text(data: bytes) -> str | None:
         return None
 
 
-def parse_source(path: str, data: bytes) -> FileFacts:
+def parse_source(path: str, data: bytes, resolver: ImportResolver | None = None) -> FileFacts:
     """Everything ``ast`` tells about one file's bytes; ``path`` is its file id.
 
-    Imports are returned unresolved (``resolved=None``); see `ImportResolver`.
+    With ``resolver``, imports are resolved to project files and the uses of imported names
+    linked to them (`pith._extract._symbols`); without, imports are returned unresolved
+    (``resolved=None``) and only the file's uses of its own names are kept.
     """
     if len(data) > MAX_FILE_BYTES:
         return problem_facts(path, f"over 1 MB ({len(data):,} bytes); not parsed", data)
@@ -147,7 +151,8 @@ def parse_source(path: str, data: bytes) -> FileFacts:
     except (ValueError, RecursionError, MemoryError) as exc:
         return problem_facts(path, f"cannot parse: {type(exc).__name__}: {exc}", data)
     try:
-        return _Visitor(text).file_facts(path, data, text, tree)
+        facts = _Visitor(text).file_facts(path, data, text, tree, resolver)
+        return attrs.evolve(facts, terms=search_terms(facts, text))
     except (RecursionError, MemoryError) as exc:
         return problem_facts(path, f"too deeply nested to read: {type(exc).__name__}", data)
 
@@ -176,12 +181,20 @@ class _Visitor:
         # Split on "\n" only: ast counts lines that way (str.splitlines also splits on \x0c).
         self.lines = text.split("\n")
         self.imports: list[ImportFact] = []
+        self.bound: list[RawBinding] = []  # what the imports bind, before resolution
         self.key_statements: list[KeyStatement] = []
         self._kind_counts: dict[str, int] = {}
 
     # --- the file -------------------------------------------------------------------------
 
-    def file_facts(self, path: str, data: bytes, text: str, tree: ast.Module) -> FileFacts:
+    def file_facts(
+        self,
+        path: str,
+        data: bytes,
+        text: str,
+        tree: ast.Module,
+        resolver: ImportResolver | None = None,
+    ) -> FileFacts:
         functions: list[FunctionFacts] = []
         classes: list[ClassFacts] = []
         for definition, conditional in self.definitions(tree.body, conditional=False):
@@ -195,16 +208,24 @@ class _Visitor:
         self.tunables(text)
         self.key_statements.sort(key=lambda k: (k.line, k.kind))
         self.imports.sort(key=lambda i: i.line)
+        found = collect(self, path, tree, [*functions, *classes], self.bound, resolver)
+        imports = tuple(self.imports)
+        if resolver is not None and imports:
+            imports = resolver.resolve(path, imports)
         return FileFacts(
             path=path,
             content_hash=content_hash(data),
             lines=_count_lines(data),
             docstring=self.docstring(tree),
-            imports=tuple(self.imports),
+            imports=imports,
             functions=tuple(functions),
             classes=tuple(classes),
             key_statements=tuple(self.key_statements),
             exports=_exports(tree),
+            symbols=found.symbols,
+            uses=found.uses,
+            bindings=found.bindings,
+            star_imports=found.star_imports,
         )
 
     def function(
@@ -414,6 +435,12 @@ class _Visitor:
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     self.imports.append(ImportFact(module=alias.name, line=node.lineno))
+                    # `import a.b` binds `a`; `import a.b as c` binds `c` to `a.b`
+                    if alias.asname:
+                        self.bound.append(RawBinding(alias.asname, alias.name, 0, None))
+                    else:
+                        top = alias.name.partition(".")[0]
+                        self.bound.append(RawBinding(top, top, 0, None))
             elif isinstance(node, ast.ImportFrom):
                 self.imports.append(
                     ImportFact(
@@ -423,6 +450,12 @@ class _Visitor:
                         line=node.lineno,
                     )
                 )
+                for alias in node.names:
+                    self.bound.append(
+                        RawBinding(
+                            alias.asname or alias.name, node.module or "", node.level, alias.name
+                        )
+                    )
             elif isinstance(node, ast.Raise):
                 self.key(node.lineno, "raise")
         return complexity
@@ -662,6 +695,29 @@ class ImportResolver:
             base = self._base(importer, level)
             return None if base is None else self._module_file(base, module)
         return self._absolute(importer.rpartition("/")[0], module)
+
+    def module_file(self, importer: str, module: str, level: int) -> str | None:
+        """The project file of module ``module`` as file ``importer`` imports it."""
+        return self._find(importer, module, level)
+
+    def bind(self, importer: str, raw: RawBinding) -> tuple[str, str] | None:
+        """Where a name an import binds leads: (project file, dotted name in it; "" for the
+        module itself), or None when it leads outside the project."""
+        if raw.name is None:  # import a.b.c [as x]: the deepest project module, then names
+            parts = raw.module.split(".")
+            rest: list[str] = []
+            while parts:
+                found = self._find(importer, ".".join(parts), 0)
+                if found is not None:
+                    return found, ".".join(rest)
+                rest.insert(0, parts.pop())
+            return None
+        dotted = f"{raw.module}.{raw.name}" if raw.module else raw.name
+        submodule = self._find(importer, dotted, raw.level)
+        if submodule is not None:
+            return submodule, ""
+        module_file = self._find(importer, raw.module, raw.level)
+        return None if module_file is None else (module_file, raw.name)
 
     def resolve(self, importer: str, imports: Iterable[ImportFact]) -> tuple[ImportFact, ...]:
         """``imports`` of file ``importer`` with ``resolved`` set; a ``from`` import of

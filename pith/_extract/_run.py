@@ -27,16 +27,25 @@ import attrs
 
 from .._errors import UsageError
 from .._models import FileFacts
-from .._store import Store, facts_json, git_json, outline_json
+from .._store import (
+    Store,
+    SymbolRow,
+    UseRow,
+    facts_json,
+    git_json,
+    outline_json,
+    symbol_rows,
+    use_rows,
+)
 from ._docs import read_readmes
-from ._files import discover, read_regular_file, read_target_config
+from ._files import FileTooLarge, discover, hash_regular_file, read_regular_file, read_target_config
 from ._git import git_history
-from ._python import ImportResolver, content_hash, parse_source, problem_facts
+from ._python import MAX_FILE_BYTES, ImportResolver, parse_source, problem_facts
 
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
-PARSER_VERSION = "2"
+PARSER_VERSION = "4"  # 3: symbols, uses and import bindings; 4: retrieval terms
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 
@@ -68,7 +77,8 @@ class ExtractSummary:
     changed: bool  # whether anything in the store changed
 
 
-_Row = tuple[str, str, str, str]  # (path, content_hash, facts JSON, outline JSON)
+# (path, content_hash, facts JSON, outline JSON, symbol rows, use rows)
+_Row = tuple[str, str, str, str, list[SymbolRow], list[UseRow]]
 
 # The import resolver of a worker process, set once by the pool initializer.
 _worker_resolver: ImportResolver | None = None
@@ -94,21 +104,32 @@ def _parse_chunk(paths: list[str]) -> list[_Row]:
 
 def _read_and_parse(root: Path, path: str, resolver: ImportResolver) -> _Row:
     try:
-        data = read_regular_file(root / path)
+        data = read_regular_file(root / path, max_size=MAX_FILE_BYTES)
     except OSError as exc:
-        return _row(problem_facts(path, f"unreadable: {exc.strerror or exc}; not read"))
+        return _row(problem_facts(path, _unread(exc)))
     return _parse_one(path, data, resolver)
 
 
+def _unread(exc: OSError) -> str:
+    """The problem of a file that was not read."""
+    if isinstance(exc, FileTooLarge):
+        return exc.strerror or ""
+    return f"unreadable: {exc.strerror or exc}; not read"
+
+
 def _parse_one(path: str, data: bytes, resolver: ImportResolver) -> _Row:
-    facts = parse_source(path, data)
-    if facts.imports:
-        facts = attrs.evolve(facts, imports=resolver.resolve(path, facts.imports))
-    return _row(facts)
+    return _row(parse_source(path, data, resolver))
 
 
 def _row(facts: FileFacts) -> _Row:
-    return (facts.path, facts.content_hash, facts_json(facts), outline_json(facts))
+    return (
+        facts.path,
+        facts.content_hash,
+        facts_json(facts),
+        outline_json(facts),
+        symbol_rows(facts),
+        use_rows(facts),
+    )
 
 
 def extract(
@@ -183,15 +204,15 @@ def extract(
             to_parse.append(candidate.path)  # read where it is parsed: maybe in a worker
             continue
         try:
-            data = read_regular_file(root / candidate.path)
+            digest = hash_regular_file(root / candidate.path, MAX_FILE_BYTES)
         except OSError as exc:
-            reason = f"unreadable: {exc.strerror or exc}; not read"
+            reason = _unread(exc)
             if stored_problems.get(candidate.path) != reason:
                 rows.append(_row(problem_facts(candidate.path, reason)))
             else:
                 unchanged.append(candidate.path)
             continue
-        if content_hash(data) == stored:
+        if digest == stored:
             unchanged.append(candidate.path)
         else:
             to_parse.append(candidate.path)
@@ -212,8 +233,12 @@ def extract(
         deleted = sorted(set(store.file_hashes()) - set(file_ids))
     # A new or vanished file can change what the imports of unchanged files resolve to.
     if unchanged and set(file_ids) != set(stored_hashes):
-        rows.extend(_reresolve(store, resolver, set(unchanged)))
-    store.write_files(rows, deletes=deleted)
+        rows.extend(_reresolve(store, root, resolver, set(unchanged)))
+    store.write_files(
+        [row[:4] for row in rows],
+        deletes=deleted,
+        symbols=((row[0], row[4], row[5]) for row in rows),
+    )
 
     git_changed = _refresh_git(store, root, discovery.in_git)
     readmes = read_readmes(root, discovery.readmes)
@@ -313,14 +338,16 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _reresolve(store: Store, resolver: ImportResolver, paths: set[str]) -> list[_Row]:
+def _reresolve(store: Store, root: Path, resolver: ImportResolver, paths: set[str]) -> list[_Row]:
+    """The unchanged files whose imports now lead elsewhere, parsed again (what their names
+    and uses lead to changed with them)."""
     rows = []
     for facts in store.all_file_facts():
         if facts.path not in paths or not facts.imports:
             continue
-        imports = resolver.resolve(facts.path, facts.imports)
-        if imports != facts.imports:
-            rows.append(_row(attrs.evolve(facts, imports=imports, git=None)))
+        unresolved = [attrs.evolve(i, resolved=None) for i in facts.imports]
+        if resolver.resolve(facts.path, unresolved) != facts.imports:
+            rows.append(_read_and_parse(root, facts.path, resolver))
     return rows
 
 

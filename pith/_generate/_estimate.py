@@ -3,6 +3,8 @@ price only where the model's list price is known (never an invented number)."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 import attrs
 
 from .._store import Store
@@ -10,7 +12,13 @@ from ._prompt_builder import PromptBuilder
 from ._prompts import estimate_prompt_tokens
 from ._selection import Selection
 
-__all__ = ["COMPLETION_TOKENS_PER_NODE", "PRICES_PER_MILLION", "Estimate", "estimate"]
+__all__ = [
+    "COMPLETION_TOKENS_PER_NODE",
+    "PRICES_PER_MILLION",
+    "DirectoryCost",
+    "Estimate",
+    "estimate",
+]
 
 # A prose reply (summary, purpose, a few gotchas and lists) is typically 250-500 tokens.
 COMPLETION_TOKENS_PER_NODE = 400
@@ -35,6 +43,18 @@ PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
 
 
 @attrs.frozen
+class DirectoryCost:
+    """The share of an estimate under one top-level directory (``"(root)"``: the root's own
+    files and the root package)."""
+
+    directory: str
+    nodes: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+
+
+@attrs.frozen
 class Estimate:
     """Tokens and cost of writing a selection. ``cost`` is None when the price is unknown."""
 
@@ -43,6 +63,7 @@ class Estimate:
     prompt_tokens: int
     completion_tokens: int
     cost: float | None
+    by_directory: tuple[DirectoryCost, ...] = ()  # most prompt tokens first
 
 
 def _price(model: str) -> tuple[float, float] | None:
@@ -59,16 +80,46 @@ def estimate(store: Store, selection: Selection, model: str) -> Estimate:
     would make them somewhat longer.
     """
     prompts = PromptBuilder(store)
-    prompt_tokens = 0
+    price = _price(model)
+    by_directory: dict[str, list[int]] = {}  # directory -> [nodes, prompt tokens]
     for node in selection.nodes:
+        share = by_directory.setdefault(_top_directory(node.path), [0, 0])
+        share[0] += 1
         try:
             messages = prompts.prompt(node).messages
         except LookupError:
             continue  # the run will report this node as failed, at no cost
-        prompt_tokens += estimate_prompt_tokens(messages)
+        share[1] += estimate_prompt_tokens(messages)
+    directories = tuple(
+        DirectoryCost(
+            directory,
+            nodes,
+            tokens,
+            COMPLETION_TOKENS_PER_NODE * nodes,
+            _cost(price, tokens, COMPLETION_TOKENS_PER_NODE * nodes),
+        )
+        for directory, (nodes, tokens) in sorted(
+            by_directory.items(), key=lambda item: (-item[1][1], item[0])
+        )
+    )
+    prompt_tokens = sum(d.prompt_tokens for d in directories)
     completion_tokens = COMPLETION_TOKENS_PER_NODE * len(selection)
-    price = _price(model)
-    cost = None
-    if price is not None:
-        cost = (prompt_tokens * price[0] + completion_tokens * price[1]) / 1_000_000
-    return Estimate(model, len(selection), prompt_tokens, completion_tokens, cost)
+    return Estimate(
+        model,
+        len(selection),
+        prompt_tokens,
+        completion_tokens,
+        _cost(price, prompt_tokens, completion_tokens),
+        directories,
+    )
+
+
+def _cost(price: tuple[float, float] | None, prompt: int, completion: int) -> float | None:
+    return None if price is None else (prompt * price[0] + completion * price[1]) / 1_000_000
+
+
+def _top_directory(path: str) -> str:
+    parts = PurePosixPath(path).parts
+    if path == "." or not parts:
+        return "(root)"
+    return f"{parts[0]}/" if len(parts) > 1 or not path.endswith(".py") else "(root)"

@@ -11,6 +11,7 @@ from .._extract._files import read_regular_file
 from .._extract._python import MAX_FILE_BYTES, content_hash, source_text
 from .._models import EdgeType, FileFacts, Node, NodeType
 from .._store import Store
+from ._compact import compact_code
 from ._prompts import (
     FUNCTION_CODE_CHARS,
     SMALL_FILE_CHARS,
@@ -78,6 +79,8 @@ class PromptBuilder:
                 raise LookupError(f"{qualname} is no longer defined in {file_id}; run `pith build`")
             used_by = [e.target for e in self.store.edges(file_id, EdgeType.IMPORTED_BY)]
             code = self._code(facts, definition.start_line, definition.end_line)
+            if code is not None and len(code) > FUNCTION_CODE_CHARS:
+                code = compact_code(code)  # its bodies, not its signatures' metadata
             messages = function_prompt(node, facts, definition, used_by, code=code)
             quoted = (code or "")[:FUNCTION_CODE_CHARS]
             return Prompt(messages, self._index(facts).with_code(quoted), quoted)

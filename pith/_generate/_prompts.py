@@ -24,6 +24,7 @@ from .._models import (
     NodeType,
     Readme,
 )
+from ._compact import compact_header, compact_snippet
 
 __all__ = [
     "DEFAULT_BUDGET_CHARS",
@@ -37,6 +38,11 @@ __all__ = [
 DEFAULT_BUDGET_CHARS = 48_000  # about 12k tokens at 4 characters per token
 FUNCTION_CODE_CHARS = 12_000  # of a function node's own source: about 3k tokens
 SMALL_FILE_CHARS = 6_000  # a file this small is sent whole: its snippets would say about as much
+# The most of a file prompt's budget (percent) each list may take: the code snippets that come
+# after them get the rest (fastapi's routing.py: its definitions list took 43k of 48k).
+_DEFINITIONS_SHARE = 30
+_KEY_STATEMENTS_SHARE = 15
+_IMPORTS_SHARE = 8
 CHARS_PER_TOKEN = 4
 _DOCSTRING_LIMIT = 2_000
 _SHORT_DOC_LIMIT = 240
@@ -124,14 +130,26 @@ def file_prompt(
         out.must(f"Module docstring:\n{_bounded(facts.docstring, _DOCSTRING_LIMIT)}")
     if facts.exports:
         out.must(f"Exports: {', '.join(facts.exports)}")
+    # Each list gets a share of the budget, so the code snippets after them get the rest.
     if not whole:
-        out.lines("Definitions (line range: signature):", _definition_lines(facts), "definitions")
+        out.lines(
+            "Definitions (line range: signature):",
+            _definition_lines(facts),
+            "definitions",
+            limit=budget_chars * _DEFINITIONS_SHARE // 100,
+        )
     out.lines(
         "Key statements (line, kind: code):",
         [f"- line {s.line}, {s.kind}: {s.text}" for s in facts.key_statements],
         "key statements",
+        limit=budget_chars * _KEY_STATEMENTS_SHARE // 100,
     )
-    out.lines("Imports:", [_import_line(i) for i in facts.imports], "imports")
+    out.lines(
+        "Imports:",
+        [_import_line(i) for i in facts.imports],
+        "imports",
+        limit=budget_chars * _IMPORTS_SHARE // 100,
+    )
     if facts.git is not None:
         out.may(_git_section(facts.git), "git history")
     if readme is not None:
@@ -173,7 +191,7 @@ def function_prompt(
                 f"File: {facts.path}",
                 f"Name: {function.qualname}",
                 f"Lines: {function.start_line}-{function.end_line}",
-                f"Signature: {function.header}",
+                f"Signature: {compact_header(function.header)}",
             ]
         )
     )
@@ -310,7 +328,8 @@ def variant_lines(definition: FunctionFacts | ClassFacts) -> list[str]:
 
 def _function_line(function: FunctionFacts, *, indent: str) -> str:
     decorators = "".join(f"@{d} " for d in function.decorators)
-    line = f"{indent}{function.start_line}-{function.end_line}: {decorators}{function.header}"
+    header = compact_header(function.header)
+    line = f"{indent}{function.start_line}-{function.end_line}: {decorators}{header}"
     doc = _first_paragraph(function.docstring)
     return f"{line}\n{' ' * len(indent)}  {doc!r}" if doc else line
 
@@ -322,7 +341,7 @@ def _definition_lines(facts: FileFacts) -> list[str]:
         entries.append((function.start_line, [_function_line(function, indent="- ")]))
     for cls in facts.classes:
         decorators = "".join(f"@{d} " for d in cls.decorators)
-        line = f"- {cls.start_line}-{cls.end_line}: {decorators}{cls.header}"
+        line = f"- {cls.start_line}-{cls.end_line}: {decorators}{compact_header(cls.header)}"
         doc = _first_paragraph(cls.docstring)
         block = [f"{line}\n    {doc!r}" if doc else line]
         block += [_function_line(method, indent="  - ") for method in cls.methods]
@@ -356,25 +375,50 @@ def _readme_section(readme: Readme) -> str:
     return f"README of the directory ({path}):\n{readme.text.strip()}"
 
 
-def _snippets(facts: FileFacts) -> list[str]:
-    """Code excerpts of the file's definitions, in source order."""
-    found: list[tuple[int, str]] = []
-    for function in facts.functions:
-        if function.snippet:
-            found.append((function.start_line, _snippet(function)))
+def _snippets(facts: FileFacts) -> list[tuple[tuple[int, int], int, str]]:
+    """Code excerpts of the file's definitions: (importance, line, text); the most important
+    first is public before private, a top-level definition before a method, longer before
+    shorter. An excerpt that shows nothing but a signature is left out."""
+    found: list[tuple[tuple[int, int], int, str]] = []
+    definitions: list[tuple[FunctionFacts | ClassFacts, bool]] = [
+        (function, False) for function in facts.functions
+    ]
     for cls in facts.classes:
-        if cls.snippet:
-            found.append((cls.start_line, _snippet(cls)))
-        for method in cls.methods:
-            if method.snippet:
-                found.append((method.start_line, _snippet(method)))
-    found.sort(key=lambda entry: entry[0])
-    return [text for _, text in found]
+        definitions.append((cls, False))
+        definitions += [(method, True) for method in cls.methods]
+    for definition, is_method in definitions:
+        text = _snippet(definition)
+        if text is None:
+            continue
+        private = definition.name.startswith("_") and not definition.name.startswith("__")
+        rank = 2 * private + is_method
+        size = definition.end_line - definition.start_line
+        found.append(((rank, -size), definition.start_line, text))
+    return found
 
 
-def _snippet(function: FunctionFacts | ClassFacts) -> str:
+def _snippet(function: FunctionFacts | ClassFacts) -> str | None:
+    code = function.snippet.rstrip()
+    if not code:
+        return None
+    if isinstance(function, FunctionFacts):
+        compacted = compact_snippet(code, function.header)
+        if compacted is None:
+            return None
+        code = compacted
+    else:  # the class's own lines: its methods have snippets of their own
+        lines = code.split("\n")
+        first_method = next(
+            (
+                i
+                for i, line in enumerate(lines[1:], 1)
+                if line.lstrip().startswith(("def ", "async def ", "@"))
+            ),
+            len(lines),
+        )
+        code = "\n".join(lines[:first_method]).rstrip()
     where = f"lines {function.start_line}-{function.end_line}"
-    return f"### {function.qualname} ({where})\n```python\n{function.snippet.rstrip()}\n```"
+    return f"### {function.qualname} ({where})\n```python\n{code}\n```"
 
 
 @attrs.define
@@ -422,14 +466,18 @@ class _Budget:
         else:
             self.left_out.append(name)
 
-    def lines(self, title: str, lines: Sequence[str], name: str) -> None:
-        """A titled list, as many whole lines as fit; the rest counted in a note."""
+    def lines(
+        self, title: str, lines: Sequence[str], name: str, *, limit: int | None = None
+    ) -> None:
+        """A titled list, as many whole lines as fit (in at most ``limit`` characters); the
+        rest counted in a note."""
         if not lines:
             return
+        room = self.remaining if limit is None else min(self.remaining, limit)
         kept: list[str] = []
         size = len(title) + 2
         for line in lines:
-            if size + len(line) + 1 + 60 > self.remaining:  # 60: room for the "more" line
+            if size + len(line) + 1 + 60 > room:  # 60: room for the "more" line
                 break
             kept.append(line)
             size += len(line) + 1
@@ -440,13 +488,15 @@ class _Budget:
             kept.append(f"... ({len(lines) - len(kept)} more {name} left out to fit)")
         self._add("\n".join([title, *kept]))
 
-    def snippets(self, snippets: Sequence[str]) -> None:
-        """The snippets that fit whole, in source order; the count of the others in a note."""
+    def snippets(self, snippets: Sequence[tuple[tuple[int, int], int, str]]) -> None:
+        """The snippets that fit whole, the most important first (see `_snippets`), shown in
+        source order; the count of the others in a note."""
         if not snippets:
             return
         title = "Code snippets:"
         self.remaining -= len(title) + 2
-        kept = [s for s in snippets if self._fits_then_take(s)]
+        chosen = [s for s in sorted(snippets) if self._fits_then_take(s[2])]
+        kept = [text for _, _, text in sorted(chosen, key=lambda s: s[1])]
         if kept:
             self.sections.append("\n\n".join([title, *kept]))
         else:

@@ -136,7 +136,7 @@ class GenerationReport:
         path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
 
     def to_json(self) -> dict[str, Any]:
-        """The ``--report`` document (see ARCHITECTURE.md)."""
+        """The ``--report`` document (its shape: docs/usage.md, "The report")."""
         usage = self.usage
         return {
             "model": self.model,

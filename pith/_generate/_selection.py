@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import fnmatch
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
 
 import attrs
 
+from .._config import read_target_config
 from .._errors import UsageError
 from .._models import EdgeType, Node, NodeType
+from .._roles import Role, role_of
 from .._store import Store
 
 __all__ = ["FORCE_PENDING", "Selection", "select_nodes"]
@@ -35,6 +39,9 @@ class Selection:
     # How many nodes are chosen only because that unfinished `--force` had not rewritten them
     # (their prose is current); `pith status` reports them.
     force_remaining: int = 0
+    # Nodes the run would have written but leaves out because they are tests or examples (not
+    # asked for with a path glob): (top-level directory, count), largest first.
+    left_out: tuple[tuple[str, int], ...] = ()
 
     @property
     def nodes(self) -> tuple[Node, ...]:
@@ -44,7 +51,13 @@ class Selection:
         return len(self.phase_one) + len(self.phase_two)
 
 
-def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = False) -> Selection:
+def select_nodes(
+    store: Store,
+    *,
+    node_ids: Sequence[str] = (),
+    force: bool = False,
+    paths: Sequence[str] = (),
+) -> Selection:
     """Choose the nodes to write (blocking: reads the store).
 
     By default, the nodes whose prose is missing or stale, and the packages above them (their
@@ -53,9 +66,17 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
     ``force``: every node. ``node_ids``: exactly those nodes, whether or not their prose is
     current (naming a node is asking for it); an unknown id raises `UsageError` with the closest
     ids.
+
+    Which nodes are in scope: source code by default, and the tests and examples (see
+    `pith._roles`) that ``[tool.pith] generate`` globs name; with ``paths`` (globs, a directory
+    matching everything below it), exactly the nodes they match, tests or not.
     """
     made_at = dt.datetime.now(dt.UTC)
     nodes = store.nodes()
+    if not node_ids:
+        nodes, left_out = _in_scope(nodes, paths, _configured_globs(store))
+    else:
+        left_out = ()
     if node_ids:
         by_id = {node.id: node for node in nodes}
         for node_id in node_ids:
@@ -87,7 +108,7 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         parent = {  # packages only: a file's prose is not written from its functions'
             edge.target: edge.source
             for edge in contains
-            if by_id[edge.source].type is NodeType.MODULE
+            if edge.source in by_id and by_id[edge.source].type is NodeType.MODULE
         }
         wanted = {node.id for node in chosen}
         ancestors: set[str] = set()
@@ -120,7 +141,45 @@ def select_nodes(store: Store, *, node_ids: Sequence[str] = (), force: bool = Fa
         made_at=made_at,
         forced_since=forced_since,
         force_remaining=force_remaining,
+        left_out=left_out,
     )
+
+
+def matches(path: str, globs: Iterable[str]) -> bool:
+    """Whether ``path`` or a directory above it matches one of ``globs`` (fnmatch: ``*`` also
+    crosses ``/``; ``tests/*`` matches the package ``tests`` too)."""
+    candidates = [path, f"{path}/", *(str(p) for p in PurePosixPath(path).parents if str(p) != ".")]
+    return any(
+        fnmatch.fnmatchcase(candidate, glob.rstrip("/"))
+        for glob in globs
+        for candidate in candidates
+    )
+
+
+def _configured_globs(store: Store) -> tuple[str, ...]:
+    """``[tool.pith] generate`` of the codebase: tests or examples to write prose for too."""
+    if not store.root:
+        return ()
+    value = read_target_config(Path(store.root)).get("generate", ())
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _in_scope(
+    nodes: list[Node], paths: Sequence[str], configured: Sequence[str]
+) -> tuple[list[Node], tuple[tuple[str, int], ...]]:
+    """The nodes a run may write, and what it leaves out (tests and examples) by default."""
+    if paths:
+        return [node for node in nodes if matches(node.path, paths)], ()
+    kept: list[Node] = []
+    left: dict[str, int] = {}
+    for node in nodes:
+        if role_of(node.path) is Role.SOURCE or matches(node.path, configured):
+            kept.append(node)
+        else:
+            top = PurePosixPath(node.path).parts[0]
+            top = f"{top}/" if "/" in node.path or node.type is NodeType.MODULE else top
+            left[top] = left.get(top, 0) + 1
+    return kept, tuple(sorted(left.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _depth_first(node: Node) -> tuple[int, str]:

@@ -11,23 +11,42 @@ Guarantees:
 
 Layout: `_connection` (opening, locking, transactions, meta), `_schema` (tables, migrations,
 the search index's content), `_facts` and `_outline` (what extract writes), `_graph` (nodes
-and edges), `_prose`, `_search`; `_open` assembles `Store`.
+and edges), `_symbols` (symbols and references), `_prose`, `_search`; `_open` assembles `Store`.
 """
 
 from ._open import Store, open_store
-from ._outline import Definition, FileOutline, facts_json, git_json, outline_json
+from ._outline import (
+    LARGE_CLASS_LINES,
+    Definition,
+    FileOutline,
+    SymbolRow,
+    UseRow,
+    facts_json,
+    git_json,
+    outline_json,
+    symbol_rows,
+    use_rows,
+)
 from ._prose import CHILDREN_CHANGED
 from ._schema import SCHEMA_VERSION, name_words
+from ._symbols import Reference, Symbol
 
 __all__ = [
     "CHILDREN_CHANGED",
+    "LARGE_CLASS_LINES",
     "SCHEMA_VERSION",
     "Definition",
     "FileOutline",
+    "Reference",
     "Store",
+    "Symbol",
+    "SymbolRow",
+    "UseRow",
     "facts_json",
     "git_json",
     "name_words",
     "open_store",
     "outline_json",
+    "symbol_rows",
+    "use_rows",
 ]

@@ -15,7 +15,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -43,6 +43,14 @@ class Connection:
         self.db_path = db_path
         # Redacted from every prose written (the API key; `open_store` sets it from settings).
         self.secrets: tuple[str, ...] = ()
+        # A store that could not be migrated (read-only) is read as it is: without the tables
+        # a later schema added.
+        self.schema_version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+        # Ctrl-C during a long statement (a large build's index) stops it: Python runs signal
+        # handlers only between its own instructions, and this handler is some, every so
+        # often inside the statement; the KeyboardInterrupt it gets aborts the statement,
+        # which says "interrupted" (turned back into KeyboardInterrupt above).
+        connection.set_progress_handler(_let_signals_in, _PROGRESS_STEPS)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -73,6 +81,12 @@ class Connection:
             migrate(connection, version)
         except sqlite3.Error as exc:
             connection.close()
+            if isinstance(exc, sqlite3.OperationalError) and not _is_damage(exc):
+                # Full, read-only, locked: the store is fine, and its prose was paid for.
+                raise PithError(
+                    f"cannot use the database {db_path}: {exc}; check the space left on the"
+                    " disk and the permissions of the data dir (nothing in it was changed)"
+                ) from None
             raise PithError(
                 f"cannot use the database {db_path}: {exc}; if it is damaged, delete it and"
                 " rerun `pith extract PATH` and `pith build`"
@@ -89,12 +103,18 @@ class Connection:
         try:
             connection = _connect_read_only(db_path, immutable=False)
         except sqlite3.OperationalError as exc:
-            # A WAL database in a directory we cannot write (a read-only mount or permissions)
-            # cannot get its -shm file. With no -wal file there is no writer that could change
-            # it under us (a writer needs both files in that directory): read it as immutable.
+            # A WAL database in a directory we cannot write (a read-only mount, permissions, a
+            # full disk) cannot get its -shm file: SQLite says "readonly", "unable to open" or
+            # "disk I/O error". With no -wal file, or an empty one, every committed page is in
+            # the file, and no writer can change it: a writer needs the -shm file that could
+            # not be had here. Read it as immutable.
             wal = db_path.with_name(db_path.name + "-wal")
-            if "readonly" not in str(exc) or wal.exists():
-                raise PithError(f"cannot read the database {db_path}: {exc}") from None
+            if _size(wal) > 0:
+                raise PithError(
+                    f"cannot read the database {db_path}: {exc}; its write-ahead log {wal.name}"
+                    " cannot be read where the data dir is not writable: open it once with"
+                    " pith where it is (any command), then read it here"
+                ) from None
             try:
                 connection = _connect_read_only(db_path, immutable=True)
             except sqlite3.Error as again:
@@ -142,11 +162,23 @@ class Connection:
             try:
                 return self._db.execute(sql, tuple(params)).fetchall()
             except sqlite3.OperationalError as exc:
+                if _is_interrupt(exc):
+                    raise KeyboardInterrupt from None
                 if not _is_damage(exc):
                     raise
                 raise self._damaged(str(exc)) from None
             except sqlite3.DatabaseError as exc:  # damaged pages, not a database at all
                 raise self._damaged(str(exc)) from None
+
+    def _query_in(self, sql: str, ids: Iterable[str]) -> list[Any]:
+        """The rows of ``sql`` for the distinct ``ids``, whose ``{marks}`` stands for the
+        placeholders of an ``IN ({marks})``; run in chunks (SQLite's bound-parameter limit)."""
+        wanted = list(dict.fromkeys(ids))
+        rows: list[Any] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows += self._query(sql.format(marks=",".join("?" * len(chunk))), chunk)
+        return rows
 
     def _damaged(self, what: str) -> PithError:
         return PithError(
@@ -164,15 +196,21 @@ class Connection:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Hold the lock and one write transaction; commit on success, roll back on error."""
+        """Hold the lock and one write transaction; commit on success, roll back on error.
+        The error raised is the one that happened (a full disk, a failed COMMIT), never the
+        rollback's own: SQLite may already have rolled the transaction back itself."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.OperationalError) and _is_interrupt(exc):
+                    raise KeyboardInterrupt from None
                 raise
-            self._db.execute("COMMIT")
 
     # --- meta --------------------------------------------------------------------------------
 
@@ -221,6 +259,24 @@ class Connection:
         if built_from is None:
             return self.is_extracted
         return bool(json.loads(built_from).get("facts") != self.get_meta("facts_version"))
+
+
+_PROGRESS_STEPS = 200_000  # SQLite instructions between two chances for a signal
+
+
+def _let_signals_in() -> int:
+    return 0
+
+
+def _is_interrupt(exc: sqlite3.OperationalError) -> bool:
+    return str(exc) == "interrupted"
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _connect_read_only(db_path: Path, *, immutable: bool) -> sqlite3.Connection:

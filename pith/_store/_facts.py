@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping
 
 from .._models import FileFacts, GitFacts, Readme, converter
 from ._connection import Connection, dumps
-from ._outline import FileOutline, file_facts_from_row
+from ._outline import FileOutline, SymbolRow, UseRow, file_facts_from_row
+from ._schema import SYMBOLS_SCHEMA
 
 __all__ = ["Facts"]
 
@@ -75,11 +77,17 @@ class Facts(Connection):
         return [Readme(directory=d, name=n, text=t) for d, n, t in rows]
 
     def write_files(
-        self, upserts: Iterable[tuple[str, str, str, str]], deletes: Iterable[str] = ()
+        self,
+        upserts: Iterable[tuple[str, str, str, str]],
+        deletes: Iterable[str] = (),
+        *,
+        symbols: Iterable[tuple[str, list[SymbolRow], list[UseRow]]] = (),
     ) -> None:
         """In one transaction: upsert ``(path, content_hash, facts_json(facts),
-        outline_json(facts))`` rows (keeping their git column) and delete the files in
-        ``deletes``."""
+        outline_json(facts))`` rows (keeping their git column), replace the symbols and uses
+        of each ``(path, symbol_rows(facts), use_rows(facts))`` in ``symbols``, and delete the
+        files in ``deletes`` with their symbols and uses."""
+        deletes = list(deletes)
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path = ?", ((p,) for p in deletes))
             db.executemany(
@@ -88,6 +96,37 @@ class Facts(Connection):
                 " facts = excluded.facts, outline = excluded.outline",
                 upserts,
             )
+            if self.schema_version < SYMBOLS_SCHEMA:
+                return
+            fresh = not deletes and not db.execute("SELECT 1 FROM symbols LIMIT 1").fetchall()
+            paths: list[str] = []
+            for path, symbol_list, use_list in symbols:
+                if not fresh:
+                    _delete_symbols(db, path)
+                paths.append(path)
+                db.executemany(
+                    "INSERT OR IGNORE INTO symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    symbol_list,
+                )
+                db.executemany(
+                    "INSERT INTO uses (path, line, scope, target, dotted, member, text)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    use_list,
+                )
+            # The search rows in one statement (per file when others are kept).
+            index = (
+                "INSERT INTO symbol_search (rowid, id, name, docstring)"
+                " SELECT rowid, id, pith_name_words(qualname),"
+                # the first paragraph: what a search needs, at a fraction of the cost
+                " substr(docstring, 1, instr(docstring || char(10, 10), char(10, 10)) - 1)"
+                " FROM symbols"
+            )
+            if fresh:
+                db.execute(index)
+            else:
+                db.executemany(f"{index} WHERE path = ?", ((p,) for p in paths))
+            for path in deletes:
+                _delete_symbols(db, path)
 
     def write_git(self, files: Mapping[str, str | None], dirs: Mapping[str, GitFacts]) -> None:
         """In one transaction: set the git JSON (``git_json``) of the given files, and replace
@@ -108,3 +147,12 @@ class Facts(Connection):
                 "INSERT INTO readmes VALUES (?, ?, ?)",
                 ((r.directory, r.name, r.text) for r in readmes),
             )
+
+
+def _delete_symbols(db: sqlite3.Connection, path: str) -> None:
+    db.execute(
+        "DELETE FROM symbol_search WHERE rowid IN (SELECT rowid FROM symbols WHERE path = ?)",
+        (path,),
+    )
+    db.execute("DELETE FROM symbols WHERE path = ?", (path,))
+    db.execute("DELETE FROM uses WHERE path = ?", (path,))

@@ -9,12 +9,12 @@ from .._errors import UsageError
 from ._facts import Facts
 from ._graph import Graph
 from ._prose import ProseStore
-from ._search import Search
+from ._symbols import SymbolStore
 
 __all__ = ["Store", "open_store"]
 
 
-class Store(Facts, Graph, ProseStore, Search):
+class Store(Facts, Graph, ProseStore, SymbolStore):
     """The pith database. Open with `Store.open`; use as a context manager or call `close`.
 
     Every method is blocking and thread-safe (see `pith._store._connection`)."""

@@ -10,19 +10,34 @@ from .._models import ClassFacts, FileFacts, FunctionFacts, GitFacts, converter
 from ._connection import dumps
 
 __all__ = [
+    "LARGE_CLASS_LINES",
     "Definition",
     "FileOutline",
+    "SymbolRow",
+    "UseRow",
     "facts_json",
     "file_facts_from_row",
     "git_json",
     "outline_json",
+    "symbol_rows",
+    "use_rows",
 ]
 
 
+LARGE_CLASS_LINES = 300  # a public class this long: its long or complex methods get nodes
+# What a file's facts hold that is stored elsewhere than their JSON.
+_ELSEWHERE = ("git", "symbols", "uses", "bindings", "star_imports")
+
+SymbolRow = tuple[str, str, str, str, str, int, int, str, str | None, str | None]
+UseRow = tuple[str, int, str, str, str, int, str]
+
+
 def facts_json(facts: FileFacts) -> str:
-    """The JSON stored for a file's facts: everything but ``git`` (kept in its own column)."""
+    """The JSON stored for a file's facts: everything but ``git`` (kept in its own column) and
+    the symbols, uses and bindings (in tables and the outline)."""
     data = converter.unstructure(facts)
-    del data["git"]
+    for key in _ELSEWHERE:
+        del data[key]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -32,7 +47,7 @@ class Definition:
 
     name: str
     qualname: str
-    kind: str  # "function" | "class"
+    kind: str  # "function" | "class" | "method" (of a class of `LARGE_CLASS_LINES` or more)
     start_line: int
     end_line: int
     complexity: int
@@ -54,6 +69,10 @@ class FileOutline:
     imports: list[tuple[str, list[str]]] = attrs.Factory(list)
     definitions: list[Definition] = attrs.Factory(list)
     git: GitFacts | None = None
+    # (local name, file id, dotted name) of each import binding a project name; the files
+    # `from x import *` reads (see `pith._models.FileFacts`)
+    bindings: list[tuple[str, str, str]] = attrs.Factory(list)
+    star_imports: list[str] = attrs.Factory(list)
 
     @classmethod
     def from_facts(cls, facts: FileFacts) -> FileOutline:
@@ -71,6 +90,22 @@ class FileOutline:
             )
             for d in public
         ]
+        # The methods of a large class may get nodes of their own (see `pith._build`): a
+        # class of thousands of lines is not summed up by one page.
+        definitions += [
+            Definition(
+                name=m.name,
+                qualname=m.qualname,
+                kind="method",
+                start_line=m.start_line,
+                end_line=m.end_line,
+                complexity=m.complexity,
+                source_hash=m.source_hash,
+            )
+            for c in public
+            if isinstance(c, ClassFacts) and c.end_line - c.start_line + 1 >= LARGE_CLASS_LINES
+            for m in c.methods
+        ]
         return cls(
             path=facts.path,
             content_hash=facts.content_hash,
@@ -81,6 +116,8 @@ class FileOutline:
             imports=[(i.resolved, list(i.names)) for i in facts.imports if i.resolved],
             definitions=definitions,
             git=facts.git,
+            bindings=[tuple(b) for b in facts.bindings],  # type: ignore[misc]
+            star_imports=list(facts.star_imports),
         )
 
 
@@ -89,6 +126,32 @@ def outline_json(facts: FileFacts) -> str:
     data = converter.unstructure(FileOutline.from_facts(facts))
     del data["git"]
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def symbol_rows(facts: FileFacts) -> list[SymbolRow]:
+    """The rows of the ``symbols`` table for a file's symbols."""
+    return [
+        (
+            f"{facts.path}:{s.qualname}",
+            facts.path,
+            s.qualname,
+            s.name,
+            str(s.kind),
+            s.start_line,
+            s.end_line,
+            s.signature,
+            s.docstring,
+            json.dumps(s.bases) if s.bases else None,
+        )
+        for s in facts.symbols
+    ]
+
+
+def use_rows(facts: FileFacts) -> list[UseRow]:
+    """The rows of the ``uses`` table for a file's uses."""
+    return [
+        (facts.path, u.line, u.scope, u.target, u.dotted, int(u.member), u.text) for u in facts.uses
+    ]
 
 
 def git_json(git: GitFacts | None) -> str | None:

@@ -1,0 +1,397 @@
+"""The symbols of one parsed file and its uses of project names, as far as the file alone tells.
+
+Every class, method, function (nested ones included) and module-level constant becomes a
+`SymbolFacts`. Every use of a name the file defines or imports from the project, and every
+``self.x`` / ``cls.x`` that names a member of the enclosing class, becomes a `UseFacts`
+pointing at a file and a dotted name inside it: where the import leads (``from .a import b as
+c; c.f()`` -> ``b.f`` in ``a.py``). Build follows re-exports from there (`pith._build`).
+
+The expression walk is the one pass over every AST node extract makes; it stops at the first
+name of an attribute chain (``a.b.c`` is one use) and looks at nothing else of an expression.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from .._models import ClassFacts, FunctionFacts, SymbolFacts, SymbolKind, UseFacts
+
+if TYPE_CHECKING:
+    from ._python import ImportResolver
+
+__all__ = ["MAX_USES", "RawBinding", "Symbols", "collect"]
+
+MAX_USES = 50_000  # per file: a generated file of a million calls is not worth more
+SYMBOL_DOCSTRING_CHARS = 600
+VALUE_CHARS = 160
+_OVERLOAD = re.compile(r"(^|\.)overload$|\.(setter|deleter)$")
+_MEMBER_BASES = frozenset({"self", "cls"})
+# Statements whose blocks' definitions belong to the enclosing scope.
+_BLOCKS = (
+    ast.If,
+    ast.Try,
+    ast.TryStar,
+    ast.With,
+    ast.AsyncWith,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.Match,
+)
+_LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})
+# Fields that never hold a name or an expression: not worth a look.
+_NOT_EXPRESSIONS = frozenset(
+    {"ctx", "op", "ops", "type_comment", "kind", "level", "conversion", "is_async", "simple"}
+    | {"name", "id", "attr", "arg", "asname", "module", "names", "type_ignores", "tag"}
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+@attrs.frozen
+class RawBinding:
+    """What one import binds, before resolution: ``import a.b`` binds ``a`` to module ``a``;
+    ``from .m import n as z`` binds ``z`` to ``n`` of module ``m`` at level 1."""
+
+    local: str
+    module: str
+    level: int
+    name: str | None  # None for `import module`
+
+
+@attrs.frozen
+class Symbols:
+    """What `collect` found in one file, linked to project files when a resolver was given."""
+
+    symbols: tuple[SymbolFacts, ...]
+    uses: tuple[UseFacts, ...]
+    bindings: tuple[tuple[str, str, str], ...]
+    star_imports: tuple[str, ...]
+
+
+class _Source(Protocol):
+    """What `collect` needs of the parsing visitor (`pith._extract._python._Visitor`)."""
+
+    lines: list[str]
+
+    def parameters(self, args: ast.arguments) -> str: ...
+
+    def source(self, node: ast.expr) -> str: ...
+
+    def line_text(self, line: int) -> str: ...
+
+
+def collect(
+    visitor: _Source,
+    path: str,
+    tree: ast.Module,
+    known: Iterable[FunctionFacts | ClassFacts],
+    bound: list[RawBinding],
+    resolver: ImportResolver | None,
+) -> Symbols:
+    """The symbols and uses of ``tree`` (file ``path``). ``known``: the folded top-level
+    functions, classes and methods (their primary definition decides a repeated name);
+    ``bound``: what its imports bind. Without ``resolver``, uses through imports are left out."""
+    by_qualname: dict[str, FunctionFacts | ClassFacts] = {}
+    for definition in known:
+        by_qualname[definition.qualname] = definition
+        if isinstance(definition, ClassFacts):
+            by_qualname.update((m.qualname, m) for m in definition.methods)
+    found: dict[str, tuple[int, SymbolFacts, list[str]]] = {}
+    _definitions(visitor, tree.body, "", None, by_qualname, found)
+
+    bindings: dict[str, tuple[str, str]] = {}
+    stars: list[str] = []
+    if resolver is not None:
+        for raw in bound:
+            if raw.name == "*":
+                star = resolver.module_file(path, raw.module, raw.level)
+                if star is not None and star != path and star not in stars:
+                    stars.append(star)
+                continue
+            target = resolver.bind(path, raw)
+            if target is not None and target[0] != path:
+                bindings[raw.local] = target
+    kinds = {q: s.kind for q, (_, s, _) in found.items()}
+
+    def link(chain: str, scope: str) -> tuple[str, str] | None:
+        """Where a name chain used in ``scope`` leads: (file, dotted), or None."""
+        base, _, rest = chain.partition(".")
+        # A bare name sees the enclosing defs' names, then the module's (never a class body's,
+        # but for uses in that class body itself).
+        current = scope
+        while True:
+            candidate = f"{current}.{base}" if current else base
+            if candidate in kinds and (
+                not current or current == scope or kinds.get(current) is not SymbolKind.CLASS
+            ):
+                return path, _longest(kinds, candidate, rest)
+            if not current:
+                break
+            current = current.rpartition(".")[0]
+        target = bindings.get(base)
+        if target is None:
+            return None
+        file, dotted = target
+        return file, ".".join(p for p in (dotted, rest) if p)
+
+    symbols = [symbol for _, symbol, _ in found.values()]
+    linked_symbols: list[SymbolFacts] = []
+    for symbol in symbols:
+        base_chains = found[symbol.qualname][2]
+        if base_chains:
+            scope = symbol.qualname.rpartition(".")[0]
+            bases = tuple(t for t in (link(c, scope) for c in base_chains) if t is not None)
+            symbol = attrs.evolve(symbol, bases=bases)
+        linked_symbols.append(symbol)
+    with_bases = {s.qualname for s in linked_symbols if s.bases}
+
+    interest = set(kinds) | set(bindings) | _MEMBER_BASES
+    interest.update(q.rpartition(".")[2] for q in kinds)
+    scopes = _scopes(symbols, len(visitor.lines))
+    uses: list[UseFacts] = []
+    seen: set[tuple[int, str, str, str]] = set()  # `f(f(x))` is one use of f
+    for line, chain in _chains(tree, interest):
+        scope = scopes[line] if line < len(scopes) else ""
+        base, _, rest = chain.partition(".")
+        if base in _MEMBER_BASES:
+            owner = _enclosing_class(scope, kinds)
+            if owner is None or not rest:
+                continue
+            member = f"{owner}.{rest.partition('.')[0]}"
+            if member in kinds:  # the class's own: resolved here
+                use = (line, scope, path, _longest(kinds, member, rest.partition(".")[2]))
+                inherited = False
+            elif owner in with_bases:  # maybe a base's: resolved at build
+                use, inherited = (line, scope, path, f"{owner}.{rest}"), True
+            else:  # an instance attribute
+                continue
+        else:
+            target = link(chain, scope)
+            if target is None:
+                continue
+            use, inherited = (line, scope, *target), False
+        if use in seen:
+            continue
+        seen.add(use)
+        uses.append(UseFacts(*use, member=inherited, text=visitor.line_text(line)))
+        if len(uses) >= MAX_USES:
+            break
+    return Symbols(
+        symbols=tuple(linked_symbols),
+        uses=tuple(uses),
+        bindings=tuple((local, file, dotted) for local, (file, dotted) in bindings.items()),
+        star_imports=tuple(stars),
+    )
+
+
+def _longest(kinds: Mapping[str, SymbolKind], qualname: str, rest: str) -> str:
+    """The longest symbol ``qualname.rest...`` names (``qualname`` is one)."""
+    for part in rest.split(".") if rest else ():
+        if f"{qualname}.{part}" not in kinds:
+            break
+        qualname = f"{qualname}.{part}"
+    return qualname
+
+
+def _definitions(
+    visitor: _Source,
+    body: list[ast.stmt],
+    prefix: str,
+    owner: SymbolKind | None,
+    known: Mapping[str, FunctionFacts | ClassFacts],
+    found: dict[str, tuple[int, SymbolFacts, list[str]]],
+) -> None:
+    """Every definition in ``body`` (and the blocks of its branches), depth first.
+    ``owner``: the kind of the enclosing definition (None at module level)."""
+    for statement in body:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            qualname = f"{prefix}{statement.name}"
+            is_class = isinstance(statement, ast.ClassDef)
+            if is_class:
+                kind = SymbolKind.CLASS
+            elif owner is SymbolKind.CLASS:
+                kind = SymbolKind.METHOD
+            else:
+                kind = SymbolKind.FUNCTION
+            decorators = [visitor.source(d) for d in statement.decorator_list]
+            rank = 0 if any(_OVERLOAD.search(d) for d in decorators) else 1
+            previous = found.get(qualname)
+            if previous is None or rank >= previous[0]:
+                symbol = _symbol(visitor, statement, qualname, kind, known.get(qualname))
+                chains = []
+                if isinstance(statement, ast.ClassDef):
+                    chains = [c for b in statement.bases if (c := _chain(b)) is not None]
+                found[qualname] = (rank, symbol, chains)
+            _definitions(visitor, statement.body, f"{qualname}.", kind, known, found)
+        elif isinstance(statement, _BLOCKS):
+            blocks: list[list[ast.stmt]] = []
+            if isinstance(statement, ast.Match):
+                blocks += [case.body for case in statement.cases]
+            else:
+                blocks.append(statement.body)
+            if isinstance(statement, ast.If | ast.For | ast.AsyncFor | ast.While):
+                blocks.append(statement.orelse)
+            elif isinstance(statement, ast.Try | ast.TryStar):
+                blocks += [*(h.body for h in statement.handlers), statement.orelse]
+                blocks.append(statement.finalbody)
+            for block in blocks:
+                _definitions(visitor, block, prefix, owner, known, found)
+        elif owner is None and isinstance(statement, ast.Assign | ast.AnnAssign):
+            _constants(visitor, statement, found)
+
+
+def _symbol(
+    visitor: _Source,
+    node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+    qualname: str,
+    kind: SymbolKind,
+    known: FunctionFacts | ClassFacts | None,
+) -> SymbolFacts:
+    if known is not None:
+        return SymbolFacts(
+            qualname=qualname,
+            kind=kind,
+            start_line=known.start_line,
+            end_line=known.end_line,
+            signature=known.header,
+            docstring=_docstring(known.docstring),
+        )
+    if isinstance(node, ast.ClassDef):
+        bases = [visitor.source(b) for b in node.bases]
+        signature = f"class {node.name}({', '.join(bases)})" if bases else f"class {node.name}"
+    else:
+        signature = f"def {node.name}({visitor.parameters(node.args)})"
+        if isinstance(node, ast.AsyncFunctionDef):
+            signature = "async " + signature
+        if node.returns is not None:
+            signature += f" -> {visitor.source(node.returns)}"
+    start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return SymbolFacts(
+        qualname=qualname,
+        kind=kind,
+        start_line=start,
+        end_line=node.end_lineno or node.lineno,
+        signature=_bounded(signature, 2 * VALUE_CHARS),
+        docstring=_docstring(ast.get_docstring(node, clean=True)),
+    )
+
+
+def _constants(
+    visitor: _Source,
+    statement: ast.Assign | ast.AnnAssign,
+    found: dict[str, tuple[int, SymbolFacts, list[str]]],
+) -> None:
+    """``NAME = value`` and ``NAME: T = value`` at module level: the first assignment of a
+    name is its symbol (later ones rebind it; a def of the same name wins)."""
+    targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+    value = statement.value
+    if isinstance(statement, ast.AnnAssign):
+        shown = f": {visitor.source(statement.annotation)}"
+        shown += f" = {visitor.source(value)}" if value is not None else ""
+    else:
+        shown = f" = {visitor.source(value)}" if value is not None else ""
+    for target in targets:
+        if not isinstance(target, ast.Name):
+            continue
+        name = target.id
+        if name in found or (name.startswith("__") and name.endswith("__")):
+            continue
+        found[name] = (
+            0,
+            SymbolFacts(
+                qualname=name,
+                kind=SymbolKind.CONSTANT,
+                start_line=statement.lineno,
+                end_line=statement.end_lineno or statement.lineno,
+                signature=_bounded(f"{name}{shown}".split("\n")[0], VALUE_CHARS),
+            ),
+            [],
+        )
+
+
+def _bounded(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _docstring(text: str | None) -> str | None:
+    return None if text is None else _bounded(text, SYMBOL_DOCSTRING_CHARS)
+
+
+def _chain(node: ast.expr) -> str | None:
+    """``a.b.c`` of a Name or an attribute chain on one; None for anything else."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _scopes(symbols: list[SymbolFacts], lines: int) -> list[str]:
+    """Line -> the qualname of the innermost def or class holding it ("" at module level)."""
+    scopes = [""] * (lines + 2)
+    defs = [s for s in symbols if s.kind is not SymbolKind.CONSTANT]
+    for symbol in sorted(defs, key=lambda s: (s.start_line, -s.end_line)):
+        first, last = symbol.start_line, min(symbol.end_line, lines + 1)
+        if first <= last:
+            scopes[first : last + 1] = [symbol.qualname] * (last - first + 1)
+    return scopes
+
+
+def _enclosing_class(scope: str, kinds: Mapping[str, SymbolKind]) -> str | None:
+    """The nearest class at or above ``scope`` whose method ``scope`` lies in."""
+    current = scope
+    while current:
+        parent = current.rpartition(".")[0]
+        if kinds.get(current) is SymbolKind.METHOD and kinds.get(parent) is SymbolKind.CLASS:
+            return parent
+        current = parent
+    return None
+
+
+def _chains(tree: ast.AST, interest: set[str]) -> Iterable[tuple[int, str]]:
+    """(line, ``a.b.c``) of every name read, or attribute chain on a name, that is in
+    ``interest``: one walk over the tree, which descends no further into such a chain."""
+    name_type, attribute_type, load, node_type = ast.Name, ast.Attribute, ast.Load, ast.AST
+    fields = _FIELDS
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        kind = type(node)
+        if kind is name_type:
+            if node.id in interest and type(node.ctx) is load:
+                yield node.lineno, node.id
+            continue
+        if kind is attribute_type:
+            parts = [node.attr]
+            base = node.value
+            while type(base) is attribute_type:
+                parts.append(base.attr)
+                base = base.value
+            if type(base) is name_type:
+                if base.id in interest:
+                    parts.append(base.id)
+                    yield node.lineno, ".".join(reversed(parts))
+                continue
+            stack.append(base)
+            continue
+        if kind in _LEAVES:
+            continue
+        names = fields.get(kind)
+        if names is None:
+            names = fields[kind] = tuple(
+                f for f in getattr(kind, "_fields", ()) if f not in _NOT_EXPRESSIONS
+            )
+        for field in names:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                stack.extend(value)
+            elif isinstance(value, node_type):
+                stack.append(value)

@@ -1,0 +1,125 @@
+"""Prompts for big code hold code (issue 21, point 3): signatures are compacted, each list has
+its share of the budget, and a large class is described from its methods' code."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+import click
+import pytest
+
+from pith._build import build
+from pith._extract import extract
+from pith._generate._compact import compact_code, compact_header, compact_snippet
+from pith._generate._prompt_builder import PromptBuilder
+from pith._store import Store
+
+DOC = 'Doc("""' + "A long explanation of this parameter. " * 8 + '""")'
+
+
+def _method(i: int) -> str:
+    return textwrap.indent(
+        textwrap.dedent(
+            f'''
+            def route_{i}(
+                self,
+                path: Annotated[str, {DOC}],
+                *,
+                name: Annotated[str | None, {DOC}] = None,
+                status: Annotated[int, {DOC}] = Default(200),
+            ) -> Callable[[T], T]:
+                """Add route {i}.
+
+                {"A very long docstring paragraph. " * 30}
+                """
+                marker_{i} = self.register(path, name=name, status=status)
+                return marker_{i}
+            '''
+        ),
+        "    ",
+    )
+
+
+def test_a_header_loses_its_metadata_not_its_meaning() -> None:
+    header = (
+        f"def get(self, path: Annotated[str, {DOC}], *, deprecated: Annotated[bool | None, "
+        f"{DOC}] = None, response_class: type[Response] = Default(JSONResponse), "
+        f"tags: list[str] = ['{'x' * 60}']) -> Callable[[T], T]"
+    )
+    assert compact_header(header) == (
+        "def get(self, path: str, *, deprecated: bool | None=None, "
+        "response_class: type[Response]=Default(JSONResponse), tags: list[str]=[...]) "
+        "-> Callable[[T], T]"
+    )
+    short = "def send(self, request: Request, *, timeout: float = 5.0) -> Response"
+    assert compact_header(short) == short  # short enough: as written
+    assert compact_header("def broken(" + "x" * 200) == "def broken(" + "x" * 200
+
+
+@pytest.mark.parametrize("name", ["core.py", "types.py", "termui.py", "decorators.py"])
+def test_compact_code_keeps_every_statement(name: str) -> None:
+    """On real code: the bodies are the same statements; only signatures and the long
+    docstrings of nested definitions change."""
+    code = (Path(click.__file__).parent / name).read_text()
+    compacted = compact_code(code)
+    before, after = ast.parse(code), ast.parse(compacted)
+
+    def bodies(tree: ast.Module) -> list[str]:
+        out = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = node.body[1:] if ast.get_docstring(node) else node.body
+                out.append(node.name + "".join(ast.unparse(s) for s in body))
+        return out
+
+    assert bodies(before) == bodies(after)
+    assert len(compacted) <= len(code)
+
+
+def test_a_snippet_of_only_a_signature_is_dropped() -> None:
+    header = f"def get(self, path: Annotated[str, {DOC}]) -> None"
+    cut = f"    def get(\n        self,\n        path: Annotated[\n            str, {DOC}"
+    assert compact_snippet(cut, header) is None
+    whole = f"    def get(\n        self,\n        path: Annotated[str, {DOC}],\n    ) -> None:\n"
+    assert compact_snippet(whole + "        return 1", header) == (
+        "    def get(self, path: str) -> None:\n        return 1"
+    )
+    assert compact_snippet(whole, header) is None
+
+
+def test_a_large_class_is_described_from_its_methods_code(tmp_path: Path) -> None:
+    methods = "".join(_method(i) for i in range(30))
+    source = (
+        "from typing import Annotated\n\n\n"
+        f'class Router:\n    """Routes."""\n{methods}\n\n'
+        "def _private_helper(x):\n    return x\n"
+    )
+    assert len(source) > 60_000
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "routing.py").write_text(source)
+    (project / "pyproject.toml").write_text("[tool.pith]\nfunction-min-lines = 30\n")
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(project, store, workers=1)
+        build(store)
+        builder = PromptBuilder(store)
+        node = store.node("routing.py:Router")
+        assert node is not None
+        prompt = builder.prompt(node)
+        file_prompt = builder.prompt(store.node("routing.py"))  # type: ignore[arg-type]
+    text = prompt.messages[-1]["content"]
+    assert "Annotated" not in text
+    assert "Doc(" not in text
+    bodies = sum(f"marker_{i} = self.register" in text for i in range(30))
+    assert bodies >= 10  # the methods' code, not 12k characters of parameter docs
+    assert prompt.code in text  # what the reply is checked against is what the prompt quotes
+    assert "    def route_0(self, path: str, *, name: str | None=None" in prompt.code
+    file_text = file_prompt.messages[-1]["content"]
+    assert "Doc(" not in file_text
+    assert "### Router (lines 4-425)" in file_text  # its own lines, up to its first method
+    # The methods' excerpts (their first lines, from extract) hold only their signatures:
+    # they are left out, and the definitions list says the same in a line each.
+    assert "### Router.route_0" not in file_text
+    assert "def route_0(self, path: str, *, name: str | None=None" in file_text

@@ -1,0 +1,496 @@
+"""Symbols, references, callers and test lists on a small project with re-exports, aliases,
+methods, nested functions and tests: every answer checked exactly; and, on random projects,
+that every reference reaches a symbol and every test listed is a test file."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from projects import write_tree
+
+from pith._build import build
+from pith._errors import NotFoundError
+from pith._extract import extract
+from pith._models import is_test_path
+from pith._read import WikiReader
+from pith._store import Store
+
+PROJECT: dict[str, str | bytes] = {
+    "pyproject.toml": '[project]\nname = "demo"\n[project.scripts]\ndemo = "pkg.cli:main"\n',
+    "README.md": "# demo\n\nA demo project.\n",
+    "pkg/__init__.py": (
+        '"""The demo package."""\n'
+        "from .core import Client, connect as open_connection\n"
+        "from ._auth import BasicAuth\n"
+        "from . import util\n"
+        "DEFAULT_TIMEOUT = 5.0\n"
+    ),
+    "pkg/core.py": (
+        "from ._auth import BasicAuth as Auth\n"
+        "from .util import helper\n"
+        "LIMIT = 3\n"
+        "class Base:\n"
+        "    def close(self):\n"
+        "        return None\n"
+        "class Client(Base):\n"
+        "    def __init__(self, auth=None):\n"
+        '        self.auth = auth or Auth("u", "p")\n'
+        "    def send(self, request):\n"
+        "        self.prepare(request)\n"
+        "        return helper(request)\n"
+        "    def prepare(self, request):\n"
+        "        return LIMIT\n"
+        "    def __exit__(self, *args):\n"
+        "        self.close()\n"
+        "def connect():\n"
+        "    def inner():\n"
+        "        return Client()\n"
+        "    return inner()\n"
+    ),
+    "pkg/_auth.py": (
+        "class BasicAuth:\n"
+        "    def __init__(self, user, password):\n"
+        "        self.user = user\n"
+        "    def header(self):\n"
+        "        return encode(self.user)\n"
+        "def encode(value):\n"
+        "    return value\n"
+    ),
+    "pkg/util.py": "def helper(x):\n    return x\ndef unused():\n    return getattr(helper, 'x')\n",
+    "pkg/cli.py": (
+        "import pkg\n"
+        "from pkg.core import Client\n"
+        "def main():\n"
+        "    client = Client()\n"
+        "    pkg.util.helper(pkg.DEFAULT_TIMEOUT)\n"
+        "    return Client.send(client, 1)\n"
+    ),
+    "pkg/__main__.py": "from .cli import main\nmain()\n",
+    "tests/conftest.py": "from pkg.util import helper\nVALUE = helper(1)\n",
+    "tests/test_auth.py": (
+        'from pkg import BasicAuth\ndef test_header():\n    assert BasicAuth("a", "b").header()\n'
+    ),
+    "tests/test_client.py": (
+        "import pkg.core as core\n"
+        "from pkg import open_connection\n"
+        "class TestClient:\n"
+        "    def test_send(self):\n"
+        "        core.Client.send(core.Client(), 1)\n"
+        "    def test_connect(self):\n"
+        "        open_connection()\n"
+        "def make():\n"
+        "    return core.Client()\n"
+        "def test_missing():\n"
+        "    core.nothing()\n"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WikiReader]:
+    root = write_tree(tmp_path_factory.mktemp("symbols") / "demo", PROJECT)
+    with Store.open(root.parent / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        yield WikiReader(store)
+
+
+def uses(answer: list[dict[str, object]]) -> list[tuple[object, ...]]:
+    return [(u["file"], u["line"], u["caller"], u["target"]) for u in answer]
+
+
+def test_every_definition_is_a_symbol_with_its_kind(reader: WikiReader) -> None:
+    kinds = {s.qualname: str(s.kind) for s in reader.store.symbols_in("pkg/core.py")}
+    assert kinds == {
+        "LIMIT": "constant",
+        "Base": "class",
+        "Base.close": "method",
+        "Client": "class",
+        "Client.__init__": "method",
+        "Client.send": "method",
+        "Client.prepare": "method",
+        "Client.__exit__": "method",
+        "connect": "function",
+        "connect.inner": "function",
+    }
+    send = reader.store.symbol("pkg/core.py:Client.send")
+    assert send is not None
+    assert (send.start_line, send.end_line, send.signature) == (10, 12, "def send(self, request)")
+    timeout = reader.store.symbol("pkg/__init__.py:DEFAULT_TIMEOUT")
+    assert timeout is not None
+    assert timeout.signature == "DEFAULT_TIMEOUT = 5.0"
+
+
+def test_callers_of_a_method_through_a_class_and_a_module_alias(reader: WikiReader) -> None:
+    answer = reader.callers("pkg/core.py:Client.send").to_json()
+    assert answer["kind"] == "method"
+    assert uses(answer["callers"]) == [
+        ("pkg/cli.py", 6, "pkg/cli.py:main", "pkg/core.py:Client.send"),
+    ]
+    assert answer["callers"][0]["text"] == "return Client.send(client, 1)"
+    assert uses(answer["tests"]) == [
+        (
+            "tests/test_client.py",
+            5,
+            "tests/test_client.py:TestClient.test_send",
+            "pkg/core.py:Client.send",
+        ),
+    ]
+    assert answer["tests"][0]["command"] == "pytest tests/test_client.py::TestClient::test_send"
+    # `core.nothing()` leads into core.py and to nothing it defines: counted, not guessed.
+    assert answer["unresolved"] == 1
+
+
+def test_callers_of_a_class_through_a_package_re_export(reader: WikiReader) -> None:
+    answer = reader.callers("pkg/_auth.py:BasicAuth").to_json()
+    # `from ._auth import BasicAuth as Auth` in core.py, `from pkg import BasicAuth` in a test.
+    assert uses(answer["callers"]) == [
+        ("pkg/core.py", 9, "pkg/core.py:Client.__init__", "pkg/_auth.py:BasicAuth"),
+    ]
+    assert uses(answer["tests"]) == [
+        ("tests/test_auth.py", 3, "tests/test_auth.py:test_header", "pkg/_auth.py:BasicAuth"),
+    ]
+    assert answer["unresolved"] == 0
+
+
+def test_callers_by_bare_name_self_calls_inheritance_and_nested_functions(
+    reader: WikiReader,
+) -> None:
+    # `self.close()` in Client reaches the method Client inherits from Base.
+    assert uses(reader.callers("close").to_json()["callers"]) == [
+        ("pkg/core.py", 16, "pkg/core.py:Client.__exit__", "pkg/core.py:Base.close"),
+    ]
+    assert uses(reader.callers("prepare").to_json()["callers"]) == [
+        ("pkg/core.py", 11, "pkg/core.py:Client.send", "pkg/core.py:Client.prepare"),
+    ]
+    assert uses(reader.callers("connect.inner").to_json()["callers"]) == [
+        ("pkg/core.py", 20, "pkg/core.py:connect", "pkg/core.py:connect.inner"),
+    ]
+    # An alias of a re-export (`connect as open_connection`), used in a test method.
+    connect = reader.callers("pkg/core.py:connect").to_json()
+    assert connect["callers"] == []
+    assert uses(connect["tests"]) == [
+        (
+            "tests/test_client.py",
+            7,
+            "tests/test_client.py:TestClient.test_connect",
+            "pkg/core.py:connect",
+        ),
+    ]
+    # A module constant through the package (`pkg.DEFAULT_TIMEOUT`), and a submodule through
+    # the package's `from . import util` (`pkg.util.helper`); a conftest's use runs its tests.
+    assert uses(reader.callers("DEFAULT_TIMEOUT").to_json()["callers"]) == [
+        ("pkg/cli.py", 5, "pkg/cli.py:main", "pkg/__init__.py:DEFAULT_TIMEOUT"),
+    ]
+    helper = reader.callers("helper").to_json()
+    assert uses(helper["callers"]) == [
+        ("pkg/cli.py", 5, "pkg/cli.py:main", "pkg/util.py:helper"),
+        ("pkg/core.py", 12, "pkg/core.py:Client.send", "pkg/util.py:helper"),
+        ("pkg/util.py", 4, "pkg/util.py:unused", "pkg/util.py:helper"),
+    ]
+    assert [(t["file"], t["caller"], t["command"]) for t in helper["tests"]] == [
+        ("tests/conftest.py", "tests/conftest.py", "pytest tests/"),
+    ]
+
+
+def test_callers_of_a_file_and_unknown_or_ambiguous_names(reader: WikiReader) -> None:
+    answer = reader.callers("pkg/core.py").to_json()
+    assert {u["target"] for u in answer["tests"]} == {
+        "pkg/core.py:Client",
+        "pkg/core.py:Client.send",
+        "pkg/core.py:connect",
+    }
+    assert ("tests/test_client.py", 9, "tests/test_client.py:make", "pkg/core.py:Client") in uses(
+        answer["tests"]
+    )
+    # A use outside any test function runs its whole file.
+    make = next(u for u in answer["tests"] if u["caller"] == "tests/test_client.py:make")
+    assert make["command"] == "pytest tests/test_client.py"
+    with pytest.raises(NotFoundError, match="names 2 symbols"):
+        reader.callers("__init__")
+    with pytest.raises(NotFoundError):
+        reader.callers("no_such_name")
+    markdown = reader.callers("pkg/core.py:Client.send").to_markdown()
+    assert "`pkg/cli.py:6` in `pkg/cli.py:main`: `return Client.send(client, 1)`" in markdown
+    assert "pytest tests/test_client.py::TestClient::test_send" in markdown
+
+
+def test_test_lists_of_context_and_impact(reader: WikiReader) -> None:
+    context = reader.context(["pkg/_auth.py", "pkg/core.py", "tests/test_auth.py"]).to_json()
+    assert context["tests"] == [
+        {
+            "id": "tests/test_auth.py",
+            "of": "pkg/_auth.py",
+            "via": "references",
+            "tests": ["tests/test_auth.py::test_header"],
+            "command": "pytest tests/test_auth.py::test_header",
+        },
+        {
+            "id": "tests/test_client.py",
+            "of": "pkg/core.py",
+            "via": "references",
+            "tests": [
+                "tests/test_client.py::TestClient::test_send",
+                "tests/test_client.py::TestClient::test_connect",
+            ],
+            "command": (
+                "pytest tests/test_client.py::TestClient::test_send"
+                " tests/test_client.py::TestClient::test_connect"
+            ),
+        },
+    ]
+    impact = reader.impact("pkg/core.py:Client").to_json()
+    assert impact["tests"] == ["tests/test_auth.py", "tests/test_client.py"]
+    cli = next(f for f in impact["files"] if f["id"] == "pkg/cli.py")
+    assert cli["depth"] == 1
+    assert cli["uses"] == [
+        {"name": "pkg/core.py:Client", "lines": [4]},
+        {"name": "pkg/core.py:Client.send", "lines": [6]},
+    ]
+    assert cli["functions"] == ["pkg/cli.py:main"]
+
+
+def test_a_test_file_named_after_a_source_is_listed_by_name(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "lib/_auth.py": "def login():\n    return 1\n",
+            "lib/security/oauth2.py": "X = 1\n",
+            "lib/security/__init__.py": "",
+            "lib/__init__.py": "",
+            "tests/test_auth.py": "def test_nothing():\n    pass\n",
+            "tests/test_security_oauth2_optional.py": "",
+            "tests/test_security_oauth2.py": "",
+            "tests/test_sse.py": "",
+            "lib/sse.py": "",
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        assert [(t["id"], t["via"]) for t in reader.tests_of("lib/_auth.py")] == [
+            ("tests/test_auth.py", "name"),
+        ]
+        assert [t["id"] for t in reader.tests_of("lib/security/oauth2.py")] == [
+            "tests/test_security_oauth2.py",
+            "tests/test_security_oauth2_optional.py",
+        ]
+        # A test file is never listed as the test of a test, nor a source as a test.
+        assert reader.tests_of("tests/test_sse.py") == []
+        assert [t["id"] for t in reader.tests_of("lib/sse.py")] == ["tests/test_sse.py"]
+
+
+def test_show_and_search_symbols_by_id_and_bare_name(reader: WikiReader) -> None:
+    page = reader.node("pkg/core.py:LIMIT")
+    assert page.to_json()["type"] == "symbol"
+    assert page.to_json()["kind"] == "constant"
+    assert page.to_json()["parent"] == {"id": "pkg/core.py", "summary": None}
+    assert "LIMIT = 3" in page.to_markdown()
+    by_name = reader.node("LIMIT").to_json()
+    assert (by_name["id"], by_name["resolved_from"]) == ("pkg/core.py:LIMIT", "LIMIT")
+    assert reader.node("Client.send").to_json()["id"] == "pkg/core.py:Client.send"
+    hits = [h.to_json() for h in reader.search("send")]
+    assert hits[0]["id"] == "pkg/core.py:Client.send"
+    assert hits[0]["kind"] == "method"
+    assert reader.search("DEFAULT_TIMEOUT")[0].id == "pkg/__init__.py:DEFAULT_TIMEOUT"
+    # A file's page lists its symbols.
+    source = json.dumps(reader.store.symbols_in("pkg/_auth.py")[0].to_json())
+    assert "BasicAuth" in source
+
+
+def test_the_overview_is_the_root_node(reader: WikiReader) -> None:
+    root = reader.node(".").to_json()
+    assert root["type"] == "module"
+    assert root["metadata"]["readme"] == "README.md"
+    assert root["metadata"]["packages"] == ["pkg", "tests"]
+    assert root["metadata"]["entry_points"] == ["demo = pkg.cli:main", "python -m pkg"]
+
+
+def test_the_commands(reader: WikiReader, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    root = write_tree(tmp_path / "demo", PROJECT)
+    assert run("extract", str(root))[0] == 0
+    assert run("build")[0] == 0
+    code, out, err = run("callers", "Client.send", "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["id"] == "pkg/core.py:Client.send"
+    code, out, _ = run("callers", "pkg/core.py:LIMIT")
+    assert code == 0
+    assert "pkg/core.py:Client.prepare" in out
+    code, _, err = run("callers", "__init__")
+    assert code == 1
+    assert "give one id" in err
+    code, out, _ = run("show", "pkg/core.py:Client.__exit__", "--json")
+    assert json.loads(out)["source"]["signature"] == "def __exit__(self, *args)"
+
+
+# --- random projects --------------------------------------------------------------------
+
+_NAMES = st.sampled_from(["alpha", "beta", "gamma", "delta"])
+
+
+@st.composite
+def projects(draw: st.DrawFn) -> dict[str, str | bytes]:
+    """A package of 2-4 modules and 1-3 test files, each defining functions, a class with
+    methods and a constant, and using the others' names through `import x`, `import x as y`,
+    `from x import n as m`, the package's re-exports, `self.` and bare names."""
+    count = draw(st.integers(2, 4))
+    modules = [f"m{i}" for i in range(count)]
+    defined = {m: draw(st.lists(_NAMES, min_size=1, max_size=3, unique=True)) for m in modules}
+    files: dict[str, str | bytes] = {}
+    exported = [(m, n) for m in modules for n in defined[m] if draw(st.booleans())]
+    files["pkg/__init__.py"] = "".join(f"from .{m} import {n} as {m}_{n}\n" for m, n in exported)
+
+    def uses(here: str | None) -> tuple[list[str], list[str]]:
+        imports: list[str] = []
+        calls: list[str] = []
+        for other in draw(st.lists(st.sampled_from(modules), max_size=3)):
+            name = draw(st.sampled_from(defined[other]))
+            style = draw(st.integers(0, 4))
+            if other == here:
+                calls.append(f"{name}()")
+            elif style == 0:
+                imports.append(f"import pkg.{other}")
+                calls.append(f"pkg.{other}.{name}()")
+            elif style == 1:
+                imports.append(f"import pkg.{other} as alias_{other}")
+                calls.append(f"alias_{other}.{name}()")
+            elif style == 2:
+                imports.append(f"from pkg.{other} import {name} as {other}_{name}_alias")
+                calls.append(f"{other}_{name}_alias()")
+            elif style == 3 and (other, name) in exported:
+                imports.append("import pkg")
+                calls.append(f"pkg.{other}_{name}()")
+            else:
+                imports.append(f"from pkg.{other} import Thing as {other}_Thing")
+                calls.append(f"{other}_Thing().run()")
+                calls.append(f"{other}_Thing.run(None)")
+        return imports, calls
+
+    for module in modules:
+        imports, calls = uses(module)
+        body = [*imports, "LIMIT = 1"]
+        for name in defined[module]:
+            body += [f"def {name}():", *(f"    {c}" for c in calls or ["pass"])]
+        body += ["class Thing:", "    def run(self):", "        return self.other()"]
+        body += ["    def other(self):", "        return LIMIT"]
+        files[f"pkg/{module}.py"] = "\n".join(body) + "\n"
+    for index in range(draw(st.integers(1, 3))):
+        imports, calls = uses(None)
+        body = [*imports, "def test_it():", *(f"    {c}" for c in calls or ["pass"])]
+        files[f"tests/test_m{index}.py"] = "\n".join(body) + "\n"
+    return files
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(project=projects())
+def test_every_reference_reaches_a_symbol_and_every_test_is_a_test_file(
+    project: dict[str, str | bytes],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = write_tree(Path(tmp) / "proj", project)
+        with Store.open(Path(tmp) / "pith.db") as store:
+            extract(root, store, workers=1)
+            build(store)
+            reader = WikiReader(store)
+            symbols = {row[0] for row in store._query("SELECT id FROM symbols")}
+            references = store._query(
+                "SELECT r.target, u.path, u.line,"
+                " CASE u.scope WHEN '' THEN u.path ELSE u.path || ':' || u.scope END"
+                " FROM refs r JOIN uses u ON u.id = r.use"
+            )
+            for target, path, _, caller in references:
+                assert target in symbols
+                assert path in project
+                assert caller == path or caller in symbols
+            # None is lost: every call written in a function body reaches a symbol.
+            found = {(path, line) for _, path, line, _ in references}
+            for path, text in project.items():
+                assert isinstance(text, str)
+                for number, line in enumerate(text.split("\n"), start=1):
+                    if line.startswith("    ") and line.endswith(")"):
+                        assert (path, number) in found, (path, number, line)
+            for file_id in [p for p in project if p.endswith(".py")]:
+                for test in reader.tests_of(file_id):
+                    assert is_test_path(test["id"])
+                    assert not is_test_path(test["of"])
+                for test in reader.callers(file_id).tests:
+                    assert is_test_path(test["file"])
+                for impacted in reader.impact(file_id).tests:
+                    assert is_test_path(impacted)
+
+
+def test_the_long_methods_of_a_large_class_get_prose_of_their_own(tmp_path: Path) -> None:
+    from pith._generate._prompt_builder import PromptBuilder
+
+    filler = "".join(f"    def m{i}(self):\n        return {i}\n" for i in range(150))
+    long_body = "".join(f"        x = x + {i}\n" for i in range(40))
+    big = f"class Big:\n    def work(self, x):\n{long_body}        return x\n{filler}"
+    small = f"class Small:\n    def work(self, x):\n{long_body}        return x\n"
+    root = write_tree(tmp_path / "p", {"big.py": big, "small.py": small})
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        functions = sorted(n.id for n in store.nodes() if n.type.value == "function")
+        # Big is over 300 lines: its 42-line method gets a node, its 2-line ones do not; the
+        # method of a small class is described by its class's prose.
+        assert functions == ["big.py:Big", "big.py:Big.work", "small.py:Small"]
+        node = store.node("big.py:Big.work")
+        assert node is not None
+        assert node.metadata["kind"] == "method"
+        prompt = PromptBuilder(store).prompt(node)
+        assert "method of Big" in json.dumps(prompt.messages)
+
+
+@pytest.mark.parametrize("package", ["httpx", "click", "starlette"])
+def test_every_symbol_of_a_real_package_is_shown_and_found(package: str, tmp_path: Path) -> None:
+    """By its id, by its bare name (or, when several share it, listed among them), and by a
+    search for its name (unless more than 100 symbols share that name)."""
+    import importlib
+
+    from pith._views import node_view
+
+    source = Path(importlib.import_module(package).__file__ or "").parent
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(source, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        rows = store._query("SELECT id, qualname FROM symbols ORDER BY id")
+        assert len(rows) > 300
+        for symbol_id, qualname in rows:
+            assert node_view(store, symbol_id)["id"] == symbol_id
+            # `send` names both `send` and `Client.send`
+            same = [s.id for s in store.symbols_named(qualname, limit=101)]
+            assert symbol_id in same
+            if len(same) == 1:
+                assert node_view(store, qualname)["id"] == symbol_id
+            else:
+                with pytest.raises(NotFoundError) as caught:
+                    node_view(store, qualname)
+                assert caught.value.suggestions == same[:10]
+            if len(same) <= 100:
+                assert symbol_id in [h.id for h in reader.search(qualname, limit=100)], qualname
+
+
+def test_export_lists_every_files_symbols_and_starts_with_the_overview(
+    reader: WikiReader, tmp_path: Path
+) -> None:
+    from pith._export import export_markdown
+
+    export_markdown(reader.store, tmp_path / "wiki")
+    page = (tmp_path / "wiki" / "pkg" / "core.py.md").read_text()
+    assert "## Symbols" in page
+    assert "`pkg/core.py:Client.send`" in page
+    assert "`pkg/core.py:LIMIT`" in page
+    index = (tmp_path / "wiki" / "index.md").read_text()
+    assert "demo = pkg.cli:main" in index
