@@ -416,7 +416,7 @@ class Generation:
         try:
             # A reply that was paid for is saved even when the run is being cancelled.
             with trio.CancelScope(shield=True):
-                await self._blocking.run(functools.partial(self.store.save_prose, node.id, prose))
+                await self._blocking.run(functools.partial(self._save, node.id, prose))
         except Exception as exc:
             self._store_failed(exc, "save prose")
             self._fail(result, phase, exc)
@@ -424,7 +424,15 @@ class Generation:
             return
         result.outcome = Outcome.GENERATED
         self._count(result)
-        await self._release(node.id)
+
+    def _save(self, node_id: str, prose: Prose) -> None:
+        """Save ``prose``, then give the node's lease back in the same trip (a lease that
+        cannot be given back expires: that costs no node)."""
+        self.store.save_prose(node_id, prose)
+        try:
+            self.leases.release(node_id)
+        except Exception:
+            self._lease_write_failed()
 
     def _store_failed(self, exc: BaseException, doing: str) -> None:
         """The store refuses writes (disk full, read-only): every further reply would be paid
@@ -442,9 +450,12 @@ class Generation:
         try:
             await self._blocking.run(fn)
         except Exception:
-            if not self._lease_failed:
-                self._lease_failed = True
-                _log.warning("a lease write to the store failed; leases expire", exc_info=True)
+            self._lease_write_failed()
+
+    def _lease_write_failed(self) -> None:
+        if not self._lease_failed:
+            self._lease_failed = True
+            _log.warning("a lease write to the store failed; leases expire", exc_info=True)
 
     async def _heartbeat(self) -> None:
         """Renew this run's leases three times per lease time, while the run lives."""
