@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import trio
 from fakellm import FakeLLM
 from mockclock import client_for, inline, run
+from projects import write_tree
 from sample_project import built_store
 
+from pith._build import build
+from pith._extract import extract
 from pith._generate import Generation
 from pith._generate._adaptive import AdaptiveConcurrency
 from pith._generate._engine import only_cancels
@@ -249,3 +253,39 @@ def test_the_public_api_exports_what_it_returns_and_takes_and_is_typed() -> None
         assert name in pith.__all__
         assert getattr(pith, name).__name__ == name
     assert importlib.resources.files("pith").joinpath("py.typed").is_file()
+
+
+class CountingDict(dict[str, tuple[str, ...]]):
+    """A dict that counts lookups of its items."""
+
+    lookups = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        CountingDict.lookups += 1
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> tuple[str, ...]:
+        CountingDict.lookups += 1
+        return super().__getitem__(key)
+
+
+# 9. Phase two counts readiness per parent; it does not rescan every waiting module.
+async def test_phase_two_does_not_rescan_waiting_modules(
+    autojump_clock: trio.testing.MockClock, tmp_path: Path
+) -> None:
+    files = {f"p{i}/__init__.py": "" for i in range(40)}
+    files |= {f"p{i}/inner/__init__.py": "" for i in range(40)}
+    root = write_tree(tmp_path / "project", files)
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        selection = select_nodes(store)
+        assert len(selection.phase_two) >= 80
+        counted = attrs.evolve(selection, submodules=CountingDict(selection.submodules))
+        CountingDict.lookups = 0
+        async with client_for(FakeLLM(latency=1.0)) as client:
+            generation = Generation(store=store, client=client, concurrency=1, _run_blocking=inline)
+            report = await generation.run(counted)
+    assert len(report.generated) == len(report.results)
+    # Each module is looked up a bounded number of times, not once per completion.
+    assert CountingDict.lookups <= 2 * len(selection.phase_two), CountingDict.lookups
