@@ -44,7 +44,7 @@ async def test_a_limiter_widened_before_run_does_not_hang(
     limiter = FifoCapacityLimiter(1)
     fake = FakeLLM(latency=1.0)
     async with client_for(fake) as client:
-        generation = Generation(store=store, client=client, limiter=limiter, _run_blocking=inline)
+        generation = Generation(store=store, client=client, limiter=limiter)._use_runner(inline)
         limiter.total_tokens = 8  # e.g. reset after an earlier run's adaptation left it at 1
         with trio.fail_after(3600):
             report = await generation.run(select_nodes(store))
@@ -203,7 +203,7 @@ async def test_only_summaries_module_prompts_read_are_kept(
 ) -> None:
     fake = FakeLLM()
     async with client_for(fake) as client:
-        generation = Generation(store=store, client=client, concurrency=2, _run_blocking=inline)
+        generation = Generation(store=store, client=client, concurrency=2)._use_runner(inline)
         await generation.run(select_nodes(store))
         kept = set(generation._prompts.summaries)
     functions = {n.id for n in store.nodes(NodeType.FUNCTION)}
@@ -221,7 +221,7 @@ async def test_a_finished_force_run_clears_its_marker(
 
 async def test_a_generation_runs_once(autojump_clock: trio.testing.MockClock, store: Store) -> None:
     async with client_for(FakeLLM()) as client:
-        generation = Generation(store=store, client=client, _run_blocking=inline)
+        generation = Generation(store=store, client=client)._use_runner(inline)
         await generation.run(select_nodes(store))
         with pytest.raises(RuntimeError, match="once"):
             await generation.run(select_nodes(store))
@@ -284,7 +284,7 @@ async def test_phase_two_does_not_rescan_waiting_modules(
         counted = attrs.evolve(selection, submodules=CountingDict(selection.submodules))
         CountingDict.lookups = 0
         async with client_for(FakeLLM(latency=1.0)) as client:
-            generation = Generation(store=store, client=client, concurrency=1, _run_blocking=inline)
+            generation = Generation(store=store, client=client, concurrency=1)._use_runner(inline)
             report = await generation.run(counted)
     assert len(report.generated) == len(report.results)
     # Each module is looked up a bounded number of times, not once per completion.

@@ -92,11 +92,8 @@ class Generation:
     )
     # How often a node held by another run is looked at again (seconds).
     recheck_interval: float = 1.0
-    # Runs the store's blocking calls, batched; tests on Trio's mock clock pass an inline runner
-    # so that thread waits do not look idle. Not part of the documented signature.
-    _run_blocking: RunBlocking[Any] = attrs.field(
-        default=trio.to_thread.run_sync, alias="_run_blocking"
-    )
+    # Runs the store's blocking calls, batched (see `_use_runner`).
+    _run_blocking: RunBlocking[Any] = attrs.field(init=False, default=trio.to_thread.run_sync)
     limiter: FifoCapacityLimiter = attrs.field(init=False)
     admission: AdaptiveConcurrency = attrs.field(init=False)
     report: GenerationReport = attrs.field(init=False)
@@ -141,6 +138,14 @@ class Generation:
             started_at=dt.datetime.now(dt.UTC),
             admission=self.admission,
         )
+
+    def _use_runner(self, run_blocking: RunBlocking[Any]) -> Generation:
+        """Run the store's blocking calls with ``run_blocking`` instead of worker threads: tests
+        on Trio's mock clock run them inline, where a wait for a thread would look idle and make
+        the clock jump. Private: not part of the documented API."""
+        self._run_blocking = run_blocking
+        self._blocking = BlockingBatcher(run_blocking)
+        return self
 
     async def run(self, selection: Selection) -> GenerationReport:
         """Write every node of ``selection``; return the report (failures are in it, not raised).
@@ -566,8 +571,7 @@ async def _generate(
         admission=admission,
         on_progress=on_progress,
         adaptive=adaptive,
-        _run_blocking=run_blocking,
-    )
+    )._use_runner(run_blocking)
     selection = await run_blocking(
         functools.partial(select_nodes, store, node_ids=node_ids, force=force)
     )
