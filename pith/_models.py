@@ -13,6 +13,8 @@ from typing import Any
 import attrs
 import cattrs
 
+from ._roles import Role, role_of
+
 __all__ = [
     "ClassFacts",
     "Edge",
@@ -27,6 +29,7 @@ __all__ = [
     "NodeType",
     "Prose",
     "Readme",
+    "SearchTerms",
     "SymbolFacts",
     "SymbolKind",
     "UseFacts",
@@ -61,13 +64,9 @@ class EdgeType(enum.StrEnum):
 
 def is_test_path(path: str) -> bool:
     """Whether file id ``path`` is a test file: under a ``tests``/``test`` directory, or named
-    ``test_*.py``, ``*_test.py`` or ``conftest.py``. A test file is never a source file."""
-    directory, _, name = path.rpartition("/")
-    if name == "conftest.py" or name.endswith("_test.py"):
-        return True
-    if name.startswith("test_") and name.endswith(".py"):
-        return True
-    return bool({"tests", "test"} & set(directory.split("/")))
+    ``test_*.py``, ``*_test.py`` or ``conftest.py`` (`pith._roles`, the one rule). A test file
+    is never a source file."""
+    return role_of(path) is Role.TEST
 
 
 # --- facts (extract) -----------------------------------------------------------------------------
@@ -216,6 +215,17 @@ class GitFacts:
 
 
 @attrs.frozen
+class SearchTerms:
+    """A file's words for retrieval, as `pith._tokens` normalizes them (space-separated, each
+    word at most a few times, bounded): what `pith ask` and `pith search` rank files by."""
+
+    defines: str = ""  # every definition's own name, whole and lowercased: exact-name lookups
+    names: str = ""  # every definition's name: classes, functions, methods, nested ones
+    text: str = ""  # docstrings, signatures, decorators, key statements, exports
+    body: str = ""  # the whole source: identifiers, comments and strings
+
+
+@attrs.frozen
 class FileFacts:
     """Everything extraction learned about one Python file.
 
@@ -241,6 +251,7 @@ class FileFacts:
     # "" for the module itself); and the files whose names `from x import *` brings in.
     bindings: tuple[tuple[str, str, str], ...] = ()
     star_imports: tuple[str, ...] = ()
+    terms: SearchTerms = SearchTerms()  # in the facts' JSON; indexed by build (`retrieval`)
 
     def definition(self, qualname: str) -> FunctionFacts | ClassFacts | None:
         """The top-level function or class named ``qualname`` (a function node's name), or the

@@ -72,6 +72,7 @@ def test_tests_and_examples_are_left_out_unless_asked(db: Path) -> None:
         selection = select_nodes(store)
         chosen = {node.id for node in selection.nodes}
         assert chosen == {
+            ".",  # the overview: the root node always exists
             "app.py",
             "pkg",
             "pkg/core.py:connect",
@@ -126,13 +127,13 @@ def test_the_command_says_what_it_left_out_and_writes_what_was_asked(tmp_path: P
     assert run_pith("extract", "project", cwd=tmp_path, env=env).returncode == 0
     estimated = run_pith("generate", "--estimate", cwd=tmp_path, env=env)
     assert estimated.returncode == 0, estimated.stderr
-    assert "nodes to generate: 7 " in estimated.stdout
+    assert "nodes to generate: 8 " in estimated.stdout
     assert (
         "left out: 10 test and example nodes (tests/ 5, docs_src/ 4, setup_test.py 1); they get "
         "prose only when asked: --path 'tests/*'" in estimated.stdout
     )
     assert "by directory:\n  pkg/    6 nodes" in estimated.stdout
-    assert "\n  (root)  1 node, " in estimated.stdout
+    assert "\n  (root)  2 nodes, " in estimated.stdout  # app.py and the overview
 
     fake = FakeLLM()
     with fake.serve() as url:

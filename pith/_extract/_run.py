@@ -45,7 +45,7 @@ from ._python import MAX_FILE_BYTES, ImportResolver, parse_source, problem_facts
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
-PARSER_VERSION = "3"  # 3: symbols, uses and import bindings
+PARSER_VERSION = "4"  # 3: symbols, uses and import bindings; 4: retrieval terms
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

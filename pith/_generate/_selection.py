@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 
 import attrs
 
+from .._config import read_target_config
 from .._errors import UsageError
 from .._models import EdgeType, Node, NodeType
 from .._roles import Role, role_of
@@ -159,8 +160,6 @@ def _configured_globs(store: Store) -> tuple[str, ...]:
     """``[tool.pith] generate`` of the codebase: tests or examples to write prose for too."""
     if not store.root:
         return ()
-    from .._extract._files import read_target_config
-
     value = read_target_config(Path(store.root)).get("generate", ())
     return (value,) if isinstance(value, str) else tuple(value)
 

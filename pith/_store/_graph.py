@@ -141,19 +141,13 @@ class Graph(Connection):
 
     def briefs(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None, bool]]:
         """Id -> (type, summary or None, stale) for the nodes among ``ids`` that exist."""
-        wanted = list(dict.fromkeys(ids))
-        out: dict[str, tuple[str, str | None, bool]] = {}
-        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._query(
-                "SELECT n.id, n.type, json_extract(p.prose, '$.summary'),"
-                " p.source_hash IS NOT NULL AND p.source_hash != n.source_hash"
-                f" FROM nodes n LEFT JOIN prose p ON p.node_id = n.id WHERE n.id IN ({marks})",
-                chunk,
-            )
-            out.update({i: (str(t), s, bool(stale)) for i, t, s, stale in rows})
-        return out
+        rows = self._query_in(
+            "SELECT n.id, n.type, json_extract(p.prose, '$.summary'),"
+            " p.source_hash IS NOT NULL AND p.source_hash != n.source_hash"
+            " FROM nodes n LEFT JOIN prose p ON p.node_id = n.id WHERE n.id IN ({marks})",
+            ids,
+        )
+        return {i: (str(t), s, bool(stale)) for i, t, s, stale in rows}
 
 
 def _node_from_row(row: tuple[str, str, str, str, str, str]) -> Node:
