@@ -179,6 +179,12 @@ class SymbolStore(Search):
         )
         return [_reference(row) for row in rows]
 
+    def reference_count(self, id: str) -> int:
+        """How many references symbol ``id`` has."""
+        if not self.has_symbols:
+            return 0
+        return int(self._query("SELECT count(*) FROM refs WHERE target = ?", (id,))[0][0])
+
     def unresolved_uses(self, path: str) -> int:
         """How many uses of file ``path``'s names lead nowhere it defines (dynamic, or gone)."""
         if not self.has_symbols:
