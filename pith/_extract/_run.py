@@ -222,13 +222,23 @@ def extract(
     progress(done, total)
 
     worker_count = workers if workers is not None else (os.cpu_count() or 1)
-    if worker_count > 1 and len(to_parse) >= POOL_MIN_FILES:
-        rows.extend(_parse_in_pool(root, file_ids, to_parse, worker_count, done, total, progress))
-    else:
-        for file_path in to_parse:
-            rows.append(_read_and_parse(root, file_path, resolver))
-            done += 1
-            progress(done, total)
+    # The rows are plain strings, numbers and tuples of them, with no cycle to find: the
+    # cyclic collector would only rescan them, again and again as they pile up.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if worker_count > 1 and len(to_parse) >= POOL_MIN_FILES:
+            rows.extend(
+                _parse_in_pool(root, file_ids, to_parse, worker_count, done, total, progress)
+            )
+        else:
+            for file_path in to_parse:
+                rows.append(_read_and_parse(root, file_path, resolver))
+                done += 1
+                progress(done, total)
+    finally:
+        if collecting:
+            gc.enable()
 
     deleted = sorted(set(stored_hashes) - set(file_ids))
     if not reusable:

@@ -280,11 +280,16 @@ def _definitions(
                 kind = SymbolKind.METHOD
             else:
                 kind = SymbolKind.FUNCTION
-            decorators = [visitor.source(d) for d in statement.decorator_list]
+            known_facts = known.get(qualname)
+            decorators = (
+                known_facts.decorators
+                if known_facts is not None
+                else [_first_line(visitor, d) for d in statement.decorator_list]
+            )
             rank = 0 if any(_OVERLOAD.search(d) for d in decorators) else 1
             previous = found.get(qualname)
             if previous is None or rank >= previous[0]:
-                symbol = _symbol(visitor, statement, qualname, kind, known.get(qualname))
+                symbol = _symbol(visitor, statement, qualname, kind, known_facts)
                 chains = []
                 if isinstance(statement, ast.ClassDef):
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
@@ -353,10 +358,10 @@ def _constants(
     targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
     value = statement.value
     if isinstance(statement, ast.AnnAssign):
-        shown = f": {visitor.source(statement.annotation)}"
-        shown += f" = {visitor.source(value)}" if value is not None else ""
+        shown = f": {_first_line(visitor, statement.annotation)}"
+        shown += f" = {_first_line(visitor, value)}" if value is not None else ""
     else:
-        shown = f" = {visitor.source(value)}" if value is not None else ""
+        shown = f" = {_first_line(visitor, value)}" if value is not None else ""
     for target in targets:
         if not isinstance(target, ast.Name):
             continue
@@ -374,6 +379,18 @@ def _constants(
             ),
             [],
         )
+
+
+def _first_line(visitor: _Source, node: ast.expr) -> str:
+    """An expression as written when it fits on one line, else its first line and "…": a
+    value of a thousand lines (a table, a dict of help texts) is not unparsed to show it."""
+    if node.end_lineno == node.lineno:
+        return visitor.source(node)
+    line = visitor.lines[node.lineno - 1]
+    if line.isascii():
+        return line[node.col_offset :].rstrip() + " …"
+    encoded = line.encode("utf-8", "surrogatepass")  # column offsets count UTF-8 bytes
+    return encoded[node.col_offset :].decode("utf-8", "replace").rstrip() + " …"
 
 
 def _bounded(text: str, limit: int) -> str:
