@@ -730,6 +730,7 @@ def generate(
                 )
             except GenerationInterrupted as exc:
                 report, interrupted = exc.report, exc
+                _signals.terminated |= exc.terminated  # SIGTERM came through Trio's receiver
             finally:
                 _signals.defer()  # what was paid for is now reported, even on a second Ctrl-C
     if report_path is not None:
@@ -848,14 +849,13 @@ def serve(
     GET /context?files=a.py,b.py
                           what to read before changing those files
     GET /impact/ID        what imports it, nearest first
-    GET /callers/ID       who uses a symbol or file: file, line, caller, text
+    GET /callers/ID       who uses a symbol or file: file, line, caller; tests apart
     GET /search?q=WORDS&limit=N
                           nodes ranked by relevance
     GET /health           {"status", "project", "nodes"}
 
-    Answers are JSON, or Markdown with ?format=md. Read-only on the store, except
-    that --generate-missing writes the prose it is asked for (with the endpoint and
-    key of `pith generate`).
+    Answers are JSON, or Markdown with ?format=md. Read-only unless --generate-missing,
+    which writes the prose asked for (the endpoint and key of `pith generate`).
     """
     from ._serve import serve as run_server
 

@@ -189,9 +189,11 @@ class UseFacts:
     the definition ``dotted`` inside file ``target`` (``"Client.send"`` in ``pkg/_client.py``
     for ``import pkg; pkg.Client.send``; the re-exports of ``target`` are followed at build).
 
-    ``member``: it was reached through ``self``/``cls`` (``dotted`` is ``Class.attr``); it
-    counts only when that class or a base defines ``attr``, else it is an instance attribute.
-    ``scope``: the qualname of the innermost enclosing def or class, "" at module level."""
+    A use that leads into its own file is resolved here: ``dotted`` is then exactly the
+    qualname of a symbol of ``target``. ``member``: reached through ``self``/``cls``
+    (``dotted`` is ``Class.attr``) and not defined by that class itself; it counts when a base
+    class defines ``attr`` (resolved at build), else it is an instance attribute. ``scope``: the
+    qualname of the innermost enclosing def or class, "" at module level."""
 
     line: int
     scope: str

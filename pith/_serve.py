@@ -14,7 +14,8 @@ generate` writes) and read in worker threads, off the event loop.
 Exposure: only requests whose ``Host`` is a loopback name (``localhost``, ``*.localhost``,
 ``127.0.0.0/8``, ``::1``), the address given to ``--host``, or a name given to ``--allow-host``
 are answered; any other gets a 403 before any work (a web page cannot reach the wiki through DNS
-rebinding). Listening on an address that is not loopback is said in one warning.
+rebinding), and so does a browser's request for a page of another site (by ``Origin`` or
+``Sec-Fetch-Site``). Listening on an address that is not loopback is said in one warning.
 
 With ``generate_missing``, a node asked for without prose is generated first, through the
 generator and one shared FIFO limiter, once however many requests ask for it at the same time
@@ -185,7 +186,7 @@ def create_app(
         return await trio.to_thread.run_sync(fn)
 
     async def node(request: Request) -> _Renderings:
-        """One node's page by id: `pkg/mod.py`, `pkg`, `.` or `pkg/mod.py:Class.method`."""
+        """One node or symbol by id (`pkg/mod.py`, `.`, `pkg/mod.py:Class.send`) or bare name."""
         node_id = request.path_params["node_id"]
         if missing is not None:
             view = await read(functools.partial(reader.node, node_id))  # 404 before any call
@@ -355,21 +356,36 @@ def is_loopback(name: str) -> bool:
 
 
 class _HostCheck:
-    """Answers 403 to an HTTP request whose ``Host`` is neither loopback nor allowed."""
+    """Answers 403 to an HTTP request whose ``Host`` is neither loopback nor allowed, and to one
+    a browser sends for a page of another site (its ``Origin`` names another host, or its
+    ``Sec-Fetch-Site`` is ``cross-site``): such a page cannot read the answer, but with
+    ``--generate-missing`` its requests alone would spend calls."""
 
     def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
         self.app = app
         self.allowed = frozenset(host_name(a) for a in allowed)
 
+    def _served(self, name: str) -> bool:
+        return is_loopback(name) or name in self.allowed
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            hosts = [v for k, v in scope["headers"] if k == b"host"]
-            name = host_name(hosts[0].decode("latin-1")) if len(hosts) == 1 else ""
-            if not (is_loopback(name) or name in self.allowed):
+            headers: dict[bytes, list[str]] = {}
+            for key, value in scope["headers"]:
+                headers.setdefault(key, []).append(value.decode("latin-1"))
+            hosts = headers.get(b"host", [])
+            origin = headers.get(b"origin", [""])[0].partition("://")[2]
+            error = None
+            if len(hosts) != 1 or not self._served(host_name(hosts[0])):
                 error = (
                     "this Host is not served: pith serve answers loopback names only; start it "
                     "with --allow-host NAME to serve another name"
                 )
+            elif (origin and not self._served(host_name(origin.partition("/")[0]))) or (
+                headers.get(b"sec-fetch-site") == ["cross-site"]
+            ):
+                error = "a request from a page of another site is not served"
+            if error is not None:
                 await JSONResponse({"error": error}, 403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -22,6 +22,7 @@ _SUGGESTED = 10
 __all__ = [
     "Linker",
     "empty_status",
+    "file_symbols",
     "list_text",
     "node_list",
     "node_markdown",
@@ -33,6 +34,7 @@ __all__ = [
     "status",
     "status_text",
     "symbol_view",
+    "symbols_markdown",
 ]
 
 
@@ -323,15 +325,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
             first, last = definition.start_line, definition.end_line
     else:
         out["exports"] = list(facts.exports)
-        out["symbols"] = [
-            {
-                "id": symbol.id,
-                "kind": str(symbol.kind),
-                "lines": [symbol.start_line, symbol.end_line],
-                "signature": symbol.signature,
-            }
-            for symbol in store.symbols_in(facts.path)
-        ]
+        out["symbols"] = file_symbols(store, facts.path)
     out["problem"] = facts.problem
     out["docstring"] = docstring.split("\n\n")[0] if docstring else None
     out["key_statements"] = [
@@ -370,6 +364,19 @@ def _source_markdown(source: dict[str, Any]) -> list[str]:
     if "symbols" in source:
         out += symbols_markdown(source["symbols"])
     return out
+
+
+def file_symbols(store: Store, file_id: str) -> list[dict[str, Any]]:
+    """A file's symbols, in source order: ``[{"id", "kind", "lines", "signature"}]``."""
+    return [
+        {
+            "id": symbol.id,
+            "kind": str(symbol.kind),
+            "lines": [symbol.start_line, symbol.end_line],
+            "signature": symbol.signature,
+        }
+        for symbol in store.symbols_in(file_id)
+    ]
 
 
 def symbols_markdown(symbols: list[dict[str, Any]]) -> list[str]:

@@ -97,20 +97,17 @@ CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name);
 CREATE VIRTUAL TABLE IF NOT EXISTS symbol_search
     USING fts5(id, name, docstring, tokenize = 'porter unicode61');
 -- Each file's uses of project names as the file alone tells (pith._models.UseFacts), written
--- by extract with its file.
+-- by extract with its file; an id is never reused, so a reference to a use replaced since the
+-- last build names no use.
 CREATE TABLE IF NOT EXISTS uses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL, line INTEGER NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
     dotted TEXT NOT NULL, member INTEGER NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS uses_path ON uses (path);
--- The uses resolved to the symbol they reach (re-exports followed), rewritten by every build;
--- `caller`: the id of the innermost enclosing symbol, or the file id at module level.
-CREATE TABLE IF NOT EXISTS refs (
-    target TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, caller TEXT NOT NULL,
-    text TEXT NOT NULL
-);
+-- The uses resolved to the symbol they reach (re-exports followed), rewritten by every build.
+CREATE TABLE IF NOT EXISTS refs (target TEXT NOT NULL, use INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS refs_target ON refs (target);
-CREATE INDEX IF NOT EXISTS refs_path ON refs (path);
 -- Per file: uses of its names that lead nowhere it defines (dynamic, or gone): counted only.
 CREATE TABLE IF NOT EXISTS unresolved (target TEXT PRIMARY KEY, uses INTEGER NOT NULL);
 """
