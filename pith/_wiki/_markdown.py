@@ -23,7 +23,8 @@ _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
 _SPECIAL = re.compile(r"([\\<>\[\]])")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # A heading (``# x``), or a line that underlines the one before into a heading (``===``, ``---``).
-_BLOCK_START = re.compile(r"^(\s*)(#|[=-]+\s*$)")
+# also after list markers (``- # x`` is a heading inside a list item).
+_BLOCK_START = re.compile(r"^(\s*(?:(?:[-+*]|\d{1,9}[.)])\s+)*)(#|[=-]+\s*$)")
 
 
 def _longest_run(value: str) -> int:
@@ -59,6 +60,8 @@ def line(value: object) -> str:
     characters and newlines become spaces, markup is escaped, nothing makes a heading."""
     flat = _CONTROL.sub(" ", str(value)).strip()
     escaped = _escape_outside_code(flat)
+    if _FENCE.match(escaped):  # ``` at the start would open a code block that swallows the page
+        escaped = "\\" + escaped
     return _BLOCK_START.sub(r"\1\\\2", escaped, count=1)
 
 
