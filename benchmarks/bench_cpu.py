@@ -1,7 +1,7 @@
 """pith's own CPU per LLM call next to a bare Trio + httpx loop, and `pith generate`'s makespan
 next to the ideal, against the fake endpoint in a process of its own.
 
-The workload is the trio package as installed (a real codebase, about 560 nodes): it is copied,
+The workload is the trio package as installed (a real codebase; about 300 nodes in scope): it is copied,
 extracted and built, then `pith generate --force -c C` runs in a child process against the fake
 server (latency L). CPU is read with getrusage inside that child around the command alone
 (imports excluded, as for the bare loop); the whole process's CPU is printed too. The bare loop
