@@ -1,12 +1,13 @@
 """pith's own CPU per LLM call next to a bare Trio + httpx loop, and `pith generate`'s makespan
 next to the ideal, against the fake endpoint in a process of its own.
 
-The workload is the trio package as installed (a real codebase, about 560 nodes): it is copied,
-extracted and built, then `pith generate --force -c C` runs in a child process against the fake
-server (latency L). CPU is read with getrusage inside that child around the command alone
-(imports excluded, as for the bare loop); the whole process's CPU is printed too. The bare loop
-sends the same number of calls, each the size of one of pith's prompts and naming the same node
-(so the replies are the same), at the same concurrency, and decodes each reply's JSON.
+The workload is the trio package as installed (a real codebase; about 300 nodes in scope): it
+is copied, extracted and built, then `pith generate --force -c C` runs in a child process
+against the fake server (latency L). CPU is read with getrusage inside that child around the
+command alone (imports excluded, as for the bare loop); the whole process's CPU is printed too.
+The bare loop sends the same number of calls, each the size of one of pith's prompts and naming
+the same node (so the replies are the same), at the same concurrency, and decodes each reply's
+JSON.
 
 Bounds: pith's CPU per call <= 1.5x the bare loop's; makespan <= 1.10x the ideal at C; against
 a server that refuses past 8 calls in flight, <= 1.25x the ideal at 8. ``--profile`` prints the
