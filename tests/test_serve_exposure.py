@@ -152,10 +152,11 @@ def test_help_lists_every_endpoint_and_the_markdown_format(data_dir: Path) -> No
     )
     assert result.returncode == 0
     with contextlib.closing(Store.open(data_dir / "pith.db")) as store:
-        paths = [r.path for r in create_app(store).routes if isinstance(r, Route)]
-    assert len(paths) >= 6
-    for path in paths:  # "/node/{node_id:path}" is said "/node/ID"
-        assert f"GET {path.partition('{')[0]}" in result.stdout, path
+        routes = [r for r in create_app(store).routes if isinstance(r, Route)]
+    assert len(routes) >= 6
+    for route in routes:  # "/node/{node_id:path}" is said "/node/ID"; POST /query as POST
+        method = "POST" if "POST" in (route.methods or ()) else "GET"
+        assert f"{method} {route.path.partition('{')[0]}" in result.stdout, route.path
     for word in ("/health", "?format=md", "--allow-host", "--generate-budget"):
         assert word in result.stdout, word
 
