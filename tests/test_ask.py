@@ -19,15 +19,15 @@ import pytest
 from fakellm import FakeLLM, default_prose
 from sample_project import write_project
 
-from pith._ask import count_tokens
 from pith._build import build
 from pith._errors import NotFoundError, UsageError
 from pith._extract import extract
 from pith._generate._prompts import estimate_prompt_tokens
 from pith._models import NodeType
-from pith._read import WikiReader
 from pith._store import Store
 from pith._tokens import stem, words
+from pith._wiki._ask import count_tokens
+from pith._wiki._read import WikiReader
 
 PROJECT = {
     "pkg/__init__.py": """
@@ -261,6 +261,8 @@ def test_ids_resolve_as_typed_and_say_so(reader: WikiReader, data_dir: Path) -> 
         ("pkg/auth.py", "auth.py"),
     ]
     assert context["unknown"] == ["nope.py"]
+    assert reader.callers("utils.py").id == "pkg/utils.py"  # a file by a unique suffix
+    assert reader.callers("pkg.client.Client").id == "pkg/client.py:Client"
     impact = reader.impact("pkg.utils").to_json()
     assert (impact["id"], impact["resolved_from"]) == ("pkg/utils.py", "pkg.utils")
 
