@@ -15,8 +15,8 @@ from projects import write_tree
 from sample_project import built_store
 
 from pith._build import build
+from pith._cli._console import estimate_lines
 from pith._config import Settings
-from pith._console import estimate_lines
 from pith._errors import UsageError
 from pith._extract import extract
 from pith._generate._engine import Generation, _generate, generate
@@ -282,8 +282,7 @@ async def test_cancelling_keeps_finished_prose_and_a_rerun_finishes_the_rest(
                 client=client,
                 concurrency=2,
                 on_progress=cancel_after_four,
-                _run_blocking=inline,
-            )
+            )._use_runner(inline)
             await generation.run(select_nodes(store))
     report = generation.report
     assert report.cancelled
