@@ -20,6 +20,7 @@ question names it (``Client`` -> ``httpx/_client.py:Client``), else the file.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Iterable, Sequence
 
@@ -80,6 +81,7 @@ class RankedFile:
     why: tuple[str, ...] = ()  # "defines raise_for_status", "path: redirect", "imported by x"
 
 
+@functools.lru_cache(maxsize=65_536)
 def file_kind(path: str) -> str:
     """What a file is for, by its path (`pith._roles`, the rule every part of pith uses):
     "source", "test" or "example" (docs, tutorials and demos too)."""
@@ -203,7 +205,7 @@ def _spread(store: Store, scores: dict[str, float], why: dict[str, list[str]]) -
 
 def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str]) -> list[str]:
     """Why a file matched, in a few words: the question's words in its path and names."""
-    path_words = set(words(file_id))
+    path_words = _path_words(file_id)
     in_path = [t for t in terms if t in path_words][:4]
     out = [f"path: {' '.join(in_path)}"] if in_path else []
     if fields is not None:
@@ -222,6 +224,11 @@ def wanted_file(
     if kinds is not None and file_kind(file_id) not in set(kinds):
         return False
     return path is None or _path_matches(file_id, path)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _path_words(file_id: str) -> frozenset[str]:
+    return frozenset(words(file_id))
 
 
 def _path_matches(file_id: str, pattern: str) -> bool:
