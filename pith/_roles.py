@@ -8,9 +8,14 @@ every part of pith agrees.
 from __future__ import annotations
 
 import enum
+import re
 from pathlib import PurePosixPath
 
-__all__ = ["Role", "role_of"]
+__all__ = ["SCRIPT_SUFFIXES", "Role", "role_of", "script_test_stem"]
+
+# The suffixes of the files the TypeScript/JavaScript extractor reads (`pith._extract`).
+SCRIPT_SUFFIXES = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+_SCRIPT_TEST = re.compile(r"^(.+?)\.(?:test|spec|e2e|test-d)\.[cm]?[jt]sx?$")
 
 
 class Role(enum.Enum):
@@ -41,11 +46,21 @@ _EXAMPLE_DIRS = frozenset(
 )
 
 
+def script_test_stem(name: str) -> str | None:
+    """``a`` of a TypeScript/JavaScript test file named ``a.test.ts`` / ``a.spec.tsx`` /
+    ``a.test-d.ts`` (any script suffix); None for any other name."""
+    if not name.endswith(SCRIPT_SUFFIXES):
+        return None
+    match = _SCRIPT_TEST.match(name)
+    return match.group(1) if match else None
+
+
 def role_of(path: str) -> Role:
     """The role of a file or directory, by its path relative to the root (posix).
 
-    A test: under a ``tests``/``test`` directory, or named ``test_*.py``, ``*_test.py`` or
-    ``conftest.py``. An example: under ``examples``, ``docs``, ``docs_src``, ``tutorial`` and
+    A test: under a ``tests``/``test``/``__tests__`` directory, or named ``test_*.py``,
+    ``*_test.py``, ``conftest.py``, or ``*.test.ts`` / ``*.spec.js`` (any TypeScript or
+    JavaScript suffix). An example: under ``examples``, ``docs``, ``docs_src``, ``tutorial`` and
     the like. Everything else is source (``click/testing.py`` too: a module *for* testing).
     """
     parts = PurePosixPath(path).parts
@@ -53,8 +68,11 @@ def role_of(path: str) -> Role:
         return Role.SOURCE
     *dirs, name = parts
     stem = name.removesuffix(".py")
-    is_file = name.endswith(".py")
-    if is_file and (stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"):
+    is_python = name.endswith(".py")
+    is_file = is_python or name.endswith(SCRIPT_SUFFIXES)
+    if is_python and (stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"):
+        return Role.TEST
+    if not is_python and is_file and script_test_stem(name) is not None:
         return Role.TEST
     folders = {d.lower() for d in (dirs if is_file else parts)}
     if folders & _TEST_DIRS:
