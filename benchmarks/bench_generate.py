@@ -135,9 +135,7 @@ def run_naive_asyncio(store: Store, concurrency: int, latency: float) -> tuple[f
             await asyncio.sleep(latency)
             content = reply("".join(m["content"] for m in messages), node.id)
             text = content["choices"][0]["message"]["content"]  # type: ignore[index]
-            prose = parse_prose(
-                text, node=node, model="bench", facts=prompt.facts, code=prompt.code
-            )
+            prose = parse_prose(text, node=node, model="bench", index=prompt.index)
             store.save_prose(node.id, prose)
             prompts.summaries[node.id] = prose.summary
 

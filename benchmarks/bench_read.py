@@ -6,6 +6,8 @@ directly: no LLM). Figures are printed next to their targets:
 
 - context for 5 files, p50 (target <= 20 ms) and p99, library and HTTP;
 - search p50, library and HTTP;
+- ask (a task in English, a 4,000-token briefing) p50, library and HTTP `POST /query`
+  (target <= 150 ms);
 - 200 concurrent HTTP requests while `pith generate --force` rewrites prose through a fake
   endpoint on 127.0.0.1: how many were answered, how many failed (target: all, none).
 
@@ -41,6 +43,15 @@ from pith._store import Store
 
 CONTEXT_P50_TARGET = 0.020
 QUERIES = ["http client", "parse", "thread lock", "json decode", "socket timeout", "path"]
+ASK_P50_TARGET = 0.150
+QUESTIONS = [
+    "redirects drop the Authorization header",
+    "add a per-request retry option",
+    "how does asyncio schedule callbacks",
+    "email header folding is wrong for long lines",
+    "json decode errors should say the line and column",
+    "thread lock",
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -72,8 +83,13 @@ def rewritten(data: Path) -> int:
     return count
 
 
+OVER: list[str] = []
+
+
 def report(name: str, seconds: list[float], target: float | None = None) -> None:
     p50, p99 = percentile(seconds, 0.5), percentile(seconds, 0.99)
+    if target is not None and p50 > target:
+        OVER.append(name)
     bound = ""
     if target is not None:
         bound = f"  (target p50 <= {target * 1000:.0f} ms) {'OK' if p50 <= target else 'OVER'}"
@@ -107,6 +123,12 @@ def main() -> None:
                 reader.search(query)
                 timings.append(time.perf_counter() - started)
             report("library search", timings)
+            timings = []
+            for question in QUESTIONS * 5:
+                started = time.perf_counter()
+                reader.ask(question)
+                timings.append(time.perf_counter() - started)
+            report("library ask", timings, ASK_P50_TARGET)
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("PITH_")}
         command = [sys.executable, "-m", "pith", "--data-dir", str(data)]
@@ -129,6 +151,12 @@ def main() -> None:
                     http.get("/search", params={"q": query}).raise_for_status()
                     timings.append(time.perf_counter() - started)
                 report("HTTP search", timings)
+                timings = []
+                for question in QUESTIONS * 5:
+                    started = time.perf_counter()
+                    http.post("/query", json={"question": question}).raise_for_status()
+                    timings.append(time.perf_counter() - started)
+                report("HTTP ask (POST /query)", timings, ASK_P50_TARGET)
 
             fake = FakeLLM(latency=0.05)
             with fake.serve() as base_url:
@@ -165,6 +193,9 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)
+    if OVER:
+        print(f"OVER: {', '.join(OVER)}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,17 @@ from ._version import __version__
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ._config import Settings, load_settings
-    from ._errors import ConfigError, PithError, UsageError
+    from ._errors import ConfigError, PithError, StoreWriteError, UsageError
     from ._generate import Generation, generate
-    from ._generate._adaptive import AdaptiveConcurrency
-    from ._generate._limiter import FifoCapacityLimiter
-    from ._generate._report import GenerationReport, NodeResult, Outcome, ProgressUpdate
+    from ._generate._adaptive import AdaptiveConcurrency, ConcurrencyChange
+    from ._generate._limiter import FifoCapacityLimiter, FifoCapacityLimiterStatistics
+    from ._generate._report import (
+        GenerationReport,
+        NodeError,
+        NodeResult,
+        Outcome,
+        ProgressUpdate,
+    )
     from ._generate._selection import Selection, select_nodes
     from ._llm import (
         AuthError,
@@ -36,7 +42,9 @@ if TYPE_CHECKING:
         RateLimitedError,
         RetryLaterError,
         ServerError,
+        Usage,
     )
+    from ._llm._client import Completion
     from ._store import Store, open_store
 
 # Names are imported on first use (PEP 562), so that `import pith` and commands that need
@@ -45,9 +53,12 @@ _LAZY: dict[str, str] = {
     "AdaptiveConcurrency": "._generate._adaptive",
     "AuthError": "._llm._errors",
     "BadRequestError": "._llm._errors",
+    "Completion": "._llm._client",
+    "ConcurrencyChange": "._generate._adaptive",
     "ConfigError": "._errors",
     "EndpointUnreachableError": "._llm._errors",
     "FifoCapacityLimiter": "._generate._limiter",
+    "FifoCapacityLimiterStatistics": "._generate._limiter",
     "Generation": "._generate._engine",
     "GenerationReport": "._generate._report",
     "InvalidReplyError": "._llm._errors",
@@ -56,6 +67,7 @@ _LAZY: dict[str, str] = {
     "LLMError": "._llm._errors",
     "LLMTimeoutError": "._llm._errors",
     "ModelNotFoundError": "._llm._errors",
+    "NodeError": "._generate._report",
     "NodeResult": "._generate._report",
     "Outcome": "._generate._report",
     "PithError": "._errors",
@@ -67,6 +79,8 @@ _LAZY: dict[str, str] = {
     "ServerError": "._llm._errors",
     "Settings": "._config",
     "Store": "._store",
+    "StoreWriteError": "._errors",
+    "Usage": "._llm._errors",
     "UsageError": "._errors",
     "generate": "._generate._engine",
     "load_settings": "._config",
@@ -86,9 +100,12 @@ __all__ = [
     "AdaptiveConcurrency",
     "AuthError",
     "BadRequestError",
+    "Completion",
+    "ConcurrencyChange",
     "ConfigError",
     "EndpointUnreachableError",
     "FifoCapacityLimiter",
+    "FifoCapacityLimiterStatistics",
     "Generation",
     "GenerationReport",
     "InvalidReplyError",
@@ -97,6 +114,7 @@ __all__ = [
     "LLMError",
     "LLMTimeoutError",
     "ModelNotFoundError",
+    "NodeError",
     "NodeResult",
     "Outcome",
     "PithError",
@@ -108,6 +126,8 @@ __all__ = [
     "ServerError",
     "Settings",
     "Store",
+    "StoreWriteError",
+    "Usage",
     "UsageError",
     "__version__",
     "generate",

@@ -12,8 +12,11 @@ Nodes:
   `BuildConfig.function_min_importers` other files import by name (also through a package's
   re-export, ``from pkg import name``), or that are complex (at least
   `BuildConfig.function_min_lines` lines or cyclomatic complexity
-  `BuildConfig.function_min_complexity`); id = ``<file id>:<qualname>``; ``source_hash`` = hash of
-  its own source lines, so editing another function of the file does not stale it.
+  `BuildConfig.function_min_complexity`), and the methods as long or complex of a public class of
+  `pith._store.LARGE_CLASS_LINES` lines or more; id = ``<file id>:<qualname>``; ``source_hash`` =
+  hash of its own source lines, so editing another function of the file does not stale it.
+  Every other class, method, function and constant is a symbol without prose of its own.
+- The **root** module ``.`` always exists: the overview (README, packages, entry points).
 
 Edges: ``contains`` (module -> sub-module, module -> file, file -> function; a directory
 belongs to its nearest enclosing module), ``imports`` / ``importedBy`` (file <-> file) and
@@ -148,7 +151,9 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
         scripts=scripts,
     )
     check_graph(nodes, edges)
-    references, unresolved = resolve_references(outlines, store.symbol_outlines(), store.all_uses())
+    references, unresolved = resolve_references(
+        outlines, store.symbol_outlines(), store.uses_to_resolve()
+    )
     removed = len(old_ids - {n.id for n in nodes})
     built_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     store.replace_graph(
@@ -349,7 +354,8 @@ def build_graph(
         file_nodes[facts.path] = node
         for definition in facts.definitions:
             lines = definition.end_line - definition.start_line + 1
-            fan_in = len(name_importers.get((facts.path, definition.name), ()))
+            method = definition.kind == "method"  # of a large class: never imported by name
+            fan_in = 0 if method else len(name_importers.get((facts.path, definition.name), ()))
             if not (
                 fan_in >= config.function_min_importers
                 or lines >= config.function_min_lines
@@ -621,13 +627,13 @@ def _common_prefix(a: str, b: str) -> int:
 # --- references: each use resolved to the symbol it reaches -------------------------------
 
 _MAX_HOPS = 8  # bindings, submodules and star imports followed for one use (cycles exist)
-ReferenceRow = tuple[str, str, int, str, str]  # (target id, file, line, caller id, text)
+ReferenceRow = tuple[str, int]  # (target symbol id, use id)
 
 
 def resolve_references(
     files: list[FileOutline],
     symbols: list[tuple[str, str, str, list[tuple[str, str]]]],
-    uses: Iterable[tuple[str, int, str, str, str, int, str]],
+    uses: Iterable[tuple[int, str, int, str, str, str, int]],
 ) -> tuple[list[ReferenceRow], dict[str, int]]:
     """Every use (`pith._models.UseFacts`, as stored) resolved to the symbol it reaches,
     following re-exports (``from .core import connect`` in a package's ``__init__.py``),
@@ -684,7 +690,7 @@ def resolve_references(
     seen: set[tuple[str, str, int, str]] = set()
     references: list[ReferenceRow] = []
     unresolved: dict[str, int] = defaultdict(int)
-    for path, line, scope, target, dotted, member, text in uses:
+    for use, path, line, scope, target, dotted, member in uses:
         key = (target, dotted, member)
         if key in cache:
             found = cache[key]
@@ -705,9 +711,8 @@ def resolve_references(
                 unresolved[target] += 1
             continue
         symbol_id = f"{found[0]}:{found[1]}"
-        caller = f"{path}:{scope}" if scope else path
-        if (symbol_id, path, line, caller) in seen:
+        if (symbol_id, path, line, scope) in seen:  # `f(f(x))`: one reference
             continue
-        seen.add((symbol_id, path, line, caller))
-        references.append((symbol_id, path, line, caller, text))
+        seen.add((symbol_id, path, line, scope))
+        references.append((symbol_id, use))
     return references, dict(unresolved)

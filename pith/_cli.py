@@ -32,11 +32,14 @@ from ._config import (
     locate_data_dir,
 )
 from ._errors import PithError, UsageError
+from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MAX_SEARCH_LIMIT, MIN_BUDGET
 from ._version import __version__
 from ._words import plural
 
 if TYPE_CHECKING:
+    from ._ask import Briefing
     from ._extract import ExtractSummary
+    from ._read import Context, Impact, WikiReader
 
 # Commands import what they need inside their function: trio, httpx, rich and the generator
 # cost ~0.3 s to import, which `pith --version`, `status`, `list` and `show` should not pay.
@@ -220,7 +223,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     pith extract PATH   read the code: ast, git history, READMEs (no LLM)
     pith build          turn it into a graph of files, modules and functions
     pith generate       write prose for every node with your LLM endpoint
-    pith show ID        read what was written; context FILE..., search QUERY, callers ID
+    pith show ID        read what was written; context, impact, callers, search, ask
     pith serve | mcp    give it to agents over HTTP or MCP; export DIR as Markdown
     """
     ctx.obj = CliState(data_dir=data_dir, verbosity=verbosity or 0)
@@ -378,21 +381,58 @@ def show(state: CliState, node_id: str, as_json: bool) -> None:
         click.echo(page, nl=False)
 
 
+_BUDGET_OPTION = click.option(
+    "--budget",
+    type=click.IntRange(MIN_BUDGET, MAX_BUDGET),
+    default=DEFAULT_BUDGET,
+    show_default=True,
+    help="At most this many tokens of Markdown (characters / 4, as --estimate counts).",
+)
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@_BUDGET_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
-def context(state: CliState, files: tuple[str, ...], as_json: bool) -> None:
+def context(state: CliState, files: tuple[str, ...], budget: int, as_json: bool) -> None:
     """What to read before changing FILEs: their prose, functions, modules, neighbours, tests."""
+    _answer_within(state, lambda reader: reader.context(files), budget, as_json=as_json)
+
+
+@cli.command()
+@click.argument("node_id", metavar="ID")
+@_BUDGET_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def impact(state: CliState, node_id: str, budget: int, as_json: bool) -> None:
+    """What a change to ID can break: the files that import it, nearest first, and their tests."""
+    _answer_within(state, lambda reader: reader.impact(node_id), budget, as_json=as_json)
+
+
+def _answer_within(
+    state: CliState,
+    question: Callable[[WikiReader], Context | Impact],
+    budget: int,
+    *,
+    as_json: bool,
+) -> None:
+    """Ask the read layer on the built store; print the JSON, or the Markdown within budget."""
     from ._read import WikiReader
     from ._store import open_store
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        answer = WikiReader(store).context(files)
+        answer = question(WikiReader(store))
     if as_json:
         _echo_json(answer.to_json())
     else:
-        click.echo(answer.to_markdown(), nl=False)
+        click.echo(answer.to_markdown(budget), nl=False)
+
+
+_PATH_OPTION = click.option(
+    "--path", "path_glob", metavar="GLOB", help="Only files matching GLOB (a dir/ for below it)."
+)
+_TESTS_OPTION = click.option("--tests", is_flag=True, help="Only test files.")
 
 
 @cli.command()
@@ -415,20 +455,106 @@ def callers(state: CliState, node_id: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("query")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, help="At most N results.")
+@click.option(
+    "--limit", type=click.IntRange(1, MAX_SEARCH_LIMIT), default=10, help="At most N results."
+)
+@click.option(
+    "--type",
+    "node_type",
+    type=click.Choice(["file", "module", "function"]),
+    default=None,
+    help="Only nodes of this type.",
+)
+@_PATH_OPTION
+@_TESTS_OPTION
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @pass_state
-def search(state: CliState, query: str, limit: int, as_json: bool) -> None:
-    """Nodes and symbols ranked by relevance to QUERY (ids, names, docstrings, prose)."""
+def search(
+    state: CliState,
+    query: str,
+    limit: int,
+    node_type: str | None,
+    path_glob: str | None,
+    tests: bool,
+    as_json: bool,
+) -> None:
+    """Nodes and symbols ranked for QUERY: exact names first, source before tests."""
+    from ._models import NodeType
     from ._read import WikiReader, hits_markdown
     from ._store import open_store
 
+    kind = NodeType(node_type) if node_type else None
     with open_store(state.store_settings(), require="built", read_only=True) as store:
-        hits = WikiReader(store).search(query, limit)
+        hits = WikiReader(store).search(query, limit, type=kind, path=path_glob, tests=tests)
     if as_json:
         _echo_json([hit.to_json() for hit in hits])
     else:
         click.echo(hits_markdown(query, hits), nl=False)
+
+
+@cli.command()
+@click.argument("question")
+@_BUDGET_OPTION
+@_PATH_OPTION
+@_TESTS_OPTION
+@click.option(
+    "--answer",
+    "with_answer",
+    is_flag=True,
+    help="Also have the configured LLM answer from the briefing, citing file:line.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@pass_state
+def ask(
+    state: CliState,
+    question: str,
+    budget: int,
+    path_glob: str | None,
+    tests: bool,
+    with_answer: bool,
+    as_json: bool,
+) -> None:
+    """What to read for a task in English: the files and symbols that matter, why, where
+    (file:line), their tests and importers, packed to a token budget. Local; no model unless
+    --answer (without an LLM configured, --answer gives the briefing alone)."""
+    from ._read import WikiReader
+    from ._store import open_store
+
+    with open_store(state.store_settings(), require="built", read_only=True) as store:
+        briefing = WikiReader(store).ask(question, budget, path=path_glob, tests=tests)
+    if as_json:
+        answer = _answer(state, briefing) if with_answer else None
+        _echo_json(briefing.to_json() | ({"answer": answer} if with_answer else {}))
+        return
+    # The briefing first: it is on the screen while the model writes (and kept if it fails).
+    click.echo(briefing.markdown, nl=False)
+    answer = _answer(state, briefing) if with_answer else None
+    if answer is not None:
+        click.echo(f"\n## Answer\n\n{answer}")
+
+
+def _answer(state: CliState, briefing: Briefing) -> str | None:
+    """The configured LLM's answer to the briefing; None (said on stderr) without one."""
+    import trio
+
+    from ._ask import write_answer
+    from ._llm import LLMClient
+
+    settings = state.settings()
+    if settings.needs_api_key and not settings.api_key:
+        click.echo(
+            "pith: no LLM configured (PITH_API_KEY, or PITH_BASE_URL for a local server):"
+            " the briefing alone",
+            err=True,
+        )
+        return None
+    client = LLMClient.from_settings(settings)
+
+    async def run() -> str:
+        async with client:
+            return await write_answer(client, briefing)
+
+    return trio.run(run)
 
 
 @cli.command()
@@ -604,6 +730,7 @@ def generate(
                 )
             except GenerationInterrupted as exc:
                 report, interrupted = exc.report, exc
+                _signals.terminated |= exc.terminated  # SIGTERM came through Trio's receiver
             finally:
                 _signals.defer()  # what was paid for is now reported, even on a second Ctrl-C
     if report_path is not None:
@@ -722,14 +849,13 @@ def serve(
     GET /context?files=a.py,b.py
                           what to read before changing those files
     GET /impact/ID        what imports it, nearest first
-    GET /callers/ID       who uses a symbol or file: file, line, caller, text
+    GET /callers/ID       who uses a symbol or file: file, line, caller; tests apart
     GET /search?q=WORDS&limit=N
                           nodes ranked by relevance
     GET /health           {"status", "project", "nodes"}
 
-    Answers are JSON, or Markdown with ?format=md. Read-only on the store, except
-    that --generate-missing writes the prose it is asked for (with the endpoint and
-    key of `pith generate`).
+    Answers are JSON, or Markdown with ?format=md. Read-only unless --generate-missing,
+    which writes the prose asked for (the endpoint and key of `pith generate`).
     """
     from ._serve import serve as run_server
 

@@ -42,6 +42,7 @@ __all__ = [
     "prepare_data_dir",
     "project_settings",
     "read_dotenv",
+    "read_target_config",
     "read_tool_table",
     "read_user_config",
     "redact_url",
@@ -172,6 +173,22 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 class ConfigWarning(UserWarning):
     """A setting that is ignored (an unknown key): the command goes on; the CLI prints it."""
+
+
+def read_target_config(root: Path) -> dict[str, Any]:
+    """The ``[tool.pith]`` table of ``root/pyproject.toml``; {} when absent. A pyproject that
+    cannot be parsed is ignored with a `ConfigWarning` (a broken file in the codebase being
+    read must not stop extraction, nor go unsaid); a bad ``[tool.pith]`` is a `ConfigError`."""
+    path = root / "pyproject.toml"
+    try:
+        return read_tool_table(path)
+    except ConfigError as exc:
+        if "[tool.pith]" in str(exc):
+            raise
+        warnings.warn(
+            ConfigWarning(f"{exc}; its [tool.pith] (globs, thresholds) is ignored"), stacklevel=2
+        )
+        return {}
 
 
 # Every key [tool.pith] may hold, and the type of its value.
@@ -388,11 +405,12 @@ def prepare_data_dir(path: Path) -> None:
 
 
 def _searched(looked_in: tuple[Path, ...]) -> str:
-    """``/a/b/c`` / ``/a/b/c or above it, up to /a (the top of its git work tree)``."""
-    if len(looked_in) == 1:
-        return str(looked_in[0])
+    """``/a/b/c or above it, up to /a (the top of its git work tree)``; ``/a (the top of its
+    git work tree)`` when that is where pith started."""
     last = looked_in[-1]
     why = " (the top of its git work tree)" if (last / ".git").exists() else ""
+    if len(looked_in) == 1:
+        return f"{last}{why}"
     return f"{looked_in[0]} or above it, up to {last}{why}"
 
 

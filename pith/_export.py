@@ -96,7 +96,12 @@ def export_markdown(store: Store, directory: Path, *, overwrite: bool = False) -
             continue
         path = paths[node.id]
         data = _views.node_view(store, node.id)
-        page = _views.node_markdown(data, link=_linker(path, paths))
+        symbols = (
+            _views.symbols_markdown(_views.file_symbols(store, node.id))
+            if node.type is NodeType.FILE
+            else None
+        )
+        page = _views.node_markdown(data, source=symbols, link=_linker(path, paths))
         up = os.path.relpath(INDEX, os.path.dirname(path) or ".")
         written[path] = _write(directory, path, f"[index]({up})\n\n{page}")
     written[INDEX] = _write(directory, INDEX, _index(store, nodes, briefs, paths))

@@ -1,8 +1,9 @@
 """`pith mcp`: the read layer as an MCP server on stdio, for coding agents (the official SDK).
 
-Tools: ``context(files)``, ``node(id)``, ``search(query, limit)``, ``impact(id)``,
-``callers(id)``; each returns
-the Markdown rendering of `WikiReader`'s answer (bounded, see `pith._read.MARKDOWN_BUDGET`). An
+Tools: ``context(files, budget)``, ``node(id)``, ``search(query, limit)``,
+``ask(question, budget)``, ``impact(id, budget)``, ``callers(id)``; each returns the Markdown
+rendering of `WikiReader`'s answer (bounded, see `pith._read.MARKDOWN_BUDGET`, or to the
+budget in tokens). An
 unknown id, an argument past its bound (`pith._limits`) or a missing store is a tool error of
 one line. The store is opened read-only on the first call that finds it (a server started
 before ``pith extract`` and ``pith build`` works once they have run) and read in worker
@@ -30,12 +31,14 @@ import trio
 
 from ._config import Settings
 from ._errors import PithError
-from ._limits import MAX_MESSAGE_BYTES
+from ._limits import DEFAULT_BUDGET, MAX_MESSAGE_BYTES, check_budget
 from ._read import WikiReader, hits_markdown
 from ._store import Store, open_store
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
+
+    from ._read import Context, Impact
 
 __all__ = ["serve_stdio"]
 
@@ -44,6 +47,7 @@ T = TypeVar("T")
 INSTRUCTIONS = (
     "pith's wiki of this codebase: prose for every file, package and important function (what "
     "it is, why it exists, what bites). Before changing files, call `context` with their paths; "
+    "`ask` answers a task in English with what to read, within a token budget; "
     "`search` finds nodes and symbols by words; `node` reads one by id (`.` for the overview, "
     "a path like `pkg/mod.py`, a package directory like `pkg`, `pkg/mod.py:Class.method` or "
     "`pkg/mod.py:CONSTANT`, or a bare name); `callers` lists who uses a symbol, with file and "
@@ -99,11 +103,11 @@ def _server(wiki: _Wiki) -> MCPServer:
     server = MCPServer("pith", instructions=INSTRUCTIONS, log_level="WARNING")
 
     @server.tool()
-    async def context(files: list[str]) -> str:
+    async def context(files: list[str], budget: int = DEFAULT_BUDGET) -> str:
         """What to read before changing these files (paths relative to the project root): their
-        prose, their functions', their packages', their imports and importers, their tests."""
-        answer = await wiki.read(lambda reader: reader.context(files))
-        return answer.to_markdown()
+        prose, their functions', their tests, imports, packages and importers (in that order of
+        value), within `budget` tokens (200 to 50000, default 4000)."""
+        return await wiki.read(lambda reader: _within(reader.context(files), budget))
 
     @server.tool()
     async def node(id: str) -> str:
@@ -119,11 +123,18 @@ def _server(wiki: _Wiki) -> MCPServer:
         return hits_markdown(query, hits)
 
     @server.tool()
-    async def impact(id: str) -> str:
+    async def ask(question: str, budget: int = DEFAULT_BUDGET) -> str:
+        """What to read for a task in English ("redirects drop the Authorization header"): the
+        files and symbols that matter, why, `file:line`, signatures, their tests and importers,
+        packed to `budget` tokens (200 to 50000, default 4000)."""
+        briefing = await wiki.read(lambda reader: reader.ask(question, budget))
+        return briefing.markdown
+
+    @server.tool()
+    async def impact(id: str, budget: int = DEFAULT_BUDGET) -> str:
         """The files that import this node's file, directly or not, nearest first, and their
-        tests: what a change to it can break."""
-        answer = await wiki.read(lambda reader: reader.impact(id))
-        return answer.to_markdown()
+        tests: what a change to it can break; within `budget` tokens (default 4000)."""
+        return await wiki.read(lambda reader: _within(reader.impact(id), budget))
 
     @server.tool()
     async def callers(id: str) -> str:
@@ -134,6 +145,11 @@ def _server(wiki: _Wiki) -> MCPServer:
         return answer.to_markdown()
 
     return server
+
+
+def _within(answer: Context | Impact, budget: int) -> str:
+    """``answer``'s Markdown within ``budget`` tokens, checked as the CLI and HTTP check it."""
+    return answer.to_markdown(check_budget(budget))
 
 
 @attrs.define(eq=False)

@@ -29,6 +29,7 @@ __all__ = [
     "NodeType",
     "Prose",
     "Readme",
+    "SearchTerms",
     "SymbolFacts",
     "SymbolKind",
     "UseFacts",
@@ -196,9 +197,11 @@ class UseFacts:
     the definition ``dotted`` inside file ``target`` (``"Client.send"`` in ``pkg/_client.py``
     for ``import pkg; pkg.Client.send``; the re-exports of ``target`` are followed at build).
 
-    ``member``: it was reached through ``self``/``cls`` (``dotted`` is ``Class.attr``); it
-    counts only when that class or a base defines ``attr``, else it is an instance attribute.
-    ``scope``: the qualname of the innermost enclosing def or class, "" at module level."""
+    A use that leads into its own file is resolved here: ``dotted`` is then exactly the
+    qualname of a symbol of ``target``. ``member``: reached through ``self``/``cls``
+    (``dotted`` is ``Class.attr``) and not defined by that class itself; it counts when a base
+    class defines ``attr`` (resolved at build), else it is an instance attribute. ``scope``: the
+    qualname of the innermost enclosing def or class, "" at module level."""
 
     line: int
     scope: str
@@ -217,6 +220,17 @@ class GitFacts:
     last_commit: str | None = None  # ISO 8601 date
     authors: tuple[str, ...] = ()
     recent_subjects: tuple[str, ...] = ()  # newest first, at most 5
+
+
+@attrs.frozen
+class SearchTerms:
+    """A file's words for retrieval, as `pith._tokens` normalizes them (space-separated, each
+    word at most a few times, bounded): what `pith ask` and `pith search` rank files by."""
+
+    defines: str = ""  # every definition's own name, whole and lowercased: exact-name lookups
+    names: str = ""  # every definition's name: classes, functions, methods, nested ones
+    text: str = ""  # docstrings, signatures, decorators, key statements, exports
+    body: str = ""  # the whole source: identifiers, comments and strings
 
 
 @attrs.frozen
@@ -245,6 +259,7 @@ class FileFacts:
     # "" for the module itself); and the files whose names `from x import *` brings in.
     bindings: tuple[tuple[str, str, str], ...] = ()
     star_imports: tuple[str, ...] = ()
+    terms: SearchTerms = SearchTerms()  # in the facts' JSON; indexed by build (`retrieval`)
 
     def definition(self, qualname: str) -> FunctionFacts | ClassFacts | None:
         """The top-level function or class named ``qualname`` (a function node's name), or the

@@ -29,10 +29,23 @@ import attrs
 
 from . import _markdown as md
 from . import _views
+from ._ask import CHARS_PER_TOKEN, Briefing, brief
 from ._errors import NotFoundError
-from ._limits import check_files, check_id, check_limit, check_query
+from ._limits import (
+    DEFAULT_BUDGET,
+    MAX_IMPACT_FILES,
+    MAX_SEARCH_LIMIT,
+    check_budget,
+    check_files,
+    check_id,
+    check_limit,
+    check_query,
+    check_question,
+)
 from ._models import EdgeType, FileFacts, NodeType, converter, is_test_path
-from ._store import Store
+from ._resolve import resolve
+from ._retrieve import file_kind, search_hits, wanted_file
+from ._store import Store, Symbol
 
 __all__ = [
     "MARKDOWN_BUDGET",
@@ -46,7 +59,7 @@ __all__ = [
 ]
 
 MARKDOWN_BUDGET = 16_000  # characters of one Markdown answer
-MAX_IMPACT_FILES = 200
+NAMED_IMPORTERS = 5  # per file in a context; the rest are counted
 MAX_CALLERS = 500
 BUSY_FILE_IMPORTERS = 10  # a file used this widely gets "Before you change this" in context
 TOP_CALLERS = 5
@@ -104,10 +117,16 @@ class Context:
             "unknown": self.unknown,
         }
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, budget: int | None = None) -> str:
+        """The answer as Markdown, within ``budget`` tokens (default: `MARKDOWN_BUDGET`
+        characters), what helps most first: the files' own prose, API and key facts, their
+        tests, what they import, their modules, and their importers last (a few by name per
+        file, the rest counted)."""
         out: list[str] = []
         for file in self.files:
             out += [f"# {file['id']}", ""]
+            if file.get("resolved_from"):
+                out += [f"*(resolved from {md.code(file['resolved_from'])})*", ""]
             if "before_change" in file:
                 out += _before_change_lines(file["before_change"])
             out += _outline_lines(file["source"], file["prose"])
@@ -116,14 +135,6 @@ class Context:
                 out += [f"## `{function['id']}`", ""]
                 out += _outline_lines(function["source"], function["prose"])
                 out += _prose_lines(function["prose"])
-        if self.modules:
-            out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
-        if self.neighbours:
-            out += ["# Neighbours", ""]
-            for n in self.neighbours:
-                brief = Brief(n["id"], "file", n["summary"], n["stale"])
-                out.append(brief.line(f"{n['relation']} (of `{n['of']}`) "))
-            out.append("")
         if self.tests:
             out += ["# Tests", ""]
             for test in self.tests:
@@ -133,9 +144,31 @@ class Context:
                     f"{md.code(test['command'])}"
                 )
             out.append("")
+        imports = [n for n in self.neighbours if n["relation"] == str(EdgeType.IMPORTS)]
+        importers = [n for n in self.neighbours if n["relation"] != str(EdgeType.IMPORTS)]
+        if imports:
+            out += ["# Imports", ""]
+            for n in imports:
+                brief = Brief(n["id"], "file", n["summary"], n["stale"])
+                out.append(brief.line(f"imported by `{n['of']}`: "))
+            out.append("")
+        if self.modules:
+            out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
+        if importers:
+            out += ["# Importers", ""]
+            by_file: dict[str, list[dict[str, Any]]] = {}
+            for n in importers:
+                by_file.setdefault(n["of"], []).append(n)
+            for of, rows in by_file.items():
+                for n in rows[:NAMED_IMPORTERS]:
+                    brief = Brief(n["id"], "file", n["summary"], n["stale"])
+                    out.append(brief.line(f"imports `{of}`: "))
+                if len(rows) > NAMED_IMPORTERS:
+                    out.append(f"- and {len(rows) - NAMED_IMPORTERS} more files import `{of}`")
+            out.append("")
         if self.unknown:
             out += ["# Unknown paths", "", *(f"- `{u}`" for u in self.unknown), ""]
-        return _bounded("\n".join(out))
+        return _bounded("\n".join(out), budget)
 
 
 @attrs.frozen
@@ -148,20 +181,30 @@ class Impact:
     files: list[dict[str, Any]]
     tests: list[str]
     truncated: bool
+    resolved_from: str | None = None  # what was asked, when it was not the id itself
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "files": self.files,
             "tests": self.tests,
             "truncated": self.truncated,
         }
+        if self.resolved_from is not None:
+            data["resolved_from"] = self.resolved_from
+        return data
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, budget: int | None = None) -> str:
+        """The answer as Markdown within ``budget`` tokens (default: `MARKDOWN_BUDGET`
+        characters): the direct importers, then the tests to run, then the farther importers,
+        nearest first."""
         out = [f"# Impact of changing `{self.id}`", ""]
+        if self.resolved_from is not None:
+            out += [f"*(resolved from {md.code(self.resolved_from)})*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
-        for depth in sorted({f["depth"] for f in self.files}):
+        depths = sorted({f["depth"] for f in self.files})
+        for depth in depths:
             out += [f"## Depth {depth}", ""]
             for f in self.files:
                 if f["depth"] != depth:
@@ -174,12 +217,14 @@ class Impact:
                     shown = ", ".join(md.code(c) for c in f["functions"][:10])
                     out.append(f"  - in {shown}")
             out.append("")
-        if self.tests:
+            if depth == depths[0] and self.tests:
+                out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
+        if self.tests and not depths:
             out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
             out += [*md.fence(f"pytest {' '.join(self.tests[:20])}", "sh"), ""]
         if self.truncated:
             out += [f"*Only the nearest {MAX_IMPACT_FILES} files are listed.*", ""]
-        return _bounded("\n".join(out))
+        return _bounded("\n".join(out), budget)
 
 
 @attrs.frozen
@@ -243,6 +288,7 @@ class SearchHit:
     summary: str | None
     score: float
     kind: str = ""
+    why: tuple[str, ...] = ()  # the reasons its file was chosen
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -251,6 +297,7 @@ class SearchHit:
             "kind": self.kind or self.type,
             "summary": self.summary,
             "score": self.score,
+            "why": list(self.why),
         }
 
 
@@ -279,8 +326,13 @@ class WikiReader:
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
         file_ids: list[str] = []
+        resolved_from: dict[str, str] = {}
         for given in dict.fromkeys(check_files(files)):
             file_id = self._file_id(given)
+            if file_id is None:
+                file_id = self._resolved_file(given)
+                if file_id is not None:
+                    resolved_from.setdefault(file_id, given)
             if file_id is None:
                 unknown.append(given)
             elif file_id not in file_ids:
@@ -308,6 +360,8 @@ class WikiReader:
                     ],
                 }
             )
+            if file_id in resolved_from:
+                out_files[-1]["resolved_from"] = resolved_from[file_id]
             current = self._parent(file_id)
             while current is not None and current not in module_ids:
                 module_ids.append(current)
@@ -362,7 +416,8 @@ class WikiReader:
         }
 
     def impact(self, node_id: str) -> Impact:
-        node = self.store.node(check_id(node_id))
+        resolved = resolve(self.store, check_id(node_id))
+        node = self.store.node(resolved.id)
         if node is None:
             raise _views.not_found(self.store, node_id)
         if node.type is NodeType.MODULE:
@@ -422,7 +477,13 @@ class WikiReader:
             }
             for d, f in importers
         ]
-        return Impact(id=node_id, files=files, tests=tests, truncated=truncated)
+        return Impact(
+            id=node.id,
+            files=files,
+            tests=tests,
+            truncated=truncated,
+            resolved_from=resolved.resolved_from,
+        )
 
     def callers(self, node_id: str) -> Callers:
         """The uses of a symbol (by id or unique bare name, see `pith._views.resolve_symbol`)
@@ -511,31 +572,72 @@ class WikiReader:
                 )
         return out
 
-    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        """Nodes and symbols, best first: those named exactly as asked (``send`` is
-        ``Client.send``), then nodes by relevance, then other symbols by relevance; a symbol
-        that is a node appears once, as the node."""
+    def search(
+        self,
+        query: str,
+        limit: int = 10,
+        *,
+        type: NodeType | None = None,
+        path: str | None = None,
+        tests: bool = False,
+    ) -> list[SearchHit]:
+        """Nodes and symbols for ``query``, best first: those named exactly as asked
+        (``send`` is ``Client.send``, source before tests), then one per ranked file
+        (`pith._retrieve.search_hits`: source before tests unless asked). ``type``, ``path``
+        (a glob) and ``tests`` (test files only) filter."""
         query, limit = check_query(query), check_limit(limit)
-        found = self.store.search(query, limit)
-        symbols = self.store.search_symbols(query, limit)
-        node_ids = {i for i, _, _ in found}
-        briefs = self.store.briefs([*node_ids, *(i for i, _, _ in symbols)])
-        kinds = dict(self.store.symbol_kinds(i for i, t, _ in found if t == "function"))
-        # (hit, found by the symbol index)
+        kinds = ["test"] if tests else None
+        found = search_hits(self.store, query, limit=limit, type=type, path=path, kinds=kinds)
+        ids = {h.id for h in found}
+        wanted = query.strip()
+        named: list[Symbol] = []
+        if type in (None, NodeType.FUNCTION) and wanted and len(wanted.split()) == 1:
+            named = [
+                s
+                for s in self.store.symbols_named(wanted, MAX_SEARCH_LIMIT)
+                if s.id not in ids and wanted_file(s.path, path=path, kinds=kinds)
+            ]
+            named.sort(key=lambda s: (file_kind(s.path) != "source", s.id))
+        briefs = self.store.briefs([*ids, *(s.id for s in named)])
+        kinds_of = dict(self.store.symbol_kinds([*ids, *(s.id for s in named)]))
+        file_scores = {h.file.id: h.score for h in found}
         hits = [
-            (SearchHit(i, t, briefs.get(i, (t, None, False))[1], score, kinds.get(i, t)), False)
-            for i, t, score in found
+            SearchHit(
+                s.id,
+                briefs[s.id][0] if s.id in briefs else "symbol",
+                briefs.get(s.id, ("", None, False))[1],
+                file_scores.get(s.path, 0.0),
+                str(s.kind),
+                (f"defines {s.name}",),
+            )
+            for s in named
         ]
-        for i, kind, score in symbols:
-            if i in node_ids:
-                continue
-            node_type, summary, _ = briefs.get(i, ("symbol", None, False))
-            hits.append((SearchHit(i, node_type, summary, score, kind), True))
-        # Named exactly as asked first; then what the node index found (prose is searched
-        # too), then what the symbol index found: the two indexes' scores do not compare.
-        wanted = query.strip().lower()
-        hits.sort(key=lambda h: (not _named(h[0].id, wanted), h[1], -h[0].score, h[0].id))
-        return [hit for hit, _ in hits[:limit]]
+        hits += [
+            SearchHit(
+                h.id,
+                h.type,
+                briefs.get(h.id, (h.type, None, False))[1],
+                h.score,
+                kinds_of.get(h.id, h.type),
+                h.file.why,
+            )
+            for h in found
+        ]
+        # Named exactly as asked first (a stable sort: each group keeps its order).
+        hits.sort(key=lambda h: not _named(h.id, wanted.lower()))
+        return hits[:limit]
+
+    def ask(
+        self,
+        question: str,
+        budget: int = DEFAULT_BUDGET,
+        *,
+        path: str | None = None,
+        tests: bool = False,
+    ) -> Briefing:
+        """What to read for ``question``, packed to ``budget`` tokens (`pith._ask.brief`)."""
+        question, budget = check_question(question), check_budget(budget)
+        return brief(self.store, question, budget, path=path, kinds=["test"] if tests else None)
 
     def _parent(self, node_id: str) -> str | None:
         edges = self.store.edges_to(node_id, EdgeType.CONTAINS)
@@ -550,6 +652,17 @@ class WikiReader:
         data: dict[str, Any] = converter.unstructure(prose)
         data["stale"] = prose.source_hash != node.source_hash
         return data
+
+    def _resolved_file(self, given: str) -> str | None:
+        """The file of the one node ``given`` names as a person types it (`pith._resolve`):
+        ``_client.py``, ``httpx._client``, ``AsyncClient``; None when none or several."""
+        try:
+            node = self.store.node(resolve(self.store, given).id)
+        except NotFoundError:
+            return None
+        if node is None or node.type is NodeType.MODULE:
+            return None
+        return node.path
 
     def _file_id(self, given: str) -> str | None:
         """The file id of a path as a user or agent gives it: relative to the root (with or
@@ -630,13 +743,17 @@ def _prose_lines(prose: dict[str, Any] | None) -> list[str]:
     return [*out, ""] if prose["gotchas"] else out
 
 
-def _bounded(text: str) -> str:
-    if len(text) <= MARKDOWN_BUDGET:
+def _bounded(text: str, budget: int | None = None) -> str:
+    """``text`` within ``budget`` tokens (counted as the estimate counts), else within
+    `MARKDOWN_BUDGET` characters; what is cut is said in a closing note."""
+    limit = MARKDOWN_BUDGET if budget is None else budget * CHARS_PER_TOKEN
+    if len(text) <= limit:
         return text
-    cut = text.rfind("\n", 0, MARKDOWN_BUDGET - 200)
+    cut = max(0, text.rfind("\n", 0, limit - 200))
     left = len(text) - cut
+    within = f"{limit:,} characters" if budget is None else f"{budget:,} tokens"
     return (
-        text[:cut] + f"\n\n*[{left:,} more characters left out to stay within {MARKDOWN_BUDGET:,}: "
+        text[:cut] + f"\n\n*[{left:,} more characters left out to stay within {within}: "
         "ask about fewer files, or read single nodes with `node`]*\n"
     )
 

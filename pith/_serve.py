@@ -1,8 +1,11 @@
 """`pith serve`: the read layer over HTTP, for agents and tools (starlette on hypercorn, on Trio).
 
 Endpoints (JSON, or Markdown with ``?format=md``): ``GET /`` (this list), ``/node/{id}``,
-``/context?files=a,b``, ``/impact/{id}``, ``/callers/{id}``, ``/search?q=...&limit=N``,
-``/health``. An unknown id is a 404 ``{"error", "suggestions"}``; a bad or oversized parameter a
+``/context?files=a,b``, ``/impact/{id}``, ``/callers/{id}``,
+``/search?q=...&limit=N[&type=T&path=GLOB&tests=true]``, ``/health``; ``POST /query`` with a
+JSON body ``{"question", "budget"?, "path"?, "tests"?}`` answers as ``pith ask``. ``/context``
+and ``/impact`` take ``budget`` (tokens of Markdown). An unknown id is a 404 ``{"error",
+"suggestions"}``; a bad or oversized parameter a
 400 ``{"error"}`` (the bounds are `pith._limits`, the same as the command line's and MCP's). Ids
 may hold ``/`` and ``:``; they are looked up in the store and never read as paths, so no request
 reads a file. No answer holds an absolute path. The store is opened read-only (safe while `pith
@@ -11,7 +14,8 @@ generate` writes) and read in worker threads, off the event loop.
 Exposure: only requests whose ``Host`` is a loopback name (``localhost``, ``*.localhost``,
 ``127.0.0.0/8``, ``::1``), the address given to ``--host``, or a name given to ``--allow-host``
 are answered; any other gets a 403 before any work (a web page cannot reach the wiki through DNS
-rebinding). Listening on an address that is not loopback is said in one warning.
+rebinding), and so does a browser's request for a page of another site (by ``Origin`` or
+``Sec-Fetch-Site``). Listening on an address that is not loopback is said in one warning.
 
 With ``generate_missing``, a node asked for without prose is generated first, through the
 generator and one shared FIFO limiter, once however many requests ask for it at the same time
@@ -29,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
+import json
 import signal
 import socket
 import warnings
@@ -47,7 +52,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ._config import Settings
 from ._errors import NotFoundError, UsageError
 from ._generate import FifoCapacityLimiter, GenerationReport, Outcome, generate
+from ._limits import DEFAULT_BUDGET, check_budget, check_id
 from ._llm import LLMClient
+from ._models import NodeType
 from ._read import WikiReader, hits_markdown
 from ._store import Store, open_store
 
@@ -179,7 +186,7 @@ def create_app(
         return await trio.to_thread.run_sync(fn)
 
     async def node(request: Request) -> _Renderings:
-        """One node's page by id: `pkg/mod.py`, `pkg`, `.` or `pkg/mod.py:Class.method`."""
+        """One node or symbol by id (`pkg/mod.py`, `.`, `pkg/mod.py:Class.send`) or bare name."""
         node_id = request.path_params["node_id"]
         if missing is not None:
             view = await read(functools.partial(reader.node, node_id))  # 404 before any call
@@ -189,15 +196,19 @@ def create_app(
         return page.to_json, page.to_markdown
 
     async def context(request: Request) -> _Renderings:
-        """What to read before changing these files: ?files=a.py,b.py."""
-        files = [f for f in request.query_params.get("files", "").split(",") if f]
+        """What to read before changing these files: ?files=a.py,b.py (&budget=TOKENS)."""
+        # ?files=a,b and ?files=a&files=b alike: every value counts.
+        given = ",".join(request.query_params.getlist("files"))
+        files = [f for f in given.split(",") if f]
+        budget = _budget(request)
         answer = await read(functools.partial(reader.context, files))
-        return answer.to_json, answer.to_markdown
+        return answer.to_json, functools.partial(answer.to_markdown, budget)
 
     async def impact(request: Request) -> _Renderings:
         """The files that import this node's file, nearest first, and their tests."""
+        budget = _budget(request)
         answer = await read(functools.partial(reader.impact, request.path_params["node_id"]))
-        return answer.to_json, answer.to_markdown
+        return answer.to_json, functools.partial(answer.to_markdown, budget)
 
     async def callers(request: Request) -> _Renderings:
         """Who uses this symbol or file: file, line, caller and text; tests apart."""
@@ -211,8 +222,28 @@ def create_app(
             limit = int(request.query_params.get("limit", "10"))
         except ValueError:
             raise UsageError("the limit must be an integer") from None
-        hits = await read(functools.partial(reader.search, query, limit))
+        kind = request.query_params.get("type")
+        if kind is not None and kind not in {"file", "module", "function"}:
+            raise UsageError("type must be file, module or function")
+        hits = await read(
+            functools.partial(
+                reader.search,
+                query,
+                limit,
+                type=NodeType(kind) if kind else None,
+                path=check_id(request.query_params.get("path", ""), "path") or None,
+                tests=request.query_params.get("tests", "").lower() in {"1", "true", "yes"},
+            )
+        )
         return (lambda: [h.to_json() for h in hits]), functools.partial(hits_markdown, query, hits)
+
+    async def query(request: Request) -> _Renderings:
+        """POST a JSON body {"question", "budget"?, "path"?, "tests"?}: `pith ask`'s answer."""
+        question, budget, path, tests = await _query_body(request)
+        briefing = await read(
+            functools.partial(reader.ask, question, budget, path=path, tests=tests)
+        )
+        return briefing.to_json, (lambda: briefing.markdown)
 
     async def health(request: Request) -> _Renderings:
         """{"status": "ok", "project": the root directory's name, "nodes": counts by type}."""
@@ -225,7 +256,11 @@ def create_app(
     async def index(request: Request) -> _Renderings:
         """These endpoints."""
         listed = [
-            {"path": r.path.replace(":path}", "}"), "about": (r.endpoint.__doc__ or "").strip()}
+            {
+                "method": "POST" if "POST" in (r.methods or ()) else "GET",
+                "path": r.path.replace(":path}", "}"),
+                "about": (r.endpoint.__doc__ or "").strip(),
+            }
             for r in routes
             if isinstance(r, Route)
         ]
@@ -237,7 +272,9 @@ def create_app(
 
         def markdown() -> str:
             lines = ["# pith serve", "", "JSON, or Markdown with `?format=md`.", ""]
-            return "\n".join([*lines, *(f"- `GET {e['path']}`: {e['about']}" for e in listed), ""])
+            return "\n".join(
+                [*lines, *(f"- `{e['method']} {e['path']}`: {e['about']}" for e in listed), ""]
+            )
 
         return (lambda: data), markdown
 
@@ -248,10 +285,51 @@ def create_app(
         Route("/impact/{node_id:path}", endpoint(impact)),
         Route("/callers/{node_id:path}", endpoint(callers)),
         Route("/search", endpoint(search)),
+        Route("/query", endpoint(query), methods=["POST"]),
         Route("/health", endpoint(health)),
     ]
     return Starlette(
         routes=routes, middleware=[Middleware(_HostCheck, allowed=frozenset(allowed_hosts))]
+    )
+
+
+MAX_BODY_BYTES = 16_384  # of a POST /query body
+
+
+def _budget(request: Request) -> int:
+    """The ``budget`` query parameter (tokens of Markdown), checked as the CLI checks it."""
+    try:
+        budget = int(request.query_params.get("budget", str(DEFAULT_BUDGET)))
+    except ValueError:
+        raise UsageError("the budget must be an integer") from None
+    return check_budget(budget)
+
+
+async def _query_body(request: Request) -> tuple[str, int, str | None, bool]:
+    """(question, budget, path glob, tests only) of a ``POST /query`` JSON body."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise UsageError(f"the body is larger than {MAX_BODY_BYTES:,} bytes")
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        raise UsageError('the body must be JSON: {"question": "..."}') from None
+    if not isinstance(data, dict) or not isinstance(data.get("question"), str):
+        raise UsageError('the body must be JSON: {"question": "...", "budget": 4000}')
+    budget, path, tests = data.get("budget", DEFAULT_BUDGET), data.get("path"), data.get("tests")
+    if not isinstance(budget, int) or isinstance(budget, bool):
+        raise UsageError("the budget must be an integer")
+    if path is not None and not isinstance(path, str):
+        raise UsageError("path must be a string (a glob)")
+    if tests is not None and not isinstance(tests, bool):
+        raise UsageError("tests must be true or false")
+    return (
+        data["question"],
+        check_budget(budget),
+        check_id(path, "path") if path else None,
+        bool(tests),
     )
 
 
@@ -278,21 +356,36 @@ def is_loopback(name: str) -> bool:
 
 
 class _HostCheck:
-    """Answers 403 to an HTTP request whose ``Host`` is neither loopback nor allowed."""
+    """Answers 403 to an HTTP request whose ``Host`` is neither loopback nor allowed, and to one
+    a browser sends for a page of another site (its ``Origin`` names another host, or its
+    ``Sec-Fetch-Site`` is ``cross-site``): such a page cannot read the answer, but with
+    ``--generate-missing`` its requests alone would spend calls."""
 
     def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
         self.app = app
         self.allowed = frozenset(host_name(a) for a in allowed)
 
+    def _served(self, name: str) -> bool:
+        return is_loopback(name) or name in self.allowed
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            hosts = [v for k, v in scope["headers"] if k == b"host"]
-            name = host_name(hosts[0].decode("latin-1")) if len(hosts) == 1 else ""
-            if not (is_loopback(name) or name in self.allowed):
+            headers: dict[bytes, list[str]] = {}
+            for key, value in scope["headers"]:
+                headers.setdefault(key, []).append(value.decode("latin-1"))
+            hosts = headers.get(b"host", [])
+            origin = headers.get(b"origin", [""])[0].partition("://")[2]
+            error = None
+            if len(hosts) != 1 or not self._served(host_name(hosts[0])):
                 error = (
                     "this Host is not served: pith serve answers loopback names only; start it "
                     "with --allow-host NAME to serve another name"
                 )
+            elif (origin and not self._served(host_name(origin.partition("/")[0]))) or (
+                headers.get(b"sec-fetch-site") == ["cross-site"]
+            ):
+                error = "a request from a page of another site is not served"
+            if error is not None:
                 await JSONResponse({"error": error}, 403)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -9,6 +9,7 @@ from typing import Any
 from . import _markdown as md
 from ._errors import NotFoundError
 from ._models import ClassFacts, NodeType, converter
+from ._resolve import resolve
 from ._store import Store, Symbol
 from ._words import listed, plural
 
@@ -21,6 +22,7 @@ _SUGGESTED = 10
 __all__ = [
     "Linker",
     "empty_status",
+    "file_symbols",
     "list_text",
     "node_list",
     "node_markdown",
@@ -32,6 +34,7 @@ __all__ = [
     "status",
     "status_text",
     "symbol_view",
+    "symbols_markdown",
 ]
 
 
@@ -153,12 +156,21 @@ def list_text(rows: list[dict[str, Any]]) -> str:
 def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[str, Any]:
     """``{"id", "type", "path", "name", "metadata", "edges": [{"type", "target"}], "prose":
     null | {...the Prose fields, "stale"}}``, and ``"source"`` (see `source_facts`) when asked;
-    `NotFoundError` naming the closest ids when the node does not exist. ``./pkg/a.py`` is
-    ``pkg/a.py``."""
+    ``"resolved_from"`` when ``node_id`` was not the id itself but named it (``./pkg/a.py``,
+    ``pkg.a``, ``a.py``, a bare symbol name: `pith._resolve`); `NotFoundError` naming the
+    closest ids when it names no node or several."""
     node = store.node(node_id)
-    if node is None and node_id.startswith("./"):
-        node_id = node_id.removeprefix("./")
-        node = store.node(node_id)
+    resolved_from: str | None = None
+    if node is None:
+        # A path, dotted module path or unique suffix of a node (`pith._resolve`), else a
+        # symbol by id or bare name.
+        try:
+            resolved = resolve(store, node_id)
+        except NotFoundError:
+            resolved = None
+        if resolved is not None:
+            node = store.node(resolved.id)
+            resolved_from = resolved.resolved_from
     if node is None:
         symbol, resolved_from = resolve_symbol(store, node_id)
         node = store.node(symbol.id)
@@ -167,9 +179,7 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
             if resolved_from is not None:
                 view["resolved_from"] = resolved_from
             return view
-        node_id = node.id
-    else:
-        resolved_from = None
+    node_id = node.id
     prose = store.prose(node_id)
     prose_data: dict[str, Any] | None = None
     if prose is not None:
@@ -315,15 +325,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
             first, last = definition.start_line, definition.end_line
     else:
         out["exports"] = list(facts.exports)
-        out["symbols"] = [
-            {
-                "id": symbol.id,
-                "kind": str(symbol.kind),
-                "lines": [symbol.start_line, symbol.end_line],
-                "signature": symbol.signature,
-            }
-            for symbol in store.symbols_in(facts.path)
-        ]
+        out["symbols"] = file_symbols(store, facts.path)
     out["problem"] = facts.problem
     out["docstring"] = docstring.split("\n\n")[0] if docstring else None
     out["key_statements"] = [
@@ -362,6 +364,19 @@ def _source_markdown(source: dict[str, Any]) -> list[str]:
     if "symbols" in source:
         out += symbols_markdown(source["symbols"])
     return out
+
+
+def file_symbols(store: Store, file_id: str) -> list[dict[str, Any]]:
+    """A file's symbols, in source order: ``[{"id", "kind", "lines", "signature"}]``."""
+    return [
+        {
+            "id": symbol.id,
+            "kind": str(symbol.kind),
+            "lines": [symbol.start_line, symbol.end_line],
+            "signature": symbol.signature,
+        }
+        for symbol in store.symbols_in(file_id)
+    ]
 
 
 def symbols_markdown(symbols: list[dict[str, Any]]) -> list[str]:

@@ -199,8 +199,7 @@ class FakeLLM:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output clean
 
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
+        server = _Server(("127.0.0.1", 0), Handler)
         # A short poll interval: shutdown() waits for serve_forever to notice, once per test.
         thread = threading.Thread(
             target=server.serve_forever, args=(0.01,), name="fakellm", daemon=True
@@ -314,6 +313,13 @@ class FakeLLM:
             "usage": usage,
         }
         return _Answer(200, json.dumps(reply).encode(), _JSON, latency, None)
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    # A listen backlog for hundreds of clients connecting at once (the default is 5: a burst of
+    # connections then overflows it, and the kernel may reset some).
+    request_queue_size = 1024
 
 
 _JSON = {"content-type": "application/json"}

@@ -64,8 +64,8 @@ FILES = {
 }
 
 
-def write_project(root: Path) -> Path:
-    for name, text in FILES.items():
+def write_project(root: Path, files: dict[str, str] = FILES) -> Path:
+    for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")

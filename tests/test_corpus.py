@@ -6,9 +6,11 @@ nobody here wrote, with overloads, property setters, platform branches and redef
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import sqlite3
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -139,3 +141,75 @@ def test_extract_and_build_a_real_package(package, tmp_path, monkeypatch, capsys
         lines = json.loads(metadata[node_id])
         file_lines = json.loads(metadata[path])["lines"]
         assert 1 <= lines["start_line"] <= lines["end_line"] <= file_lines, node_id
+    _check_symbols(source, data / "pith.db")
+
+
+def _definitions(tree: ast.Module) -> set[str]:
+    """Every def's and class's qualified name and every module-level assigned name, walked
+    here independently of pith: what `symbols` must hold."""
+    found: set[str] = set()
+
+    def visit(body: list[ast.stmt], prefix: str, module_level: bool) -> None:
+        for statement in body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                found.add(prefix + statement.name)
+                visit(statement.body, f"{prefix}{statement.name}.", False)
+                continue
+            if module_level and isinstance(statement, ast.Assign | ast.AnnAssign):
+                targets = (
+                    statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+                )
+                found.update(
+                    t.id
+                    for t in targets
+                    if isinstance(t, ast.Name)
+                    and not (t.id.startswith("__") and t.id.endswith("__"))
+                )
+            for field in ("body", "orelse", "finalbody"):
+                inner = getattr(statement, field, None)
+                if isinstance(inner, list):
+                    visit(inner, prefix, module_level)
+            for part in [*getattr(statement, "handlers", []), *getattr(statement, "cases", [])]:
+                visit(part.body, prefix, module_level)
+
+    visit(tree.body, "", True)
+    return found
+
+
+def _check_symbols(source: Path, db_path: Path) -> None:
+    """Every definition is a symbol; a sample is shown by id and by bare name, and searched."""
+    from pith._errors import NotFoundError
+    from pith._read import WikiReader
+    from pith._store import Store
+    from pith._views import node_view
+
+    db = sqlite3.connect(db_path)
+    parsed = [
+        path
+        for (path,) in db.execute(
+            "SELECT path FROM files WHERE json_extract(facts, '$.problem') IS NULL"
+        )
+    ]
+    stored = {(p, q) for p, q in db.execute("SELECT path, qualname FROM symbols")}
+    db.close()
+    for path in parsed:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse((source / path).read_bytes())
+        missing = {q for q in _definitions(tree) if (path, q) not in stored}
+        assert not missing, (path, sorted(missing)[:10])
+    with Store.open(db_path, read_only=True) as store:
+        reader = WikiReader(store)
+        sample = sorted(stored)[:: max(1, len(stored) // 25)]
+        for path, qualname in sample:
+            symbol_id = f"{path}:{qualname}"
+            assert node_view(store, symbol_id)["id"] == symbol_id
+            named = store.symbols_named(qualname, limit=101)
+            if len(named) == 1:
+                assert node_view(store, qualname)["id"] == symbol_id
+            else:
+                with pytest.raises(NotFoundError):
+                    node_view(store, qualname)
+            if len(named) <= 100:
+                hits = [h.id for h in reader.search(qualname, limit=100)]
+                assert symbol_id in hits, (symbol_id, hits[:5])

@@ -46,12 +46,22 @@ def test_generate_help_names_the_key_the_endpoint_and_the_real_defaults() -> Non
     assert DEFAULT_BASE_URL in text
 
 
-def test_serve_help_lists_every_endpoint_and_the_markdown_format() -> None:
+def test_serve_help_and_the_readme_list_every_endpoint_and_tool() -> None:
+    serve = (ROOT / "pith" / "_serve.py").read_text(encoding="utf-8")
+    routes = re.findall(r'Route\("(/[^"{]*)', serve)
+    assert "/health" in routes
     text = help_text("serve")
-    for route in ("/node/", "/context", "/impact/", "/search", "/health", "?format=md"):
-        assert route in text
-    # click may wrap at the hyphen of --generate-missing: the words, not the wrapping
-    assert "writes the prose it is asked for" in text
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for route in routes:
+        assert f"GET {route}" in text, route
+        assert route == "/" or f"`{route}" in readme, route
+    assert "?format=md" in text
+    assert "--generate-missing, which writes" in text
+    mcp = (ROOT / "pith" / "_mcp.py").read_text(encoding="utf-8")
+    tools = re.findall(r"@server\.tool\(\)\s+async def (\w+)", mcp)
+    assert "callers" in tools
+    for tool in tools:
+        assert f"`{tool}`" in readme, tool
 
 
 def test_the_data_dir_help_says_where_the_store_is_found() -> None:
@@ -93,8 +103,8 @@ def test_the_limiter_example_of_configuration_runs() -> None:
         ("configuration.md", "in flight is halved"),
         ("configuration.md", "503 with Retry-After        | waited out, see below | `rate_limit`"),
         ("limiter.md", "then call `run`"),
-        ("../README.md", "Both read the store only"),
-        ("agents.md", "Both read the store only"),
+        ("../README.md", "Both read the store only; the config snippets"),
+        ("agents.md", "Both read the store only (it is opened read-only"),
     ],
 )
 def test_claims_the_code_contradicts_are_gone(doc: str, wrong: str) -> None:

@@ -154,7 +154,7 @@ def test_imports_exports_and_bindings(client_facts):
 
 def test_uses_link_to_definitions_members_and_imports(client_facts):
     uses = {(u.scope, u.target, u.dotted, u.member) for u in client_facts.uses}
-    assert ("Client.get", "src/client.ts", "Client.request", True) in uses  # this.request
+    assert ("Client.get", "src/client.ts", "Client.request", False) in uses  # this.request
     assert ("Client.get", "src/retry.ts", "backoff", False) in uses  # wait(1), imported
     assert ("Client.request", "src/client.ts", "send", False) in uses
     assert ("Client.request", "src/client.ts", "BASE_URL", False) in uses
@@ -350,7 +350,12 @@ def test_a_monorepo_through_extract_and_build(monorepo):
     modules = {row[0] for row in db.execute("SELECT id FROM nodes WHERE type = 'module'")}
     assert "packages/core/src" in modules
     # references cross re-exports: `export *` and `export { connect as open }`
-    callers = {(row[0], row[1]) for row in db.execute("SELECT target, caller FROM refs")}
+    callers = {
+        (target, path + (":" + scope if scope else ""))
+        for target, path, scope in db.execute(
+            "SELECT r.target, u.path, u.scope FROM refs r JOIN uses u ON u.id = r.use"
+        )
+    }
     assert ("packages/core/src/store.ts:Store", "packages/app/src/main.ts:main") in callers
     assert ("packages/core/src/net.ts:connect", "packages/app/src/main.ts:main") in callers
     assert ("packages/core/src/store.ts:Store.has", "packages/core/src/store.ts:Store.get") in (

@@ -230,3 +230,22 @@ def test_a_bug_arriving_with_a_ctrl_c_is_not_called_an_interrupt() -> None:
     assert not only_cancels(BaseExceptionGroup("", [KeyboardInterrupt(), bug]))
     assert not only_cancels(BaseExceptionGroup("", [BaseExceptionGroup("", [bug])]))
     assert not only_cancels(bug)
+
+
+def test_the_public_api_exports_what_it_returns_and_takes_and_is_typed() -> None:
+    import importlib.resources
+
+    import pith
+
+    for name in [
+        "Usage",
+        "Completion",
+        "NodeError",
+        "ConcurrencyChange",
+        "FifoCapacityLimiterStatistics",
+        "StoreWriteError",
+        "AdaptiveConcurrency",
+    ]:
+        assert name in pith.__all__
+        assert getattr(pith, name).__name__ == name
+    assert importlib.resources.files("pith").joinpath("py.typed").is_file()

@@ -25,6 +25,7 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
             await session.initialize()
             tools = await session.list_tools()
             assert sorted(t.name for t in tools.tools) == [
+                "ask",
                 "callers",
                 "context",
                 "impact",
@@ -44,6 +45,20 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
             assert (error, text.splitlines()[0]) == (False, "# `pkg/core.py:connect`")
             text, error = await call("search", {"query": "connect", "limit": 2})
             assert "`pkg/core.py:connect`" in text
+            text, error = await call("ask", {"question": "open a connection", "budget": 300})
+            assert (error, text.splitlines()[0]) == (False, "# Ask: open a connection")
+            assert "`pkg/core.py`" in text
+            # The same limits as the CLI's and HTTP's: refused, never clamped.
+            for name, arguments in (
+                ("search", {"query": "connect", "limit": 0}),
+                ("search", {"query": "connect", "limit": 101}),
+                ("ask", {"question": "x", "budget": 10}),
+                ("context", {"files": [f"f{i}.py" for i in range(51)]}),
+                ("context", {"files": ["app.py"], "budget": 10}),
+                ("impact", {"id": "app.py", "budget": 60_000}),
+            ):
+                text, error = await call(name, arguments)
+                assert error, (name, arguments)
             text, error = await call("impact", {"id": "pkg/core.py"})
             assert "## Depth 1" in text
             text, error = await call("callers", {"id": "connect"})

@@ -17,10 +17,12 @@ import trio
 from fakellm import FakeLLM
 from mockclock import client_for, generate_inline
 from sample_project import built_store
+from starlette.routing import Route
 from test_serve import start, stop
 
 from pith._generate import FifoCapacityLimiter
-from pith._serve import FAILURE_COOLDOWN, MissingProse
+from pith._serve import FAILURE_COOLDOWN, MissingProse, create_app
+from pith._store import Store
 
 
 @pytest.fixture
@@ -47,6 +49,30 @@ def test_only_loopback_and_allowed_hosts_are_answered(data_dir: Path) -> None:
                 "WIKI.LAN:1",
             ):
                 assert http.get("/health", headers={"Host": host}).status_code == 200, host
+    finally:
+        stop(process)
+
+
+def test_a_browser_request_from_another_site_is_refused(data_dir: Path) -> None:
+    # A page of another site cannot read the answer, but its request alone could spend a call.
+    process, url = start(data_dir, "--allow-host", "wiki.lan")
+    try:
+        with httpx.Client(base_url=url) as http:
+            for headers in (
+                {"Origin": "http://attacker.example"},
+                {"Origin": "https://attacker.example:8443"},
+                {"Sec-Fetch-Site": "cross-site"},
+            ):
+                refused = http.get("/node/app.py", headers=headers)
+                assert refused.status_code == 403, headers
+                assert "another site" in refused.json()["error"]
+            for headers in (
+                {"Origin": "http://localhost:3000"},
+                {"Origin": "http://wiki.lan"},
+                {"Sec-Fetch-Site": "same-origin"},
+                {"Sec-Fetch-Site": "none"},
+            ):
+                assert http.get("/node/app.py", headers=headers).status_code == 200, headers
     finally:
         stop(process)
 
@@ -120,15 +146,18 @@ def test_the_root_lists_the_endpoints(data_dir: Path) -> None:
     assert "`GET /health`" in markdown.text
 
 
-def test_help_lists_every_endpoint_and_the_markdown_format() -> None:
+def test_help_lists_every_endpoint_and_the_markdown_format(data_dir: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "pith", "serve", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0
-    for word in ("/node/", "/context", "/impact/", "/search", "/health", "?format=md"):
+    with contextlib.closing(Store.open(data_dir / "pith.db")) as store:
+        paths = [r.path for r in create_app(store).routes if isinstance(r, Route)]
+    assert len(paths) >= 6
+    for path in paths:  # "/node/{node_id:path}" is said "/node/ID"
+        assert f"GET {path.partition('{')[0]}" in result.stdout, path
+    for word in ("/health", "?format=md", "--allow-host", "--generate-budget"):
         assert word in result.stdout, word
-    assert "--allow-host" in result.stdout
-    assert "--generate-budget" in result.stdout
 
 
 def test_bad_and_oversized_parameters_are_400_with_the_bound(data_dir: Path) -> None:

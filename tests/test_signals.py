@@ -152,3 +152,40 @@ def test_a_third_ctrl_c_quits_without_the_report(
     assert "Traceback" not in said
     with pytest.raises(json.JSONDecodeError):
         json.loads(read_all(pipe))
+
+
+def test_sigterm_stops_a_background_generate_that_ignores_sigint(many_nodes: Path) -> None:
+    """Started by a script or an agent's shell, a run ignores SIGINT; `kill` still stops it:
+    exit 143, the report written, finished prose kept (issue 20, point 12)."""
+    env = clean_env() | {
+        "PITH_DATA_DIR": str(many_nodes / "data"),
+        "PITH_API_KEY": "sk-signals-test-key",
+    }
+    report = many_nodes / "run.json"
+    fake = FakeLLM(latency=0.2)
+    with (
+        fake.serve() as base_url,
+        subprocess.Popen(
+            [sys.executable, "-m", "pith", "-v", "generate", "-c", "1", "--report", str(report)],
+            cwd=many_nodes,
+            env=env | {"PITH_BASE_URL": base_url},
+            stderr=subprocess.PIPE,
+            text=True,
+            # What a shell does for a job started with `&`: SIGINT ignored, inherited by exec.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        ) as process,
+    ):
+        assert process.stderr is not None
+        for line in process.stderr:
+            if " generated" in line:
+                process.send_signal(signal.SIGTERM)
+                break
+        rest = process.stderr.read()
+        code = process.wait(timeout=60)
+    assert code == 143, rest
+    assert "interrupted by SIGTERM" in rest
+    assert "Traceback" not in rest
+    written = json.loads(report.read_text())
+    assert written["cancelled"] is True
+    assert 1 <= written["totals"]["generated"] < len(written["nodes"])
+    assert len(fake.calls) < len(written["nodes"])

@@ -404,7 +404,11 @@ def test_every_reference_reaches_a_symbol_and_every_test_is_a_test_file(
             build(store)
             reader = WikiReader(store)
             symbols = {row[0] for row in store._query("SELECT id FROM symbols")}
-            references = store._query("SELECT target, path, line, caller FROM refs")
+            references = store._query(
+                "SELECT r.target, u.path, u.line,"
+                " CASE u.scope WHEN '' THEN u.path ELSE u.path || ':' || u.scope END"
+                " FROM refs r JOIN uses u ON u.id = r.use"
+            )
             for target, path, _, caller in references:
                 assert target in symbols
                 assert path in project
@@ -424,3 +428,69 @@ def test_every_reference_reaches_a_symbol_and_every_test_is_a_test_file(
                     assert is_test_path(test["file"])
                 for impacted in reader.impact(file_id).tests:
                     assert is_test_path(impacted)
+
+
+def test_the_long_methods_of_a_large_class_get_prose_of_their_own(tmp_path: Path) -> None:
+    from pith._generate._prompt_builder import PromptBuilder
+
+    filler = "".join(f"    def m{i}(self):\n        return {i}\n" for i in range(150))
+    long_body = "".join(f"        x = x + {i}\n" for i in range(40))
+    big = f"class Big:\n    def work(self, x):\n{long_body}        return x\n{filler}"
+    small = f"class Small:\n    def work(self, x):\n{long_body}        return x\n"
+    root = write_tree(tmp_path / "p", {"big.py": big, "small.py": small})
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        functions = sorted(n.id for n in store.nodes() if n.type.value == "function")
+        # Big is over 300 lines: its 42-line method gets a node, its 2-line ones do not; the
+        # method of a small class is described by its class's prose.
+        assert functions == ["big.py:Big", "big.py:Big.work", "small.py:Small"]
+        node = store.node("big.py:Big.work")
+        assert node is not None
+        assert node.metadata["kind"] == "method"
+        prompt = PromptBuilder(store).prompt(node)
+        assert "method of Big" in json.dumps(prompt.messages)
+
+
+@pytest.mark.parametrize("package", ["httpx", "click", "starlette"])
+def test_every_symbol_of_a_real_package_is_shown_and_found(package: str, tmp_path: Path) -> None:
+    """By its id, by its bare name (or, when several share it, listed among them), and by a
+    search for its name (unless more than 100 symbols share that name)."""
+    import importlib
+
+    from pith._views import node_view
+
+    source = Path(importlib.import_module(package).__file__ or "").parent
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(source, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        rows = store._query("SELECT id, qualname FROM symbols ORDER BY id")
+        assert len(rows) > 300
+        for symbol_id, qualname in rows:
+            assert node_view(store, symbol_id)["id"] == symbol_id
+            # `send` names both `send` and `Client.send`
+            same = [s.id for s in store.symbols_named(qualname, limit=101)]
+            assert symbol_id in same
+            if len(same) == 1:
+                assert node_view(store, qualname)["id"] == symbol_id
+            else:
+                with pytest.raises(NotFoundError) as caught:
+                    node_view(store, qualname)
+                assert caught.value.suggestions == same[:10]
+            if len(same) <= 100:
+                assert symbol_id in [h.id for h in reader.search(qualname, limit=100)], qualname
+
+
+def test_export_lists_every_files_symbols_and_starts_with_the_overview(
+    reader: WikiReader, tmp_path: Path
+) -> None:
+    from pith._export import export_markdown
+
+    export_markdown(reader.store, tmp_path / "wiki")
+    page = (tmp_path / "wiki" / "pkg" / "core.py.md").read_text()
+    assert "## Symbols" in page
+    assert "`pkg/core.py:Client.send`" in page
+    assert "`pkg/core.py:LIMIT`" in page
+    index = (tmp_path / "wiki" / "index.md").read_text()
+    assert "demo = pkg.cli:main" in index

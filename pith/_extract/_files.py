@@ -29,15 +29,13 @@ import os
 import re
 import stat
 import subprocess
-import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import attrs
 
-from .._config import ConfigWarning, read_tool_table
-from .._errors import ConfigError
+from .._config import read_target_config
 from ._languages import is_script, is_source
 from ._python import MAX_FILE_BYTES
 
@@ -215,22 +213,6 @@ def matches(path: str, glob: str) -> bool:
     if fnmatch.fnmatchcase(path, glob):
         return True
     return "/" not in glob and fnmatch.fnmatchcase(path.rpartition("/")[2], glob)
-
-
-def read_target_config(root: Path) -> dict[str, Any]:
-    """The ``[tool.pith]`` table of ``root/pyproject.toml``; {} when absent. A pyproject that
-    cannot be parsed is ignored with a `ConfigWarning` (a broken file in the codebase being
-    read must not stop extraction, nor go unsaid); a bad ``[tool.pith]`` is a `ConfigError`."""
-    path = root / "pyproject.toml"
-    try:
-        return read_tool_table(path)
-    except ConfigError as exc:
-        if "[tool.pith]" in str(exc):
-            raise
-        warnings.warn(
-            ConfigWarning(f"{exc}; its [tool.pith] (globs, thresholds) is ignored"), stacklevel=2
-        )
-        return {}
 
 
 def git_work_tree(root: Path) -> bool:

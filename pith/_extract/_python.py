@@ -19,6 +19,7 @@ import attrs
 
 from .._models import ClassFacts, FileFacts, FunctionFacts, ImportFact, KeyStatement, Variant
 from ._symbols import RawBinding, collect
+from ._terms import search_terms
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -151,7 +152,8 @@ def parse_source(path: str, data: bytes, resolver: ImportResolver | None = None)
     except (ValueError, RecursionError, MemoryError) as exc:
         return problem_facts(path, f"cannot parse: {type(exc).__name__}: {exc}", data)
     try:
-        return _Visitor(text).file_facts(path, data, text, tree, resolver)
+        facts = _Visitor(text).file_facts(path, data, text, tree, resolver)
+        return attrs.evolve(facts, terms=search_terms(facts, text))
     except (RecursionError, MemoryError) as exc:
         return problem_facts(path, f"too deeply nested to read: {type(exc).__name__}", data)
 

@@ -46,7 +46,8 @@ from ._python import MAX_FILE_BYTES, problem_facts
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
-PARSER_VERSION = "4"  # 3: symbols, uses and import bindings; 4: TypeScript and JavaScript
+# 3: symbols, uses and import bindings; 4: retrieval terms; 5: TypeScript and JavaScript
+PARSER_VERSION = "5"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

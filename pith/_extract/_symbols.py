@@ -39,7 +39,24 @@ SYMBOL_DOCSTRING_CHARS = 600
 VALUE_CHARS = 160
 _OVERLOAD = re.compile(r"(^|\.)overload$|\.(setter|deleter)$")
 _MEMBER_BASES = frozenset({"self", "cls"})
+# Statements whose blocks' definitions belong to the enclosing scope.
+_BLOCKS = (
+    ast.If,
+    ast.Try,
+    ast.TryStar,
+    ast.With,
+    ast.AsyncWith,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.Match,
+)
 _LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})
+# Fields that never hold a name or an expression: not worth a look.
+_NOT_EXPRESSIONS = frozenset(
+    {"ctx", "op", "ops", "type_comment", "kind", "level", "conversion", "is_async", "simple"}
+    | {"name", "id", "attr", "arg", "asname", "module", "names", "type_ignores", "tag"}
+)
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
@@ -127,6 +144,7 @@ def collect(
     interest.update(q.rpartition(".")[2] for q in kinds)
     scopes = line_scopes(symbols, len(visitor.lines))
     uses: list[UseFacts] = []
+    seen: set[tuple[int, str, str, str]] = set()  # `f(f(x))` is one use of f
     for line, chain in _chains(tree, interest):
         scope = scopes[line] if line < len(scopes) else ""
         base, _, rest = chain.partition(".")
@@ -134,20 +152,23 @@ def collect(
             owner = enclosing_class(scope, kinds)
             if owner is None or not rest:
                 continue
-            dotted = f"{owner}.{rest}"
             member = f"{owner}.{rest.partition('.')[0]}"
-            # A member the class does not define is an instance attribute, unless a base
-            # (resolved at build) may define it.
-            if member not in kinds and owner not in with_bases:
+            if member in kinds:  # the class's own: resolved here
+                use = (line, scope, path, _longest(kinds, member, rest.partition(".")[2]))
+                inherited = False
+            elif owner in with_bases:  # maybe a base's: resolved at build
+                use, inherited = (line, scope, path, f"{owner}.{rest}"), True
+            else:  # an instance attribute
                 continue
-            uses.append(
-                UseFacts(line, scope, path, dotted, member=True, text=visitor.line_text(line))
-            )
         else:
             target = link(chain, scope)
             if target is None:
                 continue
-            uses.append(UseFacts(line, scope, *target, text=visitor.line_text(line)))
+            use, inherited = (line, scope, *target), False
+        if use in seen:
+            continue
+        seen.add(use)
+        uses.append(UseFacts(*use, member=inherited, text=visitor.line_text(line)))
         if len(uses) >= MAX_USES:
             break
     return Symbols(
@@ -176,7 +197,7 @@ def link_chain(
         if candidate in kinds and (
             not current or current == scope or kinds.get(current) is not SymbolKind.CLASS
         ):
-            return path, f"{candidate}.{rest}" if rest else candidate
+            return path, _longest(kinds, candidate, rest)
         if not current:
             break
         current = current.rpartition(".")[0]
@@ -185,6 +206,15 @@ def link_chain(
         return None
     file, dotted = target
     return file, ".".join(p for p in (dotted, rest) if p)
+
+
+def _longest(kinds: Mapping[str, SymbolKind], qualname: str, rest: str) -> str:
+    """The longest symbol ``qualname.rest...`` names (``qualname`` is one)."""
+    for part in rest.split(".") if rest else ():
+        if f"{qualname}.{part}" not in kinds:
+            break
+        qualname = f"{qualname}.{part}"
+    return qualname
 
 
 def _definitions(
@@ -217,9 +247,13 @@ def _definitions(
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
                 found[qualname] = (rank, symbol, chains)
             _definitions(visitor, statement.body, f"{qualname}.", kind, known, found)
-        elif isinstance(statement, ast.If | ast.Try | ast.TryStar | ast.With | ast.AsyncWith):
-            blocks: list[list[ast.stmt]] = [statement.body]
-            if isinstance(statement, ast.If):
+        elif isinstance(statement, _BLOCKS):
+            blocks: list[list[ast.stmt]] = []
+            if isinstance(statement, ast.Match):
+                blocks += [case.body for case in statement.cases]
+            else:
+                blocks.append(statement.body)
+            if isinstance(statement, ast.If | ast.For | ast.AsyncFor | ast.While):
                 blocks.append(statement.orelse)
             elif isinstance(statement, ast.Try | ast.TryStar):
                 blocks += [*(h.body for h in statement.handlers), statement.orelse]
@@ -371,7 +405,9 @@ def _chains(tree: ast.AST, interest: set[str]) -> Iterable[tuple[int, str]]:
             continue
         names = fields.get(kind)
         if names is None:
-            names = fields[kind] = getattr(kind, "_fields", ())
+            names = fields[kind] = tuple(
+                f for f in getattr(kind, "_fields", ()) if f not in _NOT_EXPRESSIONS
+            )
         for field in names:
             value = getattr(node, field, None)
             if type(value) is list:

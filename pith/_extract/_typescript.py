@@ -860,11 +860,14 @@ class _Reader(SourceLines):
                 if owner is None:
                     continue
                 member = f"{owner}.{rest}"
-                if member not in kinds and owner not in with_bases:
+                if member in kinds:  # the class's own
+                    use = UseFacts(line, scope, self.path, member, text=self.line_text(line))
+                elif owner in with_bases:  # maybe a base's: resolved at build
+                    use = UseFacts(
+                        line, scope, self.path, member, member=True, text=self.line_text(line)
+                    )
+                else:  # a field that holds data
                     continue
-                use = UseFacts(
-                    line, scope, self.path, member, member=True, text=self.line_text(line)
-                )
             else:
                 target = self.link(chain, scope, bindings)
                 if target is None:

@@ -25,6 +25,9 @@ from ._prose import FactIndex
 __all__ = ["Messages", "Prompt", "PromptBuilder"]
 
 _RECENT_FACTS = 64
+# Trailing whitespace a line may have: a text longer than its limit by more than this per line
+# is over it without being stripped and joined.
+_TRAILING = 4
 
 Messages = list[dict[str, str]]
 
@@ -63,9 +66,8 @@ class PromptBuilder:
         """The prompt for ``node`` and the facts its reply is checked against."""
         if node.type is NodeType.FILE:
             facts = self._file_facts(node.path)
-            code = self._code(facts, 1, facts.lines)
-            if code is not None and len(code) > SMALL_FILE_CHARS:
-                code = None  # its definitions and snippets say more per token
+            # A bigger file is not sent whole: its definitions and snippets say more per token.
+            code = self._code(facts, 1, facts.lines, limit=SMALL_FILE_CHARS)
             readme = self.store.readme(_directory_of(node.path))
             messages = file_prompt(node, facts, readme, code=code)
             return Prompt(messages, self._index(facts).with_code(code or ""), code or "")
@@ -85,16 +87,23 @@ class PromptBuilder:
         readme = self.store.readme("" if node.path == "." else node.path)
         return Prompt(module_prompt(node, self._children(node), readme, self._public_api(node)))
 
-    def _code(self, facts: FileFacts, start: int, end: int) -> str | None:
+    def _code(
+        self, facts: FileFacts, start: int, end: int, *, limit: int | None = None
+    ) -> str | None:
         """Lines ``start`` to ``end`` of the file as it was extracted, read again from the
         codebase (the store keeps facts, not sources); None when the file is gone, unreadable
-        or changed since (its facts, not today's text, are what the node was built from)."""
+        or changed since (its facts, not today's text, are what the node was built from), or
+        when the lines are longer than ``limit`` characters."""
         if self._lines is None or self._lines[0] != facts.path:
             self._lines = (facts.path, self._read_lines(facts))
         lines = self._lines[1]
         if lines is None:
             return None
-        return "\n".join(line.rstrip() for line in lines[start - 1 : end])
+        chosen = lines[start - 1 : end]
+        if limit is not None and sum(map(len, chosen)) > limit + len(chosen) * _TRAILING:
+            return None  # far over the limit: not worth stripping and joining to find out
+        code = "\n".join(line.rstrip() for line in chosen)
+        return None if limit is not None and len(code) > limit else code
 
     def _read_lines(self, facts: FileFacts) -> list[str] | None:
         root = self.store.root

@@ -9,8 +9,8 @@ from pathlib import Path, PurePosixPath
 
 import attrs
 
-from .._config import read_tool_table
-from .._errors import ConfigError, UsageError
+from .._config import read_target_config
+from .._errors import UsageError
 from .._models import EdgeType, Node, NodeType
 from .._roles import Role, role_of
 from .._store import Store
@@ -160,10 +160,7 @@ def _configured_globs(store: Store) -> tuple[str, ...]:
     """``[tool.pith] generate`` of the codebase: tests or examples to write prose for too."""
     if not store.root:
         return ()
-    try:
-        value = read_tool_table(Path(store.root) / "pyproject.toml").get("generate", ())
-    except ConfigError:  # extract and build said so already
-        return ()
+    value = read_target_config(Path(store.root)).get("generate", ())
     return (value,) if isinstance(value, str) else tuple(value)
 
 

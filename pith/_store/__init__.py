@@ -16,6 +16,7 @@ and edges), `_symbols` (symbols and references), `_prose`, `_search`; `_open` as
 
 from ._open import Store, open_store
 from ._outline import (
+    LARGE_CLASS_LINES,
     Definition,
     FileOutline,
     SymbolRow,
@@ -32,6 +33,7 @@ from ._symbols import Reference, Symbol
 
 __all__ = [
     "CHILDREN_CHANGED",
+    "LARGE_CLASS_LINES",
     "SCHEMA_VERSION",
     "Definition",
     "FileOutline",

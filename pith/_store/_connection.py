@@ -170,6 +170,16 @@ class Connection:
             except sqlite3.DatabaseError as exc:  # damaged pages, not a database at all
                 raise self._damaged(str(exc)) from None
 
+    def _query_in(self, sql: str, ids: Iterable[str]) -> list[Any]:
+        """The rows of ``sql`` for the distinct ``ids``, whose ``{marks}`` stands for the
+        placeholders of an ``IN ({marks})``; run in chunks (SQLite's bound-parameter limit)."""
+        wanted = list(dict.fromkeys(ids))
+        rows: list[Any] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows += self._query(sql.format(marks=",".join("?" * len(chunk))), chunk)
+        return rows
+
     def _damaged(self, what: str) -> PithError:
         return PithError(
             f"the database {self.db_path} is damaged ({what}); delete it and rerun"

@@ -83,18 +83,24 @@ class Graph(Connection):
         edges: Iterable[Edge],
         meta: Mapping[str, str] | None = None,
         *,
-        references: Iterable[tuple[str, str, int, str, str]] = (),
+        references: Iterable[tuple[str, int]] = (),
         unresolved: Mapping[str, int] | None = None,
     ) -> None:
-        """In one transaction: replace every node and edge, the references ``(target, file,
-        line, caller, text)`` and the per-file counts of unresolved uses; drop the prose of
+        """In one transaction: replace every node and edge, the references ``(target symbol
+        id, use id)`` of the uses `uses_to_resolve` gave (the others are resolved already)
+        and the per-file counts of unresolved uses; drop the prose of
         nodes that are gone (prose of surviving nodes is kept; its staleness follows from the
         hashes), and set ``meta``."""
         with self.transaction() as db:
             if self.schema_version >= SYMBOLS_SCHEMA:
                 db.execute("DELETE FROM refs")
                 db.execute("DELETE FROM unresolved")
-                db.executemany("INSERT INTO refs VALUES (?, ?, ?, ?, ?)", references)
+                # A use in its own file (not through a base class) names its symbol already.
+                db.execute(
+                    "INSERT INTO refs SELECT target || ':' || dotted, id FROM uses"
+                    " WHERE target = path AND NOT member"
+                )
+                db.executemany("INSERT INTO refs VALUES (?, ?)", references)
                 db.executemany("INSERT INTO unresolved VALUES (?, ?)", (unresolved or {}).items())
             db.execute("DELETE FROM nodes")
             db.execute("DELETE FROM edges")
@@ -135,19 +141,13 @@ class Graph(Connection):
 
     def briefs(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None, bool]]:
         """Id -> (type, summary or None, stale) for the nodes among ``ids`` that exist."""
-        wanted = list(dict.fromkeys(ids))
-        out: dict[str, tuple[str, str | None, bool]] = {}
-        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._query(
-                "SELECT n.id, n.type, json_extract(p.prose, '$.summary'),"
-                " p.source_hash IS NOT NULL AND p.source_hash != n.source_hash"
-                f" FROM nodes n LEFT JOIN prose p ON p.node_id = n.id WHERE n.id IN ({marks})",
-                chunk,
-            )
-            out.update({i: (str(t), s, bool(stale)) for i, t, s, stale in rows})
-        return out
+        rows = self._query_in(
+            "SELECT n.id, n.type, json_extract(p.prose, '$.summary'),"
+            " p.source_hash IS NOT NULL AND p.source_hash != n.source_hash"
+            " FROM nodes n LEFT JOIN prose p ON p.node_id = n.id WHERE n.id IN ({marks})",
+            ids,
+        )
+        return {i: (str(t), s, bool(stale)) for i, t, s, stale in rows}
 
 
 def _node_from_row(row: tuple[str, str, str, str, str, str]) -> Node:

@@ -10,6 +10,7 @@ from .._models import ClassFacts, FileFacts, FunctionFacts, GitFacts, converter
 from ._connection import dumps
 
 __all__ = [
+    "LARGE_CLASS_LINES",
     "Definition",
     "FileOutline",
     "SymbolRow",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 
+LARGE_CLASS_LINES = 300  # a public class this long: its long or complex methods get nodes
 # What a file's facts hold that is stored elsewhere than their JSON.
 _ELSEWHERE = ("git", "symbols", "uses", "bindings", "star_imports")
 
@@ -45,7 +47,7 @@ class Definition:
 
     name: str
     qualname: str
-    kind: str  # "function" | "class"
+    kind: str  # "function" | "class" | "method" (of a class of `LARGE_CLASS_LINES` or more)
     start_line: int
     end_line: int
     complexity: int
@@ -87,6 +89,22 @@ class FileOutline:
                 source_hash=d.source_hash,
             )
             for d in public
+        ]
+        # The methods of a large class may get nodes of their own (see `pith._build`): a
+        # class of thousands of lines is not summed up by one page.
+        definitions += [
+            Definition(
+                name=m.name,
+                qualname=m.qualname,
+                kind="method",
+                start_line=m.start_line,
+                end_line=m.end_line,
+                complexity=m.complexity,
+                source_hash=m.source_hash,
+            )
+            for c in public
+            if isinstance(c, ClassFacts) and c.end_line - c.start_line + 1 >= LARGE_CLASS_LINES
+            for m in c.methods
         ]
         return cls(
             path=facts.path,

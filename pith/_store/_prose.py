@@ -47,6 +47,12 @@ class ProseStore(Connection):
                 " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
                 (node_id, node_id),
             )
+            db.execute(
+                f"UPDATE retrieval SET prose = (SELECT pith_words({PROSE_TEXT}) FROM prose p"
+                " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?"
+                " AND type = 'file')",
+                (node_id, node_id),
+            )
 
     def prose_written_before(self, when: str) -> set[str]:
         """Ids whose prose was generated before ``when`` (ISO 8601, UTC)."""

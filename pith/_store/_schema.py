@@ -11,10 +11,13 @@ from __future__ import annotations
 import re
 import sqlite3
 
+from .._tokens import words
+
 __all__ = [
     "PROSE_TEXT",
     "READABLE_SCHEMAS",
     "REINDEX",
+    "RETRIEVAL_REINDEX",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SYMBOLS_SCHEMA",
@@ -24,8 +27,9 @@ __all__ = [
 ]
 
 # 2: the full-text search index; 3: runs and node leases (pith._leases); 4: search stems words
-# and splits CamelCase names; 5: symbols, their uses and references, and their search index.
-SCHEMA_VERSION = 5
+# and splits CamelCase names; 5: symbols, their uses and references, and their search index;
+# 6: the retrieval index (`retrieval`, one row per file).
+SCHEMA_VERSION = 6
 SYMBOLS_SCHEMA = 5  # the first version with the symbol tables
 READABLE_SCHEMAS = (3, SCHEMA_VERSION)  # read as they are where they cannot be migrated
 
@@ -64,6 +68,12 @@ CREATE TABLE IF NOT EXISTS prose (
 -- is indexed with its CamelCase parts (`pith_name_words`).
 CREATE VIRTUAL TABLE IF NOT EXISTS search
     USING fts5(id, name, docstring, prose, tokenize = 'porter unicode61');
+-- One row per file node, rowid = the node's rowid, in `pith._tokens` tokens (normalized in
+-- Python, so the tokenizer only splits at spaces): what `pith ask` ranks files by. Rewritten
+-- by every build; its prose column by every prose write of the file.
+CREATE VIRTUAL TABLE IF NOT EXISTS retrieval
+    USING fts5(path, defines, names, text, body, history, prose,
+               tokenize = "unicode61 tokenchars '_'");
 -- Generator runs in progress and the nodes they have claimed (see pith._leases); times are
 -- seconds since the epoch.
 CREATE TABLE IF NOT EXISTS runs (
@@ -87,20 +97,17 @@ CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name);
 CREATE VIRTUAL TABLE IF NOT EXISTS symbol_search
     USING fts5(id, name, docstring, tokenize = 'porter unicode61');
 -- Each file's uses of project names as the file alone tells (pith._models.UseFacts), written
--- by extract with its file.
+-- by extract with its file; an id is never reused, so a reference to a use replaced since the
+-- last build names no use.
 CREATE TABLE IF NOT EXISTS uses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     path TEXT NOT NULL, line INTEGER NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
     dotted TEXT NOT NULL, member INTEGER NOT NULL, text TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS uses_path ON uses (path);
--- The uses resolved to the symbol they reach (re-exports followed), rewritten by every build;
--- `caller`: the id of the innermost enclosing symbol, or the file id at module level.
-CREATE TABLE IF NOT EXISTS refs (
-    target TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, caller TEXT NOT NULL,
-    text TEXT NOT NULL
-);
+-- The uses resolved to the symbol they reach (re-exports followed), rewritten by every build.
+CREATE TABLE IF NOT EXISTS refs (target TEXT NOT NULL, use INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS refs_target ON refs (target);
-CREATE INDEX IF NOT EXISTS refs_path ON refs (path);
 -- Per file: uses of its names that lead nowhere it defines (dynamic, or gone): counted only.
 CREATE TABLE IF NOT EXISTS unresolved (target TEXT PRIMARY KEY, uses INTEGER NOT NULL);
 """
@@ -123,18 +130,35 @@ DOCSTRING = """
     ELSE (SELECT s.docstring FROM symbols s WHERE s.id = n.id)
     END
 """
+RETRIEVAL_REINDEX = f"""
+DELETE FROM retrieval;
+INSERT INTO retrieval (rowid, path, defines, names, text, body, history, prose)
+SELECT n.rowid, pith_words(n.id), json_extract(f.facts, '$.terms.defines'),
+       json_extract(f.facts, '$.terms.names'),
+       json_extract(f.facts, '$.terms.text'), json_extract(f.facts, '$.terms.body'),
+       pith_words(coalesce(json_extract(f.git, '$.recent_subjects'), '')),
+       (SELECT pith_words({PROSE_TEXT}) FROM prose p WHERE p.node_id = n.id)
+FROM nodes n JOIN files f ON f.path = n.id WHERE n.type = 'file';
+"""
 REINDEX = f"""
 DELETE FROM search;
 INSERT INTO search (rowid, id, name, docstring, prose)
 SELECT n.rowid, n.id, pith_name_words(n.name), {DOCSTRING},
        (SELECT {PROSE_TEXT} FROM prose p WHERE p.node_id = n.id)
 FROM nodes n;
+{RETRIEVAL_REINDEX}
 """
 
 
 def register_functions(connection: sqlite3.Connection) -> None:
-    """The SQL functions the schema's statements call (`REINDEX` calls ``pith_name_words``)."""
+    """The SQL functions the schema's statements call (`REINDEX` calls ``pith_name_words`` and
+    ``pith_words``)."""
     connection.create_function("pith_name_words", 1, name_words, deterministic=True)
+    connection.create_function("pith_words", 1, _sql_words, deterministic=True)
+
+
+def _sql_words(text: str | None) -> str:
+    return " ".join(words(text)) if text else ""
 
 
 def migrate(connection: sqlite3.Connection, version: int) -> None:
@@ -143,7 +167,7 @@ def migrate(connection: sqlite3.Connection, version: int) -> None:
         return
     # A store of an older schema gets the new tables, and its search index rebuilt.
     old_index = "DROP TABLE IF EXISTS search;" if 1 <= version < 4 else ""
-    reindex = REINDEX if 1 <= version < 4 else ""
+    reindex = REINDEX if 1 <= version < 4 else RETRIEVAL_REINDEX if 4 <= version < 6 else ""
     connection.executescript(
         f"BEGIN IMMEDIATE; {old_index} {SCHEMA}; {reindex}"
         f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
 
 from ._connection import Connection
 
@@ -10,6 +14,7 @@ __all__ = ["Search"]
 
 _MAX_QUERY_TERMS = 16
 _MAX_QUERY_CHARS = 500
+_TOKEN = re.compile(r"[a-z0-9_]+")  # what `pith._tokens` produces: safe in a quoted FTS5 string
 
 
 class Search(Connection):
@@ -42,3 +47,77 @@ class Search(Connection):
         if not rows and len(terms) > 1:
             rows = self._query(sql, (" OR ".join(terms), name, limit))
         return [(str(i), str(t), round(float(score), 4)) for i, t, score in rows]
+
+    def retrieve(
+        self, terms: Sequence[str], weights: Sequence[float], limit: int
+    ) -> list[tuple[str, float]] | None:
+        """(file id, score) of the files best matching any of ``terms`` (`pith._tokens` tokens)
+        in the retrieval index, best first; ``weights`` per column (path, defines, names, text,
+        body, history, prose). None when this store has no retrieval index (an older schema read
+        where it cannot be migrated)."""
+        safe = [t for t in terms if t and _TOKEN.fullmatch(t)]
+        if not safe:
+            return []
+        columns = ", ".join(f"{float(w)!r}" for w in weights)
+        sql = (
+            f"SELECT n.id, -bm25(retrieval, {columns}) AS score"
+            " FROM retrieval r JOIN nodes n ON n.rowid = r.rowid WHERE retrieval MATCH ?"
+            " ORDER BY score DESC, n.id LIMIT ?"
+        )
+        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(safe))
+        try:
+            rows = self._query(sql, (match, limit))
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        return [(str(i), float(s)) for i, s in rows]
+
+    def defining(self, names: Sequence[str]) -> dict[str, set[str]]:
+        """Name -> the file ids that define a class, function or method of that name (lowercase,
+        whole: ``raise_for_status``, ``functionauth``)."""
+        out: dict[str, set[str]] = {}
+        for name in dict.fromkeys(n for n in names if _TOKEN.fullmatch(n)):
+            try:
+                rows = self._query(
+                    "SELECT n.id FROM retrieval r JOIN nodes n ON n.rowid = r.rowid"
+                    " WHERE retrieval MATCH ? LIMIT 50",
+                    (f'defines : "{name}"',),
+                )
+            except sqlite3.OperationalError:
+                return {}
+            out[name] = {str(row[0]) for row in rows}
+        return out
+
+    def retrieval_fields(self, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """File id -> (its definitions' names, its docstrings and signatures) as indexed."""
+        try:
+            rows = self._query_in(
+                "SELECT n.id, r.names, r.text FROM retrieval r JOIN nodes n"
+                " ON n.rowid = r.rowid WHERE n.id IN ({marks})",
+                ids,
+            )
+        except sqlite3.OperationalError:
+            return {}
+        return {str(i): (str(a or ""), str(b or "")) for i, a, b in rows}
+
+    def definitions_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """File id -> ``{"lines", "docstring", "functions", "classes"}`` as stored in its facts
+        (plain JSON, methods inside their classes): what a briefing reads of many files,
+        without decoding their whole facts."""
+        rows = self._query_in(
+            "SELECT path, json_extract(facts, '$.lines'), json_extract(facts, '$.docstring'),"
+            " json_extract(facts, '$.functions'), json_extract(facts, '$.classes')"
+            " FROM files WHERE path IN ({marks})",
+            ids,
+        )
+        with self._decoding("facts"):
+            return {
+                str(path): {
+                    "lines": int(lines or 0),
+                    "docstring": docstring,
+                    "functions": json.loads(functions or "[]"),
+                    "classes": json.loads(classes or "[]"),
+                }
+                for path, lines, docstring, functions, classes in rows
+            }

@@ -61,6 +61,14 @@ class Reference:
 _SYMBOL_COLUMNS = "id, path, qualname, name, kind, start_line, end_line, signature, docstring"
 
 
+_REFERENCE = "r.target, u.path, u.line, u.scope, u.text FROM refs r JOIN uses u ON u.id = r.use"
+
+
+def _reference(row: tuple[Any, ...]) -> Reference:
+    target, path, line, scope, text = row
+    return Reference(target, path, line, f"{path}:{scope}" if scope else path, text)
+
+
 def _symbol(row: tuple[Any, ...]) -> Symbol:
     id_, path, qualname, name, kind, start, end, signature, docstring = row
     return Symbol(id_, path, qualname, name, SymbolKind(kind), start, end, signature, docstring)
@@ -119,11 +127,18 @@ class SymbolStore(Search):
         rows = self._query("SELECT path, qualname, kind, bases FROM symbols")
         return [(p, q, k, [(f, d) for f, d in json.loads(b)] if b else []) for p, q, k, b in rows]
 
-    def all_uses(self) -> Iterator[tuple[str, int, str, str, str, int, str]]:
-        """Every raw use: (file, line, scope, target file, dotted, member, text)."""
+    def uses_to_resolve(self) -> Iterator[tuple[int, str, int, str, str, str, int]]:
+        """Every use that leads out of its file or to a base class's member, which build
+        resolves (the others are resolved already): (id, file, line, scope, target file,
+        dotted, member)."""
         if not self.has_symbols:
             return iter(())
-        return iter(self._query("SELECT * FROM uses"))
+        return iter(
+            self._query(
+                "SELECT id, path, line, scope, target, dotted, member FROM uses"
+                " WHERE target != path OR member"
+            )
+        )
 
     def references_to(self, targets: Iterable[str], limit: int = 10_000) -> list[Reference]:
         """The references to any of ``targets`` (symbol ids), by file and line."""
@@ -135,11 +150,10 @@ class SymbolStore(Search):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._query(
-                f"SELECT target, path, line, caller, text FROM refs WHERE target IN ({marks})"
-                " ORDER BY path, line LIMIT ?",
+                f"SELECT {_REFERENCE} WHERE r.target IN ({marks}) ORDER BY u.path, u.line LIMIT ?",
                 [*chunk, limit],
             )
-            out += [Reference(*row) for row in rows]
+            out += [_reference(row) for row in rows]
         out.sort(key=lambda r: (r.path, r.line, r.target))
         return out[:limit]
 
@@ -148,22 +162,22 @@ class SymbolStore(Search):
         if not self.has_symbols:
             return []
         rows = self._query(
-            "SELECT target, path, line, caller, text FROM refs"
-            " WHERE target >= ? AND target < ? ORDER BY path, line LIMIT ?",
+            f"SELECT {_REFERENCE} WHERE r.target >= ? AND r.target < ?"
+            " ORDER BY u.path, u.line LIMIT ?",
             (f"{prefix}:", f"{prefix};", limit),
         )
-        return [Reference(*row) for row in rows]
+        return [_reference(row) for row in rows]
 
     def references_within(self, id: str, limit: int = 10_000) -> list[Reference]:
         """The references to symbol ``id`` and to its members (a class's methods)."""
         if not self.has_symbols:
             return []
         rows = self._query(
-            "SELECT target, path, line, caller, text FROM refs"
-            " WHERE target = ? OR (target >= ? AND target < ?) ORDER BY path, line LIMIT ?",
+            f"SELECT {_REFERENCE} WHERE r.target = ? OR (r.target >= ? AND r.target < ?)"
+            " ORDER BY u.path, u.line LIMIT ?",
             (id, f"{id}.", f"{id}/", limit),
         )
-        return [Reference(*row) for row in rows]
+        return [_reference(row) for row in rows]
 
     def unresolved_uses(self, path: str) -> int:
         """How many uses of file ``path``'s names lead nowhere it defines (dynamic, or gone)."""

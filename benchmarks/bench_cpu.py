@@ -1,0 +1,235 @@
+"""pith's own CPU per LLM call next to a bare Trio + httpx loop, and `pith generate`'s makespan
+next to the ideal, against the fake endpoint in a process of its own.
+
+The workload is the trio package as installed (a real codebase, about 560 nodes): it is copied,
+extracted and built, then `pith generate --force -c C` runs in a child process against the fake
+server (latency L). CPU is read with getrusage inside that child around the command alone
+(imports excluded, as for the bare loop); the whole process's CPU is printed too. The bare loop
+sends the same number of calls, each the size of one of pith's prompts and naming the same node
+(so the replies are the same), at the same concurrency, and decodes each reply's JSON.
+
+Bounds: pith's CPU per call <= 1.5x the bare loop's; makespan <= 1.10x the ideal at C; against
+a server that refuses past 8 calls in flight, <= 1.25x the ideal at 8. ``--profile`` prints the
+top entries of a profile of pith's run (where the CPU goes).
+
+    python benchmarks/bench_cpu.py [--latency 0.1] [--concurrency 20] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import trio
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fakeserver import server_process
+
+CPU_BOUND = 1.5
+MAKESPAN_BOUND = 1.10
+CAPPED_BOUND = 1.25
+
+# Runs `pith generate` in this child, timing the command alone (the imports are done first).
+_PITH_CHILD = """
+import json, resource, sys, time
+import httpx, rich, trio, pith._cli, pith._generate._engine, pith._llm._client
+from pith._cli import main
+
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+profile = sys.argv[1]
+args = sys.argv[2:]
+if profile:
+    import cProfile
+    profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine may be loaded
+wall, started = time.perf_counter(), cpu()
+try:
+    if profile:
+        profiler.runcall(main, args)
+    else:
+        main(args)
+except SystemExit as exit:
+    assert not exit.code, exit.code
+cpu_s, wall_s = cpu() - started, time.perf_counter() - wall
+if profile:
+    import pstats
+    stats = pstats.Stats(profiler, stream=open(profile, "w"))
+    stats.sort_stats("tottime").print_stats(25)
+print(json.dumps({"cpu": cpu_s, "wall": wall_s}))
+"""
+
+# The bare loop: a limiter, an httpx client, one POST per call, the reply's JSON decoded.
+_BARE_CHILD = """
+import json, resource, sys, time
+import httpx, trio
+
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+base_url, concurrency, calls = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+
+async def main():
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        limiter = trio.CapacityLimiter(concurrency)
+
+        async def one(node_id, size):
+            messages = [
+                {"role": "system", "content": "You write documentation."},
+                {"role": "user", "content": f"Node id: {node_id}\\n" + "x" * size},
+            ]
+            body = {"model": "bench", "messages": messages, "temperature": 0.3,
+                    "max_tokens": 1500, "response_format": {"type": "json_object"}}
+            async with limiter:
+                response = await http.post(f"{base_url}/chat/completions", json=body)
+            response.raise_for_status()
+            json.loads(response.json()["choices"][0]["message"]["content"])
+
+        async with trio.open_nursery() as nursery:
+            for node_id, size in calls:
+                nursery.start_soon(one, node_id, size)
+
+wall, started = time.perf_counter(), cpu()
+trio.run(main)
+print(json.dumps({"cpu": cpu() - started, "wall": time.perf_counter() - wall}))
+"""
+
+
+def child(code: str, args: list[str], env: dict[str, str], cwd: Path) -> dict[str, float]:
+    """Run a child; its own figures, plus the whole process's CPU (``process_cpu``)."""
+    out = cwd / "child.out"
+    with out.open("w") as stdout:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code, *args], env=env, cwd=cwd, stdout=stdout
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0, out.read_text()
+    figures: dict[str, float] = json.loads(out.read_text().splitlines()[-1])
+    figures["process_cpu"] = usage.ru_utime + usage.ru_stime
+    return figures
+
+
+def ideal_makespan(phase_one: int, modules: list[str], concurrency: int, latency: float) -> float:
+    """Phase one at full concurrency, then each package level after the one below it."""
+    levels = Counter(-1 if m == "." else m.count("/") for m in modules)
+    rounds = math.ceil(phase_one / concurrency)
+    rounds += sum(math.ceil(count / concurrency) for count in levels.values())
+    return rounds * latency
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.100)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    latency, concurrency = args.latency, args.concurrency
+    failed = False
+    workdir = Path(tempfile.mkdtemp(prefix="pith-bench-cpu-"))
+    try:
+        project = workdir / "project"
+        shutil.copytree(Path(trio.__file__).parent, project / "trio")
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(workdir),
+            "PITH_DATA_DIR": str(workdir / "data"),
+            "PITH_API_KEY": "sk-bench-cpu-0123456789",
+            "PITH_MODEL": "bench",
+        }
+        pith = [sys.executable, "-m", "pith"]
+        for command in (["extract", str(project)], ["build"]):
+            subprocess.run([*pith, *command], env=env, cwd=workdir, check=True, capture_output=True)
+        report_path = workdir / "run.json"
+        generate = ["-q", "generate", "--force", "-c", str(concurrency)]
+        generate += ["--report", str(report_path)]
+
+        runs = []
+        with server_process(latency=latency) as server:
+            env["PITH_BASE_URL"] = server.base_url
+            for _ in range(2):  # the better of two: a loaded machine only adds
+                runs.append(child(_PITH_CHILD, ["", *generate], env, workdir))
+            report = json.loads(report_path.read_text())
+            nodes = report["nodes"]
+            calls = sum(node["attempts"] for node in nodes)
+            # The fake counts a prompt token per 4 characters of the messages.
+            sizes = [[node["id"], 4 * node["prompt_tokens"]] for node in nodes]
+            bare = [
+                child(
+                    _BARE_CHILD,
+                    [server.base_url, str(concurrency), json.dumps(sizes)],
+                    env,
+                    workdir,
+                )
+                for _ in range(2)
+            ]
+            if args.profile:
+                profile = workdir / "profile.txt"
+                child(_PITH_CHILD, [str(profile), *generate], env, workdir)
+        pith_run = min(runs, key=lambda r: r["cpu"])
+        bare_run = min(bare, key=lambda r: r["cpu"])
+        pith_ms = pith_run["cpu"] / calls * 1000
+        bare_ms = bare_run["cpu"] / len(sizes) * 1000
+        ratio = pith_ms / bare_ms
+        failed |= ratio > CPU_BOUND
+        print(
+            f"bench_cpu: the trio package, {len(nodes)} nodes, {calls} calls, "
+            f"L = {latency * 1000:.0f} ms, C = {concurrency}, server in its own process"
+        )
+        print(
+            f"  CPU per call: pith {pith_ms:.2f} ms (whole process "
+            f"{pith_run['process_cpu'] / calls * 1000:.2f} ms, imports and build check included),"
+            f" bare Trio+httpx loop {bare_ms:.2f} ms: {ratio:.2f}x "
+            f"(bound <= {CPU_BOUND}x) {'OK' if ratio <= CPU_BOUND else 'OVER'}"
+        )
+        phase_one = sum(1 for node in nodes if node["phase"] == 1)
+        modules = [node["id"] for node in nodes if node["phase"] == 2]
+        ideal = ideal_makespan(phase_one, modules, concurrency, latency)
+        best = min(r["wall"] for r in runs)
+        bare_ideal = math.ceil(len(sizes) / concurrency) * latency
+        bare_wall = min(r["wall"] for r in bare)
+        failed |= best / ideal > MAKESPAN_BOUND
+        print(
+            f"  makespan at c={concurrency}: {best:.2f} s = {best / ideal:.2f}x ideal "
+            f"{ideal:.2f} s (bound <= {MAKESPAN_BOUND}x) "
+            f"{'OK' if best / ideal <= MAKESPAN_BOUND else 'OVER'}; the bare loop: "
+            f"{bare_wall:.2f} s = {bare_wall / bare_ideal:.2f}x its ideal {bare_ideal:.2f} s"
+        )
+        with server_process(latency=latency, capacity=8, retry_after=0.1) as server:
+            env["PITH_BASE_URL"] = server.base_url
+            capped = child(_PITH_CHILD, ["", *generate], env, workdir)
+        capped_ideal = ideal_makespan(phase_one, modules, 8, latency)
+        capped_ratio = capped["wall"] / capped_ideal
+        failed |= capped_ratio > CAPPED_BOUND
+        trace = json.loads(report_path.read_text())["concurrency_trace"]
+        print(
+            f"  server refusing past 8 in flight: {capped['wall']:.2f} s = {capped_ratio:.2f}x "
+            f"ideal {capped_ideal:.2f} s at c=8 (bound <= {CAPPED_BOUND}x) "
+            f"{'OK' if capped_ratio <= CAPPED_BOUND else 'OVER'}; {server.stats.get('refused')} "
+            f"refusals, concurrency lowest {trace['lowest']}, final {trace['final']}"
+        )
+        if args.profile:
+            print("  profile of pith's run (top entries by own time):")
+            lines = profile.read_text().splitlines()
+            start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+            for line in lines[start : start + 26]:
+                print(f"    {line}")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Tokens for retrieval: one normalization for the index (extract, build) and for questions.
+
+`words` guarantees that a question and the code it is about meet on the same tokens:
+
+- an identifier is kept whole, lowercased (``raise_for_status``, ``functionauth``), and its
+  parts are added (``raise``, ``status``; ``function``, ``auth``): snake_case, CamelCase,
+  dotted names and digits all split;
+- each part is folded by a light, predictable stemmer (plurals, ``-ing``, ``-ed``, a final
+  ``e``: "redirects", "redirected" and "redirect" meet; "authorization" stays itself, unlike
+  Porter's "author");
+- English stop words and one-letter words are dropped.
+
+Tokens hold only ``[a-z0-9_]``: safe inside a quoted FTS5 string.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+__all__ = ["STOP_WORDS", "bounded_words", "stem", "words"]
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+_PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+_STOP = """a an and are as at be but by can do does for from has have how i if in into is it its
+    not of on or so such than that the their them then there these they this to was we were
+    what when where which while who why will with would you your self cls none true false"""
+STOP_WORDS = frozenset(_STOP.split())
+
+
+def stem(word: str) -> str:
+    """``word`` (lowercase) with a plural, ``-ing``/``-ed`` and a final ``e`` folded away."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    if word.endswith("ing") and len(word) > 5:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) > 4:
+        word = word[:-2]
+    if word.endswith("e") and len(word) > 4:
+        word = word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """The retrieval tokens of ``text``, in order (see the module docstring)."""
+    out: list[str] = []
+    for token in _TOKEN.findall(text):
+        pieces = [p for p in token.split("_") if p]
+        parts = [part for piece in pieces for part in _PARTS.findall(piece)]
+        whole = token.strip("_").lower()
+        if len(parts) > 1:
+            if whole and whole not in STOP_WORDS:
+                out.append(whole)
+            out += [stem(p.lower()) for p in parts if len(p) > 1 and p.lower() not in STOP_WORDS]
+        elif len(whole) > 1 and whole not in STOP_WORDS:
+            out.append(stem(whole))
+    return out
+
+
+def bounded_words(texts: Iterable[str], *, repeat: int = 3, limit: int = 40_000) -> str:
+    """The tokens of ``texts`` as one space-separated string, each token at most ``repeat``
+    times (term frequency saturates anyway) and at most ``limit`` characters in all."""
+    counts: Counter[str] = Counter()
+    kept: list[str] = []
+    size = 0
+    for text in texts:
+        for token in words(text):
+            counts[token] += 1
+            if counts[token] > repeat:
+                continue
+            size += len(token) + 1
+            if size > limit:
+                return " ".join(kept)
+            kept.append(token)
+    return " ".join(kept)
