@@ -11,7 +11,7 @@ import enum
 import re
 from pathlib import PurePosixPath
 
-__all__ = ["SCRIPT_SUFFIXES", "Role", "role_of", "script_test_stem"]
+__all__ = ["SCRIPT_SUFFIXES", "Role", "language_of", "role_of", "script_test_stem"]
 
 # The suffixes of the files the TypeScript/JavaScript extractor reads (`pith._extract`).
 SCRIPT_SUFFIXES = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -44,6 +44,18 @@ _EXAMPLE_DIRS = frozenset(
         "cookbook",
     }
 )
+
+
+def language_of(path: str) -> str:
+    """The language of a source file, by its suffix: "Python", "TypeScript" or "JavaScript";
+    "" for anything else (a directory)."""
+    if path.endswith(".py"):
+        return "Python"
+    if path.endswith((".ts", ".tsx", ".mts", ".cts")):
+        return "TypeScript"
+    if path.endswith((".js", ".jsx", ".mjs", ".cjs")):
+        return "JavaScript"
+    return ""
 
 
 def script_test_stem(name: str) -> str | None:

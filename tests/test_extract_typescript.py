@@ -387,3 +387,26 @@ def test_a_python_only_extraction_never_loads_tree_sitter(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_prompts_say_the_language(client_facts):
+    from pith._generate._prompts import ChildSummary, file_prompt, function_prompt, module_prompt
+    from pith._models import Node, NodeType
+
+    node = Node("src/client.ts", NodeType.FILE, "src/client.ts", "client.ts", "h")
+    system, user = (m["content"] for m in file_prompt(node, client_facts, None))
+    assert "You document one TypeScript file" in system
+    assert "```typescript\n" in user
+    assert "async function send(url: string" in user  # a snippet kept, as written
+    send = client_facts.definition("send")
+    node = Node("src/client.ts:send", NodeType.FUNCTION, "src/client.ts", "send", "h")
+    system, user = (m["content"] for m in function_prompt(node, client_facts, send, ()))
+    assert "one TypeScript function or class" in system
+    assert "Signature: async function send(" in user
+    children = [
+        ChildSummary("web/app.js", NodeType.FILE, None),
+        ChildSummary("web/api.py", NodeType.FILE, None),
+    ]
+    node = Node("web", NodeType.MODULE, "web", "web", "h")
+    system = module_prompt(node, children, None, ())[0]["content"]
+    assert "one JavaScript and Python package" in system
