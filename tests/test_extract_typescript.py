@@ -410,3 +410,25 @@ def test_prompts_say_the_language(client_facts):
     node = Node("web", NodeType.MODULE, "web", "web", "h")
     system = module_prompt(node, children, None, ())[0]["content"]
     assert "one JavaScript and Python package" in system
+
+
+def test_specifiers_resolve_as_typescript_does():
+    files = [
+        "src/a.ts",
+        "src/b.tsx",
+        "src/c.d.ts",
+        "src/lib/index.mjs",
+        "src/m.mts",
+        "main.js",
+    ]
+    resolver = TsResolver(files, None)
+    assert resolver.resolve("src/x.ts", "./a.js") == "src/a.ts"  # ESM-style TypeScript
+    assert resolver.resolve("src/x.ts", "./b.jsx") == "src/b.tsx"
+    assert resolver.resolve("src/x.d.ts", "./c.js") == "src/c.d.ts"  # a declaration file
+    assert resolver.resolve("src/x.ts", "./m.mjs") == "src/m.mts"
+    assert resolver.resolve("src/x.ts", "./lib") == "src/lib/index.mjs"
+    assert resolver.resolve("src/x.ts", "../main") == "main.js"
+    assert resolver.resolve("src/x.ts", "../../outside") is None  # above the root
+    assert resolver.resolve("src/a.ts", "./a") is None  # never the importer itself
+    assert resolver.resolve("src/x.ts", "node:fs") is None
+    assert resolver.resolve("src/x.ts", "react") is None

@@ -30,7 +30,12 @@ from .._roles import SCRIPT_SUFFIXES  # in resolution order
 
 __all__ = ["SCRIPT_SUFFIXES", "TsResolver", "read_jsonc"]
 
-_JS_TO_TS = {".js": (".ts", ".tsx"), ".jsx": (".tsx",), ".mjs": (".mts",), ".cjs": (".cts",)}
+_JS_TO_TS = {
+    ".js": (".ts", ".tsx", ".d.ts"),
+    ".jsx": (".tsx",),
+    ".mjs": (".mts", ".d.mts"),
+    ".cjs": (".cts", ".d.cts"),
+}
 _CONFIG_NAMES = ("tsconfig.json", "jsconfig.json")
 _CONFIG_BYTES = 200_000
 _JSONC_TOKENS = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/|,(?=\s*[}\]])', re.DOTALL)
