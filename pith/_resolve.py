@@ -6,7 +6,8 @@ node that ``given`` names as
 - a path with ``./``, a trailing ``/``, backslashes, or absolute inside the extracted root;
 - a dotted module path (``httpx._client``, ``httpx._client.Client.send``);
 - a unique suffix at a path or name boundary (``_client.py``, ``client/_models.py``,
-  ``Client.send``, a bare symbol name ``AsyncClient``);
+  ``Client.send``, a bare symbol name ``AsyncClient``; a name is unique only if no other symbol,
+  node or not, bears it);
 
 is returned with ``given`` as ``resolved_from``. When no node or several match, `NotFoundError`
 carries suggestions, best first (source before tests, then the shortest id).
@@ -46,6 +47,13 @@ def resolve(store: Store, given: str) -> Resolved:
         if candidate in known:
             return Resolved(candidate, given)
     matches = _suffix_matches(ids, given)
+    text = given.strip()
+    if len(matches) == 1 and "/" not in text and ":" not in text and not text.endswith(".py"):
+        # A name (``AnyIOBackend``, ``Client.send``) is unique only if no other symbol has it:
+        # two classes of one name are two answers, even when only one of them is a node.
+        named = {symbol.id for symbol in store.symbols_named(text, limit=MAX_SUGGESTIONS + 1)}
+        if len(named | set(matches)) > 1:
+            matches = sorted(named | set(matches))
     if len(matches) == 1:
         return Resolved(matches[0], given)
     suggestions = _ordered(matches)[:MAX_SUGGESTIONS]
