@@ -8,10 +8,19 @@ every part of pith agrees.
 from __future__ import annotations
 
 import enum
+import json
 import re
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-__all__ = ["SCRIPT_SUFFIXES", "Role", "language_of", "role_of", "script_test_stem"]
+__all__ = [
+    "SCRIPT_SUFFIXES",
+    "Role",
+    "language_of",
+    "role_of",
+    "script_test_command",
+    "script_test_stem",
+]
 
 # The suffixes of the files the TypeScript/JavaScript extractor reads (`pith._extract`).
 SCRIPT_SUFFIXES = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
@@ -92,3 +101,59 @@ def role_of(path: str) -> Role:
     if folders & _EXAMPLE_DIRS:
         return Role.EXAMPLE
     return Role.SOURCE
+
+
+# The test runners a package.json names, and how each runs one file.
+_RUNNERS = (
+    ("vitest", "npx vitest run {file}"),
+    ("jest", "npx jest {file}"),
+    ("mocha", "npx mocha {file}"),
+    ("ava", "npx ava {file}"),
+    ("node --test", "node --test {file}"),
+    ("bun test", "bun test {file}"),
+    ("deno test", "deno test {file}"),
+)
+_MANIFEST_BYTES = 1_000_000
+
+
+def script_test_command(root: str | None, test_file: str) -> str:
+    """The shell command that runs TypeScript/JavaScript test file ``test_file`` (a path
+    relative to ``root``), told from the nearest ``package.json`` above it: the runner its
+    ``test`` script (else its dev dependencies) names, run on the file from that package's
+    directory; ``npm test`` there when no runner is named. Reads only package.json files."""
+    directory = test_file.rpartition("/")[0]
+    while True:
+        manifest = _manifest(root, directory)
+        if manifest is not None or not directory:
+            break
+        directory = directory.rpartition("/")[0]
+    relative = test_file[len(directory) + 1 :] if directory else test_file
+    prefix = f"cd {directory} && " if directory else ""
+    if manifest is None:
+        return f"npx vitest run {relative}"  # no package.json: the most common runner
+    scripts = manifest.get("scripts")
+    test_script = scripts.get("test") if isinstance(scripts, dict) else None
+    named = test_script if isinstance(test_script, str) else ""
+    dependencies = {
+        name
+        for key in ("devDependencies", "dependencies")
+        if isinstance(manifest.get(key), dict)
+        for name in manifest[key]
+    }
+    for word, command in _RUNNERS:
+        if word in named or (not named and word in dependencies):
+            return prefix + command.format(file=relative)
+    return f"{prefix}npm test" if named else prefix + f"npx vitest run {relative}"
+
+
+def _manifest(root: str | None, directory: str) -> dict[str, Any] | None:
+    if root is None:
+        return None
+    path = Path(root, directory, "package.json")
+    try:
+        if path.stat().st_size > _MANIFEST_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

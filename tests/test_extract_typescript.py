@@ -18,6 +18,7 @@ from pith._extract._languages import parse_file
 from pith._extract._ts_imports import TsResolver, read_jsonc
 from pith._extract._typescript import parse_script
 from pith._models import SymbolKind, is_test_path
+from pith._read import WikiReader
 from pith._store import Store
 
 CLIENT = """\
@@ -268,7 +269,8 @@ MONOREPO = {
         }
         """,
     "packages/core/package.json": (
-        '{"name": "@mono/core", "exports": {".": {"import": "./dist/index.js"}}}'
+        '{"name": "@mono/core", "exports": {".": {"import": "./dist/index.js"}},'
+        ' "scripts": {"test": "vitest --run"}}'
     ),
     "packages/core/src/index.ts": """\
         export * from "./store";
@@ -363,6 +365,14 @@ def test_a_monorepo_through_extract_and_build(monorepo):
     )
     assert ("packages/app/src/main.ts:main", "packages/app/src/legacy.js:default") in callers
     assert is_test_path("packages/core/src/__tests__/net.ts")
+    # the command that runs a test: the runner the package's test script names
+    tests = WikiReader(store).tests_of("packages/core/src/store.ts")
+    assert [(t["id"], t["command"]) for t in tests] == [
+        (
+            "packages/core/src/store.test.ts",
+            "cd packages/core && npx vitest run src/store.test.ts",
+        )
+    ]
     outline = json.loads(
         db.execute("SELECT outline FROM files WHERE path = 'packages/core/src/net.ts'").fetchone()[
             0
@@ -432,3 +442,22 @@ def test_specifiers_resolve_as_typescript_does():
     assert resolver.resolve("src/a.ts", "./a") is None  # never the importer itself
     assert resolver.resolve("src/x.ts", "node:fs") is None
     assert resolver.resolve("src/x.ts", "react") is None
+
+
+@pytest.mark.parametrize(
+    ("manifest", "command"),
+    [
+        ({"scripts": {"test": "jest --coverage"}}, "cd web && npx jest src/a.test.ts"),
+        ({"devDependencies": {"mocha": "^10"}}, "cd web && npx mocha src/a.test.ts"),
+        ({"scripts": {"test": "node --test"}}, "cd web && node --test src/a.test.ts"),
+        ({"scripts": {"test": "make check"}}, "cd web && npm test"),
+        (None, "npx vitest run web/src/a.test.ts"),
+    ],
+)
+def test_the_command_that_runs_a_script_test(tmp_path, manifest, command):
+    from pith._roles import script_test_command
+
+    (tmp_path / "web" / "src").mkdir(parents=True)
+    if manifest is not None:
+        (tmp_path / "web" / "package.json").write_text(json.dumps(manifest))
+    assert script_test_command(str(tmp_path), "web/src/a.test.ts") == command
