@@ -35,7 +35,7 @@ import json
 import time
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ import attrs
 
 from ._errors import UsageError
 from ._extract._files import read_target_config
+from ._extract._ts_imports import read_jsonc
 from ._models import (
     Edge,
     EdgeType,
@@ -127,12 +128,14 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
     if root is None:
         raise UsageError("nothing extracted yet: run `pith extract PATH` first")
     config = BuildConfig.from_table(read_target_config(Path(root)))
-    scripts = console_scripts(Path(root))
+    scripts = console_scripts(Path(root)) + package_bins(Path(root))
+    packages = package_dirs(Path(root), store.file_hashes())
     fingerprint = json.dumps(
         {
             "facts": store.get_meta("facts_version"),
             "config": attrs.asdict(config),
             "scripts": scripts,
+            "packages": sorted(packages),
             "graph": GRAPH_VERSION,
         },
         sort_keys=True,
@@ -149,6 +152,7 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
         config,
         root_name=Path(root).name,
         scripts=scripts,
+        packages=packages,
     )
     check_graph(nodes, edges)
     references, unresolved = resolve_references(
@@ -284,6 +288,33 @@ def console_scripts(root: Path) -> list[str]:
     )
 
 
+def package_bins(root: Path) -> list[str]:
+    """``name = node path`` of each ``bin`` entry of ``root``'s package.json (none when it is
+    absent or unreadable)."""
+    data = read_jsonc(root / "package.json")
+    if not isinstance(data, dict):
+        return []
+    bins = data.get("bin")
+    name = data.get("name")
+    if isinstance(bins, str) and isinstance(name, str):
+        bins = {name.rpartition("/")[2]: bins}
+    if not isinstance(bins, dict):
+        return []
+    return sorted(f"{key} = node {value}" for key, value in bins.items() if isinstance(value, str))
+
+
+def package_dirs(root: Path, files: Iterable[str]) -> set[str]:
+    """The directories among those of ``files`` (and their parents) that hold a package.json:
+    the packages of a JavaScript monorepo. The root itself is not listed (it is a module)."""
+    directories: set[str] = set()
+    for path in files:
+        directory = path.rpartition("/")[0]
+        while directory and directory not in directories:
+            directories.add(directory)
+            directory = directory.rpartition("/")[0]
+    return {d for d in directories if (root / d / "package.json").is_file()}
+
+
 def build_graph(
     files: list[FileOutline],
     readmes: list[Readme],
@@ -292,8 +323,10 @@ def build_graph(
     *,
     root_name: str = "",
     scripts: list[str] | None = None,
+    packages: Collection[str] = (),
 ) -> tuple[list[Node], list[Edge]]:
-    """The nodes (sorted by id) and edges of the graph over ``files``."""
+    """The nodes (sorted by id) and edges of the graph over ``files``; ``packages``: the
+    directories of JavaScript packages (with a package.json), modules whatever they hold."""
     by_path = {f.path: f for f in files}
     edges: list[Edge] = []
 
@@ -386,7 +419,16 @@ def build_graph(
 
     nodes.extend(
         _module_nodes(
-            files, readmes, dir_git, config, file_nodes, imports, edges, root_name, scripts or []
+            files,
+            readmes,
+            dir_git,
+            config,
+            file_nodes,
+            imports,
+            edges,
+            root_name,
+            scripts or [],
+            set(packages),
         )
     )
     edges.extend(_test_edges(list(by_path)))
@@ -404,6 +446,7 @@ def _module_nodes(
     edges: list[Edge],
     root_name: str,
     scripts: list[str],
+    packages: set[str],
 ) -> list[Node]:
     direct: dict[str, list[str]] = defaultdict(list)  # directory -> its files
     all_dirs: set[str] = set()
@@ -417,7 +460,8 @@ def _module_nodes(
     module_dirs = {
         d
         for d in all_dirs
-        if any(_is_package_marker(f.rpartition("/")[2]) for f in direct.get(d, ()))
+        if d in packages
+        or any(_is_package_marker(f.rpartition("/")[2]) for f in direct.get(d, ()))
         or sum(1 for f in direct.get(d, ()) if f.endswith(_SOURCE_SUFFIXES))
         >= config.module_min_files
     }

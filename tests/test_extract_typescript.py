@@ -258,7 +258,10 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 
 MONOREPO = {
-    "package.json": '{"name": "mono", "private": true, "workspaces": ["packages/*"]}',
+    "package.json": (
+        '{"name": "mono", "private": true, "workspaces": ["packages/*"],'
+        ' "bin": {"mono": "bin/mono.js"}}'
+    ),
     "tsconfig.json": """\
         {
           "compilerOptions": {
@@ -351,6 +354,10 @@ def test_a_monorepo_through_extract_and_build(monorepo):
     # directories with an index file are modules
     modules = {row[0] for row in db.execute("SELECT id FROM nodes WHERE type = 'module'")}
     assert "packages/core/src" in modules
+    # and so are workspace packages, whatever they hold directly
+    assert {"packages/core", "packages/app"} <= modules
+    overview = json.loads(db.execute("SELECT metadata FROM nodes WHERE id = '.'").fetchone()[0])
+    assert "mono = node bin/mono.js" in overview["entry_points"]
     # references cross re-exports: `export *` and `export { connect as open }`
     callers = {
         (target, path + (":" + scope if scope else ""))
