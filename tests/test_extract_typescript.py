@@ -242,6 +242,10 @@ def test_bad_minified_and_generated_files_are_said():
         b"import { Generated } from 'typeorm';\nclass A {\n  @Generated()\n  id: number;\n}\n"
     )
     assert parse_script("e.ts", decorated).problem is None
+    documented = b"/**\n * Makes auto-generated names.\n */\nexport const x = 1;\n"
+    assert parse_script("n.ts", documented).problem is None
+    late = b"export const x = 1;\n// DO NOT EDIT the line above\n"
+    assert parse_script("l.ts", late).problem is None
     # a syntax error is recovered from: what parses still counts
     broken = parse_script("b.ts", b"export function ok() { return 1 }\nconst = ;\n")
     assert broken.problem is None
