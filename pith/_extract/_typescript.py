@@ -69,18 +69,18 @@ _CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 _URL = re.compile(r"^[`'\"]https?://")
 _JSDOC_LINE = re.compile(r"^\s*\*? ?")
 
-_DECISIONS = """
+# One query, one pass over the tree: the branches that make complexity, the names that may be
+# uses, `this.x`, literal `require("x")` / `import("x")`, throws and URL strings.
+_QUERY = """
 [(if_statement) (for_statement) (for_in_statement) (while_statement) (do_statement)
  (catch_clause) (ternary_expression) (switch_case)] @branch
 (binary_expression operator: ["&&" "||" "??"]) @branch
-"""
-_NAMES = "[(identifier) (type_identifier) (shorthand_property_identifier)] @name"
-_THIS = "(member_expression object: (this) property: (property_identifier) @member) @chain"
-_CALLS = """
-(call_expression function: [(identifier) (import)] @callee
-  arguments: (arguments . (string (string_fragment) @specifier) .)) @call
+[(identifier) (shorthand_property_identifier) NAMES] @name
+(member_expression object: (this) property: (property_identifier) @member)
+(call_expression function: [(identifier) (import)]
+  arguments: (arguments . (string (string_fragment) @specifier) .))
 (throw_statement) @throw
-(string (string_fragment) @text) @string
+((string_fragment) @url (#match? @url "^https?://."))
 """
 _FUNCTION_VALUES = frozenset(
     {"arrow_function", "function_expression", "function", "generator_function"}
@@ -102,10 +102,7 @@ _DECLARING_PARENTS = frozenset(
 @attrs.frozen
 class _Grammar:
     parser: tree_sitter.Parser
-    decisions: tree_sitter.Query
-    names: tree_sitter.Query
-    this: tree_sitter.Query
-    calls: tree_sitter.Query
+    query: tree_sitter.Query
 
 
 _GRAMMARS: dict[str, _Grammar] = {}
@@ -132,17 +129,10 @@ def _grammar(path: str) -> _Grammar:
         else:
             pointer = tree_sitter_javascript.language()
         language = tree_sitter.Language(pointer)
-        type_names = (
-            _NAMES
-            if key != "javascript"
-            else "[(identifier) (shorthand_property_identifier)] @name"
-        )
+        names = "(type_identifier)" if key != "javascript" else ""
         grammar = _GRAMMARS[key] = _Grammar(
             parser=tree_sitter.Parser(language),
-            decisions=tree_sitter.Query(language, _DECISIONS),
-            names=tree_sitter.Query(language, type_names),
-            this=tree_sitter.Query(language, _THIS),
-            calls=tree_sitter.Query(language, _CALLS),
+            query=tree_sitter.Query(language, _QUERY.replace("NAMES", names)),
         )
     return grammar
 
@@ -155,9 +145,10 @@ def minified_or_generated(data: bytes) -> str | None:
             break  # code: the header is over
         if _GENERATED.search(line):
             return "generated (a generated-code marker in its header); not parsed"
-    lines = data.count(b"\n") + 1
-    longest = max((len(line) for line in data.split(b"\n")), default=0)
-    if longest > MINIFIED_LINE_CHARS and len(data) / lines > MINIFIED_MEAN_CHARS:
+    if len(data) / (data.count(b"\n") + 1) <= MINIFIED_MEAN_CHARS:
+        return None  # the common case, told without splitting the file
+    longest = max(len(line) for line in data.split(b"\n"))
+    if longest > MINIFIED_LINE_CHARS:
         return f"minified (lines of up to {longest:,} characters); not parsed"
     return None
 
@@ -224,6 +215,7 @@ class _Reader(SourceLines):
         self.star_specifiers: list[str] = []
         self.declared: set[int] = set()  # start bytes of definition names
         self.decisions: list[int] = []
+        self.captured: dict[str, list[tree_sitter.Node]] = {}  # by capture name of _QUERY
         self.kinds: dict[str, SymbolKind] = {}  # qualname -> kind, once every symbol is known
 
     # --- helpers ------------------------------------------------------------------------
@@ -275,14 +267,12 @@ class _Reader(SourceLines):
     # --- the file -----------------------------------------------------------------------
 
     def file_facts(self, root: tree_sitter.Node) -> FileFacts:
-        cursor = tree_sitter.QueryCursor(self.grammar.decisions)
-        self.decisions = sorted(
-            n.start_byte for nodes in cursor.captures(root).values() for n in nodes
-        )
+        self.captured = tree_sitter.QueryCursor(self.grammar.query).captures(root)
+        self.decisions = sorted(n.start_byte for n in self.captured.get("branch", ()))
         for statement in root.named_children:
             self.statement(statement, exported=False)
         self.kinds = {q: symbol.kind for q, symbol in self.symbols.items()}
-        self.calls(root)
+        self.calls()
         self.tunables()
         # one per line and kind: a URL constant is seen as a constant and as a string
         unique = {(k.line, k.kind): k for k in self.key_statements}
@@ -306,7 +296,7 @@ class _Reader(SourceLines):
             if target is not None and target not in stars:
                 stars.append(target)
         symbols = self.linked_symbols(bindings)
-        uses = self.uses(root, symbols, bindings)
+        uses = self.uses(symbols, bindings)
         every_binding = [(local, file, dotted) for local, (file, dotted) in bindings.items()]
         every_binding += [
             (name, self.path, local)
@@ -763,25 +753,22 @@ class _Reader(SourceLines):
 
     # --- the whole tree: calls, strings, throws, tunables -------------------------------
 
-    def calls(self, root: tree_sitter.Node) -> None:
-        cursor = tree_sitter.QueryCursor(self.grammar.calls)
+    def calls(self) -> None:
+        """Literal ``require("x")`` / ``import("x")`` as imports; throws; URL strings."""
         seen_imports = {(i.module, i.line) for i in self.imports}
-        for _, captures in cursor.matches(root):
-            if "throw" in captures:
-                self.key(captures["throw"][0].start_point.row + 1, "raise")
-            elif "specifier" in captures:
-                callee = self.text(captures["callee"][0])
-                if callee not in ("require", "import"):
-                    continue
-                specifier = self.text(captures["specifier"][0])
-                line = captures["call"][0].start_point.row + 1
-                if (specifier, line) not in seen_imports:
-                    seen_imports.add((specifier, line))
-                    self.imports.append(ImportFact(module=specifier, line=line))
-            elif "text" in captures:
-                text = self.text(captures["text"][0])
-                if text.startswith(("http://", "https://")) and len(text) > 10:
-                    self.key(captures["string"][0].start_point.row + 1, "url")
+        for node in self.captured.get("specifier", ()):
+            call = node.parent.parent.parent if node.parent and node.parent.parent else None
+            callee = call.child_by_field_name("function") if call is not None else None
+            if callee is None or self.text(callee) not in ("require", "import"):
+                continue
+            specifier, line = self.text(node), node.start_point.row + 1
+            if (specifier, line) not in seen_imports:
+                seen_imports.add((specifier, line))
+                self.imports.append(ImportFact(module=specifier, line=line))
+        for node in self.captured.get("throw", ()):
+            self.key(node.start_point.row + 1, "raise")
+        for node in self.captured.get("url", ()):
+            self.key(node.start_point.row + 1, "url")
 
     def tunables(self) -> None:
         """``timeout: 5000``, ``MAX_RETRIES = 3``, ``retryDelay = 100``: one regex pass."""
@@ -813,13 +800,16 @@ class _Reader(SourceLines):
     ) -> tuple[str, str] | None:
         return link_chain(chain, scope, self.path, self.kinds, bindings)
 
-    def chains(self, root: tree_sitter.Node, interest: set[str]) -> Iterator[tuple[int, str]]:
+    def chains(self, interest: set[str]) -> Iterator[tuple[int, str]]:
         """(line, ``a.b.c``) of each use of a name in ``interest``, and (line, ``this.x``)."""
-        cursor = tree_sitter.QueryCursor(self.grammar.names)
-        for node in cursor.captures(root).get("name", ()):
-            name = self.text(node)
-            if name not in interest or node.start_byte in self.declared:
+        data = self.data
+        wanted = {name.encode() for name in interest}  # most names are not: no decoding
+        for node in self.captured.get("name", ()):
+            if data[node.start_byte : node.end_byte] not in wanted:
                 continue
+            if node.start_byte in self.declared:
+                continue
+            name = self.text(node)
             parent = node.parent
             if parent is not None and parent.type in _DECLARING_PARENTS:
                 continue
@@ -841,13 +831,11 @@ class _Reader(SourceLines):
                 parts.append(self.text(prop))
                 current, parent = parent, parent.parent
             yield node.start_point.row + 1, ".".join(parts)
-        this_cursor = tree_sitter.QueryCursor(self.grammar.this)
-        for node in this_cursor.captures(root).get("member", ()):
+        for node in self.captured.get("member", ()):
             yield node.start_point.row + 1, f"this.{self.text(node)}"
 
     def uses(
         self,
-        root: tree_sitter.Node,
         symbols: tuple[SymbolFacts, ...],
         bindings: dict[str, tuple[str, str]],
     ) -> tuple[UseFacts, ...]:
@@ -858,7 +846,7 @@ class _Reader(SourceLines):
         with_bases = {s.qualname for s in symbols if s.bases}
         found: list[UseFacts] = []
         seen: set[tuple[int, str, str]] = set()
-        for line, chain in sorted(self.chains(root, interest)):
+        for line, chain in sorted(self.chains(interest)):
             scope = scopes[line] if line < len(scopes) else ""
             base, _, rest = chain.partition(".")
             if base == "this":
