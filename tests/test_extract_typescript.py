@@ -479,3 +479,36 @@ def test_the_command_that_runs_a_script_test(tmp_path, manifest, command):
     if manifest is not None:
         (tmp_path / "web" / "package.json").write_text(json.dumps(manifest))
     assert script_test_command(str(tmp_path), "web/src/a.test.ts") == command
+
+
+def test_exported_links_reach_pages_of_typescript_ids(tmp_path):
+    import re
+    from urllib.parse import unquote
+
+    from pith._export import export_markdown
+
+    root = tmp_path / "web"
+    long_body = "\n".join(f"    const v{i} = {i};" for i in range(310))  # a large class
+    _write(
+        root,
+        {
+            "pages/[slug].tsx": "export default function Page() {\n  return null;\n}\n",
+            "src/a.ts": (
+                f"export class A {{\n  #hidden(): void {{\n{long_body}\n  }}\n"
+                "  run(): void { this.#hidden(); }\n}\n"
+            ),
+        },
+    )
+    (root / "pyproject.toml").write_text("[tool.pith]\nfunction-min-lines = 1\n")
+    store = Store.open(tmp_path / "data" / "pith.db")
+    extract(root, store, workers=1)
+    build(store)
+    assert "src/a.ts:A.#hidden" in set(store.node_ids())
+    out = tmp_path / "wiki"
+    export_markdown(store, out)
+    checked = 0
+    for page in out.rglob("*.md"):
+        for target in re.findall(r"\]\(([^)\s]+\.md)\)", page.read_text()):
+            assert (page.parent / unquote(target)).is_file(), (page, target)
+            checked += 1
+    assert checked > 3

@@ -53,6 +53,7 @@ DOCSTRING_CHARS = 2000
 METHOD_DOCSTRING_CHARS = 600
 SYMBOL_DOCSTRING_CHARS = 600
 SIGNATURE_CHARS = 320
+VALUE_CHARS = 160  # a type alias's or constant's signature, as for Python constants
 # Minified: a long line in a file of few lines. Generated: a marker in its first lines.
 MINIFIED_LINE_CHARS = 1000
 MINIFIED_MEAN_CHARS = 300
@@ -67,6 +68,7 @@ _TUNABLE_WORD = re.compile(r"timeout|retr(?:y|ies)|attempts|backoff|delay")
 _TUNABLE_TAIL = re.compile(r"\w*[\"']?\s*(?::[^=\n,;]{1,40})?[:=]\s*-?\.?\d")
 _CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 _URL = re.compile(r"^[`'\"]https?://")
+_BRACKET_SPACE = re.compile(r"([(\[<]) | ([)\]>])")
 _JSDOC_LINE = re.compile(r"^\s*\*? ?")
 
 # One query, one pass over the tree: the branches that make complexity, the names that may be
@@ -182,6 +184,11 @@ def _bounded(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _one_line(text: str) -> str:
+    """Code on one line: runs of whitespace made one space, none inside brackets' edges."""
+    return _BRACKET_SPACE.sub(lambda m: m.group(1) or m.group(2), " ".join(text.split()))
+
+
 def _jsdoc(text: str) -> str | None:
     """The text of a ``/** ... */`` comment, without its stars."""
     if not text.startswith("/**") or text == "/**/":
@@ -262,7 +269,7 @@ class _Reader(SourceLines):
         returns = node.child_by_field_name("return_type")
         if returns is not None:
             shown += self.text(returns)
-        return _bounded(" ".join(shown.split()), SIGNATURE_CHARS)
+        return _bounded(_one_line(shown), SIGNATURE_CHARS)
 
     # --- the file -----------------------------------------------------------------------
 
@@ -650,7 +657,7 @@ class _Reader(SourceLines):
             SymbolKind.CONSTANT,
             start,
             end,
-            _bounded(f"{keyword} {shown}", 160),
+            _bounded(f"{keyword} {shown}", VALUE_CHARS),
             self.docstring(declaration, SYMBOL_DOCSTRING_CHARS),
         )
         if value is None:
@@ -692,7 +699,7 @@ class _Reader(SourceLines):
         start, end = node.start_point.row + 1, node.end_point.row + 1
         body = node.child_by_field_name("body")
         if node.type == "type_alias_declaration":
-            shown = " ".join(self.text(node).split())
+            shown = _bounded(_one_line(self.text(node)), VALUE_CHARS)
         else:
             until = body.start_byte if body is not None else node.end_byte
             shown = " ".join(self.data[node.start_byte : until].decode("utf-8", "replace").split())
