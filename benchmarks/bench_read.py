@@ -38,8 +38,8 @@ from fakellm import FakeLLM
 from pith._build import build
 from pith._extract import extract
 from pith._models import Gotcha, NodeType, Prose
-from pith._read import WikiReader
 from pith._store import Store
+from pith._wiki._read import WikiReader
 
 CONTEXT_P50_TARGET = 0.020
 QUERIES = ["http client", "parse", "thread lock", "json decode", "socket timeout", "path"]

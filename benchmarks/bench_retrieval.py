@@ -307,8 +307,8 @@ def file_of(node_id: str) -> str | None:
 
 def pith_rankings(data_dir: Path, query: str) -> dict[str, list[str]]:
     """Each pith system's files, in order (``search hits`` keeps one entry per hit)."""
-    from pith._read import WikiReader
     from pith._store import Store
+    from pith._wiki._read import WikiReader
 
     out: dict[str, list[str]] = {}
     with Store.open(data_dir / "pith.db", read_only=True) as store:

@@ -19,15 +19,15 @@ import pytest
 from fakellm import FakeLLM, default_prose
 from sample_project import write_project
 
-from pith._ask import count_tokens
 from pith._build import build
 from pith._errors import NotFoundError, UsageError
 from pith._extract import extract
 from pith._generate._prompts import estimate_prompt_tokens
 from pith._models import NodeType
-from pith._read import WikiReader
 from pith._store import Store
 from pith._tokens import stem, words
+from pith._wiki._ask import count_tokens
+from pith._wiki._read import WikiReader
 
 PROJECT = {
     "pkg/__init__.py": """

@@ -189,9 +189,9 @@ def _definitions(tree: ast.Module) -> set[str]:
 def _check_symbols(source: Path, db_path: Path) -> None:
     """Every definition is a symbol; a sample is shown by id and by bare name, and searched."""
     from pith._errors import NotFoundError
-    from pith._read import WikiReader
     from pith._store import Store
-    from pith._views import node_view
+    from pith._wiki._read import WikiReader
+    from pith._wiki._views import node_view
 
     db = sqlite3.connect(db_path)
     parsed = [

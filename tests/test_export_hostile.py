@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from projects import run_pith
 
-from pith import _markdown as md
 from pith._build import build
 from pith._errors import UsageError
-from pith._export import MANIFEST, export_markdown
 from pith._extract import extract
 from pith._models import Gotcha, Prose
 from pith._store import Store
+from pith._wiki import _markdown as md
+from pith._wiki._export import MANIFEST, export_markdown
 
 EVIL = "<img src=x onerror=alert(1)>"
 

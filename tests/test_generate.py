@@ -15,8 +15,8 @@ from projects import write_tree
 from sample_project import built_store
 
 from pith._build import build
+from pith._cli._console import estimate_lines
 from pith._config import Settings
-from pith._console import estimate_lines
 from pith._errors import UsageError
 from pith._extract import extract
 from pith._generate._engine import Generation, _generate, generate

@@ -1,4 +1,4 @@
-"""The bounds of a question to the wiki (`pith._limits`), through the command line: one line,
+"""The bounds of a question to the wiki (`pith._wiki._limits`), through the command line: one line,
 exit 2, the input not repeated back (issue 23, point 10)."""
 
 from __future__ import annotations

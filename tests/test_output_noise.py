@@ -13,7 +13,7 @@ from fakellm import FakeLLM
 from projects import clean_env, commit_all, git, run_pith, write_tree
 from sample_project import write_project
 
-from pith._console import PLAIN_SECONDS, GenerateProgress
+from pith._cli._console import PLAIN_SECONDS, GenerateProgress
 from pith._generate._report import NodeResult, Outcome, ProgressUpdate
 from pith._models import NodeType
 

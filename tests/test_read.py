@@ -15,12 +15,12 @@ import pytest
 
 from pith._build import build
 from pith._errors import NotFoundError, UsageError
-from pith._export import export_markdown
 from pith._extract import extract
-from pith._limits import MAX_QUERY_CHARS
 from pith._models import Gotcha, NodeType, Prose
-from pith._read import MARKDOWN_BUDGET, WikiReader
 from pith._store import Store
+from pith._wiki._export import export_markdown
+from pith._wiki._limits import MAX_QUERY_CHARS
+from pith._wiki._read import MARKDOWN_BUDGET, WikiReader
 
 CLICK = Path(click.__file__).parent
 
@@ -97,7 +97,7 @@ def test_context_says_what_the_source_says_and_more_where_nothing_is_written(
 def test_context_of_many_files_stays_within_the_budget(
     reader: WikiReader, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pith._read.MARKDOWN_BUDGET", 3000)
+    monkeypatch.setattr("pith._wiki._read.MARKDOWN_BUDGET", 3000)
     files = [n.id for n in reader.store.nodes(NodeType.FILE)]
     markdown = reader.context(files).to_markdown()
     assert len(markdown) < 3000

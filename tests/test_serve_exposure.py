@@ -21,8 +21,8 @@ from starlette.routing import Route
 from test_serve import start, stop
 
 from pith._generate import FifoCapacityLimiter
-from pith._serve import FAILURE_COOLDOWN, MissingProse, create_app
 from pith._store import Store
+from pith._wiki._serve import FAILURE_COOLDOWN, MissingProse, create_app
 
 
 @pytest.fixture
@@ -152,10 +152,11 @@ def test_help_lists_every_endpoint_and_the_markdown_format(data_dir: Path) -> No
     )
     assert result.returncode == 0
     with contextlib.closing(Store.open(data_dir / "pith.db")) as store:
-        paths = [r.path for r in create_app(store).routes if isinstance(r, Route)]
-    assert len(paths) >= 6
-    for path in paths:  # "/node/{node_id:path}" is said "/node/ID"
-        assert f"GET {path.partition('{')[0]}" in result.stdout, path
+        routes = [r for r in create_app(store).routes if isinstance(r, Route)]
+    assert len(routes) >= 6
+    for route in routes:  # "/node/{node_id:path}" is said "/node/ID"
+        method = "POST" if "POST" in (route.methods or ()) else "GET"
+        assert f"{method} {route.path.partition('{')[0]}" in result.stdout, route.path
     for word in ("/health", "?format=md", "--allow-host", "--generate-budget"):
         assert word in result.stdout, word
 

@@ -18,8 +18,8 @@ from pith._build import build
 from pith._errors import NotFoundError
 from pith._extract import extract
 from pith._models import is_test_path
-from pith._read import WikiReader
 from pith._store import Store
+from pith._wiki._read import WikiReader
 
 PROJECT: dict[str, str | bytes] = {
     "pyproject.toml": '[project]\nname = "demo"\n[project.scripts]\ndemo = "pkg.cli:main"\n',
@@ -458,7 +458,7 @@ def test_every_symbol_of_a_real_package_is_shown_and_found(package: str, tmp_pat
     search for its name (unless more than 100 symbols share that name)."""
     import importlib
 
-    from pith._views import node_view
+    from pith._wiki._views import node_view
 
     source = Path(importlib.import_module(package).__file__ or "").parent
     with Store.open(tmp_path / "pith.db") as store:
@@ -485,7 +485,7 @@ def test_every_symbol_of_a_real_package_is_shown_and_found(package: str, tmp_pat
 def test_export_lists_every_files_symbols_and_starts_with_the_overview(
     reader: WikiReader, tmp_path: Path
 ) -> None:
-    from pith._export import export_markdown
+    from pith._wiki._export import export_markdown
 
     export_markdown(reader.store, tmp_path / "wiki")
     page = (tmp_path / "wiki" / "pkg" / "core.py.md").read_text()

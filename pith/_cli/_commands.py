@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import click
 
-from ._config import (
+from .._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MODEL,
     STORE_DIR,
@@ -31,15 +31,15 @@ from ._config import (
     load_settings,
     locate_data_dir,
 )
-from ._errors import PithError, UsageError
-from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MAX_SEARCH_LIMIT, MIN_BUDGET
-from ._version import __version__
-from ._words import plural
+from .._errors import PithError, UsageError
+from .._version import __version__
+from .._wiki._limits import DEFAULT_BUDGET, MAX_BUDGET, MAX_SEARCH_LIMIT, MIN_BUDGET
+from .._words import plural
 
 if TYPE_CHECKING:
-    from ._ask import Briefing
-    from ._extract import ExtractSummary
-    from ._read import Context, Impact, WikiReader
+    from .._extract import ExtractSummary
+    from .._wiki._ask import Briefing
+    from .._wiki._read import Context, Impact, WikiReader
 
 # Commands import what they need inside their function: trio, httpx, rich and the generator
 # cost ~0.3 s to import, which `pith --version`, `status`, `list` and `show` should not pay.
@@ -142,8 +142,8 @@ class CliState:
         unless the store found from the working directory already holds ROOT's extraction
         (a store made where pith was run, before the store moved to the top: its prose is
         kept)."""
-        from ._extract._files import git_work_tree
-        from ._store import Store
+        from .._extract._files import git_work_tree
+        from .._store import Store
 
         here = locate_data_dir(self.data_dir)
         if here.given:
@@ -266,9 +266,9 @@ def extract(
     retarget: bool,
 ) -> None:
     """Read the codebase at PATH: ast facts, git history, READMEs (no LLM)."""
-    from ._extract import check_root
-    from ._extract import extract as run_extract
-    from ._store import Store
+    from .._extract import check_root
+    from .._extract import extract as run_extract
+    from .._store import Store
 
     root = check_root(path)  # before creating a database for a mistyped PATH
     settings = state.extract_settings(root)
@@ -292,9 +292,9 @@ def extract(
 @pass_state
 def build(state: CliState, force: bool) -> None:
     """Turn the extracted facts into the graph of files, modules and functions."""
-    from ._build import build as run_build
-    from ._models import NodeType
-    from ._store import open_store
+    from .._build import build as run_build
+    from .._models import NodeType
+    from .._store import open_store
 
     with open_store(state.store_settings(), require="extracted") as store:
         summary = run_build(store, force=force)
@@ -315,8 +315,8 @@ def build(state: CliState, force: bool) -> None:
 @pass_state
 def status(state: CliState, as_json: bool) -> None:
     """What is extracted, built and written."""
-    from . import _views
-    from ._store import Store
+    from .._store import Store
+    from .._wiki import _views
 
     settings = state.store_settings()
     if settings.db_path.exists():
@@ -344,9 +344,9 @@ def status(state: CliState, as_json: bool) -> None:
 @pass_state
 def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
     """Every node, sorted by id, with its summary when written."""
-    from . import _views
-    from ._models import NodeType
-    from ._store import open_store
+    from .._models import NodeType
+    from .._store import open_store
+    from .._wiki import _views
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         rows = _views.node_list(store, None if node_type is None else NodeType(node_type))
@@ -362,9 +362,9 @@ def list_nodes(state: CliState, node_type: str | None, as_json: bool) -> None:
 @pass_state
 def show(state: CliState, node_id: str, as_json: bool) -> None:
     """A node: its facts, edges and prose (Markdown)."""
-    from . import _views
-    from ._limits import check_id
-    from ._store import open_store
+    from .._store import open_store
+    from .._wiki import _views
+    from .._wiki._limits import check_id
 
     check_id(node_id)
     with open_store(state.store_settings(), require="built", read_only=True) as store:
@@ -418,8 +418,8 @@ def _answer_within(
     as_json: bool,
 ) -> None:
     """Ask the read layer on the built store; print the JSON, or the Markdown within budget."""
-    from ._read import WikiReader
-    from ._store import open_store
+    from .._store import open_store
+    from .._wiki._read import WikiReader
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         answer = question(WikiReader(store))
@@ -442,8 +442,8 @@ _TESTS_OPTION = click.option("--tests", is_flag=True, help="Only test files.")
 def callers(state: CliState, node_id: str, as_json: bool) -> None:
     """Who uses ID (a symbol id or bare name, or a file): file, line, caller, the line; tests
     apart, with the command that runs them."""
-    from ._read import WikiReader
-    from ._store import open_store
+    from .._store import open_store
+    from .._wiki._read import WikiReader
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         answer = WikiReader(store).callers(node_id)
@@ -479,9 +479,9 @@ def search(
     as_json: bool,
 ) -> None:
     """Nodes and symbols ranked for QUERY: exact names first, source before tests."""
-    from ._models import NodeType
-    from ._read import WikiReader, hits_markdown
-    from ._store import open_store
+    from .._models import NodeType
+    from .._store import open_store
+    from .._wiki._read import WikiReader, hits_markdown
 
     kind = NodeType(node_type) if node_type else None
     with open_store(state.store_settings(), require="built", read_only=True) as store:
@@ -517,8 +517,8 @@ def ask(
     """What to read for a task in English: the files and symbols that matter, why, where
     (file:line), their tests and importers, packed to a token budget. Local; no model unless
     --answer (without an LLM configured, --answer gives the briefing alone)."""
-    from ._read import WikiReader
-    from ._store import open_store
+    from .._store import open_store
+    from .._wiki._read import WikiReader
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         briefing = WikiReader(store).ask(question, budget, path=path_glob, tests=tests)
@@ -537,8 +537,8 @@ def _answer(state: CliState, briefing: Briefing) -> str | None:
     """The configured LLM's answer to the briefing; None (said on stderr) without one."""
     import trio
 
-    from ._ask import write_answer
-    from ._llm import LLMClient
+    from .._llm import LLMClient
+    from .._wiki._ask import write_answer
 
     settings = state.settings()
     if settings.needs_api_key and not settings.api_key:
@@ -578,8 +578,8 @@ def export(state: CliState, directory: Path, export_format: str, overwrite: bool
     A rerun replaces and removes only the pages pith wrote there; another file in the way
     stops it before it writes anything, unless --overwrite.
     """
-    from ._export import export_markdown
-    from ._store import open_store
+    from .._store import open_store
+    from .._wiki._export import export_markdown
 
     with open_store(state.store_settings(), require="built", read_only=True) as store:
         summary = export_markdown(store, directory, overwrite=overwrite)
@@ -680,7 +680,11 @@ def generate(
     """
     import rich.console
 
-    from ._build import build as run_build
+    from .._build import build as run_build
+    from .._generate._estimate import estimate as estimate_cost
+    from .._generate._run import GenerationInterrupted, run_generation
+    from .._generate._selection import select_nodes
+    from .._store import open_store
     from ._console import (
         GenerateProgress,
         estimate_lines,
@@ -688,10 +692,6 @@ def generate(
         left_out_lines,
         summary_line,
     )
-    from ._generate._estimate import estimate as estimate_cost
-    from ._generate._run import GenerationInterrupted, run_generation
-    from ._generate._selection import select_nodes
-    from ._store import open_store
 
     settings = state.settings(
         model=model, base_url=base_url, timeout=timeout, concurrency=concurrency
@@ -753,7 +753,7 @@ def generate(
 @pass_state
 def prune(state: CliState) -> None:
     """Delete the prose of nodes that no longer exist (kept until now: it was paid for)."""
-    from ._store import open_store
+    from .._store import open_store
 
     with open_store(state.store_settings(), require="extracted") as store:
         deleted = store.prune_prose()
@@ -771,8 +771,8 @@ def trust(state: CliState, revoke: bool) -> None:
     directory, their base-url, model, concurrency and API key are ignored (with a warning).
     The trust holds for these values only: change one and it must be given again.
     """
-    from . import _trust
-    from ._config import project_settings
+    from .. import _trust
+    from .._config import project_settings
 
     here = Path.cwd()
     if revoke:
@@ -852,12 +852,13 @@ def serve(
     GET /callers/ID       who uses a symbol or file: file, line, caller; tests apart
     GET /search?q=WORDS&limit=N
                           nodes ranked by relevance
+    POST /query           {"question": ..., "budget": N}: what to read for a task
     GET /health           {"status", "project", "nodes"}
 
     Answers are JSON, or Markdown with ?format=md. Read-only unless --generate-missing,
     which writes the prose asked for (the endpoint and key of `pith generate`).
     """
-    from ._serve import serve as run_server
+    from .._wiki._serve import serve as run_server
 
     settings = state.settings() if generate_missing else state.store_settings()
     if generate_missing:
@@ -880,7 +881,7 @@ def mcp(state: CliState) -> None:
     """Serve the wiki to a coding agent as an MCP server on stdio (tools: context, node,
     search, impact, callers) until stdin closes, Ctrl-C or SIGTERM. Without a built store it starts
     anyway and answers each call with what to run first."""
-    from ._mcp import serve_stdio
+    from .._wiki._mcp import serve_stdio
 
     _exit_on_signal(serve_stdio(state.store_settings()))
 

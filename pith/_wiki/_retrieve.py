@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 
 import attrs
 
-from ._models import EdgeType, NodeType
-from ._roles import role_of
-from ._store import Store
-from ._tokens import words
+from .._models import EdgeType, NodeType
+from .._roles import role_of
+from .._store import Store
+from .._tokens import words
 
 __all__ = [
     "KINDS",

@@ -15,7 +15,7 @@ are gone and replaces pith's own pages; any other file in the way (a user's ``in
 someone edited, a symlink) stops the export before it writes anything (exit 2) unless
 ``overwrite`` is given; a symbolic link to a directory inside DIR is always refused. Pages are
 written to a temporary file and renamed, so a planted symlink is replaced, never written through.
-Every piece of text the codebase or a model wrote is made inert (`pith._markdown`). Blocking.
+Every piece of text the codebase or a model wrote is made inert (`pith._wiki._markdown`). Blocking.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from pathlib import Path, PurePosixPath
 
 import attrs
 
+from .._errors import UsageError
+from .._models import EdgeType, Node, NodeType
+from .._store import Store
 from . import _markdown as md
 from . import _views
-from ._errors import UsageError
-from ._models import EdgeType, Node, NodeType
-from ._store import Store
 
 __all__ = ["ExportSummary", "export_markdown", "page_path", "page_paths"]
 

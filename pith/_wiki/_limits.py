@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ._errors import UsageError
+from .._errors import UsageError
 
 __all__ = [
     "DEFAULT_BUDGET",

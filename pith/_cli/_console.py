@@ -12,11 +12,11 @@ from types import TracebackType
 import rich.console
 import rich.progress
 
-from ._config import Settings
-from ._generate._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
-from ._generate._report import GenerationReport, Outcome, ProgressUpdate
-from ._generate._selection import Selection
-from ._words import plural
+from .._config import Settings
+from .._generate._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
+from .._generate._report import GenerationReport, Outcome, ProgressUpdate
+from .._generate._selection import Selection
+from .._words import plural
 
 __all__ = [
     "SUGGESTIONS",

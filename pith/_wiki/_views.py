@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .._errors import NotFoundError
+from .._models import ClassFacts, NodeType, converter
+from .._store import Store, Symbol
+from .._words import listed, plural
 from . import _markdown as md
-from ._errors import NotFoundError
-from ._models import ClassFacts, NodeType, converter
 from ._resolve import resolve
-from ._store import Store, Symbol
-from ._words import listed, plural
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
 EDGES_SHOWN = 15  # per edge type on a Markdown page; --json has them all
@@ -46,8 +46,8 @@ def status(store: Store) -> dict[str, Any]:
     runs in progress on this store; ``next_generate``: what a plain ``pith generate`` selects
     now, by the generator's own selection, so ``nodes`` is the count ``--dry-run`` gives; null
     until the graph is built from the current facts)."""
-    from ._generate._leases import runs_in_progress
-    from ._generate._selection import select_nodes
+    from .._generate._leases import runs_in_progress
+    from .._generate._selection import select_nodes
 
     counts = store.node_counts()
     needs_build = store.needs_build
@@ -157,12 +157,12 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
     """``{"id", "type", "path", "name", "metadata", "edges": [{"type", "target"}], "prose":
     null | {...the Prose fields, "stale"}}``, and ``"source"`` (see `source_facts`) when asked;
     ``"resolved_from"`` when ``node_id`` was not the id itself but named it (``./pkg/a.py``,
-    ``pkg.a``, ``a.py``, a bare symbol name: `pith._resolve`); `NotFoundError` naming the
+    ``pkg.a``, ``a.py``, a bare symbol name: `pith._wiki._resolve`); `NotFoundError` naming the
     closest ids when it names no node or several."""
     node = store.node(node_id)
     resolved_from: str | None = None
     if node is None:
-        # A path, dotted module path or unique suffix of a node (`pith._resolve`), else a
+        # A path, dotted module path or unique suffix of a node (`pith._wiki._resolve`), else a
         # symbol by id or bare name.
         try:
             resolved = resolve(store, node_id)
@@ -313,7 +313,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     if data["type"] == NodeType.FUNCTION.value:
         # Here, not at the top: `list`, `status` and `show` of a file or module start faster
         # without the prompt builder.
-        from ._generate._prompts import variant_lines
+        from .._generate._prompts import variant_lines
 
         definition = facts.definition(data["name"])
         if definition is not None:
@@ -398,7 +398,7 @@ def node_markdown(
 ) -> str:
     """A node view (see `node_view`) as a Markdown page; ``source``: Markdown lines about the
     source, shown after the prose; ``link``: the URL of another node's page, to link edges.
-    Everything the codebase or the model wrote is made inert (`pith._markdown`)."""
+    Everything the codebase or the model wrote is made inert (`pith._wiki._markdown`)."""
     kind = data.get("kind", data["type"])
     out = [f"# {md.code(data['id'])}", "", f"*{kind}* · {md.code(data['path'])}", ""]
     if "resolved_from" in data:

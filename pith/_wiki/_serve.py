@@ -2,14 +2,14 @@
 
 Endpoints (JSON, or Markdown with ``?format=md``): ``GET /`` (this list), ``/node/{id}``,
 ``/context?files=a,b``, ``/impact/{id}``, ``/callers/{id}``,
-``/search?q=...&limit=N[&type=T&path=GLOB&tests=true]``, ``/health``; ``POST /query`` with a
-JSON body ``{"question", "budget"?, "path"?, "tests"?}`` answers as ``pith ask``. ``/context``
-and ``/impact`` take ``budget`` (tokens of Markdown). An unknown id is a 404 ``{"error",
-"suggestions"}``; a bad or oversized parameter a
-400 ``{"error"}`` (the bounds are `pith._limits`, the same as the command line's and MCP's). Ids
-may hold ``/`` and ``:``; they are looked up in the store and never read as paths, so no request
-reads a file. No answer holds an absolute path. The store is opened read-only (safe while `pith
-generate` writes) and read in worker threads, off the event loop.
+``/search?q=...&limit=N[&type=T&path=GLOB&tests=true]``, ``/health``; ``POST /query`` with a JSON
+body ``{"question", "budget"?, "path"?, "tests"?}`` answers as ``pith ask``. ``/context`` and
+``/impact`` take ``budget`` (tokens of Markdown). An unknown id is a 404 ``{"error",
+"suggestions"}``; a bad or oversized parameter a 400 ``{"error"}`` (the bounds are
+`pith._wiki._limits`, the same as the command line's and MCP's). Ids may hold ``/`` and ``:``; they
+are looked up in the store and never read as paths, so no request reads a file. No answer holds an
+absolute path. The store is opened read-only (safe while `pith generate` writes) and read in worker
+threads, off the event loop.
 
 Exposure: only requests whose ``Host`` is a loopback name (``localhost``, ``*.localhost``,
 ``127.0.0.0/8``, ``::1``), the address given to ``--host``, or a name given to ``--allow-host``
@@ -49,14 +49,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._config import Settings
-from ._errors import NotFoundError, UsageError
-from ._generate import FifoCapacityLimiter, GenerationReport, Outcome, generate
+from .._config import Settings
+from .._errors import NotFoundError, UsageError
+from .._generate import FifoCapacityLimiter, GenerationReport, Outcome, generate
+from .._llm import LLMClient
+from .._models import NodeType
+from .._store import Store, open_store
 from ._limits import DEFAULT_BUDGET, check_budget, check_id
-from ._llm import LLMClient
-from ._models import NodeType
 from ._read import WikiReader, hits_markdown
-from ._store import Store, open_store
 
 __all__ = [
     "DEFAULT_GENERATE_BUDGET",

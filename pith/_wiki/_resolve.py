@@ -20,9 +20,9 @@ from pathlib import PurePosixPath
 
 import attrs
 
-from ._errors import NotFoundError
+from .._errors import NotFoundError
+from .._store import Store
 from ._retrieve import file_kind
-from ._store import Store
 
 __all__ = ["Resolved", "resolve"]
 

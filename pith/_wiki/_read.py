@@ -12,7 +12,7 @@
 Every answer has ``to_json()`` (the shapes of docs/reading.md) and ``to_markdown()``, bounded to
 `MARKDOWN_BUDGET` characters (about 4,000 tokens: room in an agent's context for the answer and
 the work) with a visible note when something was left out. Stale prose is marked as stale.
-Every question is bounded (`pith._limits`): an id, a query, a list of files or a limit beyond
+Every question is bounded (`pith._wiki._limits`): an id, a query, a list of files or a limit beyond
 its bound is a `UsageError`, before anything is looked up.
 Reads only; blocking (SQLite): call it from a worker thread in async code. It holds no state
 of its own, so one reader per store is safe wherever that store is.
@@ -27,10 +27,13 @@ from typing import Any
 
 import attrs
 
+from .._errors import NotFoundError
+from .._models import EdgeType, FileFacts, NodeType, converter, is_test_path
+from .._roles import SCRIPT_SUFFIXES, script_test_command
+from .._store import Store, Symbol
 from . import _markdown as md
 from . import _views
 from ._ask import CHARS_PER_TOKEN, Briefing, brief
-from ._errors import NotFoundError
 from ._limits import (
     DEFAULT_BUDGET,
     MAX_IMPACT_FILES,
@@ -42,11 +45,8 @@ from ._limits import (
     check_query,
     check_question,
 )
-from ._models import EdgeType, FileFacts, NodeType, converter, is_test_path
 from ._resolve import resolve
 from ._retrieve import file_kind, search_hits, wanted_file
-from ._roles import SCRIPT_SUFFIXES, script_test_command
-from ._store import Store, Symbol
 
 __all__ = [
     "MARKDOWN_BUDGET",
@@ -487,7 +487,7 @@ class WikiReader:
         )
 
     def callers(self, node_id: str) -> Callers:
-        """The uses of a symbol (by id or unique bare name, see `pith._views.resolve_symbol`)
+        """The uses of a symbol (by id or unique bare name, see `pith._wiki._views.resolve_symbol`)
         or of every symbol of a file; `NotFoundError` for an unknown id."""
         node_id = check_id(node_id)
         node = self.store.node(node_id.removeprefix("./"))
@@ -585,7 +585,7 @@ class WikiReader:
     ) -> list[SearchHit]:
         """Nodes and symbols for ``query``, best first: those named exactly as asked
         (``send`` is ``Client.send``, source before tests), then one per ranked file
-        (`pith._retrieve.search_hits`: source before tests unless asked). ``type``, ``path``
+        (`pith._wiki._retrieve.search_hits`: source before tests unless asked). ``type``, ``path``
         (a glob) and ``tests`` (test files only) filter."""
         query, limit = check_query(query), check_limit(limit)
         kinds = ["test"] if tests else None
@@ -637,7 +637,7 @@ class WikiReader:
         path: str | None = None,
         tests: bool = False,
     ) -> Briefing:
-        """What to read for ``question``, packed to ``budget`` tokens (`pith._ask.brief`)."""
+        """What to read for ``question``, packed to ``budget`` tokens (`pith._wiki._ask.brief`)."""
         question, budget = check_question(question), check_budget(budget)
         return brief(self.store, question, budget, path=path, kinds=["test"] if tests else None)
 
@@ -656,7 +656,7 @@ class WikiReader:
         return data
 
     def _resolved_file(self, given: str) -> str | None:
-        """The file of the one node ``given`` names as a person types it (`pith._resolve`):
+        """The file of the one node ``given`` names as a person types it (`pith._wiki._resolve`):
         ``_client.py``, ``httpx._client``, ``AsyncClient``; None when none or several."""
         try:
             node = self.store.node(resolve(self.store, given).id)

@@ -2,7 +2,7 @@
 
 `brief(store, question, budget)` guarantees:
 
-- the files `pith._retrieve.rank_files` ranks first, in that order, each with why it was
+- the files `pith._wiki._retrieve.rank_files` ranks first, in that order, each with why it was
   chosen, its summary (prose, else its docstring), and the symbols in it that the question
   is about (``file:line``, signature, docstring's first line or prose, where it is used), then
   its tests and the files that import it (a few by name, the rest as a count);
@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._models import ClassFacts, EdgeType, FunctionFacts
+from .._store import Store
+from .._tokens import words
 from . import _markdown as md
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
-from ._models import ClassFacts, EdgeType, FunctionFacts
 from ._retrieve import RankedFile, exact_names, file_kind, query_terms, rank_files
-from ._store import Store
-from ._tokens import words
 
 if TYPE_CHECKING:
-    from ._llm import LLMClient
+    from .._llm import LLMClient
 
 __all__ = [
     "CHARS_PER_TOKEN",
@@ -299,7 +299,7 @@ def answer_messages(briefing: Briefing) -> list[dict[str, str]]:
 async def write_answer(client: LLMClient, briefing: Briefing) -> str:
     """The model's answer to ``briefing``'s question, through ``client`` (its retries, limits
     and redaction); an empty reply is asked again, then `InvalidReplyError`."""
-    from ._llm import InvalidReplyError
+    from .._llm import InvalidReplyError
 
     def text(content: str) -> str:
         if not content.strip():

@@ -2,9 +2,9 @@
 
 Tools: ``context(files, budget)``, ``node(id)``, ``search(query, limit)``,
 ``ask(question, budget)``, ``impact(id, budget)``, ``callers(id)``; each returns the Markdown
-rendering of `WikiReader`'s answer (bounded, see `pith._read.MARKDOWN_BUDGET`, or to the
+rendering of `WikiReader`'s answer (bounded, see `pith._wiki._read.MARKDOWN_BUDGET`, or to the
 budget in tokens). An
-unknown id, an argument past its bound (`pith._limits`) or a missing store is a tool error of
+unknown id, an argument past its bound (`pith._wiki._limits`) or a missing store is a tool error of
 one line. The store is opened read-only on the first call that finds it (a server started
 before ``pith extract`` and ``pith build`` works once they have run) and read in worker
 threads; the SDK runs on Trio through anyio.
@@ -29,11 +29,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 import trio
 
-from ._config import Settings
-from ._errors import PithError
+from .._config import Settings
+from .._errors import PithError
+from .._store import Store, open_store
 from ._limits import DEFAULT_BUDGET, MAX_MESSAGE_BYTES, check_budget
 from ._read import WikiReader, hits_markdown
-from ._store import Store, open_store
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
