@@ -391,6 +391,13 @@ def test_a_monorepo_through_extract_and_build(monorepo):
             "cd packages/core && npx vitest run src/store.test.ts",
         )
     ]
+    # ask ranks script files as it ranks Python ones, in one store
+    from pith._wiki._retrieve import rank_files
+
+    ranked = [r.id for r in rank_files(store, "connect url")]
+    assert ranked[0] == "packages/core/src/net.ts"
+    ranked = [r.id for r in rank_files(store, "generate")]
+    assert ranked[0] == "tools/gen.py"
     outline = json.loads(
         db.execute("SELECT outline FROM files WHERE path = 'packages/core/src/net.ts'").fetchone()[
             0

@@ -43,6 +43,7 @@ from .._models import (
 )
 from ._python import MAX_FILE_BYTES, SourceLines, content_hash, problem_facts
 from ._symbols import MAX_USES, enclosing_class, line_scopes, link_chain
+from ._terms import search_terms
 
 if TYPE_CHECKING:
     from ._ts_imports import TsResolver
@@ -175,9 +176,10 @@ def parse_script(path: str, data: bytes, resolver: TsResolver | None = None) -> 
     grammar = _grammar(path)
     tree = grammar.parser.parse(data)
     try:
-        return _Reader(path, data, grammar, resolver).file_facts(tree.root_node)
+        facts = _Reader(path, data, grammar, resolver).file_facts(tree.root_node)
     except RecursionError:
         return problem_facts(path, "too deeply nested to read: RecursionError", data)
+    return attrs.evolve(facts, terms=search_terms(facts, data.decode("utf-8")))
 
 
 def _bounded(text: str, limit: int) -> str:
