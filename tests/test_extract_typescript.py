@@ -398,6 +398,12 @@ def test_a_monorepo_through_extract_and_build(monorepo):
     assert ranked[0] == "packages/core/src/net.ts"
     ranked = [r.id for r in rank_files(store, "generate")]
     assert ranked[0] == "tools/gen.py"
+    # a JavaScript package's prompt names its public API: the exports of its src/index.ts
+    from pith._generate._prompt_builder import PromptBuilder
+
+    module = next(n for n in store.nodes() if n.id == "packages/core")
+    prompt = PromptBuilder(store).prompt(module).messages[1]["content"]
+    assert "Public API (exported names): open" in prompt
     outline = json.loads(
         db.execute("SELECT outline FROM files WHERE path = 'packages/core/src/net.ts'").fetchone()[
             0
