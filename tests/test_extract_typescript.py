@@ -525,3 +525,18 @@ def test_exported_links_reach_pages_of_typescript_ids(tmp_path):
             assert (page.parent / unquote(target)).is_file(), (page, target)
             checked += 1
     assert checked > 3
+
+
+def test_declared_functions_and_overloads():
+    source = (
+        b"declare function fetch(url: string): Promise<Response>;\n"
+        b"export function pick(a: string): string;\n"
+        b"export function pick(a: number): number;\n"
+        b"export function pick(a: any): any {\n  return a;\n}\n"
+    )
+    facts = parse_script("a.ts", source)
+    symbols = {s.qualname: s for s in facts.symbols}
+    assert symbols["fetch"].signature == "function fetch(url: string): Promise<Response>"
+    # the implementation stands for an overloaded name, not its first signature
+    assert (symbols["pick"].start_line, symbols["pick"].end_line) == (4, 6)
+    assert [f.name for f in facts.functions] == ["pick"]

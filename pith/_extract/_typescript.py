@@ -225,6 +225,7 @@ class _Reader(SourceLines):
         self.declared: set[int] = set()  # start bytes of definition names
         self.decisions: list[int] = []
         self.captured: dict[str, list[tree_sitter.Node]] = {}  # by capture name of _QUERY
+        self.stubs: set[str] = set()  # symbols of bodiless signatures, replaced by a body
         self.kinds: dict[str, SymbolKind] = {}  # qualname -> kind, once every symbol is known
 
     # --- helpers ------------------------------------------------------------------------
@@ -354,6 +355,8 @@ class _Reader(SourceLines):
             self.import_statement(node)
         elif kind in _FUNCTION_DECLARATIONS:
             self.function(node, self.text(node.child_by_field_name("name")), exported=exported)
+        elif kind == "function_signature":  # `declare function f(): T;`, an overload
+            self.signature_symbol(node)
         elif kind in _CLASS_DECLARATIONS:
             self.klass(node, self.text(node.child_by_field_name("name")), exported=exported)
         elif kind in ("lexical_declaration", "variable_declaration"):
@@ -526,8 +529,14 @@ class _Reader(SourceLines):
         signature: str,
         docstring: str | None,
     ) -> None:
-        if qualname in self.symbols and self.symbols[qualname].kind is not SymbolKind.CONSTANT:
-            return  # an overload signature or a redeclaration: the first one stands
+        existing = self.symbols.get(qualname)
+        if (
+            existing is not None
+            and qualname not in self.stubs
+            and existing.kind is not SymbolKind.CONSTANT
+        ):
+            return  # a redeclaration: the first one stands
+        self.stubs.discard(qualname)  # a body after overload signatures: the body stands
         self.symbols[qualname] = SymbolFacts(
             qualname=qualname,
             kind=kind,
@@ -536,6 +545,25 @@ class _Reader(SourceLines):
             signature=_bounded(signature, SIGNATURE_CHARS),
             docstring=None if docstring is None else _bounded(docstring, SYMBOL_DOCSTRING_CHARS),
         )
+
+    def signature_symbol(self, node: tree_sitter.Node) -> None:
+        """A function without a body (ambient, or an overload signature): a symbol that a
+        definition of the same name later replaces."""
+        name = self.text(node.child_by_field_name("name"))
+        if not name or name in self.symbols:
+            return
+        self.name_node(node)
+        start, end = node.start_point.row + 1, node.end_point.row + 1
+        heading = f"function {name}{self.signature(node)}"
+        self.add_symbol(
+            name,
+            SymbolKind.FUNCTION,
+            start,
+            end,
+            heading,
+            self.docstring(node, SYMBOL_DOCSTRING_CHARS),
+        )
+        self.stubs.add(name)
 
     def klass(
         self,
