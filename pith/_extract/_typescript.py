@@ -48,7 +48,7 @@ from ._terms import search_terms
 if TYPE_CHECKING:
     from ._ts_imports import TsResolver
 
-__all__ = ["language_name", "parse_script"]
+__all__ = ["minified_or_generated", "parse_script"]
 
 DOCSTRING_CHARS = 2000
 METHOD_DOCSTRING_CHARS = 600
@@ -90,7 +90,7 @@ _FUNCTION_VALUES = frozenset(
 )
 _CLASS_DECLARATIONS = frozenset({"class_declaration", "abstract_class_declaration", "class"})
 _FUNCTION_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration"})
-# Where a name is declared, not used: (parent type, field) of an identifier that is its name.
+# Where a name is declared, not used: the parents of an identifier that names an import or export.
 _DECLARING_PARENTS = frozenset(
     {
         "import_specifier",
@@ -109,11 +109,6 @@ class _Grammar:
 
 
 _GRAMMARS: dict[str, _Grammar] = {}
-
-
-def language_name(path: str) -> str:
-    """ "TypeScript" or "JavaScript", by the file's suffix."""
-    return "TypeScript" if path.endswith((".ts", ".tsx", ".mts", ".cts")) else "JavaScript"
 
 
 def _grammar(path: str) -> _Grammar:
@@ -280,7 +275,7 @@ class _Reader(SourceLines):
         self.captured = tree_sitter.QueryCursor(self.grammar.query).captures(root)
         self.decisions = sorted(n.start_byte for n in self.captured.get("branch", ()))
         for statement in root.named_children:
-            self.statement(statement, exported=False)
+            self.statement(statement)
         self.kinds = {q: symbol.kind for q, symbol in self.symbols.items()}
         self.calls()
         self.tunables()
@@ -347,27 +342,27 @@ class _Reader(SourceLines):
 
     # --- statements ---------------------------------------------------------------------
 
-    def statement(self, node: tree_sitter.Node, *, exported: bool) -> None:
+    def statement(self, node: tree_sitter.Node) -> None:
         kind = node.type
         if kind == "export_statement":
             self.export(node)
         elif kind == "import_statement":
             self.import_statement(node)
         elif kind in _FUNCTION_DECLARATIONS:
-            self.function(node, self.text(node.child_by_field_name("name")), exported=exported)
+            self.function(node, self.text(node.child_by_field_name("name")))
         elif kind == "function_signature":  # `declare function f(): T;`, an overload
             self.signature_symbol(node)
         elif kind in _CLASS_DECLARATIONS:
-            self.klass(node, self.text(node.child_by_field_name("name")), exported=exported)
+            self.klass(node, self.text(node.child_by_field_name("name")))
         elif kind in ("lexical_declaration", "variable_declaration"):
             for declarator in node.named_children:
                 if declarator.type == "variable_declarator":
-                    self.declarator(node, declarator, exported=exported)
+                    self.declarator(node, declarator)
         elif kind == "interface_declaration":
-            self.type_symbol(node, SymbolKind.CLASS, exported=exported)
+            self.type_symbol(node, SymbolKind.CLASS)
         elif kind in ("type_alias_declaration", "enum_declaration"):
             symbol_kind = SymbolKind.CLASS if kind == "enum_declaration" else SymbolKind.CONSTANT
-            self.type_symbol(node, symbol_kind, exported=exported)
+            self.type_symbol(node, symbol_kind)
         elif kind == "expression_statement":
             expression = node.named_children[0] if node.named_children else None
             if expression is not None and expression.type == "assignment_expression":
@@ -377,12 +372,12 @@ class _Reader(SourceLines):
             holder = body if body is not None else node
             for child in holder.named_children:
                 if child.type != "statement_block":
-                    self.statement(child, exported=exported)
+                    self.statement(child)
             if body is None:
                 for child in node.named_children:
                     if child.type == "statement_block":
                         for inner in child.named_children:
-                            self.statement(inner, exported=exported)
+                            self.statement(inner)
 
     def name_node(self, node: tree_sitter.Node) -> None:
         name = node.child_by_field_name("name")
@@ -396,7 +391,7 @@ class _Reader(SourceLines):
         declaration = node.child_by_field_name("declaration")
         if declaration is not None:
             before = set(self.symbols)
-            self.statement(declaration, exported=True)
+            self.statement(declaration)
             declared = [q for q in self.symbols if q not in before and "." not in q]
             self.exports.extend(declared)
             if is_default and declared:
@@ -409,9 +404,9 @@ class _Reader(SourceLines):
             if value.type == "identifier":
                 self.self_bound["default"] = self.text(value)
             elif value.type in _FUNCTION_VALUES:
-                self.function(value, "default", exported=True, holder=node)
+                self.function(value, "default", holder=node)
             elif value.type == "class":
-                self.klass(value, "default", exported=True, holder=node)
+                self.klass(value, "default", holder=node)
             return
         line = node.start_point.row + 1
         clause = next((c for c in node.named_children if c.type == "export_clause"), None)
@@ -476,7 +471,6 @@ class _Reader(SourceLines):
         node: tree_sitter.Node,
         qualname: str,
         *,
-        exported: bool,
         holder: tree_sitter.Node | None = None,
         method: bool = False,
         heading_node: tree_sitter.Node | None = None,
@@ -570,7 +564,6 @@ class _Reader(SourceLines):
         node: tree_sitter.Node,
         name: str,
         *,
-        exported: bool,
         holder: tree_sitter.Node | None = None,
     ) -> None:
         if not name:
@@ -609,7 +602,7 @@ class _Reader(SourceLines):
                 "method_signature",
             ):
                 method_name = self.text(member.child_by_field_name("name"))
-                method = self.function(member, f"{name}.{method_name}", exported=False, method=True)
+                method = self.function(member, f"{name}.{method_name}", method=True)
             elif member.type in ("public_field_definition", "field_definition"):
                 value = member.child_by_field_name("value")
                 field_name = member.child_by_field_name("name") or member.child_by_field_name(
@@ -620,7 +613,6 @@ class _Reader(SourceLines):
                     method = self.function(
                         value,
                         f"{name}.{self.text(field_name)}",
-                        exported=False,
                         holder=member,
                         method=True,
                         heading_node=member,
@@ -644,9 +636,7 @@ class _Reader(SourceLines):
             )
         )
 
-    def declarator(
-        self, declaration: tree_sitter.Node, node: tree_sitter.Node, *, exported: bool
-    ) -> None:
+    def declarator(self, declaration: tree_sitter.Node, node: tree_sitter.Node) -> None:
         name_node = node.child_by_field_name("name")
         value = node.child_by_field_name("value")
         if name_node is None:
@@ -672,11 +662,11 @@ class _Reader(SourceLines):
                 return
             if value.type in _FUNCTION_VALUES:
                 self.declared.add(name_node.start_byte)
-                self.function(value, name, exported=exported, holder=declaration)
+                self.function(value, name, holder=declaration)
                 return
             if value.type == "class":
                 self.declared.add(name_node.start_byte)
-                self.klass(value, name, exported=exported, holder=declaration)
+                self.klass(value, name, holder=declaration)
                 return
         self.declared.add(name_node.start_byte)
         start, end = node.start_point.row + 1, node.end_point.row + 1
@@ -721,7 +711,7 @@ class _Reader(SourceLines):
             return None
         return self.string(arguments.named_children[0])
 
-    def type_symbol(self, node: tree_sitter.Node, kind: SymbolKind, *, exported: bool) -> None:
+    def type_symbol(self, node: tree_sitter.Node, kind: SymbolKind) -> None:
         name = self.text(node.child_by_field_name("name"))
         if not name:
             return
@@ -769,7 +759,7 @@ class _Reader(SourceLines):
                     ):
                         self.exports.append(self.text(key))
             elif right.type in _FUNCTION_VALUES:
-                self.function(right, "default", exported=True, holder=statement)
+                self.function(right, "default", holder=statement)
                 self.exports.append("default")
             return
         parts = chain.split(".")
@@ -784,7 +774,7 @@ class _Reader(SourceLines):
         else:
             qualname = ".".join(p for p in parts if p != "prototype")
         if right.type in _FUNCTION_VALUES and qualname:
-            self.function(right, qualname, exported=parts[0] == "exports", holder=statement)
+            self.function(right, qualname, holder=statement)
         elif right.type == "identifier" and parts[0] == "exports" and len(parts) == 2:
             self.self_bound[qualname] = self.text(right)
 
