@@ -167,10 +167,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="pith-bench-scale-"))
     failed = False
     try:
-        for step in (
-            lambda: queued_memory(workdir, args.queued),
-            lambda: makespan(workdir, args.nodes, args.concurrency, args.latency),
-        ):
+        steps = [lambda: makespan(workdir, args.nodes, args.concurrency, args.latency)]
+        if args.queued:  # --queued 0: the makespan alone
+            steps.insert(0, lambda: queued_memory(workdir, args.queued))
+        for step in steps:
             try:
                 step()
             except SystemExit:

@@ -747,6 +747,16 @@ def resolve_references(
                     if kinds.get((target, owner)) == "class":
                         found = find_member(target, owner, parts[end:], 0)
                         break
+                    # An instance of a class imported through a re-export (`app = FastAPI()`
+                    # with `from fastapi import FastAPI`): the class where it is defined.
+                    where = find(target, parts[:end], 0)
+                    if (
+                        where is not None
+                        and kinds.get(where) == "class"
+                        and where[1].rpartition(".")[2] == parts[end - 1]
+                    ):
+                        found = find_member(*where, parts[end:], 0)
+                        break
             else:
                 found = find(target, parts, 0)
             cache[key] = found

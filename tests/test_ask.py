@@ -261,6 +261,8 @@ def test_ids_resolve_as_typed_and_say_so(reader: WikiReader, data_dir: Path) -> 
         ("pkg/auth.py", "auth.py"),
     ]
     assert context["unknown"] == ["nope.py"]
+    assert reader.callers("utils.py").id == "pkg/utils.py"  # a file by a unique suffix
+    assert reader.callers("pkg.client.Client").id == "pkg/client.py:Client"
     impact = reader.impact("pkg.utils").to_json()
     assert (impact["id"], impact["resolved_from"]) == ("pkg/utils.py", "pkg.utils")
 

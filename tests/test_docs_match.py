@@ -48,13 +48,17 @@ def test_generate_help_names_the_key_the_endpoint_and_the_real_defaults() -> Non
 
 def test_serve_help_and_the_readme_list_every_endpoint_and_tool() -> None:
     serve = (ROOT / "pith" / "_wiki" / "_serve.py").read_text(encoding="utf-8")
-    routes = re.findall(r'Route\("(/[^"{]*)', serve)
-    assert "/health" in routes
+    routes = [
+        (route[1], method[1] if (method := re.search(r'methods=\["(\w+)"\]', line)) else "")
+        for line in serve.splitlines()
+        if (route := re.search(r'Route\("(/[^"{]*)', line))
+    ]
+    assert ("/health", "") in routes
     text = help_text("serve")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for route in routes:
-        assert f"GET {route}" in text or f"POST {route}" in text, route
-        assert route == "/" or f"`{route}" in readme or f"`POST {route}" in readme, route
+    for route, method in routes:
+        assert f"{method or 'GET'} {route}" in text, route
+        assert route == "/" or f"`{route}" in readme or f"`{method} {route}" in readme, route
     assert "?format=md" in text
     assert "--generate-missing, which writes" in text
     mcp = (ROOT / "pith" / "_wiki" / "_mcp.py").read_text(encoding="utf-8")

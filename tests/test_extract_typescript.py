@@ -18,7 +18,7 @@ from pith._extract._languages import parse_file
 from pith._extract._ts_imports import TsResolver, read_jsonc
 from pith._extract._typescript import parse_script
 from pith._models import SymbolKind, is_test_path
-from pith._store import Store
+from pith._store import LARGE_CLASS_LINES, Store
 from pith._wiki._read import WikiReader
 
 CLIENT = """\
@@ -501,7 +501,7 @@ def test_exported_links_reach_pages_of_typescript_ids(tmp_path):
     from pith._wiki._export import export_markdown
 
     root = tmp_path / "web"
-    long_body = "\n".join(f"    const v{i} = {i};" for i in range(310))  # a large class
+    long_body = "\n".join(f"    const v{i} = {i};" for i in range(LARGE_CLASS_LINES))
     _write(
         root,
         {

@@ -282,8 +282,7 @@ async def test_cancelling_keeps_finished_prose_and_a_rerun_finishes_the_rest(
                 client=client,
                 concurrency=2,
                 on_progress=cancel_after_four,
-                _run_blocking=inline,
-            )
+            )._use_runner(inline)
             await generation.run(select_nodes(store))
     report = generation.report
     assert report.cancelled

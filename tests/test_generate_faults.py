@@ -108,7 +108,7 @@ async def test_a_cancel_is_what_makes_a_run_cancelled(
 ) -> None:
     fake = FakeLLM(latency=1.0)
     async with client_for(fake) as client:
-        generation = Generation(store=store, client=client, concurrency=2, _run_blocking=inline)
+        generation = Generation(store=store, client=client, concurrency=2)._use_runner(inline)
         with trio.move_on_after(1.5):
             await generation.run(select_nodes(store))
     assert generation.report.cancelled

@@ -41,9 +41,8 @@ async def a_run(store: Store, fake: FakeLLM, **options: object) -> GenerationRep
             client=client,
             concurrency=2,
             leases=leases(store),
-            _run_blocking=inline,
             **options,  # type: ignore[arg-type]
-        )
+        )._use_runner(inline)
         return await generation.run(select_nodes(store))
 
 

@@ -655,3 +655,47 @@ def test_the_docs_example_runs_and_prints_what_the_doc_says(
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert capsys.readouterr().out == output.group(1)
+
+
+async def test_requeue_gives_the_slot_to_the_next_in_line_and_queues_behind_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    limiter = FifoCapacityLimiter(1)
+    order: list[str] = []
+
+    async def first() -> None:
+        order.append("first starts")
+        await limiter.requeue()  # gives the one slot to `second`, then waits behind it
+        order.append("first again")
+        assert limiter.borrowed_tokens == 1
+
+    async def second() -> None:
+        order.append("second")
+        await trio.sleep(1)
+
+    async with trio.open_nursery() as nursery:
+        limiter.start_soon(nursery, first)
+        limiter.start_soon(nursery, second)
+    assert order == ["first starts", "second", "first again"]
+    assert limiter.borrowed_tokens == 0
+
+
+async def test_work_cancelled_while_requeued_holds_no_slot(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    limiter = FifoCapacityLimiter(1)
+
+    async def hog() -> None:
+        await trio.sleep(10)
+
+    async def requeuer() -> None:
+        await limiter.requeue()
+
+    async with trio.open_nursery() as nursery:
+        limiter.start_soon(nursery, requeuer)
+        limiter.start_soon(nursery, hog)
+        await trio.sleep(1)  # requeuer gave its slot to hog and waits behind it
+        nursery.cancel_scope.cancel()
+    assert limiter.borrowed_tokens == 0
+    assert limiter.statistics().tasks_waiting == 0
+    await limiter.run(trio.sleep, 0)  # the limiter still works

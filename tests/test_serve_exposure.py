@@ -154,7 +154,7 @@ def test_help_lists_every_endpoint_and_the_markdown_format(data_dir: Path) -> No
     with contextlib.closing(Store.open(data_dir / "pith.db")) as store:
         routes = [r for r in create_app(store).routes if isinstance(r, Route)]
     assert len(routes) >= 6
-    for route in routes:  # "/node/{node_id:path}" is said "/node/ID"
+    for route in routes:  # "/node/{node_id:path}" is said "GET /node/ID"
         method = "POST" if "POST" in (route.methods or ()) else "GET"
         assert f"{method} {route.path.partition('{')[0]}" in result.stdout, route.path
     for word in ("/health", "?format=md", "--allow-host", "--generate-budget"):

@@ -852,7 +852,7 @@ def serve(
     GET /callers/ID       who uses a symbol or file: file, line, caller; tests apart
     GET /search?q=WORDS&limit=N
                           nodes ranked by relevance
-    POST /query           {"question": ..., "budget": N}: what to read for a task
+    POST /query           {"question", "budget"?, "path"?, "tests"?}: pith ask's answer
     GET /health           {"status", "project", "nodes"}
 
     Answers are JSON, or Markdown with ?format=md. Read-only unless --generate-missing,

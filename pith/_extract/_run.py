@@ -46,8 +46,9 @@ from ._python import MAX_FILE_BYTES, problem_facts
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
-# 3: symbols, uses and import bindings; 4: retrieval terms; 5: TypeScript and JavaScript
-PARSER_VERSION = "5"
+# 3: symbols, uses and import bindings; 4: retrieval terms; 5: uses through instances;
+# 6: TypeScript and JavaScript
+PARSER_VERSION = "6"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 
@@ -222,13 +223,23 @@ def extract(
     progress(done, total)
 
     worker_count = workers if workers is not None else (os.cpu_count() or 1)
-    if worker_count > 1 and len(to_parse) >= POOL_MIN_FILES:
-        rows.extend(_parse_in_pool(root, file_ids, to_parse, worker_count, done, total, progress))
-    else:
-        for file_path in to_parse:
-            rows.append(_read_and_parse(root, file_path, resolver))
-            done += 1
-            progress(done, total)
+    # The rows are plain strings, numbers and tuples of them, with no cycle to find: the
+    # cyclic collector would only rescan them, again and again as they pile up.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if worker_count > 1 and len(to_parse) >= POOL_MIN_FILES:
+            rows.extend(
+                _parse_in_pool(root, file_ids, to_parse, worker_count, done, total, progress)
+            )
+        else:
+            for file_path in to_parse:
+                rows.append(_read_and_parse(root, file_path, resolver))
+                done += 1
+                progress(done, total)
+    finally:
+        if collecting:
+            gc.enable()
 
     deleted = sorted(set(stored_hashes) - set(file_ids))
     if not reusable:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
@@ -143,6 +143,8 @@ def collect(
     interest = set(kinds) | set(bindings) | _MEMBER_BASES
     interest.update(q.rpartition(".")[2] for q in kinds)
     scopes = line_scopes(symbols, len(visitor.lines))
+    instances = _instances(tree, path, kinds, scopes, link)
+    interest.update(name for (_, name), found in instances.items() if found is not None)
     uses: list[UseFacts] = []
     seen: set[tuple[int, str, str, str]] = set()  # `f(f(x))` is one use of f
     for line, chain in _chains(tree, interest):
@@ -162,9 +164,18 @@ def collect(
                 continue
         else:
             target = link(chain, scope)
-            if target is None:
+            instance = _instance(instances, scope, base) if rest else None
+            if target is not None and kinds.get(target[1].partition(".")[0]) is not (
+                SymbolKind.CONSTANT
+            ):
+                instance = None  # a name that is more than a module-level variable
+            if instance is not None:  # `app = FastAPI()` ... `app.add_api_route(...)`
+                file, dotted = instance
+                use, inherited = (line, scope, file, f"{dotted}.{rest}"), True
+            elif target is None:
                 continue
-            use, inherited = (line, scope, *target), False
+            else:
+                use, inherited = (line, scope, *target), False
         if use in seen:
             continue
         seen.add(use)
@@ -208,6 +219,57 @@ def link_chain(
     return file, ".".join(p for p in (dotted, rest) if p)
 
 
+def _instances(
+    tree: ast.Module,
+    path: str,
+    kinds: Mapping[str, SymbolKind],
+    scopes: list[str],
+    link: Callable[[str, str], tuple[str, str] | None],
+) -> dict[tuple[str, str], tuple[str, str] | None]:
+    """(scope, local name) -> the project class (file, dotted) it holds an instance of, for
+    ``x = Cls(...)`` and ``with Cls(...) as x``; None for a name assigned anything else in that
+    scope (it hides an outer one), or two different things: its uses are not guessed."""
+    found: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for node in ast.walk(tree):
+        pairs: list[tuple[ast.expr | None, ast.expr | None]] = []
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            pairs.append((node.targets[0], node.value))
+        elif isinstance(node, ast.AnnAssign):
+            pairs.append((node.target, node.value))
+        elif isinstance(node, ast.With | ast.AsyncWith):
+            pairs += [(item.optional_vars, item.context_expr) for item in node.items]
+        for target, value in pairs:
+            if not isinstance(target, ast.Name):
+                continue
+            line = target.lineno
+            scope = scopes[line] if line < len(scopes) else ""
+            key = (scope, target.id)
+            chain = _chain(value.func) if isinstance(value, ast.Call) else None
+            linked = None if chain is None else link(chain, scope)
+            own = linked is not None and linked[0] == path and linked[1] in kinds
+            if own and kinds[linked[1]] is not SymbolKind.CLASS:  # type: ignore[index]
+                linked = None  # a call of this file's function: what it returns is unknown
+            if key in found and found[key] != linked:
+                found[key] = None
+            else:
+                found[key] = linked
+    return found
+
+
+def _instance(
+    instances: Mapping[tuple[str, str], tuple[str, str] | None], scope: str, name: str
+) -> tuple[str, str] | None:
+    """The instance ``name`` holds as seen from ``scope``: the nearest scope that assigns it
+    decides (its own, then the enclosing ones)."""
+    current = scope
+    while True:
+        if (current, name) in instances:
+            return instances[(current, name)]
+        if not current:
+            return None
+        current = current.rpartition(".")[0]
+
+
 def _longest(kinds: Mapping[str, SymbolKind], qualname: str, rest: str) -> str:
     """The longest symbol ``qualname.rest...`` names (``qualname`` is one)."""
     for part in rest.split(".") if rest else ():
@@ -237,11 +299,16 @@ def _definitions(
                 kind = SymbolKind.METHOD
             else:
                 kind = SymbolKind.FUNCTION
-            decorators = [visitor.source(d) for d in statement.decorator_list]
+            known_facts = known.get(qualname)
+            decorators = (
+                known_facts.decorators
+                if known_facts is not None
+                else [_first_line(visitor, d) for d in statement.decorator_list]
+            )
             rank = 0 if any(_OVERLOAD.search(d) for d in decorators) else 1
             previous = found.get(qualname)
             if previous is None or rank >= previous[0]:
-                symbol = _symbol(visitor, statement, qualname, kind, known.get(qualname))
+                symbol = _symbol(visitor, statement, qualname, kind, known_facts)
                 chains = []
                 if isinstance(statement, ast.ClassDef):
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
@@ -310,10 +377,10 @@ def _constants(
     targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
     value = statement.value
     if isinstance(statement, ast.AnnAssign):
-        shown = f": {visitor.source(statement.annotation)}"
-        shown += f" = {visitor.source(value)}" if value is not None else ""
+        shown = f": {_first_line(visitor, statement.annotation)}"
+        shown += f" = {_first_line(visitor, value)}" if value is not None else ""
     else:
-        shown = f" = {visitor.source(value)}" if value is not None else ""
+        shown = f" = {_first_line(visitor, value)}" if value is not None else ""
     for target in targets:
         if not isinstance(target, ast.Name):
             continue
@@ -331,6 +398,18 @@ def _constants(
             ),
             [],
         )
+
+
+def _first_line(visitor: _Source, node: ast.expr) -> str:
+    """An expression as written when it fits on one line, else its first line and "…": a
+    value of a thousand lines (a table, a dict of help texts) is not unparsed to show it."""
+    if node.end_lineno == node.lineno:
+        return visitor.source(node)
+    line = visitor.lines[node.lineno - 1]
+    if line.isascii():
+        return line[node.col_offset :].rstrip() + " …"
+    encoded = line.encode("utf-8", "surrogatepass")  # column offsets count UTF-8 bytes
+    return encoded[node.col_offset :].decode("utf-8", "replace").rstrip() + " …"
 
 
 def _bounded(text: str, limit: int) -> str:

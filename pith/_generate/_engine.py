@@ -7,7 +7,7 @@ as one `ExceptionGroup`. Each node's prose is committed the moment it arrives.
 
 How work reaches the limiter: one producer per phase prepares a bounded batch (prompts and lease
 claims, one trip to the store's thread), submits it to the limiter in order, and prepares the next
-batch only when fewer than a batch of its own submissions are still waiting for a slot. Nothing
+batch only when fewer than two batches of its own submissions are still waiting for a slot. Nothing
 is allocated per node before its batch, a slot is held for the call alone, and the producer never
 waits for anything only its own output would free.
 """
@@ -92,11 +92,8 @@ class Generation:
     )
     # How often a node held by another run is looked at again (seconds).
     recheck_interval: float = 1.0
-    # Runs the store's blocking calls, batched; tests on Trio's mock clock pass an inline runner
-    # so that thread waits do not look idle. Not part of the documented signature.
-    _run_blocking: RunBlocking[Any] = attrs.field(
-        default=trio.to_thread.run_sync, alias="_run_blocking"
-    )
+    # Runs the store's blocking calls, batched (see `_use_runner`).
+    _run_blocking: RunBlocking[Any] = attrs.field(init=False, default=trio.to_thread.run_sync)
     limiter: FifoCapacityLimiter = attrs.field(init=False)
     admission: AdaptiveConcurrency = attrs.field(init=False)
     report: GenerationReport = attrs.field(init=False)
@@ -141,6 +138,14 @@ class Generation:
             started_at=dt.datetime.now(dt.UTC),
             admission=self.admission,
         )
+
+    def _use_runner(self, run_blocking: RunBlocking[Any]) -> Generation:
+        """Run the store's blocking calls with ``run_blocking`` instead of worker threads: tests
+        on Trio's mock clock run them inline, where a wait for a thread would look idle and make
+        the clock jump. Private: not part of the documented API."""
+        self._run_blocking = run_blocking
+        self._blocking = BlockingBatcher(run_blocking)
+        return self
 
     async def run(self, selection: Selection) -> GenerationReport:
         """Write every node of ``selection``; return the report (failures are in it, not raised).
@@ -225,7 +230,7 @@ class Generation:
         start = 0
         while start < len(nodes) and self._halt is None:
             size = self._batch_size()
-            await self._room_for(size)
+            await self._room_for(2 * size)
             if self._halt is not None:
                 return
             batch = nodes[start : start + size]
@@ -267,7 +272,7 @@ class Generation:
                     await self._module_finished.wait()
                 continue
             size = self._batch_size()
-            await self._room_for(size)
+            await self._room_for(2 * size)
             if self._halt is not None:
                 return
             to_send: list[Node] = []
@@ -383,36 +388,40 @@ class Generation:
             await self._guarded(functools.partial(self.leases.release, node_id))
 
     def _prepare_all(self, nodes: Sequence[Node]) -> list[_Prepared]:
-        """Prompts and claims for ``nodes`` (blocking: the store's thread). A claim that cannot
-        be written stops the batch: the rest would fail the same way."""
-        prepared: list[_Prepared] = []
+        """Prompts for ``nodes``, then their claims in one transaction (blocking: the store's
+        thread). A node whose prompt cannot be built is not claimed; claims that cannot be
+        written fail every node of the batch with a `StoreWriteError` (the run then halts)."""
+        prompts: list[Prompt | Exception] = []
         for node in nodes:
-            value = self._prepare_one(node)
-            prepared.append(value)
-            if isinstance(value, StoreWriteError):
-                prepared += [value] * (len(nodes) - len(prepared))
-                break
-        return prepared
+            try:
+                prompts.append(self._prompts.prompt(node))
+            except Exception as exc:  # the node's own failure
+                prompts.append(exc)
+        wanted = [
+            (node.id, node.source_hash)
+            for node, prompt in zip(nodes, prompts, strict=True)
+            if not isinstance(prompt, Exception)
+        ]
+        try:
+            claims = iter(self.leases.claim_all(wanted, self._selected_at))
+        except Exception as exc:
+            failure = StoreWriteError(f"cannot claim nodes in {self.store.db_path}: {exc}")
+            failure.__cause__ = exc
+            return [failure] * len(nodes)
+        return [
+            prompt if isinstance(prompt, Exception) else (prompt, next(claims))
+            for prompt in prompts
+        ]
 
     def _prepare_one(self, node: Node) -> _Prepared:
-        try:
-            prompt = self._prompts.prompt(node)
-        except Exception as exc:  # the node's own failure
-            return exc
-        try:
-            claim = self.leases.claim(node.id, node.source_hash, self._selected_at)
-        except Exception as exc:
-            failure = StoreWriteError(f"cannot claim {node.id} in {self.store.db_path}: {exc}")
-            failure.__cause__ = exc
-            return failure
-        return prompt, claim
+        return self._prepare_all([node])[0]
 
     async def _commit(self, node: Node, phase: int, prose: Prose) -> None:
         result = self.report.results[node.id]
         try:
             # A reply that was paid for is saved even when the run is being cancelled.
             with trio.CancelScope(shield=True):
-                await self._blocking.run(functools.partial(self.store.save_prose, node.id, prose))
+                await self._blocking.run(functools.partial(self._save, node.id, prose))
         except Exception as exc:
             self._store_failed(exc, "save prose")
             self._fail(result, phase, exc)
@@ -420,7 +429,15 @@ class Generation:
             return
         result.outcome = Outcome.GENERATED
         self._count(result)
-        await self._release(node.id)
+
+    def _save(self, node_id: str, prose: Prose) -> None:
+        """Save ``prose``, then give the node's lease back in the same trip (a lease that
+        cannot be given back expires: that costs no node)."""
+        self.store.save_prose(node_id, prose)
+        try:
+            self.leases.release(node_id)
+        except Exception:
+            self._lease_write_failed()
 
     def _store_failed(self, exc: BaseException, doing: str) -> None:
         """The store refuses writes (disk full, read-only): every further reply would be paid
@@ -438,9 +455,12 @@ class Generation:
         try:
             await self._blocking.run(fn)
         except Exception:
-            if not self._lease_failed:
-                self._lease_failed = True
-                _log.warning("a lease write to the store failed; leases expire", exc_info=True)
+            self._lease_write_failed()
+
+    def _lease_write_failed(self) -> None:
+        if not self._lease_failed:
+            self._lease_failed = True
+            _log.warning("a lease write to the store failed; leases expire", exc_info=True)
 
     async def _heartbeat(self) -> None:
         """Renew this run's leases three times per lease time, while the run lives."""
@@ -551,8 +571,7 @@ async def _generate(
         admission=admission,
         on_progress=on_progress,
         adaptive=adaptive,
-        _run_blocking=run_blocking,
-    )
+    )._use_runner(run_blocking)
     selection = await run_blocking(
         functools.partial(select_nodes, store, node_ids=node_ids, force=force)
     )

@@ -25,7 +25,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -103,31 +103,42 @@ class Leases:
     def claim(self, node_id: str, source_hash: str, since: dt.datetime) -> Claim:
         """Take the lease on ``node_id`` unless another live run holds it, or the node's prose
         was written from ``source_hash`` at or after ``since`` (then it is `Claim.DONE`)."""
+        return self.claim_all([(node_id, source_hash)], since)[0]
+
+    def claim_all(self, nodes: Sequence[tuple[str, str]], since: dt.datetime) -> list[Claim]:
+        """`claim` for each ``(node_id, source_hash)`` of ``nodes``, in one transaction."""
         now = self.clock()
         with self.store.transaction() as db:
-            row = db.execute(
-                "SELECT source_hash, json_extract(prose, '$.generated_at') FROM prose"
-                " WHERE node_id = ?",
-                (node_id,),
-            ).fetchone()
-            if row is not None and row[0] == source_hash and row[1] is not None:
-                written = dt.datetime.fromisoformat(row[1])
-                if written.tzinfo is None:
-                    written = written.replace(tzinfo=dt.UTC)
-                if written >= since:
-                    return Claim.DONE
-            held = db.execute(
-                "SELECT l.owner, l.expires, r.pid, r.host FROM leases l"
-                " LEFT JOIN runs r ON r.owner = l.owner WHERE l.node_id = ?",
-                (node_id,),
-            ).fetchone()
-            if held is not None and held[0] != self.owner and self._alive(now, *held[1:]):
-                return Claim.HELD
-            db.execute(
-                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?)",
-                (node_id, self.owner, now + self.ttl),
-            )
-            return Claim.CLAIMED
+            return [
+                self._claim(db, node_id, source_hash, since, now) for node_id, source_hash in nodes
+            ]
+
+    def _claim(
+        self, db: sqlite3.Connection, node_id: str, source_hash: str, since: dt.datetime, now: float
+    ) -> Claim:
+        row = db.execute(
+            "SELECT source_hash, json_extract(prose, '$.generated_at') FROM prose"
+            " WHERE node_id = ?",
+            (node_id,),
+        ).fetchone()
+        if row is not None and row[0] == source_hash and row[1] is not None:
+            written = dt.datetime.fromisoformat(row[1])
+            if written.tzinfo is None:
+                written = written.replace(tzinfo=dt.UTC)
+            if written >= since:
+                return Claim.DONE
+        held = db.execute(
+            "SELECT l.owner, l.expires, r.pid, r.host FROM leases l"
+            " LEFT JOIN runs r ON r.owner = l.owner WHERE l.node_id = ?",
+            (node_id,),
+        ).fetchone()
+        if held is not None and held[0] != self.owner and self._alive(now, *held[1:]):
+            return Claim.HELD
+        db.execute(
+            "INSERT OR REPLACE INTO leases VALUES (?, ?, ?)",
+            (node_id, self.owner, now + self.ttl),
+        )
+        return Claim.CLAIMED
 
     def release(self, node_id: str) -> None:
         """Give the lease on ``node_id`` back (if this run holds it)."""

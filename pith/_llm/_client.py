@@ -234,7 +234,7 @@ class LLMClient:
             # A provider may quote the request, key included: nothing of it goes further.
             content = self.redact(content)
             try:
-                value = _handling_reply(functools.partial(parse, content))
+                value = self._handling_reply(functools.partial(parse, content))
             except InvalidReplyError as exc:
                 exc.attempts, exc.usage = attempts, usage
                 if last:
@@ -354,7 +354,7 @@ class LLMClient:
                 admission.refused(round_, error.retry_after)
             raise error
         admission.succeeded(round_)
-        return _handling_reply(functools.partial(self._read_reply, response))
+        return self._handling_reply(functools.partial(self._read_reply, response))
 
     async def _post_bounded(self, body: dict[str, Any]) -> Reply:
         """POST, reading at most `MAX_REPLY_BYTES` of the reply: a huge or endless body costs
@@ -447,6 +447,20 @@ class LLMClient:
             retry_after=retry_after,
         )
 
+    def _handling_reply(self, handle: Callable[[], T]) -> T:
+        """``handle()``, where any error but an `LLMError` (a `RecursionError` from JSON nested
+        too deeply, a bug) becomes an `InvalidReplyError` naming it (one line, bounded, without
+        the key), without the frames and chained errors that would keep the reply alive for as
+        long as the error is kept."""
+        try:
+            return handle()
+        except LLMError:
+            raise
+        except Exception as exc:
+            what = f"handling the reply raised {type(exc).__name__}: {str(exc)[:200]}"
+            release_frames(exc)
+        raise InvalidReplyError(self._trim(what))
+
     def redact(self, text: str) -> str:
         """``text`` without the API key: whole, broken by whitespace, or any long piece of it."""
         return self._key_pattern.sub(REDACTED, text) if self._key_pattern is not None else text
@@ -457,17 +471,3 @@ class LLMClient:
         if len(text) > _PROVIDER_MESSAGE_LIMIT:
             text = text[: _PROVIDER_MESSAGE_LIMIT - 3] + "..."
         return text
-
-
-def _handling_reply(handle: Callable[[], T]) -> T:
-    """``handle()``, where any error but an `LLMError` (a `RecursionError` from JSON nested too
-    deeply, a bug) becomes an `InvalidReplyError` naming it, without the frames and chained
-    errors that would keep the reply alive for as long as the error is kept."""
-    try:
-        return handle()
-    except LLMError:
-        raise
-    except Exception as exc:
-        what = f"handling the reply raised {type(exc).__name__}: {str(exc)[:200]}"
-        release_frames(exc)
-    raise InvalidReplyError(" ".join(what.split()))

@@ -99,11 +99,9 @@ class Facts(Connection):
             if self.schema_version < SYMBOLS_SCHEMA:
                 return
             fresh = not deletes and not db.execute("SELECT 1 FROM symbols LIMIT 1").fetchall()
-            paths: list[str] = []
             for path, symbol_list, use_list in symbols:
                 if not fresh:
                     _delete_symbols(db, path)
-                paths.append(path)
                 db.executemany(
                     "INSERT OR IGNORE INTO symbols VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     symbol_list,
@@ -113,18 +111,6 @@ class Facts(Connection):
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     use_list,
                 )
-            # The search rows in one statement (per file when others are kept).
-            index = (
-                "INSERT INTO symbol_search (rowid, id, name, docstring)"
-                " SELECT rowid, id, pith_name_words(qualname),"
-                # the first paragraph: what a search needs, at a fraction of the cost
-                " substr(docstring, 1, instr(docstring || char(10, 10), char(10, 10)) - 1)"
-                " FROM symbols"
-            )
-            if fresh:
-                db.execute(index)
-            else:
-                db.executemany(f"{index} WHERE path = ?", ((p,) for p in paths))
             for path in deletes:
                 _delete_symbols(db, path)
 
@@ -150,9 +136,5 @@ class Facts(Connection):
 
 
 def _delete_symbols(db: sqlite3.Connection, path: str) -> None:
-    db.execute(
-        "DELETE FROM symbol_search WHERE rowid IN (SELECT rowid FROM symbols WHERE path = ?)",
-        (path,),
-    )
     db.execute("DELETE FROM symbols WHERE path = ?", (path,))
     db.execute("DELETE FROM uses WHERE path = ?", (path,))

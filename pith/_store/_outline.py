@@ -24,7 +24,7 @@ __all__ = [
 ]
 
 
-LARGE_CLASS_LINES = 300  # a public class this long: its long or complex methods get nodes
+LARGE_CLASS_LINES = 1000  # a public class this long: its long or complex methods get nodes
 # What a file's facts hold that is stored elsewhere than their JSON.
 _ELSEWHERE = ("git", "symbols", "uses", "bindings", "star_imports")
 
@@ -105,6 +105,7 @@ class FileOutline:
             for c in public
             if isinstance(c, ClassFacts) and c.end_line - c.start_line + 1 >= LARGE_CLASS_LINES
             for m in c.methods
+            if not m.name.startswith("_") or m.name in ("__init__", "__call__")
         ]
         return cls(
             path=facts.path,

@@ -93,9 +93,6 @@ CREATE TABLE IF NOT EXISTS symbols (
 );
 CREATE INDEX IF NOT EXISTS symbols_path ON symbols (path);
 CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name);
--- One row per symbol, rowid = the symbol's rowid; written with it.
-CREATE VIRTUAL TABLE IF NOT EXISTS symbol_search
-    USING fts5(id, name, docstring, tokenize = 'porter unicode61');
 -- Each file's uses of project names as the file alone tells (pith._models.UseFacts), written
 -- by extract with its file; an id is never reused, so a reference to a use replaced since the
 -- last build names no use.

@@ -179,24 +179,15 @@ class SymbolStore(Search):
         )
         return [_reference(row) for row in rows]
 
+    def reference_count(self, id: str) -> int:
+        """How many references symbol ``id`` has."""
+        if not self.has_symbols:
+            return 0
+        return int(self._query("SELECT count(*) FROM refs WHERE target = ?", (id,))[0][0])
+
     def unresolved_uses(self, path: str) -> int:
         """How many uses of file ``path``'s names lead nowhere it defines (dynamic, or gone)."""
         if not self.has_symbols:
             return 0
         rows = self._query("SELECT uses FROM unresolved WHERE target = ?", (path,))
         return int(rows[0][0]) if rows else 0
-
-    def search_symbols(self, query: str, limit: int = 10) -> list[tuple[str, str, float]]:
-        """(id, kind, score) of the symbols best matching ``query``'s words (as
-        `Search.search`: every word, else any; a symbol named exactly so comes first)."""
-        if not self.has_symbols:
-            return []
-        return self.ranked(
-            "SELECT s.id, y.kind, -bm25(symbol_search, 10.0, 8.0, 3.0) AS score"
-            " FROM symbol_search s JOIN symbols y ON y.rowid = s.rowid"
-            " WHERE symbol_search MATCH ?1"
-            " ORDER BY (lower(y.name) = ?2 OR lower(y.qualname) = ?2) DESC,"
-            " score DESC, s.id LIMIT ?3",
-            query,
-            limit,
-        )

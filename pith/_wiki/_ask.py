@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._generate._compact import compact_header
 from .._models import ClassFacts, EdgeType, FunctionFacts
 from .._store import Store
 from .._tokens import words
@@ -204,7 +205,8 @@ def _symbols(
                 "id": f"{file_id}:{d['qualname']}",
                 "line": d["start_line"],
                 "end_line": d["end_line"],
-                "signature": _cut(_header(d), SIGNATURE_CHARS),
+                # `Annotated[X, Doc("...")]` and long defaults elided: the budget buys code
+                "signature": _cut(compact_header(_header(d)), SIGNATURE_CHARS),
                 "doc": doc[:DOC_CHARS] if doc else None,
                 "callers": used[:NAMED_CALLERS],
                 "callers_count": len(used),

@@ -491,6 +491,11 @@ class WikiReader:
         or of every symbol of a file; `NotFoundError` for an unknown id."""
         node_id = check_id(node_id)
         node = self.store.node(node_id.removeprefix("./"))
+        if node is None:  # a path as typed (`_client.py`, `httpx._client`): see pith._resolve
+            try:
+                node = self.store.node(resolve(self.store, node_id).id)
+            except NotFoundError:
+                node = None
         if node is not None and node.type is NodeType.FILE:
             target, kind = node.id, "file"
             references = self.store.references_in_file_to(node.id, MAX_CALLERS + 1)
@@ -500,7 +505,7 @@ class WikiReader:
                 f", or its `impact`"
             )
         else:
-            symbol, _ = _views.resolve_symbol(self.store, node_id)
+            symbol, _ = _views.resolve_symbol(self.store, node.id if node else node_id)
             target, kind = symbol.id, str(symbol.kind)
             references = self.store.references_to([symbol.id], MAX_CALLERS + 1)
         truncated = len(references) > MAX_CALLERS

@@ -199,7 +199,7 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
     if node.type is NodeType.FUNCTION:
         own = store.symbol(node.id)
         data["kind"] = str(own.kind) if own else node.metadata.get("kind", "function")
-        data["references"] = len(store.references_to([node.id]))
+        data["references"] = store.reference_count(node.id)
     if resolved_from is not None:
         data["resolved_from"] = resolved_from
     if with_source:
@@ -250,7 +250,7 @@ def symbol_view(store: Store, symbol: Symbol, *, with_source: bool = False) -> d
         "edges": [],
         "prose": None,
         "parent": {"id": parent, "summary": summary},
-        "references": len(store.references_to([symbol.id])),
+        "references": store.reference_count(symbol.id),
     }
     if with_source:
         out: dict[str, Any] = {"signature": symbol.signature}
