@@ -3,8 +3,9 @@
 Nodes:
 
 - **file**: one per extracted file; id = its path; ``source_hash`` = its content hash.
-- **module**: one per directory that is a package (has ``__init__.py``) or holds at least
-  `BuildConfig.module_min_files` Python files directly; id = the directory, ``"."`` for the root.
+- **module**: one per directory that is a package (has ``__init__.py``, or an ``index.ts`` /
+  ``index.js``) or holds at least `BuildConfig.module_min_files` source files directly;
+  id = the directory, ``"."`` for the root.
   Its ``source_hash`` covers its README and the ids and hashes of everything it contains, so
   its prose goes stale when anything below it changes.
 - **function**: public top-level functions and classes that at least
@@ -19,7 +20,8 @@ Nodes:
 
 Edges: ``contains`` (module -> sub-module, module -> file, file -> function; a directory
 belongs to its nearest enclosing module), ``imports`` / ``importedBy`` (file <-> file) and
-``testFile`` (``x.py`` <-> ``test_x.py``, ``x_test.py``, ``tests/**/test_x.py``, both ways).
+``testFile`` (``x.py`` <-> ``test_x.py``, ``x_test.py``, ``tests/**/test_x.py``; ``x.ts`` <->
+``x.test.ts``, ``x.spec.ts``, ``__tests__/x.ts``; both ways).
 
 A rebuild replaces nodes and edges, keeps the prose of surviving nodes (stale where the source
 hash changed) and drops the prose of removed nodes. When neither the facts nor the thresholds
@@ -33,7 +35,7 @@ import json
 import time
 import tomllib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ import attrs
 
 from ._errors import UsageError
 from ._extract._files import read_target_config
+from ._extract._ts_imports import read_jsonc
 from ._models import (
     Edge,
     EdgeType,
@@ -50,6 +53,7 @@ from ._models import (
     Readme,
     is_test_path,
 )
+from ._roles import SCRIPT_SUFFIXES, script_test_stem
 from ._store import FileOutline, Store
 
 __all__ = [
@@ -68,6 +72,8 @@ ROOT_MODULE_ID = "."
 # Bump when the same facts make another graph: every store rebuilds once. 2: the root node
 # always exists, references, test files never sources.
 GRAPH_VERSION = 2
+_SOURCE_SUFFIXES = (".py", *SCRIPT_SUFFIXES)
+_TEST_TREES = frozenset({"tests", "test", "__tests__"})
 _REEXPORT_HOPS = 4  # how far an imported name is followed through re-exports (cycles exist)
 
 
@@ -122,12 +128,14 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
     if root is None:
         raise UsageError("nothing extracted yet: run `pith extract PATH` first")
     config = BuildConfig.from_table(read_target_config(Path(root)))
-    scripts = console_scripts(Path(root))
+    scripts = console_scripts(Path(root)) + package_bins(Path(root))
+    packages = package_dirs(Path(root), store.file_hashes())
     fingerprint = json.dumps(
         {
             "facts": store.get_meta("facts_version"),
             "config": attrs.asdict(config),
             "scripts": scripts,
+            "packages": sorted(packages),
             "graph": GRAPH_VERSION,
         },
         sort_keys=True,
@@ -144,6 +152,7 @@ def build(store: Store, *, force: bool = False) -> BuildSummary:
         config,
         root_name=Path(root).name,
         scripts=scripts,
+        packages=packages,
     )
     check_graph(nodes, edges)
     references, unresolved = resolve_references(
@@ -279,6 +288,33 @@ def console_scripts(root: Path) -> list[str]:
     )
 
 
+def package_bins(root: Path) -> list[str]:
+    """``name = node path`` of each ``bin`` entry of ``root``'s package.json (none when it is
+    absent or unreadable)."""
+    data = read_jsonc(root / "package.json")
+    if not isinstance(data, dict):
+        return []
+    bins = data.get("bin")
+    name = data.get("name")
+    if isinstance(bins, str) and isinstance(name, str):
+        bins = {name.rpartition("/")[2]: bins}
+    if not isinstance(bins, dict):
+        return []
+    return sorted(f"{key} = node {value}" for key, value in bins.items() if isinstance(value, str))
+
+
+def package_dirs(root: Path, files: Iterable[str]) -> set[str]:
+    """The directories among those of ``files`` (and their parents) that hold a package.json:
+    the packages of a JavaScript monorepo. The root itself is not listed (it is a module)."""
+    directories: set[str] = set()
+    for path in files:
+        directory = path.rpartition("/")[0]
+        while directory and directory not in directories:
+            directories.add(directory)
+            directory = directory.rpartition("/")[0]
+    return {d for d in directories if (root / d / "package.json").is_file()}
+
+
 def build_graph(
     files: list[FileOutline],
     readmes: list[Readme],
@@ -287,8 +323,10 @@ def build_graph(
     *,
     root_name: str = "",
     scripts: list[str] | None = None,
+    packages: Collection[str] = (),
 ) -> tuple[list[Node], list[Edge]]:
-    """The nodes (sorted by id) and edges of the graph over ``files``."""
+    """The nodes (sorted by id) and edges of the graph over ``files``; ``packages``: the
+    directories of JavaScript packages (with a package.json), modules whatever they hold."""
     by_path = {f.path: f for f in files}
     edges: list[Edge] = []
 
@@ -381,7 +419,16 @@ def build_graph(
 
     nodes.extend(
         _module_nodes(
-            files, readmes, dir_git, config, file_nodes, imports, edges, root_name, scripts or []
+            files,
+            readmes,
+            dir_git,
+            config,
+            file_nodes,
+            imports,
+            edges,
+            root_name,
+            scripts or [],
+            set(packages),
         )
     )
     edges.extend(_test_edges(list(by_path)))
@@ -399,6 +446,7 @@ def _module_nodes(
     edges: list[Edge],
     root_name: str,
     scripts: list[str],
+    packages: set[str],
 ) -> list[Node]:
     direct: dict[str, list[str]] = defaultdict(list)  # directory -> its files
     all_dirs: set[str] = set()
@@ -412,8 +460,10 @@ def _module_nodes(
     module_dirs = {
         d
         for d in all_dirs
-        if any(f.rpartition("/")[2] == "__init__.py" for f in direct.get(d, ()))
-        or sum(1 for f in direct.get(d, ()) if f.endswith(".py")) >= config.module_min_files
+        if d in packages
+        or any(_is_package_marker(f.rpartition("/")[2]) for f in direct.get(d, ()))
+        or sum(1 for f in direct.get(d, ()) if f.endswith(_SOURCE_SUFFIXES))
+        >= config.module_min_files
     }
     if files:
         module_dirs.add("")  # the overview: the root node always exists
@@ -516,7 +566,27 @@ def _module_nodes(
     return nodes
 
 
-def _test_target_stem(name: str) -> str | None:
+def _is_package_marker(name: str) -> bool:
+    """``__init__.py``, or a TypeScript/JavaScript directory's ``index.ts`` (any suffix)."""
+    return name == "__init__.py" or (
+        name.startswith("index.") and name.endswith(SCRIPT_SUFFIXES) and name.count(".") <= 2
+    )
+
+
+def _script_stem(name: str) -> str:
+    """``a`` of ``a.ts``, ``a.d.ts``, ``a.mjs``."""
+    return name.removesuffix(".d.ts").rpartition(".")[0]
+
+
+def _test_target_stem(path: str) -> str | None:
+    """The stem a test file's name gives (``test_auth.py``, ``auth_test.py``: ``auth``;
+    ``auth.test.ts``, ``__tests__/auth.ts``: ``js:auth``), None for another name."""
+    directory, _, name = path.rpartition("/")
+    if name.endswith(SCRIPT_SUFFIXES):
+        stem = script_test_stem(name)
+        if stem is None and directory.rpartition("/")[2] == "__tests__":
+            stem = _script_stem(name)
+        return f"js:{stem}" if stem else None
     if name.startswith("test_") and name.endswith(".py") and len(name) > 8:
         return name[5:-3]
     if name.endswith("_test.py") and len(name) > 8:
@@ -526,13 +596,21 @@ def _test_target_stem(name: str) -> str | None:
 
 def _source_keys(path: str) -> list[str]:
     """The test-name stems that name source file ``path``: ``_auth.py`` is ``auth``, and with
-    its directory ``security/oauth2.py`` is also ``security_oauth2``."""
+    its directory ``security/oauth2.py`` is also ``security_oauth2``. A TypeScript/JavaScript
+    file's keys start with ``js:`` (``src/auth.ts`` is ``js:auth``; ``src/router/index.ts``
+    is also ``js:router``), so that tests never cross languages."""
     directory, _, name = path.rpartition("/")
+    parent = directory.rpartition("/")[2].strip("_")
+    if name.endswith(SCRIPT_SUFFIXES):
+        stem = _script_stem(name)
+        keys = [f"js:{stem}"] if stem else []
+        if stem == "index" and parent:
+            keys.append(f"js:{parent}")
+        return keys
     stem = name[:-3].strip("_")
     if not stem or name.startswith("__"):
         return []
     keys = [stem]
-    parent = directory.rpartition("/")[2].strip("_")
     if parent:
         keys.append(f"{parent}_{stem}")
     return keys
@@ -548,25 +626,29 @@ def _test_edges(paths: list[str]) -> list[Edge]:
     for path in paths:
         name = path.rpartition("/")[2]
         if is_test_path(path):
-            stem = _test_target_stem(name)
+            stem = _test_target_stem(path)
             if stem is not None:
                 tests.append((path, stem.strip("_")))
-        elif name.endswith(".py"):
+        elif name.endswith(_SOURCE_SUFFIXES):
             for key in _source_keys(path):
                 by_key[key].append(path)
     edges: list[Edge] = []
     for test, stem in tests:
-        words = stem.split("_")
+        words = stem.split("_") if not stem.startswith("js:") else [stem]
         candidates: list[str] = []
         for end in range(len(words), 0, -1):  # the longest key first
             candidates = by_key.get("_".join(words[:end]), [])
             if candidates:
                 break
         directory = test.rpartition("/")[0]
-        beside = [c for c in candidates if c.rpartition("/")[0] == directory]
+        # __tests__/a.test.ts sits beside the sources of its parent directory
+        near = {directory, directory.removesuffix("/__tests__")}
+        if directory == "__tests__":
+            near.add("")
+        beside = [c for c in candidates if c.rpartition("/")[0] in near]
         if beside:
             targets = beside
-        elif {"tests", "test"} & set(directory.split("/")) and candidates:
+        elif _TEST_TREES & set(directory.split("/")) and candidates:
             best = max(_common_prefix(test, c) for c in candidates)
             targets = [c for c in candidates if _common_prefix(test, c) == best]
         else:

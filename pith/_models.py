@@ -131,10 +131,15 @@ class FunctionFacts:
     # variants' when there are any
     source_hash: str = ""
     variants: tuple[Variant, ...] = ()
+    # The defining line in another language's syntax (``async function send(req: R): T``,
+    # ``static get(id: string)``); None for Python, whose header is built from the fields.
+    heading: str | None = None
 
     @property
     def header(self) -> str:
         """The line that defines it, without decorators: ``async def send(self, ...) -> T``."""
+        if self.heading is not None:
+            return self.heading
         return f"{'async def' if self.is_async else 'def'} {self.name}{self.signature}"
 
 
@@ -154,10 +159,13 @@ class ClassFacts:
     source_hash: str = ""  # sha256 hex of this class's own source lines (decorators included)
     methods: tuple[FunctionFacts, ...] = ()
     variants: tuple[Variant, ...] = ()
+    heading: str | None = None  # as `FunctionFacts.heading`: ``class A extends B implements C``
 
     @property
     def header(self) -> str:
         """The line that defines it, without decorators: ``class Client(Base)``."""
+        if self.heading is not None:
+            return self.heading
         return f"class {self.name}({', '.join(self.bases)})" if self.bases else f"class {self.name}"
 
 
@@ -227,7 +235,7 @@ class SearchTerms:
 
 @attrs.frozen
 class FileFacts:
-    """Everything extraction learned about one Python file.
+    """Everything extraction learned about one source file (Python, TypeScript or JavaScript).
 
     ``problem`` is set (and most other fields empty) when the file could not be parsed: a syntax
     error, bad encoding, NUL bytes, too large, unreadable, a symlink loop or a link out of the tree.

@@ -8,9 +8,23 @@ every part of pith agrees.
 from __future__ import annotations
 
 import enum
-from pathlib import PurePosixPath
+import json
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
 
-__all__ = ["Role", "role_of"]
+__all__ = [
+    "SCRIPT_SUFFIXES",
+    "Role",
+    "language_of",
+    "role_of",
+    "script_test_command",
+    "script_test_stem",
+]
+
+# The suffixes of the files the TypeScript/JavaScript extractor reads (`pith._extract`).
+SCRIPT_SUFFIXES = (".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+_SCRIPT_TEST = re.compile(r"^(.+?)\.(?:test|spec|e2e|test-d)\.[cm]?[jt]sx?$")
 
 
 class Role(enum.Enum):
@@ -41,11 +55,33 @@ _EXAMPLE_DIRS = frozenset(
 )
 
 
+def language_of(path: str) -> str:
+    """The language of a source file, by its suffix: "Python", "TypeScript" or "JavaScript";
+    "" for anything else (a directory)."""
+    if path.endswith(".py"):
+        return "Python"
+    if path.endswith((".ts", ".tsx", ".mts", ".cts")):
+        return "TypeScript"
+    if path.endswith((".js", ".jsx", ".mjs", ".cjs")):
+        return "JavaScript"
+    return ""
+
+
+def script_test_stem(name: str) -> str | None:
+    """``a`` of a TypeScript/JavaScript test file named ``a.test.ts`` / ``a.spec.tsx`` /
+    ``a.test-d.ts`` (any script suffix); None for any other name."""
+    if not name.endswith(SCRIPT_SUFFIXES):
+        return None
+    match = _SCRIPT_TEST.match(name)
+    return match.group(1) if match else None
+
+
 def role_of(path: str) -> Role:
     """The role of a file or directory, by its path relative to the root (posix).
 
-    A test: under a ``tests``/``test`` directory, or named ``test_*.py``, ``*_test.py`` or
-    ``conftest.py``. An example: under ``examples``, ``docs``, ``docs_src``, ``tutorial`` and
+    A test: under a ``tests``/``test``/``__tests__`` directory, or named ``test_*.py``,
+    ``*_test.py``, ``conftest.py``, or ``*.test.ts`` / ``*.spec.js`` (any TypeScript or
+    JavaScript suffix). An example: under ``examples``, ``docs``, ``docs_src``, ``tutorial`` and
     the like. Everything else is source (``click/testing.py`` too: a module *for* testing).
     """
     parts = PurePosixPath(path).parts
@@ -53,8 +89,11 @@ def role_of(path: str) -> Role:
         return Role.SOURCE
     *dirs, name = parts
     stem = name.removesuffix(".py")
-    is_file = name.endswith(".py")
-    if is_file and (stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"):
+    is_python = name.endswith(".py")
+    is_file = is_python or name.endswith(SCRIPT_SUFFIXES)
+    if is_python and (stem.startswith("test_") or stem.endswith("_test") or stem == "conftest"):
+        return Role.TEST
+    if not is_python and is_file and script_test_stem(name) is not None:
         return Role.TEST
     folders = {d.lower() for d in (dirs if is_file else parts)}
     if folders & _TEST_DIRS:
@@ -62,3 +101,59 @@ def role_of(path: str) -> Role:
     if folders & _EXAMPLE_DIRS:
         return Role.EXAMPLE
     return Role.SOURCE
+
+
+# The test runners a package.json names, and how each runs one file.
+_RUNNERS = (
+    ("vitest", "npx vitest run {file}"),
+    ("jest", "npx jest {file}"),
+    ("mocha", "npx mocha {file}"),
+    ("ava", "npx ava {file}"),
+    ("node --test", "node --test {file}"),
+    ("bun test", "bun test {file}"),
+    ("deno test", "deno test {file}"),
+)
+_MANIFEST_BYTES = 1_000_000
+
+
+def script_test_command(root: str | None, test_file: str) -> str:
+    """The shell command that runs TypeScript/JavaScript test file ``test_file`` (a path
+    relative to ``root``), told from the nearest ``package.json`` above it: the runner its
+    ``test`` script (else its dev dependencies) names, run on the file from that package's
+    directory; ``npm test`` there when no runner is named. Reads only package.json files."""
+    directory = test_file.rpartition("/")[0]
+    while True:
+        manifest = _manifest(root, directory)
+        if manifest is not None or not directory:
+            break
+        directory = directory.rpartition("/")[0]
+    relative = test_file[len(directory) + 1 :] if directory else test_file
+    prefix = f"cd {directory} && " if directory else ""
+    if manifest is None:
+        return f"npx vitest run {relative}"  # no package.json: the most common runner
+    scripts = manifest.get("scripts")
+    test_script = scripts.get("test") if isinstance(scripts, dict) else None
+    named = test_script if isinstance(test_script, str) else ""
+    dependencies = {
+        name
+        for key in ("devDependencies", "dependencies")
+        if isinstance(manifest.get(key), dict)
+        for name in manifest[key]
+    }
+    for word, command in _RUNNERS:
+        if word in named or (not named and word in dependencies):
+            return prefix + command.format(file=relative)
+    return f"{prefix}npm test" if named else prefix + f"npx vitest run {relative}"
+
+
+def _manifest(root: str | None, directory: str) -> dict[str, Any] | None:
+    if root is None:
+        return None
+    path = Path(root, directory, "package.json")
+    try:
+        if path.stat().st_size > _MANIFEST_BYTES:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

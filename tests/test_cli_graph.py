@@ -29,7 +29,7 @@ def built(run, project):
 def test_extract_and_build_print_summaries(run, project):
     code, out, _err = run("extract", str(project))
     assert code == 0
-    assert "9 Python files" in out
+    assert "9 source files" in out
     assert "8 parsed" in out
     assert "1 skipped" in out
     assert "skipped pkg/broken.py: syntax error at line 1" in out

@@ -100,6 +100,13 @@ def test_extract_and_build_a_real_package(package, tmp_path, monkeypatch, capsys
     assert source is not None
     monkeypatch.chdir(tmp_path)
     data = tmp_path / "data"
+    extract_and_build(source, data, capsys)
+    assert_graph_invariants(data)
+    _check_symbols(source, data / "pith.db")
+
+
+def extract_and_build(source: Path, data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``pith extract SOURCE`` and ``pith build`` into ``data``: both exit 0, no traceback."""
     for command in (["extract", str(source)], ["build"]):
         with pytest.raises(SystemExit) as exit_info:
             main(["--data-dir", str(data), "-q", *command])
@@ -108,6 +115,10 @@ def test_extract_and_build_a_real_package(package, tmp_path, monkeypatch, capsys
         assert "Traceback" not in err
         assert "internal error" not in err
 
+
+def assert_graph_invariants(data: Path) -> None:
+    """The store in ``data`` holds a node per extracted file, unique ids, edges between
+    nodes, ``contains`` as one tree under ``.``, and each function node inside its file."""
     db = sqlite3.connect(data / "pith.db")
     nodes = {row[0]: (row[1], row[2]) for row in db.execute("SELECT id, type, path FROM nodes")}
     ids = [row[0] for row in db.execute("SELECT id FROM nodes")]
@@ -141,7 +152,6 @@ def test_extract_and_build_a_real_package(package, tmp_path, monkeypatch, capsys
         lines = json.loads(metadata[node_id])
         file_lines = json.loads(metadata[path])["lines"]
         assert 1 <= lines["start_line"] <= lines["end_line"] <= file_lines, node_id
-    _check_symbols(source, data / "pith.db")
 
 
 def _definitions(tree: ast.Module) -> set[str]:

@@ -344,7 +344,7 @@ def test_root_moves_to_another_codebase_only_when_asked(project, tmp_path, store
 
 def test_a_glob_that_matches_nothing_changes_nothing(project, store):
     extract(project, store, workers=1)
-    with pytest.raises(UsageError, match=r"no Python file matched .*--allow-empty"):
+    with pytest.raises(UsageError, match=r"no source file matched .*--allow-empty"):
         extract(project, store, include=["src/*"], workers=1)
     assert len(ids(store)) == 8
     assert extract(project, store, include=["src/*"], allow_empty=True, workers=1).deleted == 8

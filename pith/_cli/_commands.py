@@ -250,7 +250,7 @@ def cli(ctx: click.Context, data_dir: str | None, verbosity: int | None) -> None
     help="Skip files matching a glob (repeatable), e.g. 'tests/*' or 'test_*.py'.",
 )
 @click.option(
-    "--allow-empty", is_flag=True, help="Go ahead when no Python file matches (drops every node)."
+    "--allow-empty", is_flag=True, help="Go ahead when no source file matches (drops every node)."
 )
 @click.option(
     "--retarget", is_flag=True, help="Let this data dir switch to another PATH (prose is kept)."
@@ -930,7 +930,7 @@ def _render_extract(state: CliState, summary: ExtractSummary) -> None:
         click.echo(f"skipped {skipped.path}: {skipped.reason}")
     source = "git" if summary.in_git else "directory walk"
     click.echo(
-        f"Extracted {summary.root} ({summary.files} Python files, {source}): "
+        f"Extracted {summary.root} ({summary.files} source files, {source}): "
         f"{summary.parsed} parsed, {summary.unchanged} unchanged, "
         f"{len(summary.skipped)} skipped, {summary.deleted} deleted; {summary.seconds:.1f} s"
     )

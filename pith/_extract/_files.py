@@ -2,8 +2,12 @@
 
 Inside a git work tree the candidates are what ``git ls-files --cached --others
 --exclude-standard`` lists (tracked or trackable, .gitignore respected); elsewhere a directory
-walk that skips VCS, virtualenv, cache and build directories and the data dir. Either way only
-``*.py`` files are kept, then the ``--include``/``--exclude`` globs apply.
+walk that skips VCS, virtualenv, cache and build directories (``node_modules``, ``dist``,
+``.next``, ...) and the data dir; inside git those directories are skipped too unless git tracks
+the file. Either way only source files are kept (``*.py``, and the TypeScript/JavaScript suffixes
+of `pith._extract._languages`), then the ``--include``/``--exclude`` globs apply. A minified
+bundle (``*.min.js``) or a declaration file generated beside its JavaScript (``a.d.ts`` next to
+``a.js``) is kept with its ``problem`` said, never read.
 
 A symlink is followed only when it stays inside the tree; a loop, a dangling link or a link out
 of the tree becomes a candidate with its ``problem`` set, never an error. Only regular files are
@@ -32,6 +36,7 @@ from typing import BinaryIO
 import attrs
 
 from .._config import read_target_config
+from ._languages import is_script, is_source
 from ._python import MAX_FILE_BYTES
 
 __all__ = [
@@ -62,7 +67,19 @@ SKIP_DIRS = frozenset(
         ".tox",
         ".nox",
         "node_modules",
+        "bower_components",
         "site-packages",
+        # JavaScript build output and tool caches
+        ".next",
+        ".nuxt",
+        ".svelte-kit",
+        ".turbo",
+        ".output",
+        ".parcel-cache",
+        ".vercel",
+        ".docusaurus",
+        ".yarn",
+        "storybook-static",
         ".mypy_cache",
         ".pytest_cache",
         ".ruff_cache",
@@ -284,6 +301,21 @@ def _walk_files(root: Path, data_dir: Path | None, unreadable: list[Candidate]) 
     return out
 
 
+_MINIFIED_SUFFIXES = (".min.js", ".min.mjs", ".min.cjs", "-min.js", ".bundle.js", ".chunk.js")
+
+
+def _script_problem(name: str, names: set[str]) -> str | None:
+    """Why a TypeScript/JavaScript file is not read, from its name: a minified bundle, or a
+    declaration file generated beside the JavaScript it describes."""
+    if name.endswith(_MINIFIED_SUFFIXES):
+        return "minified (by its name); not read"
+    if name.endswith(".d.ts"):
+        stem = name.removesuffix(".d.ts")
+        if any(stem + suffix in names for suffix in (".js", ".mjs", ".cjs")):
+            return "generated (a declaration file beside its JavaScript); not read"
+    return None
+
+
 def _link_problem(root_real: str, full: str) -> str | None:
     """Why a symlinked file must not be read, or None when it is safe."""
     try:
@@ -305,7 +337,7 @@ def discover(
     exclude: Sequence[str] = (),
     data_dir: Path | None = None,
 ) -> Discovery:
-    """The Python files (and READMEs) of the codebase at ``root`` (an existing directory).
+    """The source files (and READMEs) of the codebase at ``root`` (an existing directory).
 
     ``include``: when given, a file must match one of them; ``exclude``: a file matching any is
     dropped. Both are `matches` globs on the path relative to ``root``.
@@ -325,6 +357,7 @@ def discover(
             data_prefix = os.path.relpath(data_real, root_real).replace(os.sep, "/") + "/"
     files: list[Candidate] = []
     readmes: list[str] = []
+    known = set(names)
     for name in names:
         parts = name.split("/")
         # Tool and build directories are skipped unless git tracks the file: what a project
@@ -338,7 +371,7 @@ def discover(
         if parts[-1] in README_NAMES:
             readmes.append(name)
             continue
-        if not name.endswith(".py"):
+        if not is_source(name):
             continue
         if include and not any(matches(name, g) for g in include):
             continue
@@ -355,6 +388,8 @@ def discover(
             if not os.path.lexists(full):
                 continue  # tracked by git but deleted from the work tree: gone
             problem = _file_problem(full)
+            if problem is None and is_script(name):
+                problem = _script_problem(name, known)
         files.append(Candidate(path=name, problem=problem))
     files.sort(key=lambda c: c.path)
     return Discovery(

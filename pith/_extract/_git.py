@@ -9,6 +9,7 @@ from pathlib import Path
 import attrs
 
 from .._models import GitFacts
+from ._languages import is_source
 
 __all__ = ["RECENT_SUBJECTS", "git_history"]
 
@@ -47,7 +48,7 @@ class _Tally:
 
 
 def git_history(root: Path) -> tuple[dict[str, GitFacts], dict[str, GitFacts]]:
-    """(file id -> history, directory -> history of its Python files) for every Python file
+    """(file id -> history, directory -> history of its source files) for every source file
     below ``root`` that git has seen, paths relative to ``root``; the root directory is "".
 
     Empty dicts when git fails (e.g. a repository with no commits yet)."""
@@ -83,7 +84,7 @@ def git_history(root: Path) -> tuple[dict[str, GitFacts], dict[str, GitFacts]]:
         date, author, subject = ([*header.split(_FIELD), "", "", ""])[:3]
         touched_dirs: set[str] = set()
         for name in names.split("\n"):
-            if not name.endswith(".py"):
+            if not is_source(name):
                 continue
             files.setdefault(name, _Tally()).add(date, author, subject)
             directory = name

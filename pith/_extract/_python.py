@@ -24,6 +24,7 @@ from ._terms import search_terms
 __all__ = [
     "MAX_FILE_BYTES",
     "ImportResolver",
+    "SourceLines",
     "content_hash",
     "parse_source",
     "problem_facts",
@@ -174,16 +175,48 @@ def _unparse(node: ast.AST) -> str:
         return "?"
 
 
-class _Visitor:
-    """Walks one module once, collecting facts; not reusable across files."""
+class SourceLines:
+    """A file's lines, and what every extractor makes of them: snippets, source hashes and
+    key statements (at most `KEY_STATEMENTS_PER_KIND` of each kind)."""
 
     def __init__(self, text: str) -> None:
         # Split on "\n" only: ast counts lines that way (str.splitlines also splits on \x0c).
         self.lines = text.split("\n")
-        self.imports: list[ImportFact] = []
-        self.bound: list[RawBinding] = []  # what the imports bind, before resolution
         self.key_statements: list[KeyStatement] = []
         self._kind_counts: dict[str, int] = {}
+
+    def snippet(self, start: int, end: int, *, method: bool = False) -> str:
+        last = min(end, start + (METHOD_SNIPPET_LINES if method else SNIPPET_LINES) - 1)
+        text = "\n".join(line.rstrip() for line in self.lines[start - 1 : last])
+        if last < end:
+            text += "\n    ..."
+        return _bounded(text, METHOD_SNIPPET_CHARS if method else SNIPPET_CHARS)
+
+    def source_hash(self, start: int, end: int) -> str:
+        text = "\n".join(self.lines[start - 1 : end])
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def line_text(self, line: int) -> str:
+        if 1 <= line <= len(self.lines):
+            return _bounded(self.lines[line - 1].strip(), LINE_CHARS)
+        return ""
+
+    def key(self, line: int, kind: str) -> None:
+        count = self._kind_counts.get(kind, 0)
+        if count < KEY_STATEMENTS_PER_KIND:
+            self._kind_counts[kind] = count + 1
+            self.key_statements.append(
+                KeyStatement(line=line, kind=kind, text=self.line_text(line))
+            )
+
+
+class _Visitor(SourceLines):
+    """Walks one module once, collecting facts; not reusable across files."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.imports: list[ImportFact] = []
+        self.bound: list[RawBinding] = []  # what the imports bind, before resolution
 
     # --- the file -------------------------------------------------------------------------
 
@@ -361,30 +394,6 @@ class _Visitor:
     ) -> str | None:
         text = ast.get_docstring(node, clean=True)
         return None if text is None else _bounded(text, limit)
-
-    def snippet(self, start: int, end: int, *, method: bool = False) -> str:
-        last = min(end, start + (METHOD_SNIPPET_LINES if method else SNIPPET_LINES) - 1)
-        text = "\n".join(line.rstrip() for line in self.lines[start - 1 : last])
-        if last < end:
-            text += "\n    ..."
-        return _bounded(text, METHOD_SNIPPET_CHARS if method else SNIPPET_CHARS)
-
-    def source_hash(self, start: int, end: int) -> str:
-        text = "\n".join(self.lines[start - 1 : end])
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-    def line_text(self, line: int) -> str:
-        if 1 <= line <= len(self.lines):
-            return _bounded(self.lines[line - 1].strip(), LINE_CHARS)
-        return ""
-
-    def key(self, line: int, kind: str) -> None:
-        count = self._kind_counts.get(kind, 0)
-        if count < KEY_STATEMENTS_PER_KIND:
-            self._kind_counts[kind] = count + 1
-            self.key_statements.append(
-                KeyStatement(line=line, kind=kind, text=self.line_text(line))
-            )
 
     def module_constant(self, statement: ast.stmt) -> None:
         """A module-level ``NAME = <number or URL>`` is worth knowing before changing code."""

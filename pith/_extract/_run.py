@@ -40,14 +40,15 @@ from .._store import (
 from ._docs import read_readmes
 from ._files import FileTooLarge, discover, hash_regular_file, read_regular_file, read_target_config
 from ._git import git_history
-from ._python import MAX_FILE_BYTES, ImportResolver, parse_source, problem_facts
+from ._languages import Resolvers, parse_file
+from ._python import MAX_FILE_BYTES, problem_facts
 
 __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
-PARSER_VERSION = (
-    "5"  # 3: symbols, uses and import bindings; 4: retrieval terms; 5: uses through instances
-)
+# 3: symbols, uses and import bindings; 4: retrieval terms; 5: uses through instances;
+# 6: TypeScript and JavaScript
+PARSER_VERSION = "6"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 
@@ -83,11 +84,11 @@ class ExtractSummary:
 _Row = tuple[str, str, str, str, list[SymbolRow], list[UseRow]]
 
 # The import resolver of a worker process, set once by the pool initializer.
-_worker_resolver: ImportResolver | None = None
+_worker_resolver: Resolvers | None = None
 _worker_root: Path | None = None
 
 
-def _init_worker(root: str, file_ids: list[str], root_name: str) -> None:
+def _init_worker(root: str, file_ids: list[str]) -> None:
     global _worker_resolver, _worker_root
     # A worker keeps nothing between files but plain strings, and ASTs hold no cycles: the
     # cyclic collector would only rescan the trees being built (about 15% of the parse time).
@@ -95,7 +96,7 @@ def _init_worker(root: str, file_ids: list[str], root_name: str) -> None:
     # Ctrl-C is the parent's to handle: it cancels the queued work and waits for these.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _worker_root = Path(root)
-    _worker_resolver = ImportResolver(file_ids, root_name)
+    _worker_resolver = Resolvers(file_ids, _worker_root)
 
 
 def _parse_chunk(paths: list[str]) -> list[_Row]:
@@ -104,7 +105,7 @@ def _parse_chunk(paths: list[str]) -> list[_Row]:
     return [_read_and_parse(_worker_root, path, _worker_resolver) for path in paths]
 
 
-def _read_and_parse(root: Path, path: str, resolver: ImportResolver) -> _Row:
+def _read_and_parse(root: Path, path: str, resolver: Resolvers) -> _Row:
     try:
         data = read_regular_file(root / path, max_size=MAX_FILE_BYTES)
     except OSError as exc:
@@ -119,8 +120,8 @@ def _unread(exc: OSError) -> str:
     return f"unreadable: {exc.strerror or exc}; not read"
 
 
-def _parse_one(path: str, data: bytes, resolver: ImportResolver) -> _Row:
-    return _row(parse_source(path, data, resolver))
+def _parse_one(path: str, data: bytes, resolver: Resolvers) -> _Row:
+    return _row(parse_file(path, data, resolver))
 
 
 def _row(facts: FileFacts) -> _Row:
@@ -155,7 +156,7 @@ def extract(
     ``data_dir`` is never read as code. ``on_progress(done, total)`` is called as files finish.
     ``workers``: parser processes (default: the CPU count; 1 parses in this process).
 
-    Raises `UsageError` when ``path`` does not exist or is not a directory; when no Python file
+    Raises `UsageError` when ``path`` does not exist or is not a directory; when no source file
     matched though the store holds some (a glob mistake would drop every node: ``allow_empty``
     goes ahead); and when the store holds another root's extraction (``retarget`` switches it).
     Nothing is changed then. Prose is never deleted here (see `Store.prune_prose`).
@@ -180,7 +181,7 @@ def extract(
     if total == 0 and had_files and not allow_empty:
         globs = f" (include {list(include)}, exclude {list(exclude)})" if include or exclude else ""
         raise UsageError(
-            f"no Python file matched under {root}{globs}; nothing was changed. Check the "
+            f"no source file matched under {root}{globs}; nothing was changed. Check the "
             "globs, or pass --allow-empty to record an empty tree"
         )
     # Facts written by another version of the parser are re-read: they may lack what the
@@ -189,7 +190,7 @@ def extract(
     stored_hashes = store.file_hashes() if reusable else {}
     stored_problems = store.file_problems() if stored_hashes else {}
     file_ids = [c.path for c in discovery.files]
-    resolver = ImportResolver(file_ids, root.name)
+    resolver = Resolvers(file_ids, root)
 
     rows: list[_Row] = []
     to_parse: list[str] = []
@@ -319,7 +320,7 @@ def _parse_in_pool(
     pool = ProcessPoolExecutor(
         max_workers=worker_count,
         initializer=_init_worker,
-        initargs=(str(root), file_ids, root.name),
+        initargs=(str(root), file_ids),
     )
     try:
         futures = [pool.submit(_parse_chunk, chunk) for chunk in chunks]
@@ -331,7 +332,7 @@ def _parse_in_pool(
     except BrokenProcessPool:
         # A worker died (killed for memory, say): finish here rather than lose the run.
         finished = {row[0] for row in rows}
-        resolver = ImportResolver(file_ids, root.name)
+        resolver = Resolvers(file_ids, root)
         for path in to_parse:
             if path not in finished:
                 rows.append(_read_and_parse(root, path, resolver))
@@ -350,7 +351,7 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _reresolve(store: Store, root: Path, resolver: ImportResolver, paths: set[str]) -> list[_Row]:
+def _reresolve(store: Store, root: Path, resolver: Resolvers, paths: set[str]) -> list[_Row]:
     """The unchanged files whose imports now lead elsewhere, parsed again (what their names
     and uses lead to changed with them)."""
     rows = []

@@ -24,7 +24,15 @@ from .._models import ClassFacts, FunctionFacts, SymbolFacts, SymbolKind, UseFac
 if TYPE_CHECKING:
     from ._python import ImportResolver
 
-__all__ = ["MAX_USES", "RawBinding", "Symbols", "collect"]
+__all__ = [
+    "MAX_USES",
+    "RawBinding",
+    "Symbols",
+    "collect",
+    "enclosing_class",
+    "line_scopes",
+    "link_chain",
+]
 
 MAX_USES = 50_000  # per file: a generated file of a million calls is not worth more
 SYMBOL_DOCSTRING_CHARS = 600
@@ -119,25 +127,7 @@ def collect(
     kinds = {q: s.kind for q, (_, s, _) in found.items()}
 
     def link(chain: str, scope: str) -> tuple[str, str] | None:
-        """Where a name chain used in ``scope`` leads: (file, dotted), or None."""
-        base, _, rest = chain.partition(".")
-        # A bare name sees the enclosing defs' names, then the module's (never a class body's,
-        # but for uses in that class body itself).
-        current = scope
-        while True:
-            candidate = f"{current}.{base}" if current else base
-            if candidate in kinds and (
-                not current or current == scope or kinds.get(current) is not SymbolKind.CLASS
-            ):
-                return path, _longest(kinds, candidate, rest)
-            if not current:
-                break
-            current = current.rpartition(".")[0]
-        target = bindings.get(base)
-        if target is None:
-            return None
-        file, dotted = target
-        return file, ".".join(p for p in (dotted, rest) if p)
+        return link_chain(chain, scope, path, kinds, bindings)
 
     symbols = [symbol for _, symbol, _ in found.values()]
     linked_symbols: list[SymbolFacts] = []
@@ -152,7 +142,7 @@ def collect(
 
     interest = set(kinds) | set(bindings) | _MEMBER_BASES
     interest.update(q.rpartition(".")[2] for q in kinds)
-    scopes = _scopes(symbols, len(visitor.lines))
+    scopes = line_scopes(symbols, len(visitor.lines))
     instances = _instances(tree, path, kinds, scopes, link)
     interest.update(name for (_, name), found in instances.items() if found is not None)
     uses: list[UseFacts] = []
@@ -161,7 +151,7 @@ def collect(
         scope = scopes[line] if line < len(scopes) else ""
         base, _, rest = chain.partition(".")
         if base in _MEMBER_BASES:
-            owner = _enclosing_class(scope, kinds)
+            owner = enclosing_class(scope, kinds)
             if owner is None or not rest:
                 continue
             member = f"{owner}.{rest.partition('.')[0]}"
@@ -198,6 +188,35 @@ def collect(
         bindings=tuple((local, file, dotted) for local, (file, dotted) in bindings.items()),
         star_imports=tuple(stars),
     )
+
+
+def link_chain(
+    chain: str,
+    scope: str,
+    path: str,
+    kinds: Mapping[str, SymbolKind],
+    bindings: Mapping[str, tuple[str, str]],
+) -> tuple[str, str] | None:
+    """Where a name chain used in ``scope`` of file ``path`` leads: (file, dotted), or None.
+    ``kinds``: the file's symbols; ``bindings``: what its imports bind (local -> file, dotted)."""
+    base, _, rest = chain.partition(".")
+    # A bare name sees the enclosing defs' names, then the module's (never a class body's,
+    # but for uses in that class body itself).
+    current = scope
+    while True:
+        candidate = f"{current}.{base}" if current else base
+        if candidate in kinds and (
+            not current or current == scope or kinds.get(current) is not SymbolKind.CLASS
+        ):
+            return path, _longest(kinds, candidate, rest)
+        if not current:
+            break
+        current = current.rpartition(".")[0]
+    target = bindings.get(base)
+    if target is None:
+        return None
+    file, dotted = target
+    return file, ".".join(p for p in (dotted, rest) if p)
 
 
 def _instances(
@@ -413,7 +432,7 @@ def _chain(node: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def _scopes(symbols: list[SymbolFacts], lines: int) -> list[str]:
+def line_scopes(symbols: list[SymbolFacts], lines: int) -> list[str]:
     """Line -> the qualname of the innermost def or class holding it ("" at module level)."""
     scopes = [""] * (lines + 2)
     defs = [s for s in symbols if s.kind is not SymbolKind.CONSTANT]
@@ -424,7 +443,7 @@ def _scopes(symbols: list[SymbolFacts], lines: int) -> list[str]:
     return scopes
 
 
-def _enclosing_class(scope: str, kinds: Mapping[str, SymbolKind]) -> str | None:
+def enclosing_class(scope: str, kinds: Mapping[str, SymbolKind]) -> str | None:
     """The nearest class at or above ``scope`` whose method ``scope`` lies in."""
     current = scope
     while current:

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 
 import attrs
 
+from .._roles import language_of
 from .._store import Store
 from ._prompt_builder import PromptBuilder
 from ._prompts import estimate_prompt_tokens
@@ -122,4 +123,4 @@ def _top_directory(path: str) -> str:
     parts = PurePosixPath(path).parts
     if path == "." or not parts:
         return "(root)"
-    return f"{parts[0]}/" if len(parts) > 1 or not path.endswith(".py") else "(root)"
+    return f"{parts[0]}/" if len(parts) > 1 or not language_of(path) else "(root)"

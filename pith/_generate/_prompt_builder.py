@@ -150,9 +150,18 @@ class PromptBuilder:
         return children
 
     def _public_api(self, node: Node) -> list[str]:
-        init = "__init__.py" if node.path == "." else f"{node.path}/__init__.py"
-        facts = self.store.file_facts(init)
-        return [] if facts is None else list(facts.exports)
+        """The exports of the package's ``__init__.py``, or of its ``index.ts`` (any script
+        suffix, ``src/index.ts`` for a JavaScript package)."""
+        prefix = "" if node.path == "." else f"{node.path}/"
+        names = ["__init__.py", *(f"{d}index{s}" for d in ("", "src/") for s in _INDEX_SUFFIXES)]
+        for name in names:
+            facts = self.store.file_facts(prefix + name)
+            if facts is not None:
+                return list(facts.exports)
+        return []
+
+
+_INDEX_SUFFIXES = (".ts", ".tsx", ".js", ".mjs", ".cjs", ".jsx", ".mts")
 
 
 def _directory_of(path: str) -> str:

@@ -24,6 +24,7 @@ from .._models import (
     NodeType,
     Readme,
 )
+from .._roles import language_of
 from ._compact import compact_header, compact_snippet
 
 __all__ = [
@@ -84,9 +85,9 @@ _FIELDS = {
 }
 
 _WHAT = {
-    NodeType.FILE: "one Python file",
-    NodeType.FUNCTION: "one Python function or class",
-    NodeType.MODULE: "one Python package (a directory of files and sub-packages)",
+    NodeType.FILE: "one {language} file",
+    NodeType.FUNCTION: "one {language} function or class",
+    NodeType.MODULE: "one {language} package (a directory of files and sub-packages)",
 }
 
 
@@ -119,7 +120,8 @@ def file_prompt(
     (see `SMALL_FILE_CHARS`); it is sent in place of the docstring, definitions and snippets,
     which it holds.
     """
-    system = _system(NodeType.FILE)
+    language = language_of(facts.path) or "Python"
+    system = _system(NodeType.FILE, language)
     out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
     header = [f"Node id: {node.id}", "Node type: file", f"Path: {facts.path} ({facts.lines} lines)"]
     if facts.problem:
@@ -155,9 +157,9 @@ def file_prompt(
     if readme is not None:
         out.truncated(_readme_section(readme), "README", limit=budget_chars // _README_SHARE)
     if whole:
-        out.truncated(f"Code:\n```python\n{code}\n```", "code")
+        out.truncated(f"Code:\n```{language.lower()}\n{code}\n```", "code")
     else:
-        out.snippets(_snippets(facts))
+        out.snippets(_snippets(facts, language.lower()))
     return _messages(system, out)
 
 
@@ -175,7 +177,8 @@ def function_prompt(
     ``code``: the definition's source, when it could be read as extracted; it is sent (up to
     `FUNCTION_CODE_CHARS`) in place of the facts' few first lines and of the docstring it holds.
     """
-    system = _system(NodeType.FUNCTION)
+    fence = (language_of(facts.path) or "Python").lower()
+    system = _system(NodeType.FUNCTION, language_of(facts.path) or "Python")
     out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
     if isinstance(function, ClassFacts):
         kind = "class"
@@ -222,17 +225,17 @@ def function_prompt(
         out.may(f"The file's docstring:\n{_bounded(facts.docstring, 600)}", "file docstring")
     if code is not None:
         out.truncated(
-            f"Code (lines {function.start_line}-{function.end_line}):\n```python\n"
+            f"Code (lines {function.start_line}-{function.end_line}):\n```{fence}\n"
             f"{_whole_lines(code, FUNCTION_CODE_CHARS)}\n```",
             "code",
         )
     elif function.snippet:
-        out.truncated(f"Code:\n```python\n{function.snippet}\n```", "code")
+        out.truncated(f"Code:\n```{fence}\n{function.snippet}\n```", "code")
     for variant in function.variants:
         if variant.snippet:
             out.truncated(
                 f"Code of the {variant.kind} definition at lines "
-                f"{variant.start_line}-{variant.end_line}:\n```python\n{variant.snippet}\n```",
+                f"{variant.start_line}-{variant.end_line}:\n```{fence}\n{variant.snippet}\n```",
                 f"{variant.kind} code",
             )
     return _messages(system, out)
@@ -250,7 +253,8 @@ def module_prompt(
 
     Every child's summary is included verbatim (before the README) as long as the budget allows.
     """
-    system = _system(NodeType.MODULE)
+    languages = sorted({language_of(c.id) for c in children} - {""}) or ["Python"]
+    system = _system(NodeType.MODULE, " and ".join(languages))
     out = _Budget(budget_chars - len(system) - _NOTE_RESERVE)
     out.header(
         "\n".join(
@@ -275,10 +279,11 @@ def module_prompt(
 # --- rendering -----------------------------------------------------------------------------------
 
 
-def _system(node_type: NodeType) -> str:
+def _system(node_type: NodeType, language: str = "Python") -> str:
     fields = _FIELDS[node_type].format(gotchas=_GOTCHA_RULES)
+    what = _WHAT[node_type].format(language=language)
     return (
-        f"You document {_WHAT[node_type]} of a codebase for AI coding agents that are about to "
+        f"You document {what} of a codebase for AI coding agents that are about to "
         "read or change it. They have not seen the code; tell them what it does, why, and what "
         "would trip them up.\n\n"
         f"Reply with one JSON object with these fields:\n{fields}\n\n{_COMMON_RULES}"
@@ -375,7 +380,7 @@ def _readme_section(readme: Readme) -> str:
     return f"README of the directory ({path}):\n{readme.text.strip()}"
 
 
-def _snippets(facts: FileFacts) -> list[tuple[tuple[int, int], int, str]]:
+def _snippets(facts: FileFacts, fence: str = "python") -> list[tuple[tuple[int, int], int, str]]:
     """Code excerpts of the file's definitions: (importance, line, text); the most important
     first is public before private, a top-level definition before a method, longer before
     shorter. An excerpt that shows nothing but a signature is left out."""
@@ -387,7 +392,7 @@ def _snippets(facts: FileFacts) -> list[tuple[tuple[int, int], int, str]]:
         definitions.append((cls, False))
         definitions += [(method, True) for method in cls.methods]
     for definition, is_method in definitions:
-        text = _snippet(definition)
+        text = _snippet(definition, fence)
         if text is None:
             continue
         private = definition.name.startswith("_") and not definition.name.startswith("__")
@@ -397,11 +402,13 @@ def _snippets(facts: FileFacts) -> list[tuple[tuple[int, int], int, str]]:
     return found
 
 
-def _snippet(function: FunctionFacts | ClassFacts) -> str | None:
+def _snippet(function: FunctionFacts | ClassFacts, fence: str = "python") -> str | None:
     code = function.snippet.rstrip()
     if not code:
         return None
-    if isinstance(function, FunctionFacts):
+    if function.heading is not None:  # another language's: shown as written
+        pass
+    elif isinstance(function, FunctionFacts):
         compacted = compact_snippet(code, function.header)
         if compacted is None:
             return None
@@ -418,7 +425,7 @@ def _snippet(function: FunctionFacts | ClassFacts) -> str | None:
         )
         code = "\n".join(lines[:first_method]).rstrip()
     where = f"lines {function.start_line}-{function.end_line}"
-    return f"### {function.qualname} ({where})\n```python\n{code}\n```"
+    return f"### {function.qualname} ({where})\n```{fence}\n{code}\n```"
 
 
 @attrs.define

@@ -29,6 +29,7 @@ import attrs
 
 from .._errors import NotFoundError
 from .._models import EdgeType, FileFacts, NodeType, converter, is_test_path
+from .._roles import SCRIPT_SUFFIXES, script_test_command
 from .._store import Store, Symbol
 from . import _markdown as md
 from . import _views
@@ -519,7 +520,8 @@ class WikiReader:
                 "target": reference.target,
             }
             if is_test_path(reference.path):
-                use["command"] = f"pytest {_test_id(reference.path, reference.caller)}"
+                test_id = _test_id(reference.path, reference.caller)
+                use["command"] = _pytest_command(reference.path, [test_id], self.store.root)
                 tests.append(use)
             else:
                 production.append(use)
@@ -561,7 +563,7 @@ class WikiReader:
                     "of": file_id,
                     "via": "references",
                     "tests": functions,
-                    "command": _pytest_command(test_file, functions),
+                    "command": _pytest_command(test_file, functions, self.store.root),
                 }
             )
         for edge in self.store.edges(file_id, EdgeType.TEST_FILE):
@@ -572,7 +574,7 @@ class WikiReader:
                         "of": file_id,
                         "via": "name",
                         "tests": [],
-                        "command": f"pytest {edge.target}",
+                        "command": _pytest_command(edge.target, [], self.store.root),
                     }
                 )
         return out
@@ -788,7 +790,13 @@ def _test_id(path: str, caller: str) -> str:
     return path
 
 
-def _pytest_command(test_file: str, tests: Sequence[str], most: int = 8) -> str:
+def _pytest_command(
+    test_file: str, tests: Sequence[str], root: str | None = None, most: int = 8
+) -> str:
+    """The command that runs ``tests`` of ``test_file`` (the whole file when there are many):
+    pytest, or for a TypeScript/JavaScript test the runner its package.json names."""
+    if test_file.endswith(SCRIPT_SUFFIXES):
+        return script_test_command(root, test_file)
     if not tests or len(tests) > most:
         return f"pytest {_test_id(test_file, '')}"
     return "pytest " + " ".join(tests)

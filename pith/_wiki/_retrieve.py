@@ -68,7 +68,7 @@ _IDENTIFIER = re.compile(
 )
 
 
-_FILE_NAME = re.compile(r"[\w./-]*\w\.py\b")
+_FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|[cm]?[jt]sx?)\b")  # Python, TypeScript, JavaScript
 
 
 @attrs.frozen
