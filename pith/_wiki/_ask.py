@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._generate._compact import compact_header
-from .._models import ClassFacts, EdgeType, FunctionFacts
+from .._models import ClassFacts, EdgeType, FunctionFacts, is_test_path
 from .._store import Store
 from .._tokens import words
 from . import _markdown as md
@@ -150,7 +150,10 @@ def _entry(
     if not summary and outline is not None and outline["docstring"]:
         summary = _first_paragraph(outline["docstring"])
     symbols = _symbols(store, file.id, outline, terms, names) if outline else []
-    tests = sorted(e.target for e in store.edges(file.id, EdgeType.TEST_FILE))
+    # A test file's testFile edges lead to what it tests: only test files are its tests.
+    tests = sorted(
+        e.target for e in store.edges(file.id, EdgeType.TEST_FILE) if is_test_path(e.target)
+    )
     importers = sorted(e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY))
     return {
         "id": file.id,
