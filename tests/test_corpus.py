@@ -194,11 +194,12 @@ def _check_symbols(source: Path, db_path: Path) -> None:
     from pith._wiki._views import node_view
 
     db = sqlite3.connect(db_path)
-    parsed = [
+    parsed = [  # Python files: a package may ship scripts too (pip vendors a .js file)
         path
         for (path,) in db.execute(
             "SELECT path FROM files WHERE json_extract(facts, '$.problem') IS NULL"
         )
+        if path.endswith(".py")
     ]
     stored = {(p, q) for p, q in db.execute("SELECT path, qualname FROM symbols")}
     db.close()
