@@ -120,12 +120,13 @@ def _read_record(path: Path) -> dict[str, str]:
 
 
 def _write_record(path: Path, record: Mapping[str, str]) -> None:
+    tmp = path.with_suffix(".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(dict(sorted(record.items())), indent=2) + "\n", "utf-8")
         tmp.replace(path)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise ConfigError(f"cannot write {path}: {exc}") from None
 
 

@@ -256,9 +256,13 @@ def _write(directory: Path, relative: str, text: str) -> str:
     data = text.encode("utf-8")
     tmp = target.with_name(f".{target.name}.pith-tmp")
     tmp.unlink(missing_ok=True)
-    with tmp.open("xb") as f:
-        f.write(data)
-    tmp.replace(target)
+    try:
+        with tmp.open("xb") as f:
+            f.write(data)
+        tmp.replace(target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or a Ctrl-C leaves no half page behind
+        raise
     return hashlib.sha256(data).hexdigest()
 
 
