@@ -53,6 +53,10 @@ class NodeError:
         return cls("other", f"{type(exc).__name__}: {exc}")
 
 
+# Shared by every node not yet answered (a `Usage` is frozen): a run of 100,000 nodes makes one.
+_NO_USAGE = Usage()
+
+
 @attrs.define
 class NodeResult:
     """What happened to one selected node; filled in as the run goes."""
@@ -62,7 +66,7 @@ class NodeResult:
     phase: int
     outcome: Outcome = Outcome.NOT_ATTEMPTED
     attempts: int = 0
-    usage: Usage = attrs.Factory(Usage)
+    usage: Usage = _NO_USAGE
     error: NodeError | None = None
 
 
