@@ -12,7 +12,6 @@ flag or a TOML file, and it is kept out of every ``repr``.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import tomllib
 import urllib.parse
@@ -222,6 +221,8 @@ def _check_table(
             )
         expected = known.get(key)
         if expected is None:
+            import difflib  # for a typo only: every command reads the config
+
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             warnings.warn(
