@@ -30,7 +30,7 @@ from .._llm._errors import LLMError
 from .._models import Node, NodeType, Prose
 from .._store import Store
 from ._adaptive import AdaptiveConcurrency
-from ._blocking import BlockingBatcher, RunBlocking
+from ._blocking import BlockingBatcher, RunBlocking, yield_to_event_loop
 from ._leases import Claim, Leases
 from ._limiter import FifoCapacityLimiter
 from ._prompt_builder import Prompt, PromptBuilder
@@ -235,8 +235,14 @@ class Generation:
             await self._room_for(2 * size)
             if self._halt is not None:
                 return
-            batch = [nodes[i] for i in range(start, min(start + size, len(nodes)))]
-            start += size
+            # The first calls go out once a quarter of a batch is prepared, not a whole one
+            # (the run starts sooner); the rest of that batch is prepared while they fly.
+            first = start < size
+            end = min(
+                max(1, size // 4) if start == 0 else size if first else start + size, len(nodes)
+            )
+            batch = [nodes[i] for i in range(start, end)]
+            start = end
             prepared = await self._blocking.run(functools.partial(self._prepare_all, batch))
             for node, value in zip(batch, prepared, strict=True):
                 self._dispatch(nursery, node, PHASE_NODES, value)
@@ -399,6 +405,7 @@ class Generation:
                 prompts.append(self._prompts.prompt(node))
             except Exception as exc:  # the node's own failure
                 prompts.append(exc)
+            yield_to_event_loop()
         wanted = [
             (node.id, node.source_hash)
             for node, prompt in zip(nodes, prompts, strict=True)
