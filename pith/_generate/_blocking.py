@@ -8,14 +8,13 @@ runs every call submitted while one trip is under way together in the next trip.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 import attrs
 import trio
 
-__all__ = ["BlockingBatcher", "RunBlocking", "yield_to_event_loop"]
+__all__ = ["BlockingBatcher", "RunBlocking"]
 
 T = TypeVar("T")
 # Runs a blocking callable off the event loop (e.g. `trio.to_thread.run_sync`).
@@ -46,14 +45,6 @@ class _Call(Generic[T]):
 def _run_all(batch: list[_Call[Any]]) -> None:
     for call in batch:
         call.run()
-        yield_to_event_loop()
-
-
-def yield_to_event_loop() -> None:
-    """Let the event loop's thread take the GIL if it waits for it (a reply came in), rather
-    than after the interpreter's switch interval (5 ms): a batch of store work then delays the
-    calls in flight by one item of it, not by milliseconds each time the loop wakes."""
-    time.sleep(0)
 
 
 @attrs.define

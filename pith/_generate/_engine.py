@@ -30,7 +30,7 @@ from .._llm._errors import LLMError
 from .._models import Node, NodeType, Prose
 from .._store import Store
 from ._adaptive import AdaptiveConcurrency
-from ._blocking import BlockingBatcher, RunBlocking, yield_to_event_loop
+from ._blocking import BlockingBatcher, RunBlocking
 from ._leases import Claim, Leases
 from ._limiter import FifoCapacityLimiter
 from ._prompt_builder import Prompt, PromptBuilder
@@ -405,7 +405,6 @@ class Generation:
                 prompts.append(self._prompts.prompt(node))
             except Exception as exc:  # the node's own failure
                 prompts.append(exc)
-            yield_to_event_loop()
         wanted = [
             (node.id, node.source_hash)
             for node, prompt in zip(nodes, prompts, strict=True)
