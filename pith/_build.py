@@ -748,12 +748,13 @@ def resolve_references(
                         found = find_member(target, owner, parts[end:], 0)
                         break
                     # An instance of a class imported through a re-export (`app = FastAPI()`
-                    # with `from fastapi import FastAPI`): the class where it is defined.
+                    # with `from fastapi import FastAPI`, or a script's default export):
+                    # the class where it is defined.
                     where = find(target, parts[:end], 0)
                     if (
                         where is not None
                         and kinds.get(where) == "class"
-                        and where[1].rpartition(".")[2] == parts[end - 1]
+                        and parts[end - 1] in (where[1].rpartition(".")[2], "default")
                     ):
                         found = find_member(*where, parts[end:], 0)
                         break
