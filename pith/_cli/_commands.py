@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import sys
-import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -979,6 +978,8 @@ def _run(args: list[str]) -> None:
         # A bug in pith: one line, and the traceback only when asked for.
         command = next((a for a in args if a in cli.commands), "pith")
         if "-v" in args or "--verbose" in args:
+            import traceback  # only for a bug: read commands start without it
+
             traceback.print_exc()
         what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         _err(
