@@ -53,6 +53,11 @@ PROJECT: dict[str, str | bytes] = {
           }
         }
         """,
+    "src/config.ts": """\
+        export interface Config { dataDir: string }
+        export const DEFAULTS: Config = { dataDir: "." };
+        export function dir(): string { return DEFAULTS.dataDir; }
+        """,
     "src/legacy.js": """\
         const { Client } = require("./client");
         class Job {
@@ -101,6 +106,10 @@ def test_uses_through_instances_in_scripts(tmp_path: Path) -> None:
         # An inherited method, through the instance.
         assert _uses(reader.callers("src/client.ts:Base.mount").to_json(), "callers") == [
             ("src/app.ts", 8)
+        ]
+        # A constant typed with an interface is still used as itself.
+        assert _uses(reader.callers("src/config.ts:DEFAULTS").to_json(), "callers") == [
+            ("src/config.ts", 3)
         ]
         # A default-exported class, through an optional parameter typed with it.
         assert _uses(reader.callers("src/store.ts:Store.get").to_json(), "callers") == [

@@ -246,6 +246,7 @@ class _Reader(SourceLines):
         self.kinds: dict[str, SymbolKind] = {}  # qualname -> kind, once every symbol is known
         # (class qualname, field) -> the class chain of the instance it holds, None if unclear
         self.fields: dict[tuple[str, str], str | None] = {}
+        self.class_names: set[str] = set()
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -301,6 +302,7 @@ class _Reader(SourceLines):
         for statement in root.named_children:
             self.statement(statement)
         self.kinds = {q: symbol.kind for q, symbol in self.symbols.items()}
+        self.class_names = {c.qualname for c in self.classes}  # not interfaces nor enums
         self.calls()
         self.tunables()
         # one per line and kind: a URL constant is seen as a constant and as a string
@@ -936,11 +938,12 @@ class _Reader(SourceLines):
         self, chain: str | None, scope: str, bindings: dict[str, tuple[str, str]]
     ) -> tuple[str, str] | None:
         """Where class ``chain`` named in ``scope`` is: (file, dotted) of this file's class or
-        of an imported name; None for anything else (this file's type alias or function)."""
+        of an imported name; None for anything else (this file's interface, type alias or
+        function)."""
         linked = None if chain is None else self.link(chain, scope, bindings)
         if linked is None or linked[0] != self.path:
             return linked
-        return linked if self.kinds.get(linked[1]) is SymbolKind.CLASS else None
+        return linked if linked[1] in self.class_names else None
 
     def instance_class(self, holder: tree_sitter.Node) -> str | None:
         """The class chain (``Client``, ``api.Client``) whose instance the name that
@@ -1010,6 +1013,8 @@ class _Reader(SourceLines):
         for line, chain in sorted(self.chains(interest)):
             scope = scopes[line] if line < len(scopes) else ""
             base, _, rest = chain.partition(".")
+            text = self.line_text(line)
+            made: list[UseFacts] = []
             if base == "this":
                 owner = enclosing_class(scope, kinds)
                 if owner is None:
@@ -1018,42 +1023,27 @@ class _Reader(SourceLines):
                 member = f"{owner}.{first}"
                 field = fields.get((owner, first)) if after else None
                 if member in kinds:  # the class's own
-                    use = UseFacts(line, scope, self.path, member, text=self.line_text(line))
+                    made.append(UseFacts(line, scope, self.path, member, text=text))
                 elif field is not None:  # `this.client.send()`, client a Client
                     file, dotted = field
-                    text = self.line_text(line)
-                    use = UseFacts(line, scope, file, f"{dotted}.{after}", member=True, text=text)
+                    made.append(UseFacts(line, scope, file, f"{dotted}.{after}", True, text))
                 elif owner in with_bases:  # maybe a base's: resolved at build
-                    use = UseFacts(
-                        line, scope, self.path, member, member=True, text=self.line_text(line)
-                    )
-                else:  # a field that holds data
-                    continue
+                    made.append(UseFacts(line, scope, self.path, member, True, text))
             else:
                 target = self.link(chain, scope, bindings)
                 instance = _instance(instances, scope, base) if rest else None
-                if target is not None and kinds.get(target[1].partition(".")[0]) is not (
-                    SymbolKind.CONSTANT
-                ):
-                    instance = None  # a name that is more than a module-level variable
+                if target is not None:
+                    made.append(UseFacts(line, scope, *target, text=text))
+                    if kinds.get(target[1].partition(".")[0]) is not SymbolKind.CONSTANT:
+                        instance = None  # a name that is more than a module-level variable
                 if instance is not None:  # `const c = new Client()` ... `c.send()`
                     file, dotted = instance
-                    use = UseFacts(
-                        line,
-                        scope,
-                        file,
-                        f"{dotted}.{rest}",
-                        member=True,
-                        text=self.line_text(line),
-                    )
-                elif target is None:
+                    made.append(UseFacts(line, scope, file, f"{dotted}.{rest}", True, text))
+            for use in made:
+                if (line, use.target, use.dotted) in seen:
                     continue
-                else:
-                    use = UseFacts(line, scope, *target, text=self.line_text(line))
-            if (line, use.target, use.dotted) in seen:
-                continue
-            seen.add((line, use.target, use.dotted))
-            found.append(use)
+                seen.add((line, use.target, use.dotted))
+                found.append(use)
             if len(found) >= MAX_USES:
                 break
         return tuple(found)
