@@ -93,13 +93,21 @@ _QUERY = """
   right: (new_expression))
 (variable_declarator name: (identifier) @bound)
 (assignment_expression left: (identifier) @bound)
+(variable_declarator name: (identifier) @made value: (new_expression))
+(assignment_expression left: (identifier) @made right: (new_expression))
 PARAMETERS
 """
-# The parameters a name is bound by, per grammar: TypeScript's may have a type.
+# The parameters a name is bound by, per grammar; in TypeScript, the names that a type may
+# make instances of a class (`@made`, as `new` does).
 _TS_PARAMETERS = """
 (required_parameter pattern: (identifier) @bound)
 (optional_parameter pattern: (identifier) @bound)
-"""
+[(variable_declarator name: (identifier) @made type: (type_annotation CLASS_TYPE))
+ (required_parameter pattern: (identifier) @made type: (type_annotation CLASS_TYPE))
+ (optional_parameter pattern: (identifier) @made type: (type_annotation CLASS_TYPE))]
+""".replace(
+    "CLASS_TYPE", "[(type_identifier) (generic_type) (nested_type_identifier) (union_type)]"
+)
 _JS_PARAMETERS = """
 (formal_parameters (identifier) @bound)
 (formal_parameters (assignment_pattern left: (identifier) @bound))
@@ -873,12 +881,22 @@ class _Reader(SourceLines):
     ) -> tuple[str, str] | None:
         return link_chain(chain, scope, self.path, self.kinds, bindings)
 
-    def chains(self, interest: set[str]) -> Iterator[tuple[int, str]]:
-        """(line, ``a.b.c``) of each use of a name in ``interest``, and (line, ``this.x``)."""
+    def chains(
+        self, interest: set[str], instances: set[str], holders: set[str]
+    ) -> Iterator[tuple[int, str]]:
+        """(line, ``a.b.c``) of each use of a name in ``interest``, and of a name in
+        ``instances`` (that may hold an instance) when a member follows it; (line, ``this.x``),
+        ``this.x.y...`` for a field ``x`` in ``holders`` (one that holds an instance)."""
         data = self.data
         wanted = {name.encode() for name in interest}  # most names are not: no decoding
+        holding = {name.encode() for name in instances - interest}
         for node in self.captured.get("name", ()):
-            if data[node.start_byte : node.end_byte] not in wanted:
+            name_bytes = data[node.start_byte : node.end_byte]
+            if name_bytes not in wanted and (
+                name_bytes not in holding
+                or node.parent is None
+                or node.parent.type != "member_expression"
+            ):
                 continue
             if node.start_byte in self.declared:
                 continue
@@ -888,9 +906,11 @@ class _Reader(SourceLines):
                 continue
             yield node.start_point.row + 1, self.chain_from(node, [name])
         for node in self.captured.get("member", ()):
-            if node.parent is not None:  # `this.x`, and what follows it: `this.x.y`
-                chain = self.chain_from(node.parent, ["this", self.text(node)])
-                yield node.start_point.row + 1, chain
+            name = self.text(node)
+            if name in holders and node.parent is not None:  # and what follows: `this.x.y`
+                yield node.start_point.row + 1, self.chain_from(node.parent, ["this", name])
+            else:
+                yield node.start_point.row + 1, f"this.{name}"
 
     def chain_from(self, node: tree_sitter.Node, parts: list[str]) -> str:
         """``a.b.c``: ``parts`` (what ``node`` names), then the names of the member
@@ -922,7 +942,12 @@ class _Reader(SourceLines):
         anything else in that scope (it hides an outer one), or to two different classes: its
         uses are not guessed. What a function returns is not guessed either."""
         found: dict[tuple[str, str], tuple[str, str] | None] = {}
-        for node in self.captured.get("bound", ()):
+        data = self.data
+        # Only the names something may make an instance: most bindings are of no interest.
+        made = {data[n.start_byte : n.end_byte] for n in self.captured.get("made", ())}
+        for node in self.captured.get("bound", ()) if made else ():
+            if data[node.start_byte : node.end_byte] not in made:
+                continue
             line = node.start_point.row + 1
             scope = scopes[line] if line < len(scopes) else ""
             chain = self.instance_class(node.parent) if node.parent is not None else None
@@ -1006,15 +1031,15 @@ class _Reader(SourceLines):
             for key, chain in self.fields.items()
             if (linked := self.class_target(chain, "", bindings)) is not None
         }
-        interest.update(name for (_, name), found in instances.items() if found is not None)
         with_bases = {s.qualname for s in symbols if s.bases}
         found: list[UseFacts] = []
         seen: set[tuple[int, str, str]] = set()
-        for line, chain in sorted(self.chains(interest)):
+        holders = {name for _, name in fields}
+        holding = {name for (_, name), found in instances.items() if found is not None}
+        for line, chain in sorted(self.chains(interest, holding, holders)):
             scope = scopes[line] if line < len(scopes) else ""
             base, _, rest = chain.partition(".")
-            text = self.line_text(line)
-            made: list[UseFacts] = []
+            made: list[tuple[str, str, bool]] = []  # (file, dotted, member)
             if base == "this":
                 owner = enclosing_class(scope, kinds)
                 if owner is None:
@@ -1023,27 +1048,27 @@ class _Reader(SourceLines):
                 member = f"{owner}.{first}"
                 field = fields.get((owner, first)) if after else None
                 if member in kinds:  # the class's own
-                    made.append(UseFacts(line, scope, self.path, member, text=text))
+                    made.append((self.path, member, False))
                 elif field is not None:  # `this.client.send()`, client a Client
                     file, dotted = field
-                    made.append(UseFacts(line, scope, file, f"{dotted}.{after}", True, text))
+                    made.append((file, f"{dotted}.{after}", True))
                 elif owner in with_bases:  # maybe a base's: resolved at build
-                    made.append(UseFacts(line, scope, self.path, member, True, text))
+                    made.append((self.path, member, True))
             else:
                 target = self.link(chain, scope, bindings)
                 instance = _instance(instances, scope, base) if rest else None
                 if target is not None:
-                    made.append(UseFacts(line, scope, *target, text=text))
+                    made.append((*target, False))
                     if kinds.get(target[1].partition(".")[0]) is not SymbolKind.CONSTANT:
                         instance = None  # a name that is more than a module-level variable
                 if instance is not None:  # `const c = new Client()` ... `c.send()`
                     file, dotted = instance
-                    made.append(UseFacts(line, scope, file, f"{dotted}.{rest}", True, text))
-            for use in made:
-                if (line, use.target, use.dotted) in seen:
+                    made.append((file, f"{dotted}.{rest}", True))
+            for where, name, inherited in made:
+                if (line, where, name) in seen:
                     continue
-                seen.add((line, use.target, use.dotted))
-                found.append(use)
+                seen.add((line, where, name))
+                found.append(UseFacts(line, scope, where, name, inherited, self.line_text(line)))
             if len(found) >= MAX_USES:
                 break
         return tuple(found)
