@@ -527,13 +527,13 @@ def ask(
         return
     # The briefing first: it is on the screen while the model writes (and kept if it fails).
     click.echo(briefing.markdown, nl=False)
-    answer = _answer(state, briefing) if with_answer else None
-    if answer is not None:
-        click.echo(f"\n## Answer\n\n{answer}")
+    if with_answer:
+        _answer(state, briefing, streamed=True)
 
 
-def _answer(state: CliState, briefing: Briefing) -> str | None:
-    """The configured LLM's answer to the briefing; None (said on stderr) without one."""
+def _answer(state: CliState, briefing: Briefing, *, streamed: bool = False) -> str | None:
+    """The configured LLM's answer to the briefing; None (said on stderr) without one.
+    ``streamed``: written to stdout under an ``## Answer`` heading as it arrives."""
     import trio
 
     from .._llm import LLMClient
@@ -549,11 +549,20 @@ def _answer(state: CliState, briefing: Briefing) -> str | None:
         return None
     client = LLMClient.from_settings(settings)
 
+    def show(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
     async def run() -> str:
         async with client:
-            return await write_answer(client, briefing)
+            return await write_answer(client, briefing, show if streamed else None)
 
-    return trio.run(run)
+    if streamed:
+        show("\n## Answer\n\n")
+    answer = trio.run(run)
+    if streamed:
+        show("\n")
+    return answer
 
 
 @cli.command()
