@@ -14,7 +14,8 @@ from pith._extract import extract
 from pith._store import Store
 
 PROJECT: dict[str, str | bytes] = {
-    "tsconfig.json": '{"compilerOptions": {"paths": {"@lib/*": ["old/*"]}}}\n',
+    "tsconfig.json": '{"extends": "./configs/base"}\n',
+    "configs/base.json": '{"compilerOptions": {"baseUrl": "..", "paths": {"@lib/*": ["old/*"]}}}',
     "old/net.ts": "export function connect(): void {}\n",
     "new/net.ts": "export function connect(): void {}\n",
     "src/main.ts": 'import { connect } from "@lib/net";\nexport const run = () => connect();\n',
@@ -57,9 +58,12 @@ def test_a_config_change_alone_re_resolves_imports(tmp_path: Path) -> None:
     assert _callers(db_path, "old/net.ts:connect") == {"src/main.ts"}
 
     # Nothing changed: nothing is parsed again.
-    assert _run(root, db_path) == (0, len(PROJECT) - 2)  # the two package/tsconfig json
+    assert _run(root, db_path) == (0, len(PROJECT) - 3)  # but the three .json files
 
-    (root / "tsconfig.json").write_text('{"compilerOptions": {"paths": {"@lib/*": ["new/*"]}}}')
+    # the config that tsconfig.json extends
+    (root / "configs" / "base.json").write_text(
+        '{"compilerOptions": {"baseUrl": "..", "paths": {"@lib/*": ["new/*"]}}}'
+    )
     _run(root, db_path)
     edges = _imports(db_path)
     assert ("src/main.ts", "new/net.ts") in edges
