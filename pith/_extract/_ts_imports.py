@@ -249,12 +249,15 @@ class TsResolver:
     def config_fingerprint(self) -> str:
         """A digest of every configuration file resolution may read: ``tsconfig.json`` and
         ``jsconfig.json`` (and the files they extend) and ``package.json``, in any directory
-        of a project file or above it. When it changes, an import of an unchanged file may
-        lead elsewhere (`pith._extract._run` then resolves them again)."""
+        of a script file or above it (a package's entry is a script below its package.json).
+        When it changes, an import of an unchanged file may lead elsewhere
+        (`pith._extract._run` then resolves them again)."""
         if self.root is None:
             return ""
         directories = {""}
         for file in self.files:
+            if not file.endswith(SCRIPT_SUFFIXES):
+                continue
             directory = file.rpartition("/")[0]
             while directory not in directories:
                 directories.add(directory)
