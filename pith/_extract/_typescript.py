@@ -1035,7 +1035,7 @@ class _Reader(SourceLines):
         found: list[UseFacts] = []
         seen: set[tuple[int, str, str]] = set()
         holders = {name for _, name in fields}
-        holding = {name for (_, name), found in instances.items() if found is not None}
+        holding = {name for (_, name), held in instances.items() if held is not None}
         for line, chain in sorted(self.chains(interest, holding, holders)):
             scope = scopes[line] if line < len(scopes) else ""
             base, _, rest = chain.partition(".")
