@@ -58,6 +58,20 @@ PROJECT: dict[str, str | bytes] = {
         export const DEFAULTS: Config = { dataDir: "." };
         export function dir(): string { return DEFAULTS.dataDir; }
         """,
+    "src/api.ts": """\
+        export interface Api {
+          /** Fetches a URL. */
+          fetch(url: string): string;
+          retry: (times: number) => void;
+          name: string;
+        }
+        """,
+    "src/remote.ts": """\
+        import type { Api } from "./api";
+        export function call(api: Api): string {
+          return api.fetch("/i");
+        }
+        """,
     "src/legacy.js": """\
         const { Client } = require("./client");
         class Job {
@@ -110,6 +124,10 @@ def test_uses_through_instances_in_scripts(tmp_path: Path) -> None:
         # A constant typed with an interface is still used as itself.
         assert _uses(reader.callers("src/config.ts:DEFAULTS").to_json(), "callers") == [
             ("src/config.ts", 3)
+        ]
+        # A method an interface declares, through a parameter of that type.
+        assert _uses(reader.callers("src/api.ts:Api.fetch").to_json(), "callers") == [
+            ("src/remote.ts", 3)
         ]
         # A default-exported class, through an optional parameter typed with it.
         assert _uses(reader.callers("src/store.ts:Store.get").to_json(), "callers") == [

@@ -11,7 +11,8 @@ What becomes what:
 - functions: ``function f``, ``const f = () => ...`` / ``= function``, ``exports.f = ...``,
   ``X.prototype.f = ...`` / ``X.f = ...`` at top level (qualname ``X.f``);
 - classes (abstract ones too) with their methods, arrow-function fields included;
-- symbols: all of the above, interfaces and enums (kind class), type aliases and other
+- symbols: all of the above, interfaces and enums (kind class) and the methods an interface
+  declares (kind method), type aliases and other
   top-level ``const``/``let``/``var`` (kind constant);
 - imports: ES ``import``, ``export ... from``, ``require()`` and dynamic ``import()`` with a
   literal specifier, resolved by `pith._extract._ts_imports.TsResolver`;
@@ -254,7 +255,6 @@ class _Reader(SourceLines):
         self.kinds: dict[str, SymbolKind] = {}  # qualname -> kind, once every symbol is known
         # (class qualname, field) -> the class chain of the instance it holds, None if unclear
         self.fields: dict[tuple[str, str], str | None] = {}
-        self.class_names: set[str] = set()
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -310,7 +310,6 @@ class _Reader(SourceLines):
         for statement in root.named_children:
             self.statement(statement)
         self.kinds = {q: symbol.kind for q, symbol in self.symbols.items()}
-        self.class_names = {c.qualname for c in self.classes}  # not interfaces nor enums
         self.calls()
         self.tunables()
         # one per line and kind: a URL constant is seen as a constant and as a string
@@ -786,6 +785,34 @@ class _Reader(SourceLines):
                         self.text(t) for t in heritage.named_children if t.type == "type_identifier"
                     ]
         self.add_symbol(name, kind, start, end, shown, self.docstring(node, SYMBOL_DOCSTRING_CHARS))
+        if node.type == "interface_declaration" and body is not None:
+            self.interface_methods(name, body)
+
+    def interface_methods(self, owner: str, body: tree_sitter.Node) -> None:
+        """The methods an interface declares (``send(p: string): void``, ``recv: () => T``):
+        symbols of kind method, so that a use through a value of that type finds them."""
+        for member in body.named_children:
+            if member.type == "method_signature":
+                shown = self.signature(member)
+            elif member.type == "property_signature":
+                annotation = member.child_by_field_name("type")
+                value = annotation.named_children[0] if annotation is not None else None
+                if value is None or value.type != "function_type":
+                    continue  # data, not a method
+                shown = _one_line(self.text(annotation))
+            else:
+                continue
+            name = self.text(member.child_by_field_name("name"))
+            if not name:
+                continue
+            self.add_symbol(
+                f"{owner}.{name}",
+                SymbolKind.METHOD,
+                member.start_point.row + 1,
+                member.end_point.row + 1,
+                f"{name}{shown}",
+                self.docstring(member, SYMBOL_DOCSTRING_CHARS),
+            )
 
     def assignment(self, statement: tree_sitter.Node, node: tree_sitter.Node) -> None:
         """``module.exports = ...``, ``exports.f = ...``, ``X.prototype.f = function``."""
@@ -962,13 +989,13 @@ class _Reader(SourceLines):
     def class_target(
         self, chain: str | None, scope: str, bindings: dict[str, tuple[str, str]]
     ) -> tuple[str, str] | None:
-        """Where class ``chain`` named in ``scope`` is: (file, dotted) of this file's class or
-        of an imported name; None for anything else (this file's interface, type alias or
-        function)."""
+        """Where class ``chain`` named in ``scope`` is: (file, dotted) of this file's class
+        (or interface) or of an imported name; None for anything else (this file's type alias
+        or function)."""
         linked = None if chain is None else self.link(chain, scope, bindings)
         if linked is None or linked[0] != self.path:
             return linked
-        return linked if linked[1] in self.class_names else None
+        return linked if self.kinds.get(linked[1]) is SymbolKind.CLASS else None
 
     def instance_class(self, holder: tree_sitter.Node) -> str | None:
         """The class chain (``Client``, ``api.Client``) whose instance the name that
