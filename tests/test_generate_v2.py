@@ -289,3 +289,30 @@ async def test_phase_two_does_not_rescan_waiting_modules(
     assert len(report.generated) == len(report.results)
     # Each module is looked up a bounded number of times, not once per completion.
     assert CountingDict.lookups <= 2 * len(selection.phase_two), CountingDict.lookups
+
+
+async def test_the_first_calls_go_out_before_a_whole_batch_is_prepared(
+    autojump_clock: trio.testing.MockClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At -c 8 the first call waits for two prompts, not eight: the run starts sooner, and
+    the rest of the batch is prepared while the first calls are in flight."""
+    built: list[str] = []
+    built_at_first_call: list[int] = []
+    original_prompt = PromptBuilder.prompt
+
+    def prompt(self: PromptBuilder, node: Node) -> Any:
+        built.append(node.id)
+        return original_prompt(self, node)
+
+    monkeypatch.setattr(PromptBuilder, "prompt", prompt)
+    handler = FakeLLM.handler
+
+    async def first_seen(self: FakeLLM, request: Any) -> Any:
+        if not built_at_first_call:
+            built_at_first_call.append(len(built))
+        return await handler(self, request)
+
+    monkeypatch.setattr(FakeLLM, "handler", first_seen)
+    report = await run(store, FakeLLM(latency=1.0), concurrency=8)
+    assert not report.failed
+    assert built_at_first_call == [2]

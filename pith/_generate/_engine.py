@@ -235,13 +235,13 @@ class Generation:
             await self._room_for(2 * size)
             if self._halt is not None:
                 return
-            # The first calls go out once a quarter of a batch is prepared, not a whole one
-            # (the run starts sooner); the rest of that batch is prepared while they fly.
-            first = start < size
-            end = min(
-                max(1, size // 4) if start == 0 else size if first else start + size, len(nodes)
-            )
-            batch = [nodes[i] for i in range(start, end)]
+            if start == 0:  # the first calls go out once a quarter of a batch is ready
+                end = max(1, size // 4)
+            elif start < size:  # the rest of that batch, prepared while they are in flight
+                end = size
+            else:
+                end = start + size
+            batch = [nodes[i] for i in range(start, min(end, len(nodes)))]
             start = end
             prepared = await self._blocking.run(functools.partial(self._prepare_all, batch))
             for node, value in zip(batch, prepared, strict=True):
