@@ -294,25 +294,18 @@ async def test_phase_two_does_not_rescan_waiting_modules(
 async def test_the_first_calls_go_out_before_a_whole_batch_is_prepared(
     autojump_clock: trio.testing.MockClock, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """At -c 8 the first call waits for two prompts, not eight: the run starts sooner, and
-    the rest of the batch is prepared while the first calls are in flight."""
-    built: list[str] = []
-    built_at_first_call: list[int] = []
-    original_prompt = PromptBuilder.prompt
+    """At -c 8 the first batch is two prompts, not eight: the first calls go out sooner, and
+    the rest of that batch (six) is prepared while they are in flight; then whole batches."""
+    sizes: list[int] = []
+    original = Generation._prepare_all
 
-    def prompt(self: PromptBuilder, node: Node) -> Any:
-        built.append(node.id)
-        return original_prompt(self, node)
+    def prepare_all(self: Generation, nodes: Any) -> Any:
+        sizes.append(len(nodes))
+        return original(self, nodes)
 
-    monkeypatch.setattr(PromptBuilder, "prompt", prompt)
-    handler = FakeLLM.handler
-
-    async def first_seen(self: FakeLLM, request: Any) -> Any:
-        if not built_at_first_call:
-            built_at_first_call.append(len(built))
-        return await handler(self, request)
-
-    monkeypatch.setattr(FakeLLM, "handler", first_seen)
+    monkeypatch.setattr(Generation, "_prepare_all", prepare_all)
     report = await run(store, FakeLLM(latency=1.0), concurrency=8)
     assert not report.failed
-    assert built_at_first_call == [2]
+    phase_one = sum(1 for r in report.results.values() if r.type is not NodeType.MODULE)
+    assert phase_one > 8
+    assert sizes[:2] == [2, 6]
