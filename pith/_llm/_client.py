@@ -85,7 +85,8 @@ class LLMClient:
     a run-wide error, at once and for every later call. Each attempt has
     a total deadline of ``connect_timeout + timeout``. The connection pool is unbounded by default
     (``max_connections=None``): the limiter that admits the calls is the one bound, so a call it
-    admits never queues inside httpx, whatever the limiter's size now or later.
+    admits never queues inside httpx, whatever the limiter's size now or later; its connections
+    are spread over httpx clients of at most `SHARD_CALLS` calls each (see `ClientPool`).
     """
 
     def __init__(
