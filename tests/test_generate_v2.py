@@ -289,23 +289,3 @@ async def test_phase_two_does_not_rescan_waiting_modules(
     assert len(report.generated) == len(report.results)
     # Each module is looked up a bounded number of times, not once per completion.
     assert CountingDict.lookups <= 2 * len(selection.phase_two), CountingDict.lookups
-
-
-async def test_the_first_calls_go_out_before_a_whole_batch_is_prepared(
-    autojump_clock: trio.testing.MockClock, store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """At -c 8 the first batch is two prompts, not eight: the first calls go out sooner, and
-    the rest of that batch (six) is prepared while they are in flight; then whole batches."""
-    sizes: list[int] = []
-    original = Generation._prepare_all
-
-    def prepare_all(self: Generation, nodes: Any) -> Any:
-        sizes.append(len(nodes))
-        return original(self, nodes)
-
-    monkeypatch.setattr(Generation, "_prepare_all", prepare_all)
-    report = await run(store, FakeLLM(latency=1.0), concurrency=8)
-    assert not report.failed
-    phase_one = sum(1 for r in report.results.values() if r.type is not NodeType.MODULE)
-    assert phase_one > 8
-    assert sizes[:2] == [2, 6]

@@ -235,14 +235,8 @@ class Generation:
             await self._room_for(2 * size)
             if self._halt is not None:
                 return
-            if start == 0:  # the first calls go out once a quarter of a batch is ready
-                end = max(1, size // 4)
-            elif start < size:  # the rest of that batch, prepared while they are in flight
-                end = size
-            else:
-                end = start + size
-            batch = [nodes[i] for i in range(start, min(end, len(nodes)))]
-            start = end
+            batch = [nodes[i] for i in range(start, min(start + size, len(nodes)))]
+            start += size
             prepared = await self._blocking.run(functools.partial(self._prepare_all, batch))
             for node, value in zip(batch, prepared, strict=True):
                 self._dispatch(nursery, node, PHASE_NODES, value)
