@@ -85,11 +85,11 @@ with Store.open(Path(sys.argv[1])) as store:
 
     queued_mb = trio.run(main)
 # The high-water mark of this process's own memory (ru_maxrss would also count the parent's
-# RSS at fork: Linux keeps it across exec).
+# RSS at fork: Linux keeps it across exec); the kernel updates it lazily.
 peak = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
 print(json.dumps({"nodes": len(selection), "store": store_mb, "selected": selected_mb,
                   "selected_in": selected_in, "queued": queued_mb,
-                  "peak": int(peak[0].split()[1]) / 1000}))
+                  "peak": max(queued_mb, int(peak[0].split()[1]) / 1000)}))
 """
 
 
