@@ -51,7 +51,7 @@ def words(text: str) -> list[str]:
     """The retrieval tokens of ``text``, in order (see the module docstring)."""
     out: list[str] = []
     cache = _SPLIT
-    for run in _RUN.findall(text):
+    for run in _runs(text):
         split = cache.get(run)
         if split is None:
             split = _split(run)
@@ -59,19 +59,26 @@ def words(text: str) -> list[str]:
     return out
 
 
-# A run of identifier characters is one `_TOKEN` (``raise_for_status``), or two when it starts
-# with digits (``2to3``: ``2``, ``to3``); matching runs is faster than matching tokens.
-_RUN = re.compile(r"[A-Za-z0-9_]+")
+# A run of ASCII letters, digits and underscores is one `_TOKEN` (``raise_for_status``), or two
+# when it starts with digits (``2to3``: ``2``, ``to3``). Runs are found by turning every other
+# byte of the UTF-8 text into a space and splitting: twice as fast as a regular expression.
+_IDENTIFIER_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_RUN_BYTES = bytes(c if c in _IDENTIFIER_BYTES else 0x20 for c in range(256))
 # Run -> its retrieval tokens: the same identifiers recur across a codebase's files, and
 # splitting and stemming one costs a hundred times a lookup. Bounded by clearing.
-_SPLIT: dict[str, tuple[str, ...]] = {}
+_SPLIT: dict[bytes, tuple[str, ...]] = {}
 _SPLIT_MAX = 200_000
 
 
-def _split(run: str) -> tuple[str, ...]:
-    """The retrieval tokens of one `_RUN` match (and cached in `_SPLIT`)."""
+def _runs(text: str) -> list[bytes]:
+    """The runs of identifier characters of ``text``, in order."""
+    return text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
+
+
+def _split(run: bytes) -> tuple[str, ...]:
+    """The retrieval tokens of one run (see `_runs`), cached in `_SPLIT`."""
     out: list[str] = []
-    for token in _TOKEN.findall(run):
+    for token in _TOKEN.findall(run.decode("ascii")):
         pieces = [p for p in token.split("_") if p]
         parts = [part for piece in pieces for part in _PARTS.findall(piece)]
         whole = token.strip("_").lower()
@@ -93,12 +100,12 @@ def bounded_words(texts: Iterable[str], *, repeat: int = 3, limit: int = 40_000)
     counts: dict[str, int] = {}
     # A run seen `repeat` times has given each of its tokens `repeat` times already: the rest
     # of its occurrences add nothing, and are not looked at again.
-    seen: dict[str, int] = {}
+    seen: dict[bytes, int] = {}
     kept: list[str] = []
     size = 0
     cache = _SPLIT
     for text in texts:
-        for run in _RUN.findall(text):
+        for run in _runs(text):
             times = seen.get(run, 0)
             if times >= repeat:
                 continue

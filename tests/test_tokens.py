@@ -23,7 +23,7 @@ _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")  # the module docstring's 
 
 def plain_words(text: str) -> list[str]:
     """Each token's words (`_split` of the token alone), in order."""
-    return [word for token in _TOKEN.findall(text) for word in _split(token)]
+    return [word for token in _TOKEN.findall(text) for word in _split(token.encode())]
 
 
 def plain_bounded_words(texts: list[str], repeat: int, limit: int) -> str:

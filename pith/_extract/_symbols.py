@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
@@ -51,6 +51,11 @@ _BLOCKS = (
     ast.While,
     ast.Match,
 )
+_Block = (
+    ast.If | ast.Try | ast.TryStar | ast.With | ast.AsyncWith | ast.For | ast.AsyncFor | ast.While
+) | ast.Match
+_BLOCK_TYPES = frozenset(_BLOCKS)
+_DEF_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})
 # Fields that never hold a name or an expression: not worth a look.
 _NOT_EXPRESSIONS = frozenset(
@@ -313,9 +318,11 @@ def _definitions(
     ``owner``: the kind of the enclosing definition (None at module level). Every statement
     is visited: the assignments and ``with`` statements among them go to ``assignments``."""
     for statement in body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        statement_type = type(statement)  # exact: the parser makes no subclasses
+        if statement_type in _DEF_TYPES:
+            statement = cast(ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, statement)
             qualname = f"{prefix}{statement.name}"
-            is_class = isinstance(statement, ast.ClassDef)
+            is_class = statement_type is ast.ClassDef
             if is_class:
                 kind = SymbolKind.CLASS
             elif owner is SymbolKind.CLASS:
@@ -337,7 +344,8 @@ def _definitions(
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
                 found[qualname] = (rank, symbol, chains)
             _definitions(visitor, statement.body, f"{qualname}.", kind, known, found, assignments)
-        elif isinstance(statement, _BLOCKS):
+        elif statement_type in _BLOCK_TYPES:
+            statement = cast(_Block, statement)
             if isinstance(statement, ast.With | ast.AsyncWith):
                 assignments.append(statement)
             blocks: list[list[ast.stmt]] = []
@@ -352,7 +360,8 @@ def _definitions(
                 blocks.append(statement.finalbody)
             for block in blocks:
                 _definitions(visitor, block, prefix, owner, known, found, assignments)
-        elif isinstance(statement, ast.Assign | ast.AnnAssign):
+        elif statement_type is ast.Assign or statement_type is ast.AnnAssign:
+            statement = cast(ast.Assign | ast.AnnAssign, statement)
             assignments.append(statement)
             if owner is None:
                 _constants(visitor, statement, found)
