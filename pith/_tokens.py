@@ -102,6 +102,7 @@ def bounded_words(texts: Iterable[str], *, repeat: int = 3, limit: int = 40_000)
     # of its occurrences add nothing, and are not looked at again.
     seen: dict[bytes, int] = {}
     kept: list[str] = []
+    keep = kept.append
     size = 0
     cache = _SPLIT
     for text in texts:
@@ -116,10 +117,9 @@ def bounded_words(texts: Iterable[str], *, repeat: int = 3, limit: int = 40_000)
             for word in split:
                 count = counts.get(word, 0) + 1
                 counts[word] = count
-                if count > repeat:
-                    continue
-                size += len(word) + 1
-                if size > limit:
-                    return " ".join(kept)
-                kept.append(word)
+                if count <= repeat:
+                    size += len(word) + 1
+                    if size > limit:
+                        return " ".join(kept)
+                    keep(word)
     return " ".join(kept)
