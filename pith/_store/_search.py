@@ -73,6 +73,56 @@ class Search(Connection):
             raise
         return [(str(i), float(s)) for i, s in rows]
 
+    def retrieve_each(
+        self, terms: Sequence[str], weights: Sequence[float]
+    ) -> tuple[int, dict[str, dict[str, float]]] | None:
+        """(how many files the retrieval index holds, term -> {file id: the term's share of
+        `retrieve`'s score}) for each of ``terms``: `retrieve`'s score of a file is the sum
+        of its terms' shares, so a caller can weigh each term and see which terms a file
+        matches. None when this store has no retrieval index."""
+        columns = ", ".join(f"{float(w)!r}" for w in weights)
+        sql = (
+            f"SELECT n.id, -bm25(retrieval, {columns}) FROM retrieval r"
+            " JOIN nodes n ON n.rowid = r.rowid WHERE retrieval MATCH ?"
+        )
+        out: dict[str, dict[str, float]] = {}
+        try:
+            count = int(self._query("SELECT count(*) FROM retrieval_docsize")[0][0])
+            for term in dict.fromkeys(t for t in terms if t and _TOKEN.fullmatch(t)):
+                out[term] = {str(i): float(s) for i, s in self._query(sql, (f'"{term}"',))}
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return None
+            raise
+        return count, out
+
+    def symbol_openings(
+        self, paths: Sequence[str], chars: int, containing: Sequence[str]
+    ) -> list[tuple[str, str, str]]:
+        """(path, qualname, the first ``chars`` characters of its docstring in lower case, or
+        "") of the symbols in ``paths`` whose name or opening holds one of ``containing``
+        (lowercase substrings); none in a store without the symbol tables."""
+        safe = [t for t in dict.fromkeys(containing) if t and _TOKEN.fullmatch(t)]
+        if not safe:
+            return []
+        # LIKE folds ASCII case without building a string per row (and its "_" matches any
+        # character: a wider filter, never a narrower one).
+        opening = f"substr(docstring, 1, {int(chars)})"
+        wanted = " OR ".join(
+            f"qualname LIKE '%{t}%' OR {opening} LIKE '%{t}%'" for t in safe
+        )  # tokens are [a-z0-9_]: safe inside quotes
+        sql = (
+            f"SELECT path, qualname, lower(coalesce({opening}, '')) FROM symbols"
+            " WHERE path IN ({marks}) AND (" + wanted + ")"
+        )
+        try:
+            rows = self._query_in(sql, paths)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+        return [(str(p), str(q), str(d)) for p, q, d in rows]
+
     def defining(self, names: Sequence[str]) -> dict[str, set[str]]:
         """Name -> the file ids that define a class, function or method of that name (lowercase,
         whole: ``raise_for_status``, ``functionauth``)."""

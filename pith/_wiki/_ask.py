@@ -16,9 +16,7 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +25,18 @@ import attrs
 from .._generate._compact import compact_header
 from .._models import ClassFacts, EdgeType, FunctionFacts, is_test_path
 from .._store import Store
-from .._tokens import words
 from . import _markdown as md
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
-from ._retrieve import RankedFile, exact_names, file_kind, query_terms, rank_files
+from ._retrieve import (
+    NOT_WORD,
+    RankedFile,
+    definitions,
+    exact_names,
+    file_kind,
+    name_words,
+    query_terms,
+    rank_files,
+)
 
 if TYPE_CHECKING:
     from .._llm import LLMClient
@@ -175,16 +181,16 @@ def _symbols(
     """The definitions in ``outline`` (`Store.definitions_of`) the question is about, best
     first."""
     scored: list[tuple[float, int, dict[str, Any]]] = []
-    for definition in _definitions(outline):
-        name_words = _name_words(definition["qualname"])
+    for definition in definitions(outline):
+        named = name_words(definition["qualname"])
         # The docstring's opening only: what a symbol is about is said first (and a large
         # file's every docstring, tokenized whole, cost most of a briefing's time).
         # A term (a stem) counts when a word of the docstring's opening starts with it: a
         # substring test per term, no tokenizing (a briefing reads hundreds of docstrings).
         opening = (definition.get("docstring") or "")[:DOC_WORDS_CHARS].lower()
-        padded = " " + _NOT_WORD.sub(" ", opening)
+        padded = " " + NOT_WORD.sub(" ", opening)
         in_doc = sum(1 for t in terms if " " + t in padded)
-        score = 2.0 * len(name_words & terms) + 0.5 * in_doc
+        score = 2.0 * len(named & terms) + 0.5 * in_doc
         if definition["name"].lower() in names or definition["qualname"].lower() in names:
             score += 10
         if score > 0:
@@ -218,21 +224,6 @@ def _symbols(
             }
         )
     return out
-
-
-_NOT_WORD = re.compile(r"[^a-z0-9_]+")
-
-
-@functools.lru_cache(maxsize=65_536)
-def _name_words(qualname: str) -> frozenset[str]:
-    return frozenset(words(qualname))
-
-
-def _definitions(outline: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    yield from outline["functions"]
-    for klass in outline["classes"]:
-        yield klass
-        yield from klass.get("methods", ())
 
 
 def _header(definition: dict[str, Any]) -> str:
