@@ -48,38 +48,15 @@ class Search(Connection):
             rows = self._query(sql, (" OR ".join(terms), name, limit))
         return [(str(i), str(t), round(float(score), 4)) for i, t, score in rows]
 
-    def retrieve(
-        self, terms: Sequence[str], weights: Sequence[float], limit: int
-    ) -> list[tuple[str, float]] | None:
-        """(file id, score) of the files best matching any of ``terms`` (`pith._tokens` tokens)
-        in the retrieval index, best first; ``weights`` per column (path, defines, names, text,
-        body, history, prose). None when this store has no retrieval index (an older schema read
-        where it cannot be migrated)."""
-        safe = [t for t in terms if t and _TOKEN.fullmatch(t)]
-        if not safe:
-            return []
-        columns = ", ".join(f"{float(w)!r}" for w in weights)
-        sql = (
-            f"SELECT n.id, -bm25(retrieval, {columns}) AS score"
-            " FROM retrieval r JOIN nodes n ON n.rowid = r.rowid WHERE retrieval MATCH ?"
-            " ORDER BY score DESC, n.id LIMIT ?"
-        )
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(safe))
-        try:
-            rows = self._query(sql, (match, limit))
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return None
-            raise
-        return [(str(i), float(s)) for i, s in rows]
-
     def retrieve_each(
         self, terms: Sequence[str], weights: Sequence[float]
     ) -> tuple[int, dict[str, dict[str, float]]] | None:
-        """(how many files the retrieval index holds, term -> {file id: the term's share of
-        `retrieve`'s score}) for each of ``terms``: `retrieve`'s score of a file is the sum
-        of its terms' shares, so a caller can weigh each term and see which terms a file
-        matches. None when this store has no retrieval index."""
+        """(how many files the retrieval index holds, term -> {file id: its FTS5 bm25 score
+        for that term alone}) for each of ``terms`` (`pith._tokens` tokens), ``weights`` per
+        column (path, defines, names, text, body, history, prose). FTS5's score for all the
+        terms at once is the sum of these, so a caller can weigh each term and see which
+        terms a file matches. None when this store has no retrieval index (an older schema
+        read where it cannot be migrated)."""
         columns = ", ".join(f"{float(w)!r}" for w in weights)
         sql = (
             f"SELECT n.id, -bm25(retrieval, {columns}) FROM retrieval r"

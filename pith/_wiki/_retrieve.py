@@ -175,7 +175,7 @@ def rank_files(
     terms = query_terms(query)
     if not terms:
         return []
-    scores, weighed = _scores(store, terms)
+    scores, weighed = _scores(store, query, terms)
     why: dict[str, list[str]] = {f: [] for f in scores}
     # Words said together in one definition: the file's score grows with their share.
     best = sorted(scores, key=lambda f: (-scores[f], f))[:FOCUS_FROM]
@@ -230,12 +230,14 @@ def rank_files(
     return out
 
 
-def _scores(store: Store, terms: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+def _scores(
+    store: Store, query: str, terms: Sequence[str]
+) -> tuple[dict[str, float], dict[str, float]]:
     """(file id -> how well it matches ``terms``, term -> its weight: how much it tells files
     apart, less for a word that says what to do rather than where)."""
     found = store.retrieve_each(terms, WEIGHTS)
     if found is None:  # an older store: its node search, one row per file
-        return dict(_legacy(store, " ".join(terms))), {}
+        return dict(_legacy(store, query)), {}
     count, per_term = found
     weight = {t: TASK_WORD if t in TASK_WORDS else 1.0 for t in per_term}
     if all(w < 1.0 for t, w in weight.items() if per_term[t]):
