@@ -168,6 +168,9 @@ PLACES = {
     "pkg/pages.py": """
         '''Pages: each page has its own title; a page is decided by its title.'''
         """,
+    "pkg/types.py": """
+        '''Types of pages.'''
+        """,
     "pkg/cells.py": """
         '''Cell widths.'''
 
@@ -207,6 +210,11 @@ def test_a_module_the_question_names_is_found(places_store: Store) -> None:
     assert "pkg/export.py" in files[:2]
     found = rank_files(places_store, "where does export decide a page is its own")
     assert "module export" in next(f for f in found if f.id == "pkg/export.py").why
+    # A part of an identifier, or of a path, names no module: `TypeError` is not types.py.
+    for question in ("raise `TypeError` for a bad page", "see pkg/types/test_pages.py"):
+        found = rank_files(places_store, question)
+        assert all("module types" not in f.why for f in found), found
+    assert "module types" in rank_files(places_store, "the types of pages")[0].why
 
 
 def test_development_scripts_come_after_the_code_unless_asked(places_store: Store) -> None:

@@ -200,6 +200,7 @@ def rank_files(
     asked = asked_kinds(query)
     term_set = set(terms)
     tooling_asked = bool(term_set & _TOOLING_ASKS)
+    said = _plain_words(query)
     for file_id in scores:
         kind = file_kind(file_id)
         if wanted is None and kind != "source":
@@ -207,7 +208,7 @@ def rank_files(
         elif wanted is None and not tooling_asked and _is_tooling(file_id):
             scores[file_id] *= TOOLING
         module = _module_words(file_id)
-        if module and module <= term_set:
+        if module and (module <= said or _module_name(file_id).strip("_").lower() in said):
             scores[file_id] = scores[file_id] * (1.0 + MODULE_NAME) + MODULE_TOP * top
             why.setdefault(file_id, []).append(f"module {_module_name(file_id)}")
     _spread(store, scores, why)
@@ -332,6 +333,16 @@ def _module_name(file_id: str) -> str:
 
 
 @functools.lru_cache(maxsize=65_536)
+def _plain_words(query: str) -> set[str]:
+    """The words of ``query`` said as words: an identifier whole (``TypeError``: typeerror,
+    not type), no file path's words (``tests/models/test_x.py`` names no module models)."""
+    out: set[str] = set()
+    for token in _FILE_NAME.sub(" ", query).split():
+        found = words(token)
+        out.update(found[:1] if re.search(r"[a-z][A-Z]|\w_\w", token) else found)
+    return out
+
+
 def _module_words(file_id: str) -> frozenset[str]:
     """The words of a file's module name a question must all say to name it (``cells.py``:
     cell; ``_cell_widths.py``: cell, width); none for a name that says nothing alone."""
