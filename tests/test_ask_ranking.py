@@ -14,6 +14,7 @@ from sample_project import write_project
 from pith._build import build
 from pith._extract import extract
 from pith._store import Store
+from pith._wiki._ask import brief
 from pith._wiki._retrieve import exact_names, rank_files
 
 
@@ -48,6 +49,15 @@ def test_the_file_saying_more_of_the_question_together_comes_first(httpx_store: 
     # `_client.py` strips the Authorization header on redirects (`_redirect_headers`);
     # `_main.py`, the command line, says "header" in many names and "Authorization" once.
     assert ranked(httpx_store, "redirects drop the Authorization header")[0] == "httpx/_client.py"
+
+
+def test_a_briefing_picks_the_symbols_of_the_rarer_words_first(httpx_store: Store) -> None:
+    # "header" is in most of httpx; "redirect" in few: the redirect methods come before the
+    # `headers` property and `_merge_headers`.
+    entry = brief(httpx_store, "redirects drop the Authorization header").files[0]
+    assert entry["id"] == "httpx/_client.py"
+    firsts = [s["id"].rsplit(".", 1)[1] for s in entry["symbols"][:3]]
+    assert all("redirect" in name for name in firsts), firsts
 
 
 def test_a_class_named_as_typed_is_found_in_its_module(httpx_store: Store) -> None:

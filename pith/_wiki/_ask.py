@@ -34,8 +34,7 @@ from ._retrieve import (
     exact_names,
     file_kind,
     name_words,
-    query_terms,
-    rank_files,
+    rank,
 )
 
 if TYPE_CHECKING:
@@ -107,12 +106,13 @@ def brief(
 ) -> Briefing:
     """The briefing for ``question`` within ``budget`` tokens (see the module docstring)."""
     budget = max(MIN_BUDGET, min(budget, MAX_BUDGET))
-    ranked = rank_files(store, question, limit=MAX_FILES, path=path, kinds=kinds)
+    ranking = rank(store, question, limit=MAX_FILES, path=path, kinds=kinds)
+    ranked = ranking.files
     head = [f"# Ask: {md.line(question.splitlines()[0][:200] if question.strip() else '')}", ""]
     if not ranked:
         text = "\n".join([*head, "Nothing in this codebase matches these words.", ""])
         return Briefing(question, budget, (), text, 0)
-    terms = set(query_terms(question))
+    terms = ranking.weights
     names = set(exact_names(question))
     briefs = store.briefs(r.id for r in ranked)
     outlines = store.definitions_of([r.id for r in ranked])
@@ -149,7 +149,7 @@ def _entry(
     file: RankedFile,
     brief_row: tuple[str, str | None, bool] | None,
     outline: dict[str, Any] | None,
-    terms: set[str],
+    terms: dict[str, float],
     names: set[str],
 ) -> dict[str, Any]:
     summary = brief_row[1] if brief_row else None
@@ -176,10 +176,15 @@ def _entry(
 
 
 def _symbols(
-    store: Store, file_id: str, outline: dict[str, Any], terms: set[str], names: set[str]
+    store: Store,
+    file_id: str,
+    outline: dict[str, Any],
+    terms: dict[str, float],
+    names: set[str],
 ) -> list[dict[str, Any]]:
     """The definitions in ``outline`` (`Store.definitions_of`) the question is about, best
-    first."""
+    first: by the question's words in their names, then in their docstrings' openings, each
+    word by its weight (`Ranking.weights`: a rare word counts more than a common one)."""
     scored: list[tuple[float, int, dict[str, Any]]] = []
     for definition in definitions(outline):
         named = name_words(definition["qualname"])
@@ -189,10 +194,10 @@ def _symbols(
         # substring test per term, no tokenizing (a briefing reads hundreds of docstrings).
         opening = (definition.get("docstring") or "")[:DOC_WORDS_CHARS].lower()
         padded = " " + NOT_WORD.sub(" ", opening)
-        in_doc = sum(1 for t in terms if " " + t in padded)
-        score = 2.0 * len(named & terms) + 0.5 * in_doc
+        in_doc = sum(w for t, w in terms.items() if " " + t in padded)
+        score = 2.0 * sum(w for t, w in terms.items() if t in named) + 0.5 * in_doc
         if definition["name"].lower() in names or definition["qualname"].lower() in names:
-            score += 10
+            score += 1000  # a name asked for comes first
         if score > 0:
             scored.append((score, definition["start_line"], definition))
     scored.sort(key=lambda s: (-s[0], s[1]))

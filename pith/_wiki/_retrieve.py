@@ -47,11 +47,13 @@ __all__ = [
     "NOT_WORD",
     "WEIGHTS",
     "RankedFile",
+    "Ranking",
     "asked_kinds",
     "definitions",
     "file_kind",
     "name_words",
     "query_terms",
+    "rank",
     "rank_files",
     "search_hits",
     "wanted_file",
@@ -160,6 +162,15 @@ def _named_files(query: str) -> list[str]:
     return list(dict.fromkeys(m.lstrip("./") for m in _FILE_NAME.findall(query)))
 
 
+@attrs.frozen
+class Ranking:
+    """The ranked files of a question, and how much each of its words weighs (by its rarity,
+    less for a task word: what picks a file's symbols too)."""
+
+    files: tuple[RankedFile, ...]
+    weights: dict[str, float]
+
+
 def rank_files(
     store: Store,
     query: str,
@@ -172,9 +183,22 @@ def rank_files(
 
     ``path``: only files matching this glob (``httpx/*``; a directory ``httpx/`` means below
     it). ``kinds``: only files of these kinds (`KINDS`), none demoted."""
+    return list(rank(store, query, limit=limit, path=path, kinds=kinds).files)
+
+
+def rank(
+    store: Store,
+    query: str,
+    *,
+    limit: int = 10,
+    path: str | None = None,
+    kinds: Iterable[str] | None = None,
+) -> Ranking:
+    """`rank_files`, with the weight of each of the question's words (every word 1.0 in an
+    older store)."""
     terms = query_terms(query)
     if not terms:
-        return []
+        return Ranking((), {})
     scores, weighed = _scores(store, query, terms)
     why: dict[str, list[str]] = {f: [] for f in scores}
     # Words said together in one definition: the file's score grows with their share.
@@ -228,7 +252,7 @@ def rank_files(
         out.append(RankedFile(file_id, round(scores[file_id], 4), kind, tuple(reasons)))
         if len(out) >= limit:
             break
-    return out
+    return Ranking(tuple(out), weighed or dict.fromkeys(terms, 1.0))
 
 
 def _scores(
