@@ -186,16 +186,17 @@ def _symbols(
     first: by the question's words in their names, then in their docstrings' openings, each
     word by its weight (`Ranking.weights`: a rare word counts more than a common one)."""
     scored: list[tuple[float, int, dict[str, Any]]] = []
+    needles = [(" " + t, w) for t, w in terms.items()]
     for definition in definitions(outline):
-        named = name_words(definition["qualname"])
+        named = name_words(definition["qualname"]) & terms.keys()
         # The docstring's opening only: what a symbol is about is said first (and a large
         # file's every docstring, tokenized whole, cost most of a briefing's time).
         # A term (a stem) counts when a word of the docstring's opening starts with it: a
         # substring test per term, no tokenizing (a briefing reads hundreds of docstrings).
         opening = (definition.get("docstring") or "")[:DOC_WORDS_CHARS].lower()
-        padded = " " + NOT_WORD.sub(" ", opening)
-        in_doc = sum(w for t, w in terms.items() if " " + t in padded)
-        score = 2.0 * sum(w for t, w in terms.items() if t in named) + 0.5 * in_doc
+        padded = " " + NOT_WORD.sub(" ", opening) if opening else ""
+        in_doc = sum(w for needle, w in needles if needle in padded) if padded else 0.0
+        score = 2.0 * sum(terms[t] for t in named) + 0.5 * in_doc
         if definition["name"].lower() in names or definition["qualname"].lower() in names:
             score += 1000  # a name asked for comes first
         if score > 0:

@@ -347,6 +347,7 @@ def _is_tooling(file_id: str) -> bool:
     return (first.lower() in _TOOLING_DIRS and bool(rest)) or file_id in _TOOLING_FILES
 
 
+@functools.lru_cache(maxsize=65_536)
 def _module_name(file_id: str) -> str:
     """The name a file is imported by: its stem, or its package's for ``__init__.py``."""
     parts = file_id.split("/")
@@ -356,7 +357,6 @@ def _module_name(file_id: str) -> str:
     return stem
 
 
-@functools.lru_cache(maxsize=65_536)
 def _plain_words(query: str) -> set[str]:
     """The words of ``query`` said as words: an identifier whole (``TypeError``: typeerror,
     not type), no file path's words (``tests/models/test_x.py`` names no module models)."""
@@ -367,6 +367,7 @@ def _plain_words(query: str) -> set[str]:
     return out
 
 
+@functools.lru_cache(maxsize=65_536)
 def _module_words(file_id: str) -> frozenset[str]:
     """The words of a file's module name a question must all say to name it (``cells.py``:
     cell; ``_cell_widths.py``: cell, width); none for a name that says nothing alone."""
