@@ -12,7 +12,6 @@ flag or a TOML file, and it is kept out of every ``repr``.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import os
 import tomllib
 import urllib.parse
@@ -222,6 +221,8 @@ def _check_table(
             )
         expected = known.get(key)
         if expected is None:
+            import difflib  # for a typo only: every command reads the config
+
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             warnings.warn(
@@ -371,7 +372,18 @@ def locate_data_dir(
     if env.get("PITH_DATA_DIR"):
         return DataDir(cwd / env["PITH_DATA_DIR"], "PITH_DATA_DIR", given=True)
     if dotenv_data_dir := read_dotenv(cwd / ".env").get("PITH_DATA_DIR"):
-        return DataDir(cwd / dotenv_data_dir, "PITH_DATA_DIR in ./.env", given=True)
+        chosen = cwd / dotenv_data_dir
+        # A cloned codebase's .env is not the user's word: it may place the store inside the
+        # project, never elsewhere (another project's store, a directory pith would create).
+        if chosen.resolve().is_relative_to(cwd.resolve()):
+            return DataDir(chosen, "PITH_DATA_DIR in ./.env", given=True)
+        warnings.warn(
+            ConfigWarning(
+                f"{cwd / '.env'}: PITH_DATA_DIR={dotenv_data_dir} is outside {cwd} and is "
+                "ignored; pass --data-dir or set PITH_DATA_DIR in the environment"
+            ),
+            stacklevel=2,
+        )
     looked_in: list[Path] = []
     for directory in (cwd, *cwd.parents):
         looked_in.append(directory)

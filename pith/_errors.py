@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import traceback
-
 __all__ = [
     "ConfigError",
     "NotFoundError",
@@ -48,6 +46,8 @@ def release_frames(exc: BaseException) -> None:
     state that holds the error itself: a cycle that only the garbage collector frees, so until
     it runs, memory grows with every failure.
     """
+    import traceback  # on a failure only: read commands start without it
+
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:

@@ -10,7 +10,8 @@ be scripted per node id (or ``"*"`` for every node without its own script): fail
 some number of times, drop the connection, reply with text that is not the JSON asked for, take
 its time. It records every call and the most calls it had in flight at once.
 
-By default it replies with valid prose whose summary is ``"Summary of <id>."``.
+By default it replies with valid prose whose summary is ``"Summary of <id>."``; a request with
+``"stream": true`` gets that reply as server-sent events, seven characters a piece.
 
     fake = FakeLLM(latency=1.0)
     fake.script("pkg/a.py", fail_status=503, fail_times=2)
@@ -312,6 +313,8 @@ class FakeLLM:
             ],
             "usage": usage,
         }
+        if body.get("stream") is True:
+            return _Answer(200, _event_stream(reply, content), _EVENTS, latency, None)
         return _Answer(200, json.dumps(reply).encode(), _JSON, latency, None)
 
 
@@ -323,6 +326,20 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 _JSON = {"content-type": "application/json"}
+_EVENTS = {"content-type": "text/event-stream"}
+
+
+def _event_stream(reply: dict[str, Any], content: str, piece: int = 7) -> bytes:
+    """``reply`` as an OpenAI-style stream: its content in pieces, usage last, then [DONE]."""
+    events = [": keep-alive"]
+    for start in range(0, len(content), piece):
+        delta = {"choices": [{"index": 0, "delta": {"content": content[start : start + piece]}}]}
+        events.append(f"data: {json.dumps(delta)}")
+    events.append(f"data: {json.dumps({'choices': [], 'usage': reply['usage']})}")
+    events.append("data: [DONE]")
+    return "".join(f"{event}\n\n" for event in events).encode()
+
+
 _REFUSAL_BODY = json.dumps({"error": {"message": "Rate limit exceeded", "code": 429}}).encode()
 
 

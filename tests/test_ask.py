@@ -336,6 +336,8 @@ def test_cli_ask_answer_through_the_configured_llm(data_dir: Path) -> None:
     assert briefing.startswith("# Ask: redirects drop the Authorization header")
     assert answer.strip() == json.dumps(default_prose(None))  # the model's reply, as it came
     [call] = fake.calls
+    assert call.body["stream"] is True  # streamed to stdout as it comes (tests/test_llm_stream.py)
+    assert "response_format" not in call.body  # prose, not JSON
     assert call.messages[0]["role"] == "system"
     assert "path:line" in call.messages[0]["content"]
     assert briefing.strip() in call.messages[1]["content"]  # the model answers from it

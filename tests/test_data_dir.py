@@ -182,3 +182,24 @@ async def test_every_agent_snippet_serves_any_clone(snippet, repo, tmp_path):
             result = await session.call_tool("node", {"id": "pkg/core.py"})
     text = result.content[0].text  # type: ignore[union-attr]
     assert (bool(result.is_error), text.splitlines()[0]) == (False, "# `pkg/core.py`")
+
+
+@pytest.mark.filterwarnings("default::pith._config.ConfigWarning")  # shown, as outside pytest
+def test_a_checkouts_env_keeps_the_store_inside_it(pith, repo):
+    """A cloned codebase's .env may not put the store (and the .gitignore pith writes into a
+    directory it creates) outside the project."""
+    outside = repo.parent / "elsewhere"
+    (repo / ".env").write_text(f"PITH_DATA_DIR={outside}\n")
+    code, _, err = pith("extract", ".", cwd=repo)
+    assert code == 0
+    assert not outside.exists()
+    assert "PITH_DATA_DIR" in err
+    assert "ignored" in err
+    assert (repo / ".pith" / "pith.db").is_file()
+    # One inside the project is followed.
+    (repo / ".env").write_text("PITH_DATA_DIR=.store\n")
+    assert pith("extract", ".", cwd=repo)[0] == 0
+    assert (repo / ".store" / "pith.db").is_file()
+    # So is the user's own word, from the environment.
+    assert pith("--data-dir", str(outside), "extract", ".", cwd=repo)[0] == 0
+    assert (outside / "pith.db").is_file()

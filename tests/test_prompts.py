@@ -424,3 +424,24 @@ def test_an_unparsable_file_is_sent_whole_if_it_is_text(tmp_path: Path) -> None:
     assert "return 'the line that matters'" in broken
     assert "Could not be parsed: contains NUL bytes" in binary
     assert "Code:" not in binary
+
+
+def test_root_module_prompt_says_how_the_project_is_run() -> None:
+    root = Node(
+        id=".",
+        type=NodeType.MODULE,
+        path="",
+        name="",
+        source_hash="h",
+        metadata={"entry_points": ["pkg = pkg.cli:main", "python -m pkg"], "packages": ["pkg"]},
+    )
+    text = user_text(module_prompt(root, [], None, []))
+    assert "Entry points (how it is run): pkg = pkg.cli:main, python -m pkg" in text
+
+
+def test_a_prompt_names_the_first_authors_then_how_many_more() -> None:
+    authors = tuple(f"Author {i}" for i in range(140))
+    facts = attrs.evolve(FACTS, git=attrs.evolve(FACTS.git, authors=authors))
+    text = user_text(file_prompt(FILE_NODE, facts, README))
+    assert "Authors: Author 0, Author 1, Author 2, Author 3, Author 4 and 135 more" in text
+    assert "Author 5," not in text

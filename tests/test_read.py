@@ -228,3 +228,31 @@ def test_the_commands(wiki: Path, run) -> None:  # type: ignore[no-untyped-def]
     assert "Exported" in err
     code, _, err = run(*data, "search", "echo", "--limit", "0")
     assert code == 2
+
+
+def test_impact_says_the_command_that_runs_each_tests_language(tmp_path: Path) -> None:
+    """A TypeScript test is run by its package's runner, never `pytest`; Python tests by one
+    pytest line."""
+    root = tmp_path / "mixed"
+    files = {
+        "package.json": '{"name": "mixed", "scripts": {"test": "vitest --run"}}',
+        "src/net.ts": "export function connect(url: string): void {}\n",
+        "src/net.test.ts": 'import { connect } from "./net";\ntest("c", () => connect("x"));\n',
+        "pkg/__init__.py": "",
+        "pkg/auth.py": "def login():\n    return 1\n",
+        "tests/test_auth.py": "from pkg.auth import login\n\ndef test_login():\n    login()\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        script = reader.impact("src/net.ts")
+        python = reader.impact("pkg/auth.py")
+    assert script.to_json()["commands"] == ["npx vitest run src/net.test.ts"]
+    assert "pytest" not in script.to_markdown()
+    assert "npx vitest run src/net.test.ts" in script.to_markdown()
+    assert python.to_json()["commands"] == ["pytest tests/test_auth.py"]
+    assert "pytest tests/test_auth.py" in python.to_markdown()

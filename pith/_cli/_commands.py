@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import sys
-import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -528,13 +527,13 @@ def ask(
         return
     # The briefing first: it is on the screen while the model writes (and kept if it fails).
     click.echo(briefing.markdown, nl=False)
-    answer = _answer(state, briefing) if with_answer else None
-    if answer is not None:
-        click.echo(f"\n## Answer\n\n{answer}")
+    if with_answer:
+        _answer(state, briefing, streamed=True)
 
 
-def _answer(state: CliState, briefing: Briefing) -> str | None:
-    """The configured LLM's answer to the briefing; None (said on stderr) without one."""
+def _answer(state: CliState, briefing: Briefing, *, streamed: bool = False) -> str | None:
+    """The configured LLM's answer to the briefing; None (said on stderr) without one.
+    ``streamed``: written to stdout under an ``## Answer`` heading as it arrives."""
     import trio
 
     from .._llm import LLMClient
@@ -550,11 +549,20 @@ def _answer(state: CliState, briefing: Briefing) -> str | None:
         return None
     client = LLMClient.from_settings(settings)
 
+    def show(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
     async def run() -> str:
         async with client:
-            return await write_answer(client, briefing)
+            return await write_answer(client, briefing, show if streamed else None)
 
-    return trio.run(run)
+    if streamed:
+        show("\n## Answer\n\n")
+    answer = trio.run(run)
+    if streamed:
+        show("\n")
+    return answer
 
 
 @cli.command()
@@ -979,6 +987,8 @@ def _run(args: list[str]) -> None:
         # A bug in pith: one line, and the traceback only when asked for.
         command = next((a for a in args if a in cli.commands), "pith")
         if "-v" in args or "--verbose" in args:
+            import traceback  # only for a bug: read commands start without it
+
             traceback.print_exc()
         what = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
         _err(

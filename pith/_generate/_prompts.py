@@ -25,6 +25,7 @@ from .._models import (
     Readme,
 )
 from .._roles import language_of
+from .._words import listed
 from ._compact import compact_header, compact_snippet
 
 __all__ = [
@@ -50,6 +51,7 @@ _SHORT_DOC_LIMIT = 240
 _TRUNCATION_FLOOR = 200  # a section cut below this many characters is not worth sending
 _README_SHARE = 8  # a file prompt's README gets at most 1/8 of the budget; the code comes first
 _NOTE_RESERVE = 200  # room for the closing note that says what was left out
+_PROMPT_AUTHORS = 5  # authors named in a prompt, then how many more
 
 _GOTCHA_RULES = """\
 "gotchas": a list of objects {"warning": ..., "location": ..., "evidence": ...}: the things that
@@ -263,6 +265,9 @@ def module_prompt(
     )
     if public_api:
         out.must(f"Public API (exported names): {', '.join(public_api)}")
+    if entry_points := node.metadata.get("entry_points"):
+        # The root's overview: how the project is run is what a newcomer asks first.
+        out.must(f"Entry points (how it is run): {', '.join(entry_points)}")
     out.lines(
         "Contents (files and sub-packages) and their summaries:",
         [
@@ -368,7 +373,9 @@ def _git_section(git: GitFacts) -> str:
         f"last modified {git.last_commit or '?'}"
     ]
     if git.authors:
-        lines.append(f"Authors: {', '.join(git.authors)}")
+        # Most commits first; a file of a big project has had a hundred authors, and their
+        # names say little next to the code the budget could hold instead.
+        lines.append(f"Authors: {listed(git.authors, _PROMPT_AUTHORS)}")
     if git.recent_subjects:
         lines.append("Recent commit subjects (newest first):")
         lines += [f"- {subject}" for subject in git.recent_subjects]

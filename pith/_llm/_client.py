@@ -32,6 +32,7 @@ from ._errors import (
     LLMConnectionError,
     LLMError,
     LLMTimeoutError,
+    ReplyCutError,
     RetryLaterError,
     Usage,
     error_class,
@@ -48,6 +49,7 @@ from ._http import (
     retry_after_seconds,
 )
 from ._redact import REDACTED, secret_pattern, secret_problem
+from ._stream import EventReader, RedactingEmitter, read_event
 
 __all__ = ["Completion", "LLMClient"]
 
@@ -254,8 +256,37 @@ class LLMClient:
             return Completion(value=value, usage=usage, attempts=attempts)
         raise AssertionError("unreachable: the last re-ask returns or raises")  # pragma: no cover
 
+    async def stream(
+        self,
+        messages: Sequence[Mapping[str, str]],
+        on_text: Callable[[str], None],
+        *,
+        admission: AdaptiveConcurrency | None = None,
+    ) -> Completion[str]:
+        """Send ``messages`` for a streamed reply (free text, not JSON), passing its text to
+        ``on_text`` as it arrives; return the whole text and what it cost.
+
+        The API key is taken out of what ``on_text`` gets as from everything else: with a key,
+        its last few hundred characters wait until more has arrived (see `RedactingEmitter`).
+        Retried as `complete` is while nothing has been passed on; a failure after that is
+        `ReplyCutError`. An endpoint that answers with one JSON reply instead of a stream is read
+        as `complete` reads it. An empty reply is `InvalidReplyError` (not asked again).
+        """
+        holdback = 4 * len(self._api_key) if self._api_key is not None else 0
+        emitter = RedactingEmitter(self.redact, holdback, on_text)
+        _, usage, attempts = await self._post_with_retries(
+            [dict(message) for message in messages], admission or self._admission, emitter
+        )
+        text = emitter.finish()
+        if not text.strip():
+            raise InvalidReplyError("the reply's content is empty", status=200, usage=usage)
+        return Completion(value=text, usage=usage, attempts=attempts)
+
     async def _post_with_retries(
-        self, messages: list[dict[str, str]], admission: AdaptiveConcurrency
+        self,
+        messages: list[dict[str, str]],
+        admission: AdaptiveConcurrency,
+        emitter: RedactingEmitter | None = None,
     ) -> tuple[str, Usage, int]:
         """One prompt, retried per the policy: (content, usage, HTTP requests made). Refusals
         for the rate are sent again after the admission's pause, up to its patience."""
@@ -263,7 +294,7 @@ class LLMClient:
         refused_since: float | None = None
         while True:
             try:
-                content, usage, sent = await self._post_with_backoff(messages, admission)
+                content, usage, sent = await self._post_with_backoff(messages, admission, emitter)
             except LLMError as exc:
                 made += exc.attempts
                 exc.attempts = made
@@ -281,7 +312,10 @@ class LLMClient:
             return content, usage, made + sent
 
     async def _post_with_backoff(
-        self, messages: list[dict[str, str]], admission: AdaptiveConcurrency
+        self,
+        messages: list[dict[str, str]],
+        admission: AdaptiveConcurrency,
+        emitter: RedactingEmitter | None = None,
     ) -> tuple[str, Usage, int]:
         made = 0
         # timeout=None: stamina's overall timeout reads the wall clock, which would ignore Trio's
@@ -298,7 +332,7 @@ class LLMClient:
             async for attempt in retrying:
                 with attempt:
                     made += 1
-                    content, usage = await self._post_once(messages, admission)
+                    content, usage = await self._post_once(messages, admission, emitter)
                     return content, usage, made
         except LLMError as exc:
             exc.attempts = made
@@ -314,21 +348,58 @@ class LLMClient:
         return True
 
     async def _post_once(
-        self, messages: list[dict[str, str]], admission: AdaptiveConcurrency
+        self,
+        messages: list[dict[str, str]],
+        admission: AdaptiveConcurrency,
+        emitter: RedactingEmitter | None = None,
+    ) -> tuple[str, Usage]:
+        if emitter is None:
+            return await self._post_once_to(messages, admission, None)
+        emitter.restart()
+        try:
+            return await self._post_once_to(messages, admission, emitter)
+        except LLMError as exc:
+            if not emitter.shown:
+                raise
+            # Part of the answer is on the user's screen: asking again would repeat it.
+            raise ReplyCutError(
+                f"the reply stopped after part of it was shown: {exc.what}",
+                status=exc.status,
+                provider_message=exc.provider_message,
+                usage=exc.usage,
+            ) from None
+
+    async def _post_once_to(
+        self,
+        messages: list[dict[str, str]],
+        admission: AdaptiveConcurrency,
+        emitter: RedactingEmitter | None,
     ) -> tuple[str, Usage]:
         body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "temperature": self._temperature,
             "max_tokens": self._max_tokens,
-            "response_format": {"type": "json_object"},
         }
+        if emitter is None:
+            body["response_format"] = {"type": "json_object"}
+        else:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
         if self._ask_for_cost:
             body["usage"] = {"include": True}
         round_ = await admission.admit()
         try:
             with trio.fail_after(self._attempt_deadline):
-                response = await self._post_bounded(body)
+                if emitter is None:
+                    response = await self._post_bounded(body)
+                else:
+                    streamed = await self._post_streamed(body, emitter)
+                    if not isinstance(streamed, Reply):
+                        self._answered = True
+                        admission.succeeded(round_)
+                        return streamed
+                    response = streamed
         except trio.TooSlowError:
             raise LLMTimeoutError(
                 f"no reply from {self.base_url} within {self._attempt_deadline:g} s"
@@ -354,13 +425,74 @@ class LLMClient:
                 admission.refused(round_, error.retry_after)
             raise error
         admission.succeeded(round_)
-        return self._handling_reply(functools.partial(self._read_reply, response))
+        content, usage = self._handling_reply(functools.partial(self._read_reply, response))
+        if emitter is not None:  # an endpoint that does not stream: its whole reply at once
+            emitter.add(content)
+        return content, usage
+
+    async def _post_streamed(
+        self, body: dict[str, Any], emitter: RedactingEmitter
+    ) -> tuple[str, Usage] | Reply:
+        """POST for a stream of events, passing their text to ``emitter`` as it arrives:
+        ("", usage) once the stream ends; the `Reply` when the endpoint answered otherwise (an
+        error, or one JSON reply). At most `MAX_REPLY_BYTES` are read, and only unencoded: a
+        stream cannot be decoded under the cap piece by piece."""
+        headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
+        request = self._http.build_request("POST", self._url, json=body, headers=headers)
+        response = await self._http.send(request, stream=True)
+        try:
+            media_type = response.headers.get("content-type", "").partition(";")[0].strip()
+            if response.status_code != 200 or media_type != "text/event-stream":
+                return await self._read_bounded(response)
+            if response.headers.get("content-encoding", "identity").lower() != "identity":
+                raise InvalidReplyError(
+                    f"{self.base_url} sent an encoded stream, which pith never asks for",
+                    status=200,
+                )
+            reader = EventReader(MAX_REPLY_BYTES)
+            usage = Usage()
+            done = False
+            # An async generator: closed here, not left to the garbage collector.
+            raw = _raw_chunks(response)
+            async with contextlib.aclosing(raw) as chunks:
+                async for chunk in chunks:
+                    for payload in reader.feed(chunk):
+                        event = read_event(payload)
+                        if event is None or done:
+                            continue
+                        if event.end:
+                            # Read on to the end (the server closes the stream next), so that
+                            # nothing of it is left half-read.
+                            done = True
+                            continue
+                        if event.error is not None:
+                            code = event.error.get("code")
+                            status = code if isinstance(code, int) and 400 <= code <= 599 else 502
+                            raise error_class(status, event.error)(
+                                what_failed(status, self.base_url, self.model),
+                                status=status,
+                                provider_message=self._trim(provider_text(event.error)),
+                            )
+                        usage = event.usage or usage
+                        emitter.add(event.text)
+                    if reader.refused is not None:
+                        raise InvalidReplyError(
+                            f"{self.base_url} sent a stream {reader.refused}; not read further",
+                            status=200,
+                        )
+            return "", usage  # with or without [DONE]: what came is the reply
+        finally:
+            await response.aclose()
 
     async def _post_bounded(self, body: dict[str, Any]) -> Reply:
         """POST, reading at most `MAX_REPLY_BYTES` of the reply: a huge or endless body costs
         that much memory and no more."""
         request = self._http.build_request("POST", self._url, json=body)
         response = await self._http.send(request, stream=True)
+        return await self._read_bounded(response)
+
+    async def _read_bounded(self, response: httpx.Response) -> Reply:
+        """``response``'s body, at most `MAX_REPLY_BYTES` of it, decoded; closes it."""
         try:
             if response.is_stream_consumed:
                 # Made in memory, already decoded (a test's transport): only the cap applies.
@@ -471,3 +603,15 @@ class LLMClient:
         if len(text) > _PROVIDER_MESSAGE_LIMIT:
             text = text[: _PROVIDER_MESSAGE_LIMIT - 3] + "..."
         return text
+
+
+async def _raw_chunks(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The body of ``response`` as it arrives; at once when it was made in memory (a test's
+    transport), whose body httpx has already read."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    raw = cast(AsyncGenerator[bytes, None], response.aiter_raw())
+    async with contextlib.aclosing(raw) as chunks:
+        async for chunk in chunks:
+            yield chunk

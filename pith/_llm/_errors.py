@@ -24,6 +24,7 @@ __all__ = [
     "ModelNotFoundError",
     "QuotaExceededError",
     "RateLimitedError",
+    "ReplyCutError",
     "RetryLaterError",
     "ServerError",
     "Usage",
@@ -189,6 +190,13 @@ class InvalidReplyError(LLMError):
     """The reply was not what was asked for (not JSON, missing fields). Re-asked, then raised."""
 
     kind = "invalid_reply"
+
+
+class ReplyCutError(LLMError):
+    """A streamed reply stopped (the connection, a timeout, the provider's error) after part of
+    it was shown. Not retried: asking again would show the start twice and pay for it twice."""
+
+    kind = "reply_cut"
 
 
 def is_refusal(exc: LLMError) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Mapping
 
@@ -131,6 +130,8 @@ class Graph(Connection):
 
     def suggest_ids(self, id: str, n: int = 5) -> list[str]:
         """The ids closest to ``id`` (for a mistyped ``pith show``), best first."""
+        import difflib  # for a mistyped id only: read commands start without it
+
         ids = self.node_ids()
         close = difflib.get_close_matches(id, ids, n=n, cutoff=0.5)
         if len(close) < n:

@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -303,15 +303,11 @@ def answer_messages(briefing: Briefing) -> list[dict[str, str]]:
     ]
 
 
-async def write_answer(client: LLMClient, briefing: Briefing) -> str:
+async def write_answer(
+    client: LLMClient, briefing: Briefing, on_text: Callable[[str], None] | None = None
+) -> str:
     """The model's answer to ``briefing``'s question, through ``client`` (its retries, limits
-    and redaction); an empty reply is asked again, then `InvalidReplyError`."""
-    from .._llm import InvalidReplyError
-
-    def text(content: str) -> str:
-        if not content.strip():
-            raise InvalidReplyError("the reply was empty")
-        return content.strip()
-
-    completion = await client.complete(answer_messages(briefing), text)
-    return completion.value
+    and redaction), streamed: ``on_text`` gets each piece as it arrives (`LLMClient.stream`).
+    An empty reply is `InvalidReplyError`."""
+    completion = await client.stream(answer_messages(briefing), on_text or (lambda _: None))
+    return completion.value.strip()

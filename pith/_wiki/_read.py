@@ -176,19 +176,22 @@ class Context:
 class Impact:
     """The files that import ``id``'s file, directly (depth 1) or through others, nearest
     first, each with the names it uses of it (``uses``: ``[{"name", "lines"}]``) and the
-    functions those uses sit in (``functions``); and the test files of all of them."""
+    functions those uses sit in (``functions``); and the test files of all of them, with the
+    commands that run them (``commands``: one pytest line, one per TypeScript/JavaScript test)."""
 
     id: str
     files: list[dict[str, Any]]
     tests: list[str]
     truncated: bool
     resolved_from: str | None = None  # what was asked, when it was not the id itself
+    commands: list[str] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.id,
             "files": self.files,
             "tests": self.tests,
+            "commands": self.commands,
             "truncated": self.truncated,
         }
         if self.resolved_from is not None:
@@ -218,14 +221,19 @@ class Impact:
                     shown = ", ".join(md.code(c) for c in f["functions"][:10])
                     out.append(f"  - in {shown}")
             out.append("")
-            if depth == depths[0] and self.tests:
-                out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
-        if self.tests and not depths:
-            out += ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
-            out += [*md.fence(f"pytest {' '.join(self.tests[:20])}", "sh"), ""]
+            if depth == depths[0]:
+                out += self._tests_lines()
+        if not depths:
+            out += self._tests_lines()
         if self.truncated:
             out += [f"*Only the nearest {MAX_IMPACT_FILES} files are listed.*", ""]
         return _bounded("\n".join(out), budget)
+
+    def _tests_lines(self) -> list[str]:
+        if not self.tests:
+            return []
+        out = ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
+        return [*out, *md.fence("\n".join(self.commands), "sh"), ""] if self.commands else out
 
 
 @attrs.frozen
@@ -484,6 +492,7 @@ class WikiReader:
             tests=tests,
             truncated=truncated,
             resolved_from=resolved.resolved_from,
+            commands=_test_commands(tests, self.store.root),
         )
 
     def callers(self, node_id: str) -> Callers:
@@ -800,6 +809,19 @@ def _pytest_command(
     if not tests or len(tests) > most:
         return f"pytest {_test_id(test_file, '')}"
     return "pytest " + " ".join(tests)
+
+
+def _test_commands(test_files: Sequence[str], root: str | None, most: int = 20) -> list[str]:
+    """The commands that run ``test_files``: one pytest line for the Python ones (the first
+    ``most``), then each TypeScript/JavaScript test's own runner (see `_pytest_command`)."""
+    python = [f for f in test_files if not f.endswith(SCRIPT_SUFFIXES)]
+    commands = [f"pytest {' '.join(python[:most])}"] if python else []
+    for test_file in test_files:
+        if test_file.endswith(SCRIPT_SUFFIXES):
+            command = script_test_command(root, test_file)
+            if command not in commands:
+                commands.append(command)
+    return commands
 
 
 def _before_change_lines(block: dict[str, Any]) -> list[str]:
