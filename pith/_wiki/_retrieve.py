@@ -69,6 +69,7 @@ MODULE_NAME = 0.5  # added to a file's score, relative, when the question says i
 FOCUS = 1.0  # added to a file's score, relative, times the share its best symbol says
 FOCUS_FROM = 40  # best files whose symbols are read
 OPENING_CHARS = 300  # of a docstring's opening, read for the words a symbol is about
+CANDIDATES = 300  # best files re-ranked by the rules (kinds, the graph)
 COVERAGE = 1.0  # power of the share of the question's words (idf-weighed) a file matches
 TASK_WORD = 0.3  # weight of a word that says what to do, not where ("fix", "add")
 # Module names that say nothing of what is in them.
@@ -220,21 +221,28 @@ def rank(
             if file_id == named or file_id.endswith("/" + named):
                 scores[file_id] += EXACT_NAME * top
                 why.setdefault(file_id, []).append(f"named {named}")
+    said = _plain_words(query)
+    for file_id in scores:
+        # A module name holds a word of the question (a cheap test first: most do not).
+        name = _module_name(file_id).lower()
+        if not any(word in name for word in said):
+            continue
+        module = _module_words(file_id)
+        if module and (module <= said or name.strip("_") in said):
+            scores[file_id] = scores[file_id] * (1.0 + MODULE_NAME) + MODULE_TOP * top
+            why.setdefault(file_id, []).append(f"module {_module_name(file_id)}")
+    # The rest of the rules re-rank the best candidates only (a common word matches most
+    # files of a large project).
+    scores = dict(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:CANDIDATES])
     wanted = set(kinds) if kinds is not None else None
     asked = asked_kinds(query)
-    term_set = set(terms)
-    tooling_asked = bool(term_set & _TOOLING_ASKS)
-    said = _plain_words(query)
+    tooling_asked = bool(set(terms) & _TOOLING_ASKS)
     for file_id in scores:
         kind = file_kind(file_id)
         if wanted is None and kind != "source":
             scores[file_id] *= ASKED if kind in asked else NOT_ASKED
         elif wanted is None and not tooling_asked and _is_tooling(file_id):
             scores[file_id] *= TOOLING
-        module = _module_words(file_id)
-        if module and (module <= said or _module_name(file_id).strip("_").lower() in said):
-            scores[file_id] = scores[file_id] * (1.0 + MODULE_NAME) + MODULE_TOP * top
-            why.setdefault(file_id, []).append(f"module {_module_name(file_id)}")
     _spread(store, scores, why)
     # Source first, then what the question did not ask for (tests, examples, docs), each by
     # score: a test full of the question's words still comes after the code it tests.
