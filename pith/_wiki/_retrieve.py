@@ -67,7 +67,8 @@ TOOLING = 0.5  # a development script's score (``scripts/``, ``setup.py``), unle
 MODULE_TOP = 0.5  # of the top score, added too: few files bear a name, so saying it is telling
 MODULE_NAME = 0.5  # added to a file's score, relative, when the question says its module name
 FOCUS = 1.0  # added to a file's score, relative, times the share its best symbol says
-FOCUS_FROM = 40  # best files whose symbols are read
+FOCUS_WORD = 0.25  # of the heaviest word's weight: a word telling enough to read symbols by
+FOCUS_FROM = 30  # best files whose symbols are read
 OPENING_CHARS = 300  # of a docstring's opening, read for the words a symbol is about
 CANDIDATES = 300  # best files re-ranked by the rules (kinds, the graph)
 COVERAGE = 1.0  # power of the share of the question's words (idf-weighed) a file matches
@@ -314,7 +315,14 @@ def _focus(
     # term, no tokenizing (a question reads thousands of docstrings).
     # Stems are in the words they come from ("redirect" in "redirected"), but for "y" from
     # "ies" ("retry" from "retries"): the store keeps the symbols holding one of them.
-    stems = [t[:-1] if t.endswith("y") and len(t) > 3 else t for t in weighed]
+    # A symbol saying only common words says little: only those saying a telling word (of
+    # weight at least `FOCUS_WORD` of the heaviest) are read.
+    heaviest = max(weighed.values())
+    stems = [
+        t[:-1] if t.endswith("y") and len(t) > 3 else t
+        for t, w in weighed.items()
+        if w >= FOCUS_WORD * heaviest
+    ]
     for file_id, qualname, opening in store.symbol_openings(files, OPENING_CHARS, stems):
         named = name_words(qualname)
         said = sum(w for t, w in weighed.items() if t in named or (opening and t in opening))
