@@ -5,9 +5,9 @@ The workload is the trio package as installed (a real codebase; about 300 nodes 
 is copied, extracted and built, then `pith generate --force -c C` runs in a child process
 against the fake server (latency L). CPU is read with getrusage inside that child around the
 command alone (imports excluded, as for the bare loop); the whole process's CPU is printed too.
-The bare loop sends the same number of calls, each the size of one of pith's prompts and naming
-the same node (so the replies are the same), at the same concurrency, and decodes each reply's
-JSON.
+The bare loop sends the same calls: each of pith's prompts (built again with pith's prompt
+builder before its clock starts), with the same headers, so the same bytes go out and the same
+replies come back, at the same concurrency; it decodes each reply's JSON.
 
 Bounds: pith's CPU per call <= 1.5x the bare loop's; makespan <= 1.10x the ideal at C; against
 a server that refuses past 8 calls in flight, <= 1.25x the ideal at 8. ``--profile`` prints the
@@ -69,7 +69,9 @@ if profile:
 print(json.dumps({"cpu": cpu_s, "wall": wall_s}))
 """
 
-# The bare loop: a limiter, an httpx client, one POST per call, the reply's JSON decoded.
+# The bare loop: a limiter, an httpx client, one POST per call of the very messages pith sent (its
+# prompts, read from a file before the clock starts) with the same headers, the reply's JSON
+# decoded.
 _BARE_CHILD = """
 import json, resource, sys, time
 import httpx, trio
@@ -78,18 +80,17 @@ def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
-base_url, concurrency, calls = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+base_url, concurrency = sys.argv[1], int(sys.argv[2])
+with open(sys.argv[3]) as prompts:
+    calls = json.load(prompts)
+headers = json.loads(sys.argv[4])
 
 async def main():
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as http:
         limiter = trio.CapacityLimiter(concurrency)
 
-        async def one(node_id, size):
-            messages = [
-                {"role": "system", "content": "You write documentation."},
-                {"role": "user", "content": f"Node id: {node_id}\\n" + "x" * size},
-            ]
+        async def one(messages):
             body = {"model": "bench", "messages": messages, "temperature": 0.3,
                     "max_tokens": 1500, "response_format": {"type": "json_object"}}
             async with limiter:
@@ -98,12 +99,31 @@ async def main():
             json.loads(response.json()["choices"][0]["message"]["content"])
 
         async with trio.open_nursery() as nursery:
-            for node_id, size in calls:
-                nursery.start_soon(one, node_id, size)
+            for messages in calls:
+                nursery.start_soon(one, messages)
 
 wall, started = time.perf_counter(), cpu()
 trio.run(main)
 print(json.dumps({"cpu": cpu() - started, "wall": time.perf_counter() - wall}))
+"""
+
+# The prompts pith sends for the nodes of a run, in its order, for the bare loop.
+_PROMPTS_CHILD = """
+import json, sys
+from pathlib import Path
+from pith import Store
+from pith._generate._prompt_builder import PromptBuilder
+from pith._llm._client import REFERER
+report, out, key = json.loads(Path(sys.argv[1]).read_text()), sys.argv[2], sys.argv[3]
+with Store.open(Path(sys.argv[4])) as store:
+    builder = PromptBuilder(store)
+    nodes = {node.id: node for node in store.nodes()}
+    # The children's summaries are in the store now: module prompts are as pith sent them.
+    prompts = [builder.prompt(nodes[entry["id"]]).messages for entry in report["nodes"]]
+Path(out).write_text(json.dumps(prompts))
+headers = {"HTTP-Referer": REFERER, "X-Title": "pith", "Accept-Encoding": "gzip, deflate",
+           "Authorization": f"Bearer {key}"}
+print(json.dumps(headers))
 """
 
 
@@ -164,12 +184,20 @@ def main() -> None:
             report = json.loads(report_path.read_text())
             nodes = report["nodes"]
             calls = sum(node["attempts"] for node in nodes)
-            # The fake counts a prompt token per 4 characters of the messages.
-            sizes = [[node["id"], 4 * node["prompt_tokens"]] for node in nodes]
+            prompts = workdir / "prompts.json"
+            key_and_db = [env["PITH_API_KEY"], str(workdir / "data" / "pith.db")]
+            headers = subprocess.run(
+                [sys.executable, "-c", _PROMPTS_CHILD, str(report_path), str(prompts), *key_and_db],
+                env=env,
+                cwd=workdir,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
             bare = [
                 child(
                     _BARE_CHILD,
-                    [server.base_url, str(concurrency), json.dumps(sizes)],
+                    [server.base_url, str(concurrency), str(prompts), headers],
                     env,
                     workdir,
                 )
@@ -181,12 +209,13 @@ def main() -> None:
         pith_run = min(runs, key=lambda r: r["cpu"])
         bare_run = min(bare, key=lambda r: r["cpu"])
         pith_ms = pith_run["cpu"] / calls * 1000
-        bare_ms = bare_run["cpu"] / len(sizes) * 1000
+        bare_ms = bare_run["cpu"] / len(nodes) * 1000
         ratio = pith_ms / bare_ms
         failed |= ratio > CPU_BOUND
         print(
             f"bench_cpu: the trio package, {len(nodes)} nodes, {calls} calls, "
-            f"L = {latency * 1000:.0f} ms, C = {concurrency}, server in its own process"
+            f"L = {latency * 1000:.0f} ms, C = {concurrency}, server in its own process; load "
+            f"average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (wall figures grow with it)"
         )
         print(
             f"  CPU per call: pith {pith_ms:.2f} ms (whole process "
@@ -198,7 +227,7 @@ def main() -> None:
         modules = [node["id"] for node in nodes if node["phase"] == 2]
         ideal = ideal_makespan(phase_one, modules, concurrency, latency)
         best = min(r["wall"] for r in runs)
-        bare_ideal = math.ceil(len(sizes) / concurrency) * latency
+        bare_ideal = math.ceil(len(nodes) / concurrency) * latency
         bare_wall = min(r["wall"] for r in bare)
         failed |= best / ideal > MAKESPAN_BOUND
         print(

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
         Outcome,
         ProgressUpdate,
     )
-    from ._generate._selection import Selection, select_nodes
+    from ._generate._selection import NodeList, Selection, select_nodes
     from ._llm import (
         AuthError,
         BadRequestError,
@@ -69,6 +69,7 @@ _LAZY: dict[str, str] = {
     "LLMTimeoutError": "._llm._errors",
     "ModelNotFoundError": "._llm._errors",
     "NodeError": "._generate._report",
+    "NodeList": "._generate._selection",
     "NodeResult": "._generate._report",
     "Outcome": "._generate._report",
     "PithError": "._errors",
@@ -117,6 +118,7 @@ __all__ = [
     "LLMTimeoutError",
     "ModelNotFoundError",
     "NodeError",
+    "NodeList",
     "NodeResult",
     "Outcome",
     "PithError",

@@ -10,8 +10,9 @@ Nodes:
   its prose goes stale when anything below it changes.
 - **function**: public top-level functions and classes that at least
   `BuildConfig.function_min_importers` other files import by name (also through a package's
-  re-export, ``from pkg import name``), or that are complex (at least
-  `BuildConfig.function_min_lines` lines or cyclomatic complexity
+  re-export, ``from pkg import name``; a TypeScript/JavaScript ``export`` outside the test trees
+  counts as one of them, and ``import x from`` imports its default export), or that are
+  complex (at least `BuildConfig.function_min_lines` lines or cyclomatic complexity
   `BuildConfig.function_min_complexity`), and the methods as long or complex of a public class of
   `pith._store.LARGE_CLASS_LINES` lines or more; id = ``<file id>:<qualname>``; ``source_hash`` =
   hash of its own source lines, so editing another function of the file does not stale it.
@@ -385,12 +386,20 @@ def build_graph(
         )
         nodes.append(node)
         file_nodes[facts.path] = node
+        in_tests = is_test_path(facts.path)
+        # `export default function f`: `import g from "./x"` imports f
+        default = {d for local, f, d in facts.bindings if local == "default" and f == facts.path}
         for definition in facts.definitions:
             lines = definition.end_line - definition.start_line + 1
             method = definition.kind == "method"  # of a large class: never imported by name
-            fan_in = 0 if method else len(name_importers.get((facts.path, definition.name), ()))
+            users = name_importers.get((facts.path, definition.name), set())
+            if definition.name in default:
+                users = users | name_importers.get((facts.path, "default"), set())
+            fan_in = 0 if method else len(users)
+            # A script's `export` is its declared API: it counts as one importer more.
+            votes = fan_in + (definition.exported and not in_tests)
             if not (
-                fan_in >= config.function_min_importers
+                votes >= config.function_min_importers
                 or lines >= config.function_min_lines
                 or definition.complexity >= config.function_min_complexity
             ):
@@ -748,12 +757,13 @@ def resolve_references(
                         found = find_member(target, owner, parts[end:], 0)
                         break
                     # An instance of a class imported through a re-export (`app = FastAPI()`
-                    # with `from fastapi import FastAPI`): the class where it is defined.
+                    # with `from fastapi import FastAPI`, or a script's default export):
+                    # the class where it is defined.
                     where = find(target, parts[:end], 0)
                     if (
                         where is not None
                         and kinds.get(where) == "class"
-                        and where[1].rpartition(".")[2] == parts[end - 1]
+                        and parts[end - 1] in (where[1].rpartition(".")[2], "default")
                     ):
                         found = find_member(*where, parts[end:], 0)
                         break

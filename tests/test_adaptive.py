@@ -80,6 +80,32 @@ async def test_a_step_back_up_to_the_refused_limit_waits_for_probe_rounds(
         AdaptiveConcurrency(limiter=limiter, probe_rounds=0)
 
 
+async def test_a_refusal_right_after_a_step_up_steps_back_down(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The provider's limit is found one slot above a clean round: back to that round's limit,
+    not half of it; a refusal there (the limit fell) halves again."""
+    limiter = FifoCapacityLimiter(20)
+    control = AdaptiveConcurrency(limiter=limiter, probe_rounds=2)
+    control.refused(await control.admit(), retry_after=None)  # 20 -> 10
+    control.refused(await control.admit(), retry_after=None)  # 10 -> 5
+    for expected in range(6, 9):
+        for _ in range(expected - 1):
+            control.succeeded(await control.admit())
+        assert limiter.total_tokens == expected
+    control.refused(await control.admit(), retry_after=None)  # refused at 8, clean at 7
+    assert limiter.total_tokens == 7
+    assert control.changes[-1].reason == "HTTP 429, right after a step up"
+    for _ in range(2 * 7):  # 8 was refused: probed again after two clean rounds
+        control.succeeded(await control.admit())
+    assert limiter.total_tokens == 8
+    control.refused(await control.admit(), retry_after=None)
+    assert limiter.total_tokens == 7
+    control.refused(await control.admit(), retry_after=None)  # refused at 7 too: it fell
+    assert limiter.total_tokens == 3
+    assert control.lowest == 3
+
+
 async def test_retry_after_pauses_admission_for_everyone(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

@@ -123,3 +123,39 @@ def test_a_large_class_is_described_from_its_methods_code(tmp_path: Path) -> Non
     # they are left out, and the definitions list says the same in a line each.
     assert "### Router.route_0" not in file_text
     assert "def route_0(self, path: str, *, name: str | None=None" in file_text
+
+
+@pytest.mark.parametrize("package", [click, ast])
+def test_the_quick_paths_agree_with_the_tokenizer_and_ast_walk(package: object) -> None:
+    """On real code: where a signature's end is told without the tokenizer, it is the one the
+    tokenizer finds; the definitions found without `ast.walk` are those it finds."""
+    from pith._generate import _compact
+
+    root = Path(str(getattr(package, "__file__", ""))).parent
+    sources = sorted(root.glob("*.py")) if package is click else [Path(ast.__file__)]
+    checked = 0
+    for path in sources:
+        source = path.read_text()
+        tree = ast.parse(source)
+        walked = [n for n in ast.walk(tree) if isinstance(n, _compact._Definition)]
+        assert sorted(map(id, _compact._definitions(tree.body))) == sorted(map(id, walked))
+        lines = source.split("\n")
+        for node in walked:
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            for size in (1, 3, 12):  # cut inside the signature, or after it
+                snippet = "\n".join(lines[first - 1 : first - 1 + size])
+                quick = _compact._plain_signature_end(snippet)
+                slow = _compact._tokenized_signature_end(snippet)
+                assert quick is None or quick == slow, snippet
+                checked += quick is not None
+    assert checked > 100
+    tricky = [
+        'def f(x="):",\n      y=1):\n    pass',
+        "def f(x='(', y=1) -> 'A:B':\n    pass",
+        "def f(a,  # a comment ):\n      b):\n    pass",
+        "@route('/undefined')\ndef f(\n    a,\n):\n    pass",
+        "def f(a, \\\n      b): pass",
+    ]
+    for snippet in tricky:
+        quick = _compact._plain_signature_end(snippet)
+        assert quick is None or quick == _compact._tokenized_signature_end(snippet), snippet

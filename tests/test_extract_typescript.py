@@ -540,3 +540,23 @@ def test_declared_functions_and_overloads():
     # the implementation stands for an overloaded name, not its first signature
     assert (symbols["pick"].start_line, symbols["pick"].end_line) == (4, 6)
     assert [f.name for f in facts.functions] == ["pick"]
+
+
+def test_an_interface_declares_methods():
+    source = (
+        b"export interface Api {\n"
+        b"  /** Fetches a URL. */\n"
+        b"  fetch(url: string): Promise<string>;\n"
+        b"  retry: (times: number) => void;\n"
+        b"  name: string;\n"
+        b"}\n"
+    )
+    symbols = {s.qualname: s for s in parse_script("api.ts", source).symbols}
+    assert set(symbols) == {"Api", "Api.fetch", "Api.retry"}  # `name` holds data
+    fetch = symbols["Api.fetch"]
+    assert (fetch.kind, fetch.signature, fetch.docstring) == (
+        SymbolKind.METHOD,
+        "fetch(url: string): Promise<string>",
+        "Fetches a URL.",
+    )
+    assert symbols["Api.retry"].signature == "retry: (times: number) => void"

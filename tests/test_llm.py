@@ -134,7 +134,7 @@ def test_from_settings_sizes_the_pool_to_the_concurrency(tmp_path: Path) -> None
         data_dir=tmp_path, base_url="http://localhost:8080/v1", model="local", concurrency=17
     )
     client = LLMClient.from_settings(settings)
-    pool = client._http._transport._pool  # type: ignore[attr-defined]
+    pool = client._http.clients[0]._transport._pool  # type: ignore[attr-defined]
     assert pool._max_connections >= 17
     assert client.model == "local"
 

@@ -46,6 +46,14 @@ class Resolvers:
             self._scripts = TsResolver(self.file_ids, self.root)
         return self._scripts
 
+    def config_fingerprint(self) -> str:
+        """A digest of the configuration files script imports resolve through (see
+        `TsResolver.config_fingerprint`); "" when the project holds no script file, so that a
+        Python-only extraction reads none of them."""
+        if not any(is_script(f) for f in self.file_ids):
+            return ""
+        return self.scripts.config_fingerprint()
+
     def resolve(self, importer: str, imports: Iterable[ImportFact]) -> tuple[ImportFact, ...]:
         """``imports`` of file ``importer`` with ``resolved`` set, as its extractor does."""
         if not is_script(importer):

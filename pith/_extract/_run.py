@@ -47,8 +47,8 @@ __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
 # 3: symbols, uses and import bindings; 4: retrieval terms; 5: uses through instances;
-# 6: TypeScript and JavaScript
-PARSER_VERSION = "6"
+# 6: TypeScript and JavaScript; 7: their uses through instances
+PARSER_VERSION = "7"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 
@@ -244,8 +244,11 @@ def extract(
     deleted = sorted(set(stored_hashes) - set(file_ids))
     if not reusable:
         deleted = sorted(set(store.file_hashes()) - set(file_ids))
-    # A new or vanished file can change what the imports of unchanged files resolve to.
-    if unchanged and set(file_ids) != set(stored_hashes):
+    # A new or vanished file, or an edited tsconfig.json / package.json, can change what the
+    # imports of unchanged files resolve to.
+    configs = resolver.config_fingerprint()
+    configs_changed = configs != (store.get_meta("script_configs") or "")
+    if unchanged and (configs_changed or set(file_ids) != set(stored_hashes)):
         rows.extend(_reresolve(store, root, resolver, set(unchanged)))
     store.write_files(
         [row[:4] for row in rows],
@@ -267,6 +270,7 @@ def extract(
             "extracted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "facts_version": str(version),
             "parser_version": PARSER_VERSION,
+            "script_configs": configs,
         }
     )
     problems = store.file_problems()

@@ -19,6 +19,7 @@ TypeScript).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -124,11 +125,8 @@ class TsResolver:
             return None
         directory = posixpath.dirname(config)
         base: tuple[str, dict[str, list[str]]] = (directory, {})
-        extends = data.get("extends")
-        if isinstance(extends, str) and extends.startswith(".") and depth < 4:
-            parent = posixpath.normpath(posixpath.join(directory, extends))
-            if not parent.endswith(".json"):
-                parent += ".json"
+        parent = _extended(config, data)
+        if parent is not None and depth < 4:
             inherited = self._compiler_options(parent, depth + 1)
             if inherited is not None:
                 base = inherited
@@ -246,6 +244,52 @@ class TsResolver:
             posixpath.join(directory, rest)
         )
 
+    # --- what resolution reads -------------------------------------------------------------
+
+    def config_fingerprint(self) -> str:
+        """A digest of every configuration file resolution may read: ``tsconfig.json`` and
+        ``jsconfig.json`` (and the files they extend) and ``package.json``, in any directory
+        of a script file or above it (a package's entry is a script below its package.json).
+        When it changes, an import of an unchanged file may lead elsewhere
+        (`pith._extract._run` then resolves them again)."""
+        if self.root is None:
+            return ""
+        directories = {""}
+        for file in self.files:
+            if not file.endswith(SCRIPT_SUFFIXES):
+                continue
+            directory = file.rpartition("/")[0]
+            while directory not in directories:
+                directories.add(directory)
+                directory = directory.rpartition("/")[0]
+        contents: dict[str, bytes] = {}
+        for directory in sorted(directories):
+            if "node_modules" in directory.split("/"):
+                continue
+            for name in (*_CONFIG_NAMES, "package.json"):
+                self._read_config(posixpath.join(directory, name), contents, 0)
+        digest = hashlib.sha256()
+        for config, data in sorted(contents.items()):
+            digest.update(f"{config}\0{len(data)}\0".encode())
+            digest.update(data)
+        return digest.hexdigest()
+
+    def _read_config(self, config: str, contents: dict[str, bytes], depth: int) -> None:
+        """``config``'s bytes into ``contents``, and those of the configs it extends."""
+        assert self.root is not None
+        if config in contents or config.startswith("../"):
+            return
+        try:
+            data = (self.root / config).read_bytes()
+        except OSError:
+            return  # missing (the common case), or unreadable: as resolution sees it
+        contents[config] = data
+        if depth >= 4 or config.endswith("package.json"):
+            return
+        parent = _extended(config, read_jsonc(self.root / config))
+        if parent is not None:
+            self._read_config(parent, contents, depth + 1)
+
     # --- the one entry point ------------------------------------------------------------
 
     def resolve(self, importer: str, specifier: str) -> str | None:
@@ -262,6 +306,15 @@ class TsResolver:
         else:
             found = self._configured(importer_dir, specifier) or self._workspace(specifier)
         return None if found == importer else found
+
+
+def _extended(config: str, data: Any) -> str | None:
+    """The project config a tsconfig's relative ``extends`` names (a package's: None)."""
+    extends = data.get("extends") if isinstance(data, dict) else None
+    if not isinstance(extends, str) or not extends.startswith("."):
+        return None
+    parent = posixpath.normpath(posixpath.join(posixpath.dirname(config), extends))
+    return parent if parent.endswith(".json") else parent + ".json"
 
 
 def _condition_targets(value: Any) -> list[str]:

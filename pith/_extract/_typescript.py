@@ -11,13 +11,17 @@ What becomes what:
 - functions: ``function f``, ``const f = () => ...`` / ``= function``, ``exports.f = ...``,
   ``X.prototype.f = ...`` / ``X.f = ...`` at top level (qualname ``X.f``);
 - classes (abstract ones too) with their methods, arrow-function fields included;
-- symbols: all of the above, interfaces and enums (kind class), type aliases and other
+- symbols: all of the above, interfaces and enums (kind class) and the methods an interface
+  declares (kind method), type aliases and other
   top-level ``const``/``let``/``var`` (kind constant);
 - imports: ES ``import``, ``export ... from``, ``require()`` and dynamic ``import()`` with a
   literal specifier, resolved by `pith._extract._ts_imports.TsResolver`;
 - exports: named, ``default``, ``export { a as b }``, re-exports and ``export *``, CommonJS
   ``module.exports`` / ``exports.x``;
-- docstrings: the JSDoc block (``/** ... */``) right above a definition.
+- docstrings: the JSDoc block (``/** ... */``) right above a definition;
+- uses: of the file's and imported names, ``this.x`` members, and members through an instance
+  (``const c = new Client(); c.send()``, a parameter or variable typed ``Client``,
+  ``this.client.send()`` on a field that holds one): ``Client.send``, resolved at build.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from .._models import (
     UseFacts,
 )
 from ._python import MAX_FILE_BYTES, SourceLines, content_hash, problem_facts
-from ._symbols import MAX_USES, enclosing_class, line_scopes, link_chain
+from ._symbols import MAX_USES, _instance, enclosing_class, line_scopes, link_chain
 from ._terms import search_terms
 
 if TYPE_CHECKING:
@@ -71,6 +75,7 @@ _CONSTANT_NAME = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
 _URL = re.compile(r"^[`'\"]https?://")
 _BRACKET_SPACE = re.compile(r"([(\[<]) | ([)\]>])")
 _JSDOC_LINE = re.compile(r"^\s*\*? ?")
+_NAME_CHAIN = re.compile(r"[\w$]+(?:\.[\w$]+)*")
 
 # One query, one pass over the tree: the branches that make complexity, the names that may be
 # uses, `this.x`, literal `require("x")` / `import("x")`, throws and URL strings.
@@ -84,7 +89,32 @@ _QUERY = """
   arguments: (arguments . (string (string_fragment) @specifier) .))
 (throw_statement) @throw
 ((string_fragment) @url (#match? @url "^https?://."))
+(assignment_expression
+  left: (member_expression object: (this) property: (property_identifier) @field)
+  right: (new_expression))
+(variable_declarator name: (identifier) @bound)
+(assignment_expression left: (identifier) @bound)
+(variable_declarator name: (identifier) @made value: (new_expression))
+(assignment_expression left: (identifier) @made right: (new_expression))
+PARAMETERS
 """
+# The parameters a name is bound by, per grammar; in TypeScript, the names that a type may
+# make instances of a class (`@made`, as `new` does).
+_TS_PARAMETERS = """
+(required_parameter pattern: (identifier) @bound)
+(optional_parameter pattern: (identifier) @bound)
+[(variable_declarator name: (identifier) @made type: (type_annotation CLASS_TYPE))
+ (required_parameter pattern: (identifier) @made type: (type_annotation CLASS_TYPE))
+ (optional_parameter pattern: (identifier) @made type: (type_annotation CLASS_TYPE))]
+""".replace(
+    "CLASS_TYPE", "[(type_identifier) (generic_type) (nested_type_identifier) (union_type)]"
+)
+_JS_PARAMETERS = """
+(formal_parameters (identifier) @bound)
+(formal_parameters (assignment_pattern left: (identifier) @bound))
+"""
+# `null` and `undefined` in a union type: `c?: Client | null` still holds a Client.
+_NULLISH_TYPES = frozenset({"null", "undefined"})
 _FUNCTION_VALUES = frozenset(
     {"arrow_function", "function_expression", "function", "generator_function"}
 )
@@ -127,10 +157,11 @@ def _grammar(path: str) -> _Grammar:
         else:
             pointer = tree_sitter_javascript.language()
         language = tree_sitter.Language(pointer)
-        names = "(type_identifier)" if key != "javascript" else ""
+        script = key == "javascript"
+        query = _QUERY.replace("NAMES", "" if script else "(type_identifier)")
+        query = query.replace("PARAMETERS", _JS_PARAMETERS if script else _TS_PARAMETERS)
         grammar = _GRAMMARS[key] = _Grammar(
-            parser=tree_sitter.Parser(language),
-            query=tree_sitter.Query(language, _QUERY.replace("NAMES", names)),
+            parser=tree_sitter.Parser(language), query=tree_sitter.Query(language, query)
         )
     return grammar
 
@@ -222,6 +253,8 @@ class _Reader(SourceLines):
         self.captured: dict[str, list[tree_sitter.Node]] = {}  # by capture name of _QUERY
         self.stubs: set[str] = set()  # symbols of bodiless signatures, replaced by a body
         self.kinds: dict[str, SymbolKind] = {}  # qualname -> kind, once every symbol is known
+        # (class qualname, field) -> the class chain of the instance it holds, None if unclear
+        self.fields: dict[tuple[str, str], str | None] = {}
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -603,12 +636,16 @@ class _Reader(SourceLines):
             ):
                 method_name = self.text(member.child_by_field_name("name"))
                 method = self.function(member, f"{name}.{method_name}", method=True)
+                if method_name == "constructor":
+                    self.parameter_properties(name, member)
             elif member.type in ("public_field_definition", "field_definition"):
                 value = member.child_by_field_name("value")
                 field_name = member.child_by_field_name("name") or member.child_by_field_name(
                     "property"
                 )
-                if value is not None and value.type in _FUNCTION_VALUES:
+                if value is None or value.type not in _FUNCTION_VALUES:
+                    self.field(name, self.text(field_name), self.instance_class(member))
+                else:
                     self.declared.add(field_name.start_byte if field_name else -1)
                     method = self.function(
                         value,
@@ -635,6 +672,22 @@ class _Reader(SourceLines):
                 heading=heading,
             )
         )
+
+    def field(self, owner: str, name: str, chain: str | None) -> None:
+        """Field ``name`` of class ``owner`` holds an instance of class ``chain`` (None: of
+        something else); two different classes make it unclear."""
+        key = (owner, name)
+        self.fields[key] = chain if self.fields.get(key, chain) == chain else None
+
+    def parameter_properties(self, owner: str, constructor: tree_sitter.Node) -> None:
+        """``constructor(private readonly client: Client)`` declares field ``client``."""
+        parameters = constructor.child_by_field_name("parameters")
+        for parameter in parameters.named_children if parameters is not None else ():
+            pattern = parameter.child_by_field_name("pattern")
+            if pattern is None or pattern.type != "identifier":
+                continue
+            if any(c.type in ("accessibility_modifier", "readonly") for c in parameter.children):
+                self.field(owner, self.text(pattern), self.instance_class(parameter))
 
     def declarator(self, declaration: tree_sitter.Node, node: tree_sitter.Node) -> None:
         name_node = node.child_by_field_name("name")
@@ -732,6 +785,34 @@ class _Reader(SourceLines):
                         self.text(t) for t in heritage.named_children if t.type == "type_identifier"
                     ]
         self.add_symbol(name, kind, start, end, shown, self.docstring(node, SYMBOL_DOCSTRING_CHARS))
+        if node.type == "interface_declaration" and body is not None:
+            self.interface_methods(name, body)
+
+    def interface_methods(self, owner: str, body: tree_sitter.Node) -> None:
+        """The methods an interface declares (``send(p: string): void``, ``recv: () => T``):
+        symbols of kind method, so that a use through a value of that type finds them."""
+        for member in body.named_children:
+            if member.type == "method_signature":
+                shown = self.signature(member)
+            elif member.type == "property_signature":
+                annotation = member.child_by_field_name("type")
+                value = annotation.named_children[0] if annotation is not None else None
+                if value is None or value.type != "function_type":
+                    continue  # data, not a method
+                shown = _one_line(self.text(annotation))
+            else:
+                continue
+            name = self.text(member.child_by_field_name("name"))
+            if not name:
+                continue
+            self.add_symbol(
+                f"{owner}.{name}",
+                SymbolKind.METHOD,
+                member.start_point.row + 1,
+                member.end_point.row + 1,
+                f"{name}{shown}",
+                self.docstring(member, SYMBOL_DOCSTRING_CHARS),
+            )
 
     def assignment(self, statement: tree_sitter.Node, node: tree_sitter.Node) -> None:
         """``module.exports = ...``, ``exports.f = ...``, ``X.prototype.f = function``."""
@@ -827,12 +908,22 @@ class _Reader(SourceLines):
     ) -> tuple[str, str] | None:
         return link_chain(chain, scope, self.path, self.kinds, bindings)
 
-    def chains(self, interest: set[str]) -> Iterator[tuple[int, str]]:
-        """(line, ``a.b.c``) of each use of a name in ``interest``, and (line, ``this.x``)."""
+    def chains(
+        self, interest: set[str], instances: set[str], holders: set[str]
+    ) -> Iterator[tuple[int, str]]:
+        """(line, ``a.b.c``) of each use of a name in ``interest``, and of a name in
+        ``instances`` (that may hold an instance) when a member follows it; (line, ``this.x``),
+        ``this.x.y...`` for a field ``x`` in ``holders`` (one that holds an instance)."""
         data = self.data
         wanted = {name.encode() for name in interest}  # most names are not: no decoding
+        holding = {name.encode() for name in instances - interest}
         for node in self.captured.get("name", ()):
-            if data[node.start_byte : node.end_byte] not in wanted:
+            name_bytes = data[node.start_byte : node.end_byte]
+            if name_bytes not in wanted and (
+                name_bytes not in holding
+                or node.parent is None
+                or node.parent.type != "member_expression"
+            ):
                 continue
             if node.start_byte in self.declared:
                 continue
@@ -840,26 +931,111 @@ class _Reader(SourceLines):
             parent = node.parent
             if parent is not None and parent.type in _DECLARING_PARENTS:
                 continue
-            parts = [name]
-            current = node
-            while (
-                parent is not None
-                and parent.type in ("member_expression", "nested_type_identifier")
-                and parent.child_by_field_name(
-                    "object" if parent.type == "member_expression" else "module"
-                )
-                == current
-            ):
-                prop = parent.child_by_field_name(
-                    "property" if parent.type == "member_expression" else "name"
-                )
-                if prop is None:
-                    break
-                parts.append(self.text(prop))
-                current, parent = parent, parent.parent
-            yield node.start_point.row + 1, ".".join(parts)
+            yield node.start_point.row + 1, self.chain_from(node, [name])
         for node in self.captured.get("member", ()):
-            yield node.start_point.row + 1, f"this.{self.text(node)}"
+            name = self.text(node)
+            if name in holders and node.parent is not None:  # and what follows: `this.x.y`
+                yield node.start_point.row + 1, self.chain_from(node.parent, ["this", name])
+            else:
+                yield node.start_point.row + 1, f"this.{name}"
+
+    def chain_from(self, node: tree_sitter.Node, parts: list[str]) -> str:
+        """``a.b.c``: ``parts`` (what ``node`` names), then the names of the member
+        expressions (or nested type names) ``node`` is the object of."""
+        current, parent = node, node.parent
+        while (
+            parent is not None
+            and parent.type in ("member_expression", "nested_type_identifier")
+            and parent.child_by_field_name(
+                "object" if parent.type == "member_expression" else "module"
+            )
+            == current
+        ):
+            prop = parent.child_by_field_name(
+                "property" if parent.type == "member_expression" else "name"
+            )
+            if prop is None:
+                break
+            parts.append(self.text(prop))
+            current, parent = parent, parent.parent
+        return ".".join(parts)
+
+    def instances(
+        self, scopes: list[str], bindings: dict[str, tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[str, str] | None]:
+        """(scope, local name) -> the project class (file, dotted) it holds an instance of:
+        ``const c = new Client()``, ``c = new Client()``, ``let c: Client``, a parameter
+        ``c: Client`` (``Client | undefined``, ``Client<T>`` too). None for a name bound to
+        anything else in that scope (it hides an outer one), or to two different classes: its
+        uses are not guessed. What a function returns is not guessed either."""
+        found: dict[tuple[str, str], tuple[str, str] | None] = {}
+        data = self.data
+        # Only the names something may make an instance: most bindings are of no interest.
+        made = {data[n.start_byte : n.end_byte] for n in self.captured.get("made", ())}
+        for node in self.captured.get("bound", ()) if made else ():
+            if data[node.start_byte : node.end_byte] not in made:
+                continue
+            line = node.start_point.row + 1
+            scope = scopes[line] if line < len(scopes) else ""
+            chain = self.instance_class(node.parent) if node.parent is not None else None
+            linked = self.class_target(chain, scope, bindings)
+            key = (scope, self.text(node))
+            if key in found and found[key] != linked:
+                found[key] = None
+            else:
+                found[key] = linked
+        return found
+
+    def class_target(
+        self, chain: str | None, scope: str, bindings: dict[str, tuple[str, str]]
+    ) -> tuple[str, str] | None:
+        """Where class ``chain`` named in ``scope`` is: (file, dotted) of this file's class
+        (or interface) or of an imported name; None for anything else (this file's type alias
+        or function)."""
+        linked = None if chain is None else self.link(chain, scope, bindings)
+        if linked is None or linked[0] != self.path:
+            return linked
+        return linked if self.kinds.get(linked[1]) is SymbolKind.CLASS else None
+
+    def instance_class(self, holder: tree_sitter.Node) -> str | None:
+        """The class chain (``Client``, ``api.Client``) whose instance the name that
+        ``holder`` binds holds, as its ``new`` expression or its type says; None if neither
+        tells."""
+        value = holder.child_by_field_name("value") or holder.child_by_field_name("right")
+        if value is not None and value.type == "new_expression":
+            return self.name_chain(value.child_by_field_name("constructor"))
+        if holder.type == "assignment_expression":
+            return None
+        annotation = holder.child_by_field_name("type")
+        if annotation is None or annotation.type != "type_annotation":
+            return None
+        return self.type_chain(annotation.named_children[0] if annotation.named_children else None)
+
+    def type_chain(self, node: tree_sitter.Node | None) -> str | None:
+        """``Client`` of a type ``Client``, ``api.Client``, ``Client<T>`` or ``Client | null``."""
+        while node is not None:
+            if node.type in ("type_identifier", "nested_type_identifier"):
+                return self.name_chain(node)
+            if node.type == "generic_type":
+                node = node.child_by_field_name("name")
+            elif node.type == "union_type":
+                members: list[tree_sitter.Node] = []
+                pending = [node]
+                while pending:
+                    current = pending.pop()
+                    if current.type == "union_type":
+                        pending.extend(current.named_children)
+                    elif self.text(current) not in _NULLISH_TYPES:
+                        members.append(current)
+                node = members[0] if len(members) == 1 else None
+            else:
+                return None
+        return None
+
+    def name_chain(self, node: tree_sitter.Node | None) -> str | None:
+        """``a.b.C`` of a name or a chain of names; None for any other expression."""
+        text = self.text(node)
+        return text if node is not None and _NAME_CHAIN.fullmatch(text) else None
 
     def uses(
         self,
@@ -870,34 +1046,56 @@ class _Reader(SourceLines):
         interest = set(kinds) | set(bindings)
         interest.update(q.rpartition(".")[2] for q in kinds)
         scopes = line_scopes(list(symbols), len(self.lines))
+        instances = self.instances(scopes, bindings)
+        for node in self.captured.get("field", ()):  # `this.client = new Client()`
+            line = node.start_point.row + 1
+            owner = enclosing_class(scopes[line] if line < len(scopes) else "", kinds)
+            assignment = node.parent.parent if node.parent is not None else None
+            if owner is not None and assignment is not None:
+                self.field(owner, self.text(node), self.instance_class(assignment))
+        fields = {
+            key: linked
+            for key, chain in self.fields.items()
+            if (linked := self.class_target(chain, "", bindings)) is not None
+        }
         with_bases = {s.qualname for s in symbols if s.bases}
         found: list[UseFacts] = []
         seen: set[tuple[int, str, str]] = set()
-        for line, chain in sorted(self.chains(interest)):
+        holders = {name for _, name in fields}
+        holding = {name for (_, name), held in instances.items() if held is not None}
+        for line, chain in sorted(self.chains(interest, holding, holders)):
             scope = scopes[line] if line < len(scopes) else ""
             base, _, rest = chain.partition(".")
+            made: list[tuple[str, str, bool]] = []  # (file, dotted, member)
             if base == "this":
                 owner = enclosing_class(scope, kinds)
                 if owner is None:
                     continue
-                member = f"{owner}.{rest}"
+                first, _, after = rest.partition(".")
+                member = f"{owner}.{first}"
+                field = fields.get((owner, first)) if after else None
                 if member in kinds:  # the class's own
-                    use = UseFacts(line, scope, self.path, member, text=self.line_text(line))
+                    made.append((self.path, member, False))
+                elif field is not None:  # `this.client.send()`, client a Client
+                    file, dotted = field
+                    made.append((file, f"{dotted}.{after}", True))
                 elif owner in with_bases:  # maybe a base's: resolved at build
-                    use = UseFacts(
-                        line, scope, self.path, member, member=True, text=self.line_text(line)
-                    )
-                else:  # a field that holds data
-                    continue
+                    made.append((self.path, member, True))
             else:
                 target = self.link(chain, scope, bindings)
-                if target is None:
+                instance = _instance(instances, scope, base) if rest else None
+                if target is not None:
+                    made.append((*target, False))
+                    if kinds.get(target[1].partition(".")[0]) is not SymbolKind.CONSTANT:
+                        instance = None  # a name that is more than a module-level variable
+                if instance is not None:  # `const c = new Client()` ... `c.send()`
+                    file, dotted = instance
+                    made.append((file, f"{dotted}.{rest}", True))
+            for where, name, inherited in made:
+                if (line, where, name) in seen:
                     continue
-                use = UseFacts(line, scope, *target, text=self.line_text(line))
-            if (line, use.target, use.dotted) in seen:
-                continue
-            seen.add((line, use.target, use.dotted))
-            found.append(use)
+                seen.add((line, where, name))
+                found.append(UseFacts(line, scope, where, name, inherited, self.line_text(line)))
             if len(found) >= MAX_USES:
                 break
         return tuple(found)

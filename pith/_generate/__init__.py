@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ._engine import Generation, generate
     from ._limiter import FifoCapacityLimiter, FifoCapacityLimiterStatistics
     from ._report import GenerationReport, NodeError, NodeResult, Outcome, ProgressUpdate
-    from ._selection import Selection, select_nodes
+    from ._selection import NodeList, Selection, select_nodes
 
 _LAZY: dict[str, str] = {
     "AdaptiveConcurrency": "._adaptive",
@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "Generation": "._engine",
     "GenerationReport": "._report",
     "NodeError": "._report",
+    "NodeList": "._selection",
     "NodeResult": "._report",
     "Outcome": "._report",
     "ProgressUpdate": "._report",
@@ -45,6 +46,7 @@ __all__ = [
     "Generation",
     "GenerationReport",
     "NodeError",
+    "NodeList",
     "NodeResult",
     "Outcome",
     "ProgressUpdate",

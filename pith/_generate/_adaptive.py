@@ -10,7 +10,9 @@ with Retry-After):
   ``pause_max``);
 - with a ``limiter`` and ``adapt``, the limiter's ``total_tokens`` is cut by ``decrease`` (never
   below 1), at most once per round: refusals of requests admitted before the last cut do not
-  cut again, since they were sent under the old limit;
+  cut again, since they were sent under the old limit; a refusal right after a step up (one
+  slot back, below) steps back down to the limit that had just had a clean round instead: the
+  provider's limit was found, and halving from there would leave most of it unused;
 - after a round of clean successes (as many as the current limit), one slot comes back, up to
   the ``ceiling`` (the limit the run started with); a step up to the limit that was last refused,
   or above it, waits for ``probe_rounds`` clean rounds instead, since every probe that finds the
@@ -76,6 +78,8 @@ class AdaptiveConcurrency:
     _paused_until: float = attrs.field(init=False, default=-math.inf)
     _pauses_in_a_row: int = attrs.field(init=False, default=0)
     _refused_at: int | None = attrs.field(init=False, default=None)  # the limit last cut from
+    # The limit that had a clean round before the last step up (None: the last change was a cut).
+    _raised_from: int | None = attrs.field(init=False, default=None)
     _users: int = attrs.field(init=False, default=0)  # runs inside `overlay` now
     _set_to: int | None = attrs.field(init=False, default=None)  # the size this last set
 
@@ -161,7 +165,9 @@ class AdaptiveConcurrency:
         if self._refused_at is not None and self.current + 1 >= self._refused_at:
             rounds = self.probe_rounds  # probing the provider's limit again: not too often
         if self._clean >= rounds * self.current:
-            self._set(self.current + 1, f"{self._clean} clean replies")
+            clean = self.current
+            self._set(clean + 1, f"{self._clean} clean replies")
+            self._raised_from = clean
 
     def refused(self, round_: int, retry_after: float | None) -> None:
         """A request admitted in ``round_`` was refused for the rate (``retry_after``: seconds
@@ -178,7 +184,11 @@ class AdaptiveConcurrency:
         if self._adapting and round_ >= self._round:
             self._round += 1
             self._refused_at = self.current
-            self._set(max(1, math.floor(self.current * self.decrease)), why)
+            if self._raised_from is not None and self._raised_from < self.current:
+                self._set(self._raised_from, f"{why}, right after a step up")
+            else:
+                self._set(max(1, math.floor(self.current * self.decrease)), why)
+            self._raised_from = None
 
     @property
     def _adapting(self) -> bool:

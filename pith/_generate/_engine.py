@@ -44,7 +44,7 @@ from ._report import (
     Outcome,
     ProgressUpdate,
 )
-from ._selection import FORCE_PENDING, Selection, select_nodes
+from ._selection import FORCE_PENDING, NodeList, Selection, select_nodes
 
 __all__ = ["Generation", "generate", "only_cancels"]
 
@@ -159,10 +159,11 @@ class Generation:
         self.report.started_at = dt.datetime.now(dt.UTC)
         self.report.concurrency = self.limiter.total_tokens
         self._selected_at = min(selection.made_at, self.report.started_at)
-        for node in selection.phase_one:
-            self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_NODES)
-        for node in selection.phase_two:
-            self.report.results[node.id] = NodeResult(node.id, node.type, PHASE_MODULES)
+        results = self.report.results
+        for node_id, node_type in selection.phase_one.heads():
+            results[node_id] = NodeResult(node_id, node_type, PHASE_NODES)
+        for node_id, node_type in selection.phase_two.heads():
+            results[node_id] = NodeResult(node_id, node_type, PHASE_MODULES)
         self._keep_summaries = bool(selection.phase_two)
         # A reply that cannot be saved is paid for in vain: no call before a write goes through.
         await self._run_blocking(self.store.check_writable)
@@ -225,15 +226,16 @@ class Generation:
             self._room = trio.Event()
             await self._room.wait()
 
-    async def _phase_one(self, nursery: trio.Nursery, nodes: Sequence[Node]) -> None:
-        """Prepare phase one a batch at a time, submitting each batch in order."""
+    async def _phase_one(self, nursery: trio.Nursery, nodes: NodeList) -> None:
+        """Prepare phase one a batch at a time, submitting each batch in order (a batch's
+        nodes are made from the selection's compact list only then)."""
         start = 0
         while start < len(nodes) and self._halt is None:
             size = self._batch_size()
             await self._room_for(2 * size)
             if self._halt is not None:
                 return
-            batch = nodes[start : start + size]
+            batch = [nodes[i] for i in range(start, min(start + size, len(nodes)))]
             start += size
             prepared = await self._blocking.run(functools.partial(self._prepare_all, batch))
             for node, value in zip(batch, prepared, strict=True):
@@ -243,7 +245,7 @@ class Generation:
         """Submit each module once its sub-modules of this run are finished, in the order they
         became ready (selection order among those ready together), a batch at a time.
         Readiness is counted, never rescanned: each finished module costs its parents' count."""
-        order = {node.id: i for i, node in enumerate(selection.phase_two)}
+        order = {node_id: i for i, node_id in enumerate(selection.phase_two.ids)}
         nodes = selection.phase_two
         waiting_on: dict[str, int] = {}
         parents: dict[str, list[str]] = {}

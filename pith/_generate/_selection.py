@@ -1,11 +1,12 @@
-"""Which nodes a generator run writes, split into its two phases."""
+"""Which nodes a run writes, split into its two phases, held compactly until a batch needs them."""
 
 from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
+from typing import overload
 
 import attrs
 
@@ -15,17 +16,138 @@ from .._models import EdgeType, Node, NodeType
 from .._roles import Role, role_of
 from .._store import Store
 
-__all__ = ["FORCE_PENDING", "Selection", "select_nodes"]
+__all__ = ["FORCE_PENDING", "NodeList", "Selection", "select_nodes"]
 
 FORCE_PENDING = "force_pending"  # meta key: when the unfinished `--force` run started
+
+_TYPES = tuple(NodeType)
+_TYPE_CODES = {node_type: code for code, node_type in enumerate(_TYPES)}
+_HASH_BYTES = 32  # a source hash is 64 hex digits: held as 32 bytes
+# Rows read from the store at a time: what a selection of 100,000 nodes leaves behind in memory
+# is its ids and hashes, not every row it read.
+_ROWS = 2000
+
+# (id, type, path, name, source_hash): a node without its metadata (which no prompt reads).
+_Row = tuple[str, str, str, str, str]
+
+
+class NodeList(Sequence[Node]):
+    """Nodes held compactly: each one's id, a byte for its type and 32 bytes for its source
+    hash (about 110 bytes for a node of 100,000, against 1.4 kB for a `Node` with its
+    metadata). A node is made when it is read: the same id, type, path, name and source hash,
+    without the metadata (which no prompt reads). A path or name that is not the one its id
+    implies, or a hash that is not 64 hex digits, is kept as it is."""
+
+    __slots__ = ("_hashes", "_ids", "_odd", "_types")
+
+    def __init__(self, rows: Iterable[_Row] = ()) -> None:
+        self._ids: list[str] = []
+        self._types = bytearray()
+        self._hashes = bytearray()
+        # index -> (path, name, source hash) of a node that does not follow the rules above
+        self._odd: dict[int, tuple[str, str, str]] = {}
+        for row in rows:
+            self.append(row)
+
+    def append(self, row: _Row) -> None:
+        id_, type_, path, name, source_hash = row
+        node_type = NodeType(type_)
+        index = len(self._ids)
+        self._ids.append(id_)
+        self._types.append(_TYPE_CODES[node_type])
+        packed = _packed(source_hash)
+        self._hashes += packed or bytes(_HASH_BYTES)
+        if packed is None or (path, name) != _implied(id_, node_type):
+            self._odd[index] = (path, name, source_hash)
+
+    @property
+    def ids(self) -> Sequence[str]:
+        """The nodes' ids, in order (made without making the nodes)."""
+        return self._ids
+
+    def heads(self) -> Iterator[tuple[str, NodeType]]:
+        """``(id, type)`` of each node, in order, without making the nodes."""
+        return zip(self._ids, (_TYPES[code] for code in self._types), strict=True)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Node: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> NodeList: ...
+
+    def __getitem__(self, index: int | slice) -> Node | NodeList:
+        if isinstance(index, slice):
+            part = NodeList()
+            for i in range(*index.indices(len(self._ids))):
+                part.append(self._row(i))
+            return part
+        return self._node(range(len(self._ids))[index])
+
+    def __iter__(self) -> Iterator[Node]:
+        return map(self._node, range(len(self._ids)))
+
+    def __add__(self, other: NodeList) -> NodeList:
+        both = NodeList()
+        for part in (self, other):
+            for i in range(len(part)):
+                both.append(part._row(i))
+        return both
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NodeList):
+            return NotImplemented
+        return list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable (`append`), as a list
+
+    def __repr__(self) -> str:
+        return f"NodeList({len(self)} nodes)"
+
+    def _row(self, index: int) -> _Row:
+        id_ = self._ids[index]
+        node_type = _TYPES[self._types[index]]
+        odd = self._odd.get(index)
+        if odd is not None:
+            return (id_, str(node_type), *odd)
+        start = index * _HASH_BYTES
+        source_hash = self._hashes[start : start + _HASH_BYTES].hex()
+        return (id_, str(node_type), *_implied(id_, node_type), source_hash)
+
+    def _node(self, index: int) -> Node:
+        id_, type_, path, name, source_hash = self._row(index)
+        return Node(id_, NodeType(type_), path, name, source_hash)
+
+
+def _implied(id_: str, node_type: NodeType) -> tuple[str, str]:
+    """The path and name a node's id implies: ``path:qualname`` for a function, a path for a
+    file or a module (named by its last part)."""
+    if node_type is NodeType.FUNCTION:
+        path, _, name = id_.rpartition(":")
+        return path, name
+    return id_, id_.rpartition("/")[2]
+
+
+def _packed(source_hash: str) -> bytes | None:
+    if len(source_hash) != 2 * _HASH_BYTES:
+        return None
+    try:
+        packed = bytes.fromhex(source_hash)
+    except ValueError:
+        return None
+    return packed if packed.hex() == source_hash else None  # lowercase only: it reads back
 
 
 @attrs.frozen
 class Selection:
-    """The nodes a run will write, split by phase; phase two is ordered deepest first."""
+    """The nodes a run will write, split by phase; phase two is ordered deepest first. The
+    nodes are held compactly (see `NodeList`): a run makes a node's `Node` when its batch is
+    prepared."""
 
-    phase_one: tuple[Node, ...]
-    phase_two: tuple[Node, ...]
+    phase_one: NodeList
+    phase_two: NodeList
     # module id -> the ids of its sub-modules that are also in this selection
     submodules: dict[str, tuple[str, ...]]
     # A package whose prose is current, chosen because its children's may change: its id ->
@@ -44,7 +166,7 @@ class Selection:
     left_out: tuple[tuple[str, int], ...] = ()
 
     @property
-    def nodes(self) -> tuple[Node, ...]:
+    def nodes(self) -> NodeList:
         return self.phase_one + self.phase_two
 
     def __len__(self) -> int:
@@ -72,52 +194,48 @@ def select_nodes(
     matching everything below it), exactly the nodes they match, tests or not.
     """
     made_at = dt.datetime.now(dt.UTC)
-    nodes = store.nodes()
-    if not node_ids:
-        nodes, left_out = _in_scope(nodes, paths, _configured_globs(store))
-    else:
-        left_out = ()
     if node_ids:
-        by_id = {node.id: node for node in nodes}
-        for node_id in node_ids:
-            if node_id not in by_id:
-                close = store.suggest_ids(node_id)
-                hint = f"; did you mean {', '.join(close)}?" if close else ""
-                raise UsageError(f"no node with id {node_id!r}{hint} (see `pith list`)")
-        chosen = [by_id[node_id] for node_id in dict.fromkeys(node_ids)]
-    elif force:
-        chosen = nodes
-    else:
-        chosen = []  # below
-    contains = store.edges(type=EdgeType.CONTAINS)
-    forced_since = made_at.isoformat() if force and not node_ids else None
+        return _named(store, node_ids, made_at)
+    configured = _configured_globs(store)
+    # An interrupted `--force` is continued: what it had not rewritten yet is chosen too.
+    forced_since = made_at.isoformat() if force else store.get_meta(FORCE_PENDING)
+    older = store.prose_written_before(forced_since) if forced_since and not force else set()
+    written_from = {} if force else store.prose_source_hashes()
+    phase_one = NodeList()
+    modules: dict[str, _Row] = {}  # every module in scope: the packages above come from them
+    chosen_modules: list[str] = []
+    wanted: set[str] = set()
     force_remaining = 0
+    left: dict[str, int] = {}
+    for row in _rows(store):
+        id_, type_, path, _, source_hash = row
+        if not _in_scope(path, type_, paths, configured, left):
+            continue
+        if type_ == NodeType.MODULE:
+            modules[id_] = row
+        if not force:
+            current = written_from.get(id_) == source_hash
+            if current and id_ not in older:
+                continue
+            force_remaining += current
+            wanted.add(id_)
+        if type_ == NodeType.MODULE:
+            chosen_modules.append(id_)
+        else:
+            phase_one.append(row)
     if_children_change: dict[str, tuple[str, ...]] = {}
-    if not node_ids and not force:
-        # An interrupted `--force` is continued: what it had not rewritten yet is chosen too.
-        forced_since = store.get_meta(FORCE_PENDING)
-        older = store.prose_written_before(forced_since) if forced_since else set()
-        written_from = store.prose_source_hashes()
-        chosen = [
-            node
-            for node in nodes
-            if written_from.get(node.id) != node.source_hash or node.id in older
-        ]
-        force_remaining = sum(written_from.get(node.id) == node.source_hash for node in chosen)
-        by_id = {node.id: node for node in nodes}
-        parent = {  # packages only: a file's prose is not written from its functions'
-            edge.target: edge.source
-            for edge in contains
-            if edge.source in by_id and by_id[edge.source].type is NodeType.MODULE
-        }
-        wanted = {node.id for node in chosen}
+    if not force:
+        # The packages above what is chosen: their prose is written from their children's
+        # summaries, which this run changes.
+        contains = store.edges(type=EdgeType.CONTAINS)
+        parent = {edge.target: edge.source for edge in contains if edge.source in modules}
         ancestors: set[str] = set()
-        for node in list(chosen):
-            above = parent.get(node.id)
+        for node_id in list(wanted):
+            above = parent.get(node_id)
             while above is not None and above not in wanted:
                 wanted.add(above)
                 ancestors.add(above)
-                chosen.append(by_id[above])
+                chosen_modules.append(above)
                 above = parent.get(above)
         for edge in contains:
             if edge.source in ancestors and edge.target in wanted:
@@ -125,24 +243,71 @@ def select_nodes(
                     *if_children_change.get(edge.source, ()),
                     edge.target,
                 )
-    chosen.sort(key=lambda node: node.id)
-    modules = [node for node in chosen if node.type is NodeType.MODULE]
-    module_ids = {node.id for node in modules}
-    submodules: dict[str, tuple[str, ...]] = {}
-    if modules:
-        for edge in contains:
-            if edge.source in module_ids and edge.target in module_ids:
-                submodules[edge.source] = (*submodules.get(edge.source, ()), edge.target)
     return Selection(
-        phase_one=tuple(node for node in chosen if node.type is not NodeType.MODULE),
-        phase_two=tuple(sorted(modules, key=_depth_first)),
-        submodules=submodules,
+        phase_one=phase_one,
+        phase_two=_phase_two(modules[m] for m in chosen_modules),
+        submodules=_submodules(store, set(chosen_modules)),
         if_children_change=if_children_change,
         made_at=made_at,
         forced_since=forced_since,
         force_remaining=force_remaining,
-        left_out=left_out,
+        left_out=tuple(sorted(left.items(), key=lambda item: (-item[1], item[0]))),
     )
+
+
+def _named(store: Store, node_ids: Sequence[str], made_at: dt.datetime) -> Selection:
+    """Exactly the nodes named, whether or not their prose is current."""
+    rows: list[_Row] = []
+    for node_id in dict.fromkeys(node_ids):
+        found = store._query(f"{_SELECT} WHERE id = ?", (node_id,))
+        if not found:
+            close = store.suggest_ids(node_id)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise UsageError(f"no node with id {node_id!r}{hint} (see `pith list`)")
+        rows.append(found[0])
+    rows.sort(key=lambda row: row[0])
+    modules = [row for row in rows if row[1] == NodeType.MODULE]
+    return Selection(
+        phase_one=NodeList(row for row in rows if row[1] != NodeType.MODULE),
+        phase_two=_phase_two(modules),
+        submodules=_submodules(store, {row[0] for row in modules}),
+        made_at=made_at,
+    )
+
+
+_SELECT = "SELECT id, type, path, name, source_hash FROM nodes"
+
+
+def _rows(store: Store) -> Iterator[_Row]:
+    """Every node's row (without its metadata), by id, read `_ROWS` at a time."""
+    last = ""
+    while True:
+        rows = store._query(f"{_SELECT} WHERE id > ? ORDER BY id LIMIT ?", (last, _ROWS))
+        yield from rows
+        if len(rows) < _ROWS:
+            return
+        last = rows[-1][0]
+
+
+def _phase_two(modules: Iterable[_Row]) -> NodeList:
+    """Modules deepest first (a package after its sub-packages), then by id."""
+    return NodeList(sorted(modules, key=lambda row: _depth_first(row[0])))
+
+
+def _submodules(store: Store, modules: set[str]) -> dict[str, tuple[str, ...]]:
+    """Module id -> its sub-modules, both among ``modules``."""
+    submodules: dict[str, tuple[str, ...]] = {}
+    if not modules:
+        return submodules
+    rows = store._query(
+        "SELECT e.source, e.target FROM edges e JOIN nodes n ON n.id = e.target"
+        " WHERE e.type = ? AND n.type = ? ORDER BY e.source, e.target",
+        (str(EdgeType.CONTAINS), str(NodeType.MODULE)),
+    )
+    for source, target in rows:
+        if source in modules and target in modules:
+            submodules[source] = (*submodules.get(source, ()), target)
+    return submodules
 
 
 def matches(path: str, globs: Iterable[str]) -> bool:
@@ -165,23 +330,21 @@ def _configured_globs(store: Store) -> tuple[str, ...]:
 
 
 def _in_scope(
-    nodes: list[Node], paths: Sequence[str], configured: Sequence[str]
-) -> tuple[list[Node], tuple[tuple[str, int], ...]]:
-    """The nodes a run may write, and what it leaves out (tests and examples) by default."""
+    path: str, type_: str, paths: Sequence[str], configured: Sequence[str], left: dict[str, int]
+) -> bool:
+    """Whether a run may write the node at ``path``: with ``paths``, whether they match it;
+    else source code, or a test or example that ``configured`` names. What is left out is
+    counted in ``left`` by its top-level directory."""
     if paths:
-        return [node for node in nodes if matches(node.path, paths)], ()
-    kept: list[Node] = []
-    left: dict[str, int] = {}
-    for node in nodes:
-        if role_of(node.path) is Role.SOURCE or matches(node.path, configured):
-            kept.append(node)
-        else:
-            top = PurePosixPath(node.path).parts[0]
-            top = f"{top}/" if "/" in node.path or node.type is NodeType.MODULE else top
-            left[top] = left.get(top, 0) + 1
-    return kept, tuple(sorted(left.items(), key=lambda item: (-item[1], item[0])))
+        return matches(path, paths)
+    if role_of(path) is Role.SOURCE or matches(path, configured):
+        return True
+    top = PurePosixPath(path).parts[0]
+    top = f"{top}/" if "/" in path or type_ == NodeType.MODULE else top
+    left[top] = left.get(top, 0) + 1
+    return False
 
 
-def _depth_first(node: Node) -> tuple[int, str]:
-    depth = -1 if node.id == "." else node.id.count("/")
-    return (-depth, node.id)
+def _depth_first(node_id: str) -> tuple[int, str]:
+    depth = -1 if node_id == "." else node_id.count("/")
+    return (-depth, node_id)

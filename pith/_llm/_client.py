@@ -43,6 +43,7 @@ from ._errors import (
 from ._http import (
     MAX_REPLY_BYTES,
     BoundedDecoder,
+    ClientPool,
     CookielessClient,
     Reply,
     read_usage,
@@ -148,15 +149,24 @@ class LLMClient:
         headers = {"HTTP-Referer": REFERER, "X-Title": "pith", "Accept-Encoding": "gzip, deflate"}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key}"
-        self._http = CookielessClient(
-            headers=headers,
-            timeout=httpx.Timeout(
-                connect=connect_timeout, read=timeout, write=timeout, pool=timeout
+        http_timeout = httpx.Timeout(
+            connect=connect_timeout, read=timeout, write=timeout, pool=timeout
+        )
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections
+        )
+        # Made once: every client of the pool verifies certificates the same way, and loading
+        # the CA bundle costs tens of milliseconds.
+        verify = httpx.create_ssl_context() if transport is None else True
+        self._http = ClientPool(
+            lambda: CookielessClient(
+                headers=headers,
+                timeout=http_timeout,
+                limits=limits,
+                transport=transport,
+                verify=verify,
             ),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
+            shard=transport is None and max_connections is None,
         )
 
     @classmethod
@@ -438,8 +448,14 @@ class LLMClient:
         error, or one JSON reply). At most `MAX_REPLY_BYTES` are read, and only unencoded: a
         stream cannot be decoded under the cap piece by piece."""
         headers = {"Accept": "text/event-stream", "Accept-Encoding": "identity"}
-        request = self._http.build_request("POST", self._url, json=body, headers=headers)
-        response = await self._http.send(request, stream=True)
+        with self._http.lease() as http:
+            request = http.build_request("POST", self._url, json=body, headers=headers)
+            response = await http.send(request, stream=True)
+            return await self._read_streamed(response, emitter)
+
+    async def _read_streamed(
+        self, response: httpx.Response, emitter: RedactingEmitter
+    ) -> tuple[str, Usage] | Reply:
         try:
             media_type = response.headers.get("content-type", "").partition(";")[0].strip()
             if response.status_code != 200 or media_type != "text/event-stream":
@@ -487,9 +503,10 @@ class LLMClient:
     async def _post_bounded(self, body: dict[str, Any]) -> Reply:
         """POST, reading at most `MAX_REPLY_BYTES` of the reply: a huge or endless body costs
         that much memory and no more."""
-        request = self._http.build_request("POST", self._url, json=body)
-        response = await self._http.send(request, stream=True)
-        return await self._read_bounded(response)
+        with self._http.lease() as http:
+            request = http.build_request("POST", self._url, json=body)
+            response = await http.send(request, stream=True)
+            return await self._read_bounded(response)
 
     async def _read_bounded(self, response: httpx.Response) -> Reply:
         """``response``'s body, at most `MAX_REPLY_BYTES` of it, decoded; closes it."""

@@ -7,6 +7,7 @@ import json
 import attrs
 
 from .._models import ClassFacts, FileFacts, FunctionFacts, GitFacts, converter
+from .._roles import language_of
 from ._connection import dumps
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
 
 
 LARGE_CLASS_LINES = 1000  # a public class this long: its long or complex methods get nodes
+_SCRIPTS = frozenset({"TypeScript", "JavaScript"})
 # What a file's facts hold that is stored elsewhere than their JSON.
 _ELSEWHERE = ("git", "symbols", "uses", "bindings", "star_imports")
 
@@ -52,6 +54,8 @@ class Definition:
     end_line: int
     complexity: int
     source_hash: str
+    # A TypeScript/JavaScript `export`: its declared public API (Python's: always False)
+    exported: bool = False
 
 
 @attrs.frozen
@@ -78,6 +82,7 @@ class FileOutline:
     def from_facts(cls, facts: FileFacts) -> FileOutline:
         every: list[FunctionFacts | ClassFacts] = [*facts.functions, *facts.classes]
         public = [d for d in every if not d.name.startswith("_")]
+        exports = frozenset(facts.exports) if language_of(facts.path) in _SCRIPTS else frozenset()
         definitions = [
             Definition(
                 name=d.name,
@@ -87,6 +92,7 @@ class FileOutline:
                 end_line=d.end_line,
                 complexity=d.complexity,
                 source_hash=d.source_hash,
+                exported=d.name in exports,
             )
             for d in public
         ]
