@@ -30,6 +30,7 @@ from __future__ import annotations
 import builtins
 import fnmatch
 import functools
+import heapq
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -204,7 +205,7 @@ def rank(
     scores, weighed = _scores(store, query, terms)
     why: dict[str, list[str]] = {f: [] for f in scores}
     # Words said together in one definition: the file's score grows with their share.
-    best = sorted(scores, key=lambda f: (-scores[f], f))[:FOCUS_FROM]
+    best = heapq.nsmallest(FOCUS_FROM, scores, key=lambda f: (-scores[f], f))
     for file_id, (share, name) in _focus(store, best, weighed).items():
         scores[file_id] *= 1.0 + FOCUS * share
         if share >= 0.5:
@@ -234,7 +235,7 @@ def rank(
             why.setdefault(file_id, []).append(f"module {_module_name(file_id)}")
     # The rest of the rules re-rank the best candidates only (a common word matches most
     # files of a large project).
-    scores = dict(sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:CANDIDATES])
+    scores = dict(heapq.nsmallest(CANDIDATES, scores.items(), key=lambda i: (-i[1], i[0])))
     wanted = set(kinds) if kinds is not None else None
     asked = asked_kinds(query)
     tooling_asked = bool(set(terms) & _TOOLING_ASKS)
@@ -397,7 +398,7 @@ def _module_words(file_id: str) -> frozenset[str]:
 
 def _spread(store: Store, scores: dict[str, float], why: dict[str, list[str]]) -> None:
     """Give the neighbours (imports, importers) of the top hits a share of their score."""
-    top = sorted(scores, key=lambda f: (-scores[f], f))[:GRAPH_FROM]
+    top = heapq.nsmallest(GRAPH_FROM, scores, key=lambda f: (-scores[f], f))
     shares: dict[str, float] = {}
     for file_id in top:
         for edge in store.edges(file_id):
