@@ -15,7 +15,7 @@ from pith._build import build
 from pith._extract import extract
 from pith._store import Store
 from pith._wiki._ask import brief
-from pith._wiki._retrieve import exact_names, rank_files
+from pith._wiki._retrieve import exact_names, query_terms, rank_files
 
 
 def built(root: Path, data: Path) -> Store:
@@ -241,3 +241,9 @@ def test_builtin_names_inside_an_expression_are_not_names_asked_for() -> None:
     assert exact_names("Fix using `Json[list[str]]` type") == ["json"]
     assert exact_names("`str`") == ["str"]
     assert exact_names("what calls `dict.get` here") == ["get"]
+
+
+def test_versions_and_issue_numbers_say_when_not_where() -> None:
+    assert query_terms("Fix schemas introduced in 0.119.0 (#5342)") == ["fix", "schema", "introduc"]
+    assert query_terms("HTTP 404 page, v2.1 api") == ["http", "404", "page", "api"]
+    assert "sha256" in query_terms("sha256 digest")

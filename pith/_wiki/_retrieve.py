@@ -105,6 +105,7 @@ _IDENTIFIER = re.compile(
 )
 
 
+_VERSION = re.compile(r"(?<![\w.])(?:v?\d+(?:\.\d+)+|#\d+)(?![\w.])")
 _BUILTINS = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|[cm]?[jt]sx?)\b")  # Python, TypeScript, JavaScript
 
@@ -133,8 +134,9 @@ def asked_kinds(query: str) -> set[str]:
 
 
 def query_terms(query: str) -> list[str]:
-    """The distinct retrieval tokens of ``query``, at most `MAX_TERMS`."""
-    return list(dict.fromkeys(words(query)))[:MAX_TERMS]
+    """The distinct retrieval tokens of ``query``, at most `MAX_TERMS`; a version
+    (``0.119.0``, ``v2.1``) or an issue number (``#5342``) says when, not where: left out."""
+    return list(dict.fromkeys(words(_VERSION.sub(" ", query))))[:MAX_TERMS]
 
 
 def exact_names(query: str) -> list[str]:
