@@ -334,10 +334,12 @@ def _focus(
     return {f: (said / total, name) for f, (said, name) in out.items()}
 
 
-NOT_WORD = re.compile(r"[^a-z0-9_]+")
+NOT_WORD = re.compile(r"[^a-z0-9_]+")  # what separates `pith._tokens` tokens in lowercase text
 
 
 def definitions(outline: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every definition of an outline (`Store.definitions_of`): functions, classes and
+    their methods."""
     yield from outline["functions"]
     for klass in outline["classes"]:
         yield klass
@@ -346,6 +348,8 @@ def definitions(outline: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 @functools.lru_cache(maxsize=65_536)
 def name_words(qualname: str) -> frozenset[str]:
+    """The retrieval tokens of a qualified name (``BaseClient._redirect_headers``: the whole
+    names and their parts)."""
     return frozenset(words(qualname))
 
 
