@@ -264,7 +264,10 @@ def _entry_markdown(entry: dict[str, Any]) -> str:
         lines.append(md.line(entry["summary"][:400]))
     for symbol in entry["symbols"]:
         where = f"{entry['id']}:{symbol['line']}"
-        lines.append(f"- {md.code(symbol['signature'])} at {md.code(where)}")
+        # A method's header does not say its class, and a file may have several `send`s.
+        owner = symbol["id"].rpartition(":")[2].rpartition(".")[0]
+        of = f" in {md.code(owner)}" if owner else ""
+        lines.append(f"- {md.code(symbol['signature'])}{of} at {md.code(where)}")
         if symbol["doc"]:
             lines.append(f"  {md.line(symbol['doc'])}")
         if symbol["callers_count"]:
