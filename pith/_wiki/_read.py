@@ -414,7 +414,11 @@ class WikiReader:
         for reference in references:
             if reference.path != file_id:
                 counts[reference.caller] = counts.get(reference.caller, 0) + 1
-        top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_CALLERS]
+        # The code a change can break first: a test calling it twenty times is still a test
+        # (listed under tests); production callers lead, most uses first.
+        top = sorted(counts.items(), key=lambda item: (is_test_path(item[0]), -item[1], item[0]))[
+            :TOP_CALLERS
+        ]
         git = facts.git if facts is not None else None
         return {
             "importers": importers,
