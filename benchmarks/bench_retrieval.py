@@ -323,6 +323,11 @@ def pith_rankings(data_dir: Path, query: str) -> dict[str, list[str]]:
     return out
 
 
+def place(ranked: Sequence[str], item: str) -> str:
+    """The 1-based rank of ``item`` in ``ranked``, "-" when it is not there."""
+    return str(ranked.index(item) + 1) if item in ranked else "-"
+
+
 def distinct(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -414,7 +419,12 @@ def main() -> int:
     )
     parser.add_argument("--tasks", type=int, default=35, help="tasks per repository")
     parser.add_argument("--repos", default=",".join(REPOS), help="owner/name,...")
-    parser.add_argument("--show", action="store_true", help="print each task's misses")
+    parser.add_argument(
+        "--show",
+        action="store_true",
+        help="print each task's misses: the changed files not in pith's top 10, with their "
+        "rank in pith's list and in bm25 text's (- when not there), and pith's top 5",
+    )
     args = parser.parse_args()
     repos = [r.strip() for r in args.repos.split(",") if r.strip()]
     if not args.mirrors:
@@ -464,11 +474,16 @@ def main() -> int:
                 results[system].append(row)
                 overall[system].append(row)
             if args.show:
-                best = rankings.get("ask", rankings["search files"])[:10]
+                ours = rankings.get("ask", rankings["search files"])
+                best = ours[:10]
                 missed = [f for f in task["answer"] if f not in best]
                 if missed:
                     print(f"  {repo} {task['sha'][:8]} {first_line(task['query'])[:70]!r}")
-                    print(f"    missed {missed}; got {best[:5]}")
+                    theirs = rankings["bm25 text"]
+                    ranks = ", ".join(
+                        f"{f} (#{place(ours, f)}, bm25 text #{place(theirs, f)})" for f in missed
+                    )
+                    print(f"    missed {ranks}; got {best[:5]}")
         per_repo[repo] = results
         table(repo, results)
         size = sum(1 for _ in (clone).rglob("*.py"))

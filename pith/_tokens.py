@@ -16,7 +16,6 @@ Tokens hold only ``[a-z0-9_]``: safe inside a quoted FTS5 string.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 __all__ = ["STOP_WORDS", "bounded_words", "stem", "words"]
@@ -51,7 +50,35 @@ def stem(word: str) -> str:
 def words(text: str) -> list[str]:
     """The retrieval tokens of ``text``, in order (see the module docstring)."""
     out: list[str] = []
-    for token in _TOKEN.findall(text):
+    cache = _SPLIT
+    for run in _runs(text):
+        split = cache.get(run)
+        if split is None:
+            split = _split(run)
+        out += split
+    return out
+
+
+# A run of ASCII letters, digits and underscores is one `_TOKEN` (``raise_for_status``), or two
+# when it starts with digits (``2to3``: ``2``, ``to3``). Runs are found by turning every other
+# byte of the UTF-8 text into a space and splitting: twice as fast as a regular expression.
+_IDENTIFIER_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+_RUN_BYTES = bytes(c if c in _IDENTIFIER_BYTES else 0x20 for c in range(256))
+# Run -> its retrieval tokens: the same identifiers recur across a codebase's files, and
+# splitting and stemming one costs a hundred times a lookup. Bounded by clearing.
+_SPLIT: dict[bytes, tuple[str, ...]] = {}
+_SPLIT_MAX = 200_000
+
+
+def _runs(text: str) -> list[bytes]:
+    """The runs of identifier characters of ``text``, in order."""
+    return text.encode("utf-8", "surrogatepass").translate(_RUN_BYTES).split()
+
+
+def _split(run: bytes) -> tuple[str, ...]:
+    """The retrieval tokens of one run (see `_runs`), cached in `_SPLIT`."""
+    out: list[str] = []
+    for token in _TOKEN.findall(run.decode("ascii")):
         pieces = [p for p in token.split("_") if p]
         parts = [part for piece in pieces for part in _PARTS.findall(piece)]
         whole = token.strip("_").lower()
@@ -61,22 +88,38 @@ def words(text: str) -> list[str]:
             out += [stem(p.lower()) for p in parts if len(p) > 1 and p.lower() not in STOP_WORDS]
         elif len(whole) > 1 and whole not in STOP_WORDS:
             out.append(stem(whole))
-    return out
+    if len(_SPLIT) >= _SPLIT_MAX:
+        _SPLIT.clear()
+    split = _SPLIT[run] = tuple(out)
+    return split
 
 
 def bounded_words(texts: Iterable[str], *, repeat: int = 3, limit: int = 40_000) -> str:
     """The tokens of ``texts`` as one space-separated string, each token at most ``repeat``
     times (term frequency saturates anyway) and at most ``limit`` characters in all."""
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
+    # A run seen `repeat` times has given each of its tokens `repeat` times already: the rest
+    # of its occurrences add nothing, and are not looked at again.
+    seen: dict[bytes, int] = {}
     kept: list[str] = []
+    keep = kept.append
     size = 0
+    cache = _SPLIT
     for text in texts:
-        for token in words(text):
-            counts[token] += 1
-            if counts[token] > repeat:
+        for run in _runs(text):
+            times = seen.get(run, 0)
+            if times >= repeat:
                 continue
-            size += len(token) + 1
-            if size > limit:
-                return " ".join(kept)
-            kept.append(token)
+            seen[run] = times + 1
+            split = cache.get(run)
+            if split is None:
+                split = _split(run)
+            for word in split:
+                count = counts.get(word, 0) + 1
+                counts[word] = count
+                if count <= repeat:
+                    size += len(word) + 1
+                    if size > limit:
+                        return " ".join(kept)
+                    keep(word)
     return " ".join(kept)

@@ -193,6 +193,7 @@ def test_ask_briefs_the_right_code_with_pointers(reader: WikiReader) -> None:
     assert first["symbols"][0]["id"] == "pkg/client.py:Client._redirect_headers"
     assert first["symbols"][0]["line"] == 15
     assert "`pkg/client.py:15`" in briefing.markdown
+    assert " in `Client` at `pkg/client.py:15`" in briefing.markdown  # a method says its class
     assert "drop the Authorization header" in briefing.markdown  # its docstring
     assert first["tests"] == ["tests/test_client.py"]
     # Where it is used (Client.send), from the references pith resolved.

@@ -81,3 +81,53 @@ def test_uses_through_instances(tmp_path: Path) -> None:
         assert _uses(reader.callers("web/client.py:Client.get").to_json(), "tests") == [
             ("tests/test_app.py", 6)
         ]
+
+
+BLOCKS: dict[str, str | bytes] = {
+    **PROJECT,
+    "web/blocks.py": (
+        "from .app import App\n"
+        "from .client import Client\n"
+        "def in_blocks(kind, items):\n"
+        "    match kind:\n"
+        "        case 'a':\n"
+        "            first = App()\n"
+        "            first.route('/match')\n"
+        "    try:\n"
+        "        pass\n"
+        "    except ValueError:\n"
+        "        second = App()\n"
+        "        second.route('/except')\n"
+        "    for item in items:\n"
+        "        pass\n"
+        "    else:\n"
+        "        third: App = App()\n"
+        "        third.route('/else')\n"
+        "class Holder:\n"
+        "    def run(self):\n"
+        "        while True:\n"
+        "            with Client() as client:\n"
+        "                client.get('/while')\n"
+        "async def in_async():\n"
+        "    async with Client() as client:\n"
+        "        client.get('/async')\n"
+    ),
+}
+
+
+def test_instances_made_in_any_block(tmp_path: Path) -> None:
+    """An instance bound in a match case, an except handler, a loop's else, a method's loop or
+    an ``async with`` is found: the walk that gathers them visits every statement."""
+    root = write_tree(tmp_path / "demo", BLOCKS)
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        route = _uses(reader.callers("web/app.py:App.route").to_json(), "callers")
+        assert [use for use in route if use[0] == "web/blocks.py"] == [
+            ("web/blocks.py", 7),
+            ("web/blocks.py", 12),
+            ("web/blocks.py", 17),
+        ]
+        get = _uses(reader.callers("web/client.py:Client.get").to_json(), "callers")
+        assert get == [("web/blocks.py", 22), ("web/blocks.py", 25)]

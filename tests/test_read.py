@@ -256,3 +256,42 @@ def test_impact_says_the_command_that_runs_each_tests_language(tmp_path: Path) -
     assert "npx vitest run src/net.test.ts" in script.to_markdown()
     assert python.to_json()["commands"] == ["pytest tests/test_auth.py"]
     assert "pytest tests/test_auth.py" in python.to_markdown()
+
+
+def test_context_of_a_widely_imported_file_starts_with_before_you_change_this(
+    tmp_path: Path,
+) -> None:
+    """Ten or more importers: how many files and functions use it, the top callers (production
+    code first, though a test uses it more), its tests; fewer: no block."""
+    root = tmp_path / "proj"
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/core.py": "def connect(url):\n    return url\n\n\ndef close():\n    return 0\n",
+        "pkg/rare.py": "from pkg.core import close\n\n\ndef shut():\n    return close()\n",
+        "tests/test_core.py": (
+            "from pkg.core import connect\n\n\ndef test_connect():\n" + "    connect('a')\n" * 20
+        ),
+    }
+    for i in range(11):
+        calls = "    connect('x')\n" * (i % 3 + 1)
+        files[f"pkg/m{i}.py"] = f"from pkg.core import connect\n\n\ndef use{i}():\n{calls}"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        answer = reader.context(["pkg/core.py"])
+        data = answer.to_json()["files"][0]
+        markdown = answer.to_markdown()
+        rare = reader.context(["pkg/rare.py"]).to_json()["files"][0]
+    block = data["before_change"]
+    assert block["importers"] == 13  # eleven modules, pkg/rare.py and the test
+    assert block["functions"] == 13  # use0..use10, shut, test_connect
+    callers = [c["id"] for c in block["top_callers"]]
+    assert callers == [f"pkg/m{i}.py:use{i}" for i in (2, 5, 8, 1, 10)]  # 3 uses, then 2
+    assert block["tests"] == ["tests/test_core.py"]
+    assert markdown.startswith("# pkg/core.py\n\n> **Before you change this**: 13 files import it")
+    assert "`pkg/m2.py:use2` (3)" in markdown
+    assert "before_change" not in rare or rare["before_change"] is None

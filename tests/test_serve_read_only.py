@@ -72,6 +72,8 @@ def test_the_premise_nobody_can_write_there(read_only_data: Path) -> None:
         ["show", "pkg/core.py:connect"],
         ["context", "app.py"],
         ["search", "connect"],
+        ["ask", "open a connection"],
+        ["impact", "pkg/core.py"],
     ],
 )
 def test_reading_commands_work(read_only_data: Path, args: list[str]) -> None:
@@ -80,9 +82,27 @@ def test_reading_commands_work(read_only_data: Path, args: list[str]) -> None:
         sys.executable, "-m", "pith", "--data-dir", str(read_only_data), *args
     )
     result = subprocess.run(command, capture_output=True, **options)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
     assert result.stdout
     assert sorted(os.listdir(read_only_data)) == before  # no -wal, no -shm, nothing
+
+
+def test_callers_of_a_store_older_than_its_references_say_what_to_do(
+    read_only_data: Path, request: pytest.FixtureRequest
+) -> None:
+    command, options = as_reader(
+        sys.executable, "-m", "pith", "--data-dir", str(read_only_data), "callers", "connect"
+    )
+    result = subprocess.run(command, capture_output=True, **options)
+    if request.node.callspec.params["read_only_data"] == "current":
+        assert (result.returncode, result.stderr) == (0, ""), result.stderr
+        assert "pkg/core.py:connect" in result.stdout
+        return
+    # Read as it is where it cannot be migrated: no references to list, and no "did you mean"
+    # naming the very id asked for.
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("pith: error: this store (schema 3) predates the references")
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_serve_answers_and_stops(read_only_data: Path) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 
@@ -51,6 +51,11 @@ _BLOCKS = (
     ast.While,
     ast.Match,
 )
+_Block = (
+    ast.If | ast.Try | ast.TryStar | ast.With | ast.AsyncWith | ast.For | ast.AsyncFor | ast.While
+) | ast.Match
+_BLOCK_TYPES = frozenset(_BLOCKS)
+_DEF_TYPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
 _LEAVES = frozenset({ast.Load, ast.Store, ast.Del, ast.Constant})
 # Fields that never hold a name or an expression: not worth a look.
 _NOT_EXPRESSIONS = frozenset(
@@ -58,6 +63,8 @@ _NOT_EXPRESSIONS = frozenset(
     | {"name", "id", "attr", "arg", "asname", "module", "names", "type_ignores", "tag"}
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# What may bind a name to an instance (`_instances`).
+_Assignment = ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith
 
 
 @attrs.frozen
@@ -110,7 +117,8 @@ def collect(
         if isinstance(definition, ClassFacts):
             by_qualname.update((m.qualname, m) for m in definition.methods)
     found: dict[str, tuple[int, SymbolFacts, list[str]]] = {}
-    _definitions(visitor, tree.body, "", None, by_qualname, found)
+    assignments: list[_Assignment] = []
+    _definitions(visitor, tree.body, "", None, by_qualname, found, assignments)
 
     bindings: dict[str, tuple[str, str]] = {}
     stars: list[str] = []
@@ -143,43 +151,60 @@ def collect(
     interest = set(kinds) | set(bindings) | _MEMBER_BASES
     interest.update(q.rpartition(".")[2] for q in kinds)
     scopes = line_scopes(symbols, len(visitor.lines))
-    instances = _instances(tree, path, kinds, scopes, link)
+    instances = _instances(assignments, path, kinds, scopes, link)
     interest.update(name for (_, name), found in instances.items() if found is not None)
-    uses: list[UseFacts] = []
-    seen: set[tuple[int, str, str, str]] = set()  # `f(f(x))` is one use of f
-    for line, chain in _chains(tree, interest):
-        scope = scopes[line] if line < len(scopes) else ""
+
+    def resolve(chain: str, scope: str) -> tuple[str, str, bool] | None:
+        """Where ``chain`` used in ``scope`` leads: (file, dotted, through a base class or an
+        instance), or None when not to a project name."""
         base, _, rest = chain.partition(".")
         if base in _MEMBER_BASES:
             owner = enclosing_class(scope, kinds)
             if owner is None or not rest:
-                continue
+                return None
             member = f"{owner}.{rest.partition('.')[0]}"
             if member in kinds:  # the class's own: resolved here
-                use = (line, scope, path, _longest(kinds, member, rest.partition(".")[2]))
-                inherited = False
-            elif owner in with_bases:  # maybe a base's: resolved at build
-                use, inherited = (line, scope, path, f"{owner}.{rest}"), True
-            else:  # an instance attribute
-                continue
+                return path, _longest(kinds, member, rest.partition(".")[2]), False
+            if owner in with_bases:  # maybe a base's: resolved at build
+                return path, f"{owner}.{rest}", True
+            return None  # an instance attribute
+        target = link(chain, scope)
+        instance = _instance(instances, scope, base) if rest else None
+        if target is not None and kinds.get(target[1].partition(".")[0]) is not (
+            SymbolKind.CONSTANT
+        ):
+            instance = None  # a name that is more than a module-level variable
+        if instance is not None:  # `app = FastAPI()` ... `app.add_api_route(...)`
+            file, dotted = instance
+            return file, f"{dotted}.{rest}", True
+        if target is None:
+            return None
+        return target[0], target[1], False
+
+    uses: list[UseFacts] = []
+    seen: set[tuple[int, str, str, str]] = set()  # `f(f(x))` is one use of f
+    # A chain leads to one place from one scope: resolved once (`self.x` recurs).
+    resolved: dict[tuple[str, str], tuple[str, str, bool] | None] = {}
+    texts: dict[int, str] = {}
+    last = len(scopes)
+    for line, chain in _chains(tree, interest):
+        scope = scopes[line] if line < last else ""
+        key = (scope, chain)
+        if key in resolved:
+            leads = resolved[key]
         else:
-            target = link(chain, scope)
-            instance = _instance(instances, scope, base) if rest else None
-            if target is not None and kinds.get(target[1].partition(".")[0]) is not (
-                SymbolKind.CONSTANT
-            ):
-                instance = None  # a name that is more than a module-level variable
-            if instance is not None:  # `app = FastAPI()` ... `app.add_api_route(...)`
-                file, dotted = instance
-                use, inherited = (line, scope, file, f"{dotted}.{rest}"), True
-            elif target is None:
-                continue
-            else:
-                use, inherited = (line, scope, *target), False
+            leads = resolved[key] = resolve(chain, scope)
+        if leads is None:
+            continue
+        file, dotted, inherited = leads
+        use = (line, scope, file, dotted)
         if use in seen:
             continue
         seen.add(use)
-        uses.append(UseFacts(*use, member=inherited, text=visitor.line_text(line)))
+        text = texts.get(line)
+        if text is None:
+            text = texts[line] = visitor.line_text(line)
+        uses.append(UseFacts(line, scope, file, dotted, member=inherited, text=text))
         if len(uses) >= MAX_USES:
             break
     return Symbols(
@@ -220,7 +245,7 @@ def link_chain(
 
 
 def _instances(
-    tree: ast.Module,
+    assignments: list[_Assignment],
     path: str,
     kinds: Mapping[str, SymbolKind],
     scopes: list[str],
@@ -228,9 +253,10 @@ def _instances(
 ) -> dict[tuple[str, str], tuple[str, str] | None]:
     """(scope, local name) -> the project class (file, dotted) it holds an instance of, for
     ``x = Cls(...)`` and ``with Cls(...) as x``; None for a name assigned anything else in that
-    scope (it hides an outer one), or two different things: its uses are not guessed."""
+    scope (it hides an outer one), or two different things: its uses are not guessed.
+    ``assignments``: every such statement of the file (`_definitions` gathers them)."""
     found: dict[tuple[str, str], tuple[str, str] | None] = {}
-    for node in ast.walk(tree):
+    for node in assignments:
         pairs: list[tuple[ast.expr | None, ast.expr | None]] = []
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             pairs.append((node.targets[0], node.value))
@@ -286,13 +312,17 @@ def _definitions(
     owner: SymbolKind | None,
     known: Mapping[str, FunctionFacts | ClassFacts],
     found: dict[str, tuple[int, SymbolFacts, list[str]]],
+    assignments: list[_Assignment],
 ) -> None:
     """Every definition in ``body`` (and the blocks of its branches), depth first.
-    ``owner``: the kind of the enclosing definition (None at module level)."""
+    ``owner``: the kind of the enclosing definition (None at module level). Every statement
+    is visited: the assignments and ``with`` statements among them go to ``assignments``."""
     for statement in body:
-        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        statement_type = type(statement)  # exact: the parser makes no subclasses
+        if statement_type in _DEF_TYPES:
+            statement = cast(ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef, statement)
             qualname = f"{prefix}{statement.name}"
-            is_class = isinstance(statement, ast.ClassDef)
+            is_class = statement_type is ast.ClassDef
             if is_class:
                 kind = SymbolKind.CLASS
             elif owner is SymbolKind.CLASS:
@@ -313,8 +343,11 @@ def _definitions(
                 if isinstance(statement, ast.ClassDef):
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
                 found[qualname] = (rank, symbol, chains)
-            _definitions(visitor, statement.body, f"{qualname}.", kind, known, found)
-        elif isinstance(statement, _BLOCKS):
+            _definitions(visitor, statement.body, f"{qualname}.", kind, known, found, assignments)
+        elif statement_type in _BLOCK_TYPES:
+            statement = cast(_Block, statement)
+            if isinstance(statement, ast.With | ast.AsyncWith):
+                assignments.append(statement)
             blocks: list[list[ast.stmt]] = []
             if isinstance(statement, ast.Match):
                 blocks += [case.body for case in statement.cases]
@@ -326,9 +359,12 @@ def _definitions(
                 blocks += [*(h.body for h in statement.handlers), statement.orelse]
                 blocks.append(statement.finalbody)
             for block in blocks:
-                _definitions(visitor, block, prefix, owner, known, found)
-        elif owner is None and isinstance(statement, ast.Assign | ast.AnnAssign):
-            _constants(visitor, statement, found)
+                _definitions(visitor, block, prefix, owner, known, found, assignments)
+        elif statement_type is ast.Assign or statement_type is ast.AnnAssign:
+            statement = cast(ast.Assign | ast.AnnAssign, statement)
+            assignments.append(statement)
+            if owner is None:
+                _constants(visitor, statement, found)
 
 
 def _symbol(

@@ -48,30 +48,57 @@ class Search(Connection):
             rows = self._query(sql, (" OR ".join(terms), name, limit))
         return [(str(i), str(t), round(float(score), 4)) for i, t, score in rows]
 
-    def retrieve(
-        self, terms: Sequence[str], weights: Sequence[float], limit: int
-    ) -> list[tuple[str, float]] | None:
-        """(file id, score) of the files best matching any of ``terms`` (`pith._tokens` tokens)
-        in the retrieval index, best first; ``weights`` per column (path, defines, names, text,
-        body, history, prose). None when this store has no retrieval index (an older schema read
-        where it cannot be migrated)."""
-        safe = [t for t in terms if t and _TOKEN.fullmatch(t)]
-        if not safe:
-            return []
+    def retrieve_each(
+        self, terms: Sequence[str], weights: Sequence[float]
+    ) -> tuple[int, dict[str, dict[str, float]]] | None:
+        """(how many files the retrieval index holds, term -> {file id: its FTS5 bm25 score
+        for that term alone}) for each of ``terms`` (`pith._tokens` tokens), ``weights`` per
+        column (path, defines, names, text, body, history, prose). FTS5's score for all the
+        terms at once is the sum of these, so a caller can weigh each term and see which
+        terms a file matches. None when this store has no retrieval index (an older schema
+        read where it cannot be migrated)."""
         columns = ", ".join(f"{float(w)!r}" for w in weights)
         sql = (
-            f"SELECT n.id, -bm25(retrieval, {columns}) AS score"
-            " FROM retrieval r JOIN nodes n ON n.rowid = r.rowid WHERE retrieval MATCH ?"
-            " ORDER BY score DESC, n.id LIMIT ?"
+            f"SELECT n.id, -bm25(retrieval, {columns}) FROM retrieval r"
+            " JOIN nodes n ON n.rowid = r.rowid WHERE retrieval MATCH ?"
         )
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(safe))
+        out: dict[str, dict[str, float]] = {}
         try:
-            rows = self._query(sql, (match, limit))
+            count = int(self._query("SELECT count(*) FROM retrieval_docsize")[0][0])
+            for term in dict.fromkeys(t for t in terms if t and _TOKEN.fullmatch(t)):
+                out[term] = {str(i): float(s) for i, s in self._query(sql, (f'"{term}"',))}
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):
                 return None
             raise
-        return [(str(i), float(s)) for i, s in rows]
+        return count, out
+
+    def symbol_openings(
+        self, paths: Sequence[str], chars: int, containing: Sequence[str]
+    ) -> list[tuple[str, str, str]]:
+        """(path, qualname, the first ``chars`` characters of its docstring in lower case, or
+        "") of the symbols in ``paths`` whose name or opening holds one of ``containing``
+        (lowercase substrings); none in a store without the symbol tables."""
+        safe = [t for t in dict.fromkeys(containing) if t and _TOKEN.fullmatch(t)]
+        if not safe:
+            return []
+        # LIKE folds ASCII case without building a string per row (and its "_" matches any
+        # character: a wider filter, never a narrower one).
+        opening = f"substr(docstring, 1, {int(chars)})"
+        wanted = " OR ".join(
+            f"qualname LIKE '%{t}%' OR {opening} LIKE '%{t}%'" for t in safe
+        )  # tokens are [a-z0-9_]: safe inside quotes
+        sql = (
+            f"SELECT path, qualname, lower(coalesce({opening}, '')) FROM symbols"
+            " WHERE path IN ({marks}) AND (" + wanted + ")"
+        )
+        try:
+            rows = self._query_in(sql, paths)
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise
+        return [(str(p), str(q), str(d)) for p, q, d in rows]
 
     def defining(self, names: Sequence[str]) -> dict[str, set[str]]:
         """Name -> the file ids that define a class, function or method of that name (lowercase,

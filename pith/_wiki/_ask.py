@@ -16,9 +16,7 @@
 
 from __future__ import annotations
 
-import functools
 import math
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +25,17 @@ import attrs
 from .._generate._compact import compact_header
 from .._models import ClassFacts, EdgeType, FunctionFacts, is_test_path
 from .._store import Store
-from .._tokens import words
 from . import _markdown as md
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
-from ._retrieve import RankedFile, exact_names, file_kind, query_terms, rank_files
+from ._retrieve import (
+    NOT_WORD,
+    RankedFile,
+    definitions,
+    exact_names,
+    file_kind,
+    name_words,
+    rank,
+)
 
 if TYPE_CHECKING:
     from .._llm import LLMClient
@@ -101,12 +106,13 @@ def brief(
 ) -> Briefing:
     """The briefing for ``question`` within ``budget`` tokens (see the module docstring)."""
     budget = max(MIN_BUDGET, min(budget, MAX_BUDGET))
-    ranked = rank_files(store, question, limit=MAX_FILES, path=path, kinds=kinds)
+    ranking = rank(store, question, limit=MAX_FILES, path=path, kinds=kinds)
+    ranked = ranking.files
     head = [f"# Ask: {md.line(question.splitlines()[0][:200] if question.strip() else '')}", ""]
     if not ranked:
         text = "\n".join([*head, "Nothing in this codebase matches these words.", ""])
         return Briefing(question, budget, (), text, 0)
-    terms = set(query_terms(question))
+    terms = ranking.weights
     names = set(exact_names(question))
     briefs = store.briefs(r.id for r in ranked)
     outlines = store.definitions_of([r.id for r in ranked])
@@ -143,7 +149,7 @@ def _entry(
     file: RankedFile,
     brief_row: tuple[str, str | None, bool] | None,
     outline: dict[str, Any] | None,
-    terms: set[str],
+    terms: dict[str, float],
     names: set[str],
 ) -> dict[str, Any]:
     summary = brief_row[1] if brief_row else None
@@ -170,23 +176,29 @@ def _entry(
 
 
 def _symbols(
-    store: Store, file_id: str, outline: dict[str, Any], terms: set[str], names: set[str]
+    store: Store,
+    file_id: str,
+    outline: dict[str, Any],
+    terms: dict[str, float],
+    names: set[str],
 ) -> list[dict[str, Any]]:
     """The definitions in ``outline`` (`Store.definitions_of`) the question is about, best
-    first."""
+    first: by the question's words in their names, then in their docstrings' openings, each
+    word by its weight (`Ranking.weights`: a rare word counts more than a common one)."""
     scored: list[tuple[float, int, dict[str, Any]]] = []
-    for definition in _definitions(outline):
-        name_words = _name_words(definition["qualname"])
+    needles = [(" " + t, w) for t, w in terms.items()]
+    for definition in definitions(outline):
+        named = name_words(definition["qualname"]) & terms.keys()
         # The docstring's opening only: what a symbol is about is said first (and a large
         # file's every docstring, tokenized whole, cost most of a briefing's time).
         # A term (a stem) counts when a word of the docstring's opening starts with it: a
         # substring test per term, no tokenizing (a briefing reads hundreds of docstrings).
         opening = (definition.get("docstring") or "")[:DOC_WORDS_CHARS].lower()
-        padded = " " + _NOT_WORD.sub(" ", opening)
-        in_doc = sum(1 for t in terms if " " + t in padded)
-        score = 2.0 * len(name_words & terms) + 0.5 * in_doc
+        padded = " " + NOT_WORD.sub(" ", opening) if opening else ""
+        in_doc = sum(w for needle, w in needles if needle in padded) if padded else 0.0
+        score = 2.0 * sum(terms[t] for t in named) + 0.5 * in_doc
         if definition["name"].lower() in names or definition["qualname"].lower() in names:
-            score += 10
+            score += 1000  # a name asked for comes first
         if score > 0:
             scored.append((score, definition["start_line"], definition))
     scored.sort(key=lambda s: (-s[0], s[1]))
@@ -218,21 +230,6 @@ def _symbols(
             }
         )
     return out
-
-
-_NOT_WORD = re.compile(r"[^a-z0-9_]+")
-
-
-@functools.lru_cache(maxsize=65_536)
-def _name_words(qualname: str) -> frozenset[str]:
-    return frozenset(words(qualname))
-
-
-def _definitions(outline: dict[str, Any]) -> Iterable[dict[str, Any]]:
-    yield from outline["functions"]
-    for klass in outline["classes"]:
-        yield klass
-        yield from klass.get("methods", ())
 
 
 def _header(definition: dict[str, Any]) -> str:
@@ -267,7 +264,10 @@ def _entry_markdown(entry: dict[str, Any]) -> str:
         lines.append(md.line(entry["summary"][:400]))
     for symbol in entry["symbols"]:
         where = f"{entry['id']}:{symbol['line']}"
-        lines.append(f"- {md.code(symbol['signature'])} at {md.code(where)}")
+        # A method's header does not say its class, and a file may have several `send`s.
+        owner = symbol["id"].rpartition(":")[2].rpartition(".")[0]
+        of = f" in {md.code(owner)}" if owner else ""
+        lines.append(f"- {md.code(symbol['signature'])}{of} at {md.code(where)}")
         if symbol["doc"]:
             lines.append(f"  {md.line(symbol['doc'])}")
         if symbol["callers_count"]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import attrs
 
-from .._errors import NotFoundError
+from .._errors import NotFoundError, UsageError
 from .._models import EdgeType, FileFacts, NodeType, converter, is_test_path
 from .._roles import SCRIPT_SUFFIXES, script_test_command
 from .._store import Store, Symbol
@@ -414,7 +414,11 @@ class WikiReader:
         for reference in references:
             if reference.path != file_id:
                 counts[reference.caller] = counts.get(reference.caller, 0) + 1
-        top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP_CALLERS]
+        # The code a change can break first: a test calling it twenty times is still a test
+        # (listed under tests); production callers lead, most uses first.
+        top = sorted(counts.items(), key=lambda item: (is_test_path(item[0]), -item[1], item[0]))[
+            :TOP_CALLERS
+        ]
         git = facts.git if facts is not None else None
         return {
             "importers": importers,
@@ -497,8 +501,15 @@ class WikiReader:
 
     def callers(self, node_id: str) -> Callers:
         """The uses of a symbol (by id or unique bare name, see `pith._wiki._views.resolve_symbol`)
-        or of every symbol of a file; `NotFoundError` for an unknown id."""
+        or of every symbol of a file; `NotFoundError` for an unknown id, `UsageError` for a store
+        older than the references (read where it cannot be migrated)."""
         node_id = check_id(node_id)
+        if not self.store.has_symbols:
+            raise UsageError(
+                f"this store (schema {self.store.schema_version}) predates the references pith "
+                "records: open it once where its data dir is writable (any pith command "
+                "migrates it), then run `pith extract PATH` to record them"
+            )
         node = self.store.node(node_id.removeprefix("./"))
         if node is None:  # a path as typed (`_client.py`, `httpx._client`): see pith._resolve
             try:

@@ -6,6 +6,14 @@
 - a file scores by what pith knows of it, each field weighed (`WEIGHTS`): its path, its
   definitions' names (methods too), docstrings, signatures and key statements, its whole
   source, the subjects of the commits that touched it, and its prose;
+- each word of the question counts by its rarity (Lucene's idf: a word in most files still
+  counts a little), a word that says what to do (`TASK_WORDS`: "fix", "add") less;
+- a file's score is scaled by the share of the question's words (weighed) it matches
+  (`COVERAGE`): all of the question's words once beat one of them many times;
+- words said together in one definition (its name, its docstring's opening) lift the file by
+  the share they say (`FOCUS`); a file whose module name the question says is lifted
+  (`MODULE_NAME`, `MODULE_TOP`), a development script (``scripts/``, ``setup.py``) lowered
+  (`TOOLING`) unless asked for;
 - a file that defines a name the question spells exactly (``raise_for_status``,
   ``FunctionAuth``, a word in backquotes) is lifted above files that only mention it;
 - source comes before tests and examples (docs, tutorials and demos too: `pith._roles`)
@@ -19,10 +27,14 @@ question names it (``Client`` -> ``httpx/_client.py:Client``), else the file.
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import functools
+import heapq
+import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import attrs
 
@@ -33,11 +45,16 @@ from .._tokens import words
 
 __all__ = [
     "KINDS",
+    "NOT_WORD",
     "WEIGHTS",
     "RankedFile",
+    "Ranking",
     "asked_kinds",
+    "definitions",
     "file_kind",
+    "name_words",
     "query_terms",
+    "rank",
     "rank_files",
     "search_hits",
     "wanted_file",
@@ -47,7 +64,27 @@ __all__ = [
 WEIGHTS = (3.0, 2.0, 3.0, 1.5, 1.0, 1.0, 1.5)
 KINDS = ("source", "test", "example")
 MAX_TERMS = 48
-CANDIDATES = 300  # files scored before the rules re-rank them
+TOOLING = 0.5  # a development script's score (``scripts/``, ``setup.py``), unless asked for
+MODULE_TOP = 0.5  # of the top score, added too: few files bear a name, so saying it is telling
+MODULE_NAME = 0.5  # added to a file's score, relative, when the question says its module name
+FOCUS = 1.0  # added to a file's score, relative, times the share its best symbol says
+FOCUS_WORD = 0.25  # of the heaviest word's weight: a word telling enough to read symbols by
+FOCUS_FROM = 30  # best files whose symbols are read
+OPENING_CHARS = 300  # of a docstring's opening, read for the words a symbol is about
+CANDIDATES = 300  # best files re-ranked by the rules (kinds, the graph)
+COVERAGE = 1.0  # power of the share of the question's words (idf-weighed) a file matches
+TASK_WORD = 0.3  # weight of a word that says what to do, not where ("fix", "add")
+# Module names that say nothing of what is in them.
+_VAGUE_MODULES = frozenset({"main", "__main__", "init", "core", "base", "utils", "util", "misc"})
+# Words of a task that say what to do, not where (as `pith._tokens.words` folds them).
+TASK_WORDS = frozenset(
+    words(
+        """add adds added fix fixes fixed fixing update updates updated remove removes removed
+        change changes changed support supports use uses make makes allow allows improve
+        improved better bug issue instead now also new old don doesn should would could
+        properly correctly handle handles handling option options when"""
+    )
+)
 NOT_ASKED = 0.3  # a test, example or docs file's score, relative, unless asked for
 ASKED = 0.7  # and when asked for: the code itself still matters most
 EXACT_NAME = 1.0  # of the top score, added once per exact name a file defines: it comes first
@@ -68,6 +105,8 @@ _IDENTIFIER = re.compile(
 )
 
 
+_VERSION = re.compile(r"(?<![\w.])(?:v?\d+(?:\.\d+)+|#\d+)(?![\w.])")
+_BUILTINS = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 _FILE_NAME = re.compile(r"[\w./-]*\w\.(?:py|[cm]?[jt]sx?)\b")  # Python, TypeScript, JavaScript
 
 
@@ -95,20 +134,25 @@ def asked_kinds(query: str) -> set[str]:
 
 
 def query_terms(query: str) -> list[str]:
-    """The distinct retrieval tokens of ``query``, at most `MAX_TERMS`."""
-    return list(dict.fromkeys(words(query)))[:MAX_TERMS]
+    """The distinct retrieval tokens of ``query``, at most `MAX_TERMS`; a version
+    (``0.119.0``, ``v2.1``) or an issue number (``#5342``) says when, not where: left out."""
+    return list(dict.fromkeys(words(_VERSION.sub(" ", query))))[:MAX_TERMS]
 
 
 def exact_names(query: str) -> list[str]:
     """The names ``query`` spells as code: in backquotes, dotted, snake_case or CamelCase, or
-    a one-word query (``Client``); each as the retrieval
-    index holds a whole name (lowercase; a dotted name's last part)."""
+    a one-word query (``Client``); each as the retrieval index holds a whole name (lowercase;
+    a dotted name's last part). A builtin inside a larger expression (``str`` in
+    ``Json[list[str]]``) is no name asked for."""
     bare_words = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", query)
     if 0 < len(bare_words) <= SHORT_QUERY and not re.search(r"[^\w\s.`:/-]", query):
         return list(dict.fromkeys(w.strip("_").lower() for w in bare_words if len(w) > 2))
     out = []
     for quoted, bare in _IDENTIFIER.findall(query):
-        for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", quoted or bare):
+        found = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", quoted or bare)
+        for name in found:
+            if len(found) > 1 and name in _BUILTINS:
+                continue  # `Json[list[str]]` is about Json, not about every file defining str
             if quoted or "_" in name.strip("_") or re.search(r"[a-z][A-Z]|[A-Z][a-z]+[A-Z]", name):
                 token = name.strip("_").lower()
                 if len(token) > 2:
@@ -123,6 +167,15 @@ def _named_files(query: str) -> list[str]:
     return list(dict.fromkeys(m.lstrip("./") for m in _FILE_NAME.findall(query)))
 
 
+@attrs.frozen
+class Ranking:
+    """The ranked files of a question, and how much each of its words weighs (by its rarity,
+    less for a task word: what picks a file's symbols too)."""
+
+    files: tuple[RankedFile, ...]
+    weights: dict[str, float]
+
+
 def rank_files(
     store: Store,
     query: str,
@@ -135,14 +188,30 @@ def rank_files(
 
     ``path``: only files matching this glob (``httpx/*``; a directory ``httpx/`` means below
     it). ``kinds``: only files of these kinds (`KINDS`), none demoted."""
+    return list(rank(store, query, limit=limit, path=path, kinds=kinds).files)
+
+
+def rank(
+    store: Store,
+    query: str,
+    *,
+    limit: int = 10,
+    path: str | None = None,
+    kinds: Iterable[str] | None = None,
+) -> Ranking:
+    """`rank_files`, with the weight of each of the question's words (every word 1.0 in an
+    older store)."""
     terms = query_terms(query)
     if not terms:
-        return []
-    found = store.retrieve(terms, WEIGHTS, CANDIDATES)
-    if found is None:  # an older store: its node search, one row per file
-        found = _legacy(store, query)
-    scores = dict(found)
+        return Ranking((), {})
+    scores, weighed = _scores(store, query, terms)
     why: dict[str, list[str]] = {f: [] for f in scores}
+    # Words said together in one definition: the file's score grows with their share.
+    best = heapq.nsmallest(FOCUS_FROM, scores, key=lambda f: (-scores[f], f))
+    for file_id, (share, name) in _focus(store, best, weighed).items():
+        scores[file_id] *= 1.0 + FOCUS * share
+        if share >= 0.5:
+            why[file_id].append(f"about {name}")
     # FTS5's bm25 gives a word found in most files almost nothing: the floor keeps an exact
     # name ahead even when every other score is near zero.
     top = max(max(scores.values(), default=0.0), 1.0)
@@ -156,12 +225,28 @@ def rank_files(
             if file_id == named or file_id.endswith("/" + named):
                 scores[file_id] += EXACT_NAME * top
                 why.setdefault(file_id, []).append(f"named {named}")
+    said = _plain_words(query)
+    for file_id in scores:
+        # A module name holds a word of the question (a cheap test first: most do not).
+        name = _module_name(file_id).lower()
+        if not any(word in name for word in said):
+            continue
+        module = _module_words(file_id)
+        if module and (module <= said or name.strip("_") in said):
+            scores[file_id] = scores[file_id] * (1.0 + MODULE_NAME) + MODULE_TOP * top
+            why.setdefault(file_id, []).append(f"module {_module_name(file_id)}")
+    # The rest of the rules re-rank the best candidates only (a common word matches most
+    # files of a large project).
+    scores = dict(heapq.nsmallest(CANDIDATES, scores.items(), key=lambda i: (-i[1], i[0])))
     wanted = set(kinds) if kinds is not None else None
     asked = asked_kinds(query)
+    tooling_asked = bool(set(terms) & _TOOLING_ASKS)
     for file_id in scores:
         kind = file_kind(file_id)
         if wanted is None and kind != "source":
             scores[file_id] *= ASKED if kind in asked else NOT_ASKED
+        elif wanted is None and not tooling_asked and _is_tooling(file_id):
+            scores[file_id] *= TOOLING
     _spread(store, scores, why)
     # Source first, then what the question did not ask for (tests, examples, docs), each by
     # score: a test full of the question's words still comes after the code it tests.
@@ -179,12 +264,147 @@ def rank_files(
         out.append(RankedFile(file_id, round(scores[file_id], 4), kind, tuple(reasons)))
         if len(out) >= limit:
             break
+    return Ranking(tuple(out), weighed or dict.fromkeys(terms, 1.0))
+
+
+def _scores(
+    store: Store, query: str, terms: Sequence[str]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(file id -> how well it matches ``terms``, term -> its weight: how much it tells files
+    apart, less for a word that says what to do rather than where)."""
+    found = store.retrieve_each(terms, WEIGHTS)
+    if found is None:  # an older store: its node search, one row per file
+        return dict(_legacy(store, query)), {}
+    count, per_term = found
+    weight = {t: TASK_WORD if t in TASK_WORDS else 1.0 for t in per_term}
+    if all(w < 1.0 for t, w in weight.items() if per_term[t]):
+        weight = dict.fromkeys(weight, 1.0)  # only task words: they are the question
+    scores: dict[str, float] = {}
+    matched: dict[str, float] = {}
+    weighed: dict[str, float] = {}
+    for term, files in per_term.items():
+        if not files:
+            continue  # no file has it: it cannot tell files apart
+        hits = len(files)
+        # FTS5's idf is zero for a word in more than half the files (one file of a small
+        # project each); Lucene's stays positive, so such a word still counts, a little.
+        ratio = (count - hits + 0.5) / (hits + 0.5)
+        idf = math.log(1.0 + ratio)
+        rescale = weight[term] * idf / max(math.log(ratio) if ratio > 0 else 0.0, 1e-6)
+        weighed[term] = weight[term] * idf
+        for file_id, score in files.items():
+            scores[file_id] = scores.get(file_id, 0.0) + score * rescale
+            matched[file_id] = matched.get(file_id, 0.0) + weight[term] * idf
+    # A file matching more of the question's distinct words comes first: the question is
+    # about all of them, not about one word said many times.
+    total = sum(weighed.values())
+    for file_id in scores:
+        scores[file_id] *= (matched[file_id] / total) ** COVERAGE
+    return scores, weighed
+
+
+def _focus(
+    store: Store, files: Sequence[str], weighed: dict[str, float]
+) -> dict[str, tuple[float, str]]:
+    """File id -> (the share of the question's words, weighed, that its best symbol's name
+    and docstring's opening say together, that symbol's name), for ``files``: words said
+    together in one definition are more likely what the question is about than the same
+    words strewn over a file."""
+    total = sum(weighed.values())
+    out: dict[str, tuple[float, str]] = {}
+    if not total or len(weighed) < 2:
+        return out
+    # A term (a stem) counts in a docstring when it is in its opening: a substring test per
+    # term, no tokenizing (a question reads thousands of docstrings).
+    # Stems are in the words they come from ("redirect" in "redirected"), but for "y" from
+    # "ies" ("retry" from "retries"): the store keeps the symbols holding one of them.
+    # A symbol saying only common words says little: only those saying a telling word (of
+    # weight at least `FOCUS_WORD` of the heaviest) are read.
+    heaviest = max(weighed.values())
+    stems = [
+        t[:-1] if t.endswith("y") and len(t) > 3 else t
+        for t, w in weighed.items()
+        if w >= FOCUS_WORD * heaviest
+    ]
+    for file_id, qualname, opening in store.symbol_openings(files, OPENING_CHARS, stems):
+        named = name_words(qualname)
+        said = sum(w for t, w in weighed.items() if t in named or (opening and t in opening))
+        if said > out.get(file_id, (0.0, ""))[0]:
+            out[file_id] = (said, qualname)
+    return {f: (said / total, name) for f, (said, name) in out.items()}
+
+
+NOT_WORD = re.compile(r"[^a-z0-9_]+")  # what separates `pith._tokens` tokens in lowercase text
+
+
+def definitions(outline: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every definition of an outline (`Store.definitions_of`): functions, classes and
+    their methods."""
+    yield from outline["functions"]
+    for klass in outline["classes"]:
+        yield klass
+        yield from klass.get("methods", ())
+
+
+@functools.lru_cache(maxsize=65_536)
+def name_words(qualname: str) -> frozenset[str]:
+    """The retrieval tokens of a qualified name (``BaseClient._redirect_headers``: the whole
+    names and their parts)."""
+    return frozenset(words(qualname))
+
+
+_TOOLING_DIRS = frozenset(
+    {"scripts", "script", "tools", "tool", "benchmarks", "benchmark", "bench", "ci", ".github"}
+)
+_TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "tasks.py", "fabfile.py", "pdm_build.py"})
+_TOOLING_ASKS = frozenset(
+    words("script scripts tool tools benchmark benchmarks bench setup ci nox build packaging")
+)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _is_tooling(file_id: str) -> bool:
+    """A project's own development scripts (its top directory ``scripts/``, ``tools/``,
+    ``benchmarks/``; ``setup.py``, ``noxfile.py``): not the code it ships."""
+    first, _, rest = file_id.partition("/")
+    return (first.lower() in _TOOLING_DIRS and bool(rest)) or file_id in _TOOLING_FILES
+
+
+@functools.lru_cache(maxsize=65_536)
+def _module_name(file_id: str) -> str:
+    """The name a file is imported by: its stem, or its package's for ``__init__.py``."""
+    parts = file_id.split("/")
+    stem = parts[-1].split(".", 1)[0]
+    if stem in ("__init__", "index") and len(parts) > 1:
+        stem = parts[-2]
+    return stem
+
+
+def _plain_words(query: str) -> set[str]:
+    """The words of ``query`` said as words: an identifier whole (``TypeError``: typeerror,
+    not type), no file path's words (``tests/models/test_x.py`` names no module models)."""
+    out: set[str] = set()
+    for token in _FILE_NAME.sub(" ", query).split():
+        found = words(token)
+        out.update(found[:1] if re.search(r"[a-z][A-Z]|\w_\w", token) else found)
     return out
+
+
+@functools.lru_cache(maxsize=65_536)
+def _module_words(file_id: str) -> frozenset[str]:
+    """The words of a file's module name a question must all say to name it (``cells.py``:
+    cell; ``_cell_widths.py``: cell, width); none for a name that says nothing alone."""
+    stem = _module_name(file_id)
+    if stem.strip("_") in _VAGUE_MODULES:
+        return frozenset()
+    found = words(stem)
+    parts = [w for w in found if "_" not in w] if len(found) > 1 else found
+    return frozenset(parts)
 
 
 def _spread(store: Store, scores: dict[str, float], why: dict[str, list[str]]) -> None:
     """Give the neighbours (imports, importers) of the top hits a share of their score."""
-    top = sorted(scores, key=lambda f: (-scores[f], f))[:GRAPH_FROM]
+    top = heapq.nsmallest(GRAPH_FROM, scores, key=lambda f: (-scores[f], f))
     shares: dict[str, float] = {}
     for file_id in top:
         for edge in store.edges(file_id):
