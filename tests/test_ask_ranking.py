@@ -247,3 +247,41 @@ def test_versions_and_issue_numbers_say_when_not_where() -> None:
     assert query_terms("Fix schemas introduced in 0.119.0 (#5342)") == ["fix", "schema", "introduc"]
     assert query_terms("HTTP 404 page, v2.1 api") == ["http", "404", "page", "api"]
     assert "sha256" in query_terms("sha256 digest")
+
+
+NAMED_PACKAGES = {
+    "pkg/__init__.py": "",
+    "pkg/openapi/__init__.py": "",
+    "pkg/openapi/utils.py": """
+        def get_route_docs(routes):
+            '''The documents of every route.'''
+        """,
+    "pkg/compat.py": """
+        '''Generation of schemas: generate a schema for each model, through the generator.'''
+
+        class GenerateSchema:
+            '''Generation of schemas.'''
+        """,
+    "pkg/core/utils.py": """
+        def merge_openapi(first, second):
+            '''Merge two schemas.'''
+        """,
+}
+
+
+@pytest.fixture(scope="module")
+def packages_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    yield from project_store(tmp_path_factory, "packages", NAMED_PACKAGES)
+
+
+def test_a_vague_module_is_named_by_its_package(packages_store: Store) -> None:
+    """`openapi/utils.py` is the openapi package's helpers: a question saying openapi names
+    it, though rarer words of the question are elsewhere; `core/utils.py` says nothing."""
+    found = rank_files(packages_store, "openapi schema generation")
+    ids = [f.id for f in found]
+    # compat.py says two of the three words together; the package named comes next (its
+    # __init__.py and its utils.py), before a file that only says openapi in a name.
+    assert ids[0] == "pkg/compat.py"
+    assert set(ids[1:3]) == {"pkg/openapi/__init__.py", "pkg/openapi/utils.py"}, found
+    assert "module openapi" in next(f for f in found if f.id == "pkg/openapi/utils.py").why
+    assert all("module" not in " ".join(f.why) for f in found if f.id == "pkg/core/utils.py")

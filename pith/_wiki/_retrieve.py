@@ -228,13 +228,13 @@ def rank(
     said = _plain_words(query)
     for file_id in scores:
         # A module name holds a word of the question (a cheap test first: most do not).
-        name = _module_name(file_id).lower()
-        if not any(word in name for word in said):
+        name = _naming_name(file_id).lower()
+        if not name or not any(word in name for word in said):
             continue
         module = _module_words(file_id)
         if module and (module <= said or name.strip("_") in said):
             scores[file_id] = scores[file_id] * (1.0 + MODULE_NAME) + MODULE_TOP * top
-            why.setdefault(file_id, []).append(f"module {_module_name(file_id)}")
+            why.setdefault(file_id, []).append(f"module {_naming_name(file_id)}")
     # The rest of the rules re-rank the best candidates only (a common word matches most
     # files of a large project).
     scores = dict(heapq.nsmallest(CANDIDATES, scores.items(), key=lambda i: (-i[1], i[0])))
@@ -391,11 +391,25 @@ def _plain_words(query: str) -> set[str]:
 
 
 @functools.lru_cache(maxsize=65_536)
-def _module_words(file_id: str) -> frozenset[str]:
-    """The words of a file's module name a question must all say to name it (``cells.py``:
-    cell; ``_cell_widths.py``: cell, width); none for a name that says nothing alone."""
+def _naming_name(file_id: str) -> str:
+    """The name a question names a file by: its module name, or for one that says nothing
+    alone (``utils``, ``core``) its package's (``openapi/utils.py`` is the openapi package's
+    helpers); "" when that says nothing either."""
     stem = _module_name(file_id)
-    if stem.strip("_") in _VAGUE_MODULES:
+    if stem.strip("_") not in _VAGUE_MODULES:
+        return stem
+    parts = file_id.split("/")
+    package = parts[-2] if len(parts) >= 3 and stem == parts[-1].split(".", 1)[0] else ""
+    return "" if package.strip("_") in _VAGUE_MODULES else package
+
+
+@functools.lru_cache(maxsize=65_536)
+def _module_words(file_id: str) -> frozenset[str]:
+    """The words of the name a question must all say to name a file (``cells.py``: cell;
+    ``_cell_widths.py``: cell, width; ``openapi/utils.py``: openapi); none for a name that
+    says nothing alone."""
+    stem = _naming_name(file_id)
+    if not stem:
         return frozenset()
     found = words(stem)
     parts = [w for w in found if "_" not in w] if len(found) > 1 else found
