@@ -5,9 +5,9 @@
 - an identifier is kept whole, lowercased (``raise_for_status``, ``functionauth``), and its
   parts are added (``raise``, ``status``; ``function``, ``auth``): snake_case, CamelCase,
   dotted names and digits all split;
-- each part is folded by a light, predictable stemmer (plurals, ``-ing``, ``-ed``, a final
-  ``e``: "redirects", "redirected" and "redirect" meet; "authorization" stays itself, unlike
-  Porter's "author");
+- each part is folded by a light, predictable stemmer (plurals, ``-es`` after ``x``, ``ch``,
+  ``sh`` and ``ss``, ``-ing``, ``-ed``, a final ``e``: "redirects", "redirected" and "redirect"
+  meet, so do "fixes" and "fix"; "authorization" stays itself, unlike Porter's "author");
 - English stop words and one-letter words are dropped.
 
 Tokens hold only ``[a-z0-9_]``: safe inside a quoted FTS5 string.
@@ -34,8 +34,8 @@ def stem(word: str) -> str:
         return word
     if word.endswith("ies") and len(word) > 4:
         word = word[:-3] + "y"
-    elif word.endswith("sses"):
-        word = word[:-2]
+    elif word.endswith(("sses", "xes", "ches", "shes")):
+        word = word[:-2]  # "fixes", "matches", "pushes" meet "fix", "match", "push"
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
     if word.endswith("ing") and len(word) > 5:

@@ -138,6 +138,16 @@ def test_words_split_names_and_fold_endings_predictably() -> None:
     assert words("HTTPRedirectHandler") == ["httpredirecthandler", "http", "redirect", "handler"]
     assert {stem(w) for w in ("redirect", "redirects", "redirected", "redirecting")} == {"redirect"}
     assert stem("authorization") == "authorization"  # Porter's "author" found validate_path
+    for family in (
+        ("fix", "fixes", "fixed", "fixing"),
+        ("match", "matches", "matched"),
+        ("push", "pushes"),
+        ("cache", "caches", "cached"),
+        ("class", "classes"),
+        ("size", "sizes"),
+        ("index", "indexes"),
+    ):
+        assert len({stem(w) for w in family}) == 1, family
     assert words("the a of is") == []
 
 
