@@ -92,6 +92,8 @@ def test_context_says_what_the_source_says_and_more_where_nothing_is_written(
         build(store)
         bare = WikiReader(store).context(["decorators.py"]).to_markdown()
     assert "> Add a ``--version`` option" in bare
+    # Nothing written yet is said once for the file, not once more for each function.
+    assert bare.count("No prose yet") == 1
 
 
 def test_context_of_many_files_stays_within_the_budget(

@@ -135,7 +135,8 @@ class Context:
             for function in file["functions"]:
                 out += [f"## `{function['id']}`", ""]
                 out += _outline_lines(function["source"], function["prose"])
-                out += _prose_lines(function["prose"])
+                if function["prose"] is not None:  # its file's "no prose yet" says it once
+                    out += _prose_lines(function["prose"])
         if self.tests:
             out += ["# Tests", ""]
             for test in self.tests:
