@@ -297,3 +297,19 @@ def test_context_of_a_widely_imported_file_starts_with_before_you_change_this(
     assert markdown.startswith("# pkg/core.py\n\n> **Before you change this**: 13 files import it")
     assert "`pkg/m2.py:use2` (3)" in markdown
     assert "before_change" not in rare or rare["before_change"] is None
+
+
+def test_the_tests_of_callers_run_in_one_pytest_line() -> None:
+    from pith._wiki._read import _run_together
+
+    commands = [
+        "pytest tests/test_b.py::test_two",
+        "pytest tests/test_a.py::test_one",
+        "pytest tests/test_b.py::test_two",
+        "cd web && npx vitest run src/a.test.ts",
+    ]
+    assert _run_together(commands) == [
+        "pytest tests/test_a.py::test_one tests/test_b.py::test_two",
+        "cd web && npx vitest run src/a.test.ts",
+    ]
+    assert _run_together([]) == []

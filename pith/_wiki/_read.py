@@ -21,7 +21,7 @@ of its own, so one reader per store is safe wherever that store is.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -273,9 +273,9 @@ class Callers:
                 where = md.code(f"{use['file']}:{use['line']}")
                 out.append(f"- {where} in {md.code(use['caller'])}: {md.code(use['text'])}")
             out.append("")
-        commands = sorted({t["command"] for t in self.tests})
+        commands = _run_together(t["command"] for t in self.tests)
         if commands:
-            out += ["Run them:", "", *md.fence("\n".join(commands[:20]), "sh"), ""]
+            out += ["Run them:", "", *md.fence("\n".join(commands), "sh"), ""]
         if self.unresolved:
             out += [
                 f"*{self.unresolved} dynamic uses of this file's names could not be resolved "
@@ -821,6 +821,17 @@ def _pytest_command(
     if not tests or len(tests) > most:
         return f"pytest {_test_id(test_file, '')}"
     return "pytest " + " ".join(tests)
+
+
+def _run_together(commands: Iterable[str], most: int = 20) -> list[str]:
+    """``commands`` as few as run them all: the pytest ones as one line (the first ``most``
+    test ids), each other runner's line once."""
+    unique = sorted(set(commands))
+    ids = [
+        arg for command in unique if command.startswith("pytest ") for arg in command.split()[1:]
+    ]
+    together = [f"pytest {' '.join(dict.fromkeys(ids[:most]))}"] if ids else []
+    return together + [c for c in unique if not c.startswith("pytest ")][:most]
 
 
 def _test_commands(test_files: Sequence[str], root: str | None, most: int = 20) -> list[str]:
