@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tomllib
 import urllib.parse
 import warnings
 from collections.abc import Mapping
@@ -161,6 +160,8 @@ def read_tool_table(path: Path) -> dict[str, Any]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     """The TOML document at ``path``; {} when there is none."""
+    import tomllib  # here: most read commands read no pyproject.toml, and start without it
+
     try:
         with path.open("rb") as f:
             return tomllib.load(f)

@@ -13,7 +13,6 @@ The record lives in the user's config dir (``$PITH_CONFIG_DIR``, else the platfo
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Mapping
@@ -99,6 +98,8 @@ class ProjectSettings:
         never hashed, stored or compared)."""
         shown = {k: str(v) for k, v in self.values.items() if k != "api-key"}
         shown["api-key"] = "set" if "api-key" in self.values else ""
+        import hashlib  # here: read commands never check trust, and start without it
+
         blob = json.dumps(shown, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()
 
