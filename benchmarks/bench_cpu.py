@@ -32,7 +32,7 @@ from pathlib import Path
 import trio
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakeserver import server_process
+from fakeserver import built_project, server_process
 
 CPU_BOUND = 1.5
 MAKESPAN_BOUND = 1.10
@@ -172,16 +172,7 @@ def main() -> None:
     try:
         project = workdir / "project"
         shutil.copytree(Path(trio.__file__).parent, project / "trio")
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(workdir),
-            "PITH_DATA_DIR": str(workdir / "data"),
-            "PITH_API_KEY": "sk-bench-cpu-0123456789",
-            "PITH_MODEL": "bench",
-        }
-        pith = [sys.executable, "-m", "pith"]
-        for command in (["extract", str(project)], ["build"]):
-            subprocess.run([*pith, *command], env=env, cwd=workdir, check=True, capture_output=True)
+        env = built_project(workdir, project, "cpu")
         report_path = workdir / "run.json"
         generate = ["-q", "generate", "--force", "-c", str(concurrency)]
         generate += ["--report", str(report_path)]

@@ -19,6 +19,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parent))
+from fakeserver import PITH, built_project
+
 BOUND_MB = 200.0
 CONCURRENCY = 10
 MB = 1_000_000
@@ -103,18 +106,9 @@ def main() -> None:
         project.mkdir()
         (project / "pyproject.toml").write_text("[tool.pith]\nfunction-min-lines = 1\n")
         write_project(project)
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(workdir),
-            "PITH_DATA_DIR": str(workdir / "data"),
-            "PITH_API_KEY": "sk-bench-hostile-0123456789",
-            "PITH_MODEL": "bench",
-        }
-        pith = [sys.executable, "-m", "pith"]
-        for command in (["extract", str(project)], ["build"]):
-            subprocess.run([*pith, *command], env=env, cwd=workdir, check=True, capture_output=True)
-        generate = [*pith, "-q", "generate", "--force", "-c", str(CONCURRENCY)]
-        baseline, _ = peak_rss_mb([*pith, "status"], env, workdir)
+        env = built_project(workdir, project, "hostile")
+        generate = [*PITH, "-q", "generate", "--force", "-c", str(CONCURRENCY)]
+        baseline, _ = peak_rss_mb([*PITH, "status"], env, workdir)
         print(
             f"bench_hostile_replies: `pith generate --force -c {CONCURRENCY}`, 120 nodes, every "
             f"reply hostile; peak RSS (pith status alone: {baseline:.0f} MB)"

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fakeserver import server_process
+from fakeserver import built_project, server_process
 
 from pith import Store, select_nodes
 from pith._build import build
@@ -146,16 +146,7 @@ print(json.dumps({"wall": wall, "selection": selection, "peak": int(peak[0].spli
 def makespan(workdir: Path, nodes: int, concurrency: int, latency: float) -> None:
     files = max(1, nodes // 100)
     write_project(workdir / "project", files, nodes // files - 1)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(workdir),
-        "PITH_DATA_DIR": str(workdir / "data"),
-        "PITH_API_KEY": "sk-bench-scale-0123456789",
-        "PITH_MODEL": "bench",
-    }
-    pith = [sys.executable, "-m", "pith"]
-    for command in (["extract", str(workdir / "project")], ["build"]):
-        subprocess.run([*pith, *command], env=env, cwd=workdir, check=True, capture_output=True)
+    env = built_project(workdir, workdir / "project", "scale")
     with Store.open(workdir / "data" / "pith.db") as store:
         selection = select_nodes(store, force=True)
     levels = {node.id.count("/") for node in selection.phase_two}

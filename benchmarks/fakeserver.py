@@ -4,12 +4,15 @@ benchmarks: its CPU is not the client's, and its threads do not compete with the
     with server_process(latency=0.1, capacity=8) as server:
         ...  # server.base_url
     server.stats  # {"calls": ..., "refused": ..., "max_in_flight": ...} once it has stopped
+
+`built_project` readies a project for a `pith generate` against it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +22,24 @@ from typing import Any
 import attrs
 
 TESTS = Path(__file__).parent.parent / "tests"
+PITH = [sys.executable, "-m", "pith"]
+
+
+def built_project(workdir: Path, project: Path, name: str) -> dict[str, str]:
+    """Extract and build ``project`` into ``workdir/data`` with `PITH`, and return the
+    environment those runs had (nothing of the caller's: no user config, no key of theirs; a
+    fake key naming the benchmark ``name``), for the `pith generate` that follows."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(workdir),
+        "PITH_DATA_DIR": str(workdir / "data"),
+        "PITH_API_KEY": f"sk-bench-{name}-0123456789",
+        "PITH_MODEL": "bench",
+    }
+    for command in (["extract", str(project)], ["build"]):
+        subprocess.run([*PITH, *command], env=env, cwd=workdir, check=True, capture_output=True)
+    return env
+
 
 _SERVE = """
 import json, sys

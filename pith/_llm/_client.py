@@ -483,13 +483,7 @@ class LLMClient:
                             done = True
                             continue
                         if event.error is not None:
-                            code = event.error.get("code")
-                            status = code if isinstance(code, int) and 400 <= code <= 599 else 502
-                            raise error_class(status, event.error)(
-                                what_failed(status, self.base_url, self.model),
-                                status=status,
-                                provider_message=self._trim(provider_text(event.error)),
-                            )
+                            raise self._reported_failure(event.error, event.error)
                         usage = event.usage or usage
                         emitter.add(event.text)
                     if reader.refused is not None:
@@ -552,14 +546,7 @@ class LLMClient:
         usage = read_usage(payload.get("usage"))
         error = payload.get("error")
         if "choices" not in payload and error is not None:
-            # OpenRouter can report a provider's failure inside a 200 body.
-            code = error.get("code") if isinstance(error, dict) else None
-            status = code if isinstance(code, int) and 400 <= code <= 599 else 502
-            raise error_class(status, error)(
-                what_failed(status, self.base_url, self.model),
-                status=status,
-                provider_message=self._trim(provider_text(payload)),
-            )
+            raise self._reported_failure(error, payload)
         try:
             choice = payload["choices"][0]
             content = choice["message"]["content"]
@@ -570,6 +557,17 @@ class LLMClient:
         if not isinstance(content, str) or not content.strip():
             raise InvalidReplyError("the reply's content is empty", status=200, usage=usage)
         return content, usage
+
+    def _reported_failure(self, error: object, payload: object) -> LLMError:
+        """A provider's failure reported inside a 200 reply (OpenRouter does, in a body or a
+        stream): the error its ``code`` says, else a 502; ``payload`` holds its message."""
+        code = error.get("code") if isinstance(error, dict) else None
+        status = code if isinstance(code, int) and 400 <= code <= 599 else 502
+        return error_class(status, error)(
+            what_failed(status, self.base_url, self.model),
+            status=status,
+            provider_message=self._trim(provider_text(payload)),
+        )
 
     def _error_for(self, response: Reply) -> LLMError:
         status = response.status

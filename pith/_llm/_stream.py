@@ -100,13 +100,13 @@ class RedactingEmitter:
         self._redact = redact
         self._holdback = holdback
         self._emit = emit
-        self._text: list[str] = []
+        self._text = ""  # all that arrived
         self._shown = ""  # what `emit` was given so far
 
     def restart(self) -> None:
         """Forget what arrived but was never passed on (a failed attempt, about to be retried)."""
         if not self._shown:
-            self._text = []
+            self._text = ""
 
     @property
     def shown(self) -> bool:
@@ -116,22 +116,20 @@ class RedactingEmitter:
     def add(self, piece: str) -> None:
         if not piece:
             return
-        self._text.append(piece)
+        self._text += piece
         if self._holdback == 0:
             self._pass_on(piece)
             return
-        whole = "".join(self._text)
-        self._text = [whole]
         # The whole text is redacted, not a prefix of it: a key that has fully arrived is found
         # whole, and one still arriving is in the part held back.
-        redacted = self._redact(whole)
+        redacted = self._redact(self._text)
         stable = redacted[: max(0, len(redacted) - self._holdback)]
         if stable.startswith(self._shown):
             self._pass_on(stable[len(self._shown) :])
 
     def finish(self) -> str:
         """Pass on the rest; the whole text, redacted."""
-        whole = self._redact("".join(self._text))
+        whole = self._redact(self._text)
         # Were a key's pieces spread wider than ``holdback`` (whitespace between them), what was
         # shown cannot be taken back: the rest follows from where the two part.
         common = next(

@@ -497,7 +497,7 @@ class WikiReader:
             tests=tests,
             truncated=truncated,
             resolved_from=resolved.resolved_from,
-            commands=_test_commands(tests, self.store.root),
+            commands=_run_together(_pytest_command(t, [], self.store.root) for t in tests),
         )
 
     def callers(self, node_id: str) -> Callers:
@@ -832,19 +832,6 @@ def _run_together(commands: Iterable[str], most: int = 20) -> list[str]:
     ]
     together = [f"pytest {' '.join(dict.fromkeys(ids[:most]))}"] if ids else []
     return together + [c for c in unique if not c.startswith("pytest ")][:most]
-
-
-def _test_commands(test_files: Sequence[str], root: str | None, most: int = 20) -> list[str]:
-    """The commands that run ``test_files``: one pytest line for the Python ones (the first
-    ``most``), then each TypeScript/JavaScript test's own runner (see `_pytest_command`)."""
-    python = [f for f in test_files if not f.endswith(SCRIPT_SUFFIXES)]
-    commands = [f"pytest {' '.join(python[:most])}"] if python else []
-    for test_file in test_files:
-        if test_file.endswith(SCRIPT_SUFFIXES):
-            command = script_test_command(root, test_file)
-            if command not in commands:
-                commands.append(command)
-    return commands
 
 
 def _before_change_lines(block: dict[str, Any]) -> list[str]:
