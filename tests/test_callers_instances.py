@@ -131,3 +131,43 @@ def test_instances_made_in_any_block(tmp_path: Path) -> None:
         ]
         get = _uses(reader.callers("web/client.py:Client.get").to_json(), "callers")
         assert get == [("web/blocks.py", 22), ("web/blocks.py", 25)]
+
+
+SUPER: dict[str, str | bytes] = {
+    "web/base.py": (
+        "class Base:\n"
+        "    def mount(self, path):\n"
+        "        return path\n"
+        "    def close(self):\n"
+        "        return None\n"
+    ),
+    "web/sub.py": (
+        "from .base import Base\n"
+        "class Sub(Base):\n"
+        "    def mount(self, path):\n"
+        "        return super().mount(path + '/')\n"
+        "    def close(self):\n"
+        "        super(Sub, self).close()\n"
+        "class Plain:\n"
+        "    def mount(self, path):\n"
+        "        return super().mount(path)\n"
+    ),
+}
+
+
+def test_super_reaches_the_base_class_member(tmp_path: Path) -> None:
+    """``super().mount(...)`` in ``Sub.mount`` uses ``Base.mount`` (another file's), as
+    ``grep -rn 'mount('`` shows; a class without project bases leads nowhere, and the
+    two-argument ``super(C, self)`` is not guessed."""
+    root = write_tree(tmp_path / "demo", SUPER)
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        mount = reader.callers("web/base.py:Base.mount").to_json()
+        close = reader.callers("web/base.py:Base.close").to_json()
+        sub = reader.callers("web/sub.py:Sub.mount").to_json()
+    assert _uses(mount, "callers") == [("web/sub.py", 4)]
+    assert mount["callers"][0]["caller"] == "web/sub.py:Sub.mount"  # type: ignore[index]
+    assert _uses(close, "callers") == []
+    assert _uses(sub, "callers") == []  # its own super() call is not a use of itself

@@ -39,6 +39,7 @@ SYMBOL_DOCSTRING_CHARS = 600
 VALUE_CHARS = 160
 _OVERLOAD = re.compile(r"(^|\.)overload$|\.(setter|deleter)$")
 _MEMBER_BASES = frozenset({"self", "cls"})
+_SUPER = "super"  # `super().x`: a chain `super.x` (the call's parentheses dropped)
 # Statements whose blocks' definitions belong to the enclosing scope.
 _BLOCKS = (
     ast.If,
@@ -147,8 +148,9 @@ def collect(
             symbol = attrs.evolve(symbol, bases=bases)
         linked_symbols.append(symbol)
     with_bases = {s.qualname for s in linked_symbols if s.bases}
+    first_base = {s.qualname: s.bases[0] for s in linked_symbols if s.bases}
 
-    interest = set(kinds) | set(bindings) | _MEMBER_BASES
+    interest = set(kinds) | set(bindings) | _MEMBER_BASES | {_SUPER}
     interest.update(q.rpartition(".")[2] for q in kinds)
     scopes = line_scopes(symbols, len(visitor.lines))
     instances = _instances(assignments, path, kinds, scopes, link)
@@ -158,6 +160,10 @@ def collect(
         """Where ``chain`` used in ``scope`` leads: (file, dotted, through a base class or an
         instance), or None when not to a project name."""
         base, _, rest = chain.partition(".")
+        if base == _SUPER:  # `super().x` in a method: its class's (first) base's x
+            owner = enclosing_class(scope, kinds)
+            leads = first_base.get(owner) if owner is not None and rest else None
+            return None if leads is None else (leads[0], f"{leads[1]}.{rest}", True)
         if base in _MEMBER_BASES:
             owner = enclosing_class(scope, kinds)
             if owner is None or not rest:
@@ -490,6 +496,17 @@ def enclosing_class(scope: str, kinds: Mapping[str, SymbolKind]) -> str | None:
     return None
 
 
+def _is_bare_super(node: ast.AST) -> bool:
+    """``super()``, without arguments: the enclosing class's bases."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == _SUPER
+        and not node.args
+        and not node.keywords
+    )
+
+
 def _chains(tree: ast.AST, interest: set[str]) -> Iterable[tuple[int, str]]:
     """(line, ``a.b.c``) of every name read, or attribute chain on a name, that is in
     ``interest``: one walk over the tree, which descends no further into such a chain."""
@@ -513,6 +530,10 @@ def _chains(tree: ast.AST, interest: set[str]) -> Iterable[tuple[int, str]]:
                 if base.id in interest:
                     parts.append(base.id)
                     yield node.lineno, ".".join(reversed(parts))
+                continue
+            if _is_bare_super(base) and _SUPER in interest:
+                parts.append(_SUPER)
+                yield node.lineno, ".".join(reversed(parts))
                 continue
             stack.append(base)
             continue
