@@ -39,7 +39,7 @@ from typing import Any
 import attrs
 
 from .._models import EdgeType, NodeType
-from .._roles import role_of
+from .._roles import is_development_script, role_of
 from .._store import Store
 from .._tokens import words
 
@@ -245,7 +245,7 @@ def rank(
         kind = file_kind(file_id)
         if wanted is None and kind != "source":
             scores[file_id] *= ASKED if kind in asked else NOT_ASKED
-        elif wanted is None and not tooling_asked and _is_tooling(file_id):
+        elif wanted is None and not tooling_asked and is_development_script(file_id):
             scores[file_id] *= TOOLING
     _spread(store, scores, why)
     # Source first, then what the question did not ask for (tests, examples, docs), each by
@@ -353,21 +353,9 @@ def name_words(qualname: str) -> frozenset[str]:
     return frozenset(words(qualname))
 
 
-_TOOLING_DIRS = frozenset(
-    {"scripts", "script", "tools", "tool", "benchmarks", "benchmark", "bench", "ci", ".github"}
-)
-_TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "tasks.py", "fabfile.py", "pdm_build.py"})
 _TOOLING_ASKS = frozenset(
     words("script scripts tool tools benchmark benchmarks bench setup ci nox build packaging")
 )
-
-
-@functools.lru_cache(maxsize=65_536)
-def _is_tooling(file_id: str) -> bool:
-    """A project's own development scripts (its top directory ``scripts/``, ``tools/``,
-    ``benchmarks/``; ``setup.py``, ``noxfile.py``): not the code it ships."""
-    first, _, rest = file_id.partition("/")
-    return (first.lower() in _TOOLING_DIRS and bool(rest)) or file_id in _TOOLING_FILES
 
 
 @functools.lru_cache(maxsize=65_536)
