@@ -216,6 +216,18 @@ def test_ask_briefs_the_right_code_with_pointers(reader: WikiReader) -> None:
     assert data["budget"] == 4000
 
 
+def test_a_symbol_is_listed_for_its_name_or_two_words_of_its_docstring(
+    reader: WikiReader,
+) -> None:
+    # `get`'s docstring: "Send a GET request with a fresh client."
+    one_word = reader.ask("a fresh start")
+    assert one_word.file_ids()[0] == "pkg/api.py"  # the file is found by the word
+    assert one_word.files[0]["symbols"] == []  # but one shared word is not what `get` is about
+    two_words = reader.ask("a fresh client")
+    entry = next(f for f in two_words.files if f["id"] == "pkg/api.py")
+    assert [s["id"] for s in entry["symbols"]] == ["pkg/api.py:get"]
+
+
 def test_ask_keeps_within_any_budget_and_the_best_first(reader: WikiReader) -> None:
     question = "redirect client authorization header links auth"
     previous: list[str] = []
