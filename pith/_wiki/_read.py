@@ -28,6 +28,7 @@ from typing import Any
 import attrs
 
 from .._errors import NotFoundError, UsageError
+from .._generate._compact import compact_header
 from .._models import EdgeType, FileFacts, NodeType, converter, is_test_path
 from .._roles import SCRIPT_SUFFIXES, script_test_command
 from .._store import Store, Symbol
@@ -752,7 +753,10 @@ def _outline_lines(source: dict[str, Any], prose: dict[str, Any] | None) -> list
     if lines and lines[0] == lines[1]:
         where = f"line {lines[0]}"
     if "signature" in source:
-        out.append(f"`{source['signature']}`" + (f" ({where})" if where else ""))
+        # The budget buys code: `Annotated[X, Doc("...")]` and long defaults are elided here
+        # (fastapi's `APIRouter.__init__` goes from 8,000 characters to 600); JSON keeps it whole.
+        signature = compact_header(source["signature"])
+        out.append(f"`{signature}`" + (f" ({where})" if where else ""))
     elif where:
         out.append(f"({where})")
     if prose is None and source.get("docstring"):
