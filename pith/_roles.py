@@ -22,6 +22,7 @@ __all__ = [
     "role_of",
     "script_test_command",
     "script_test_stem",
+    "source_first",
 ]
 
 # The suffixes of the files the TypeScript/JavaScript extractor reads (`pith._extract`).
@@ -103,6 +104,15 @@ def role_of(path: str) -> Role:
     if folders & _EXAMPLE_DIRS:
         return Role.EXAMPLE
     return Role.SOURCE
+
+
+_ROLE_ORDER = {Role.SOURCE: 0, Role.TEST: 1, Role.EXAMPLE: 2}
+
+
+def source_first(path: str) -> tuple[int, str]:
+    """A sort key: source files, then tests, then examples and docs, each by path (what a
+    change reaches first is the code the project ships)."""
+    return _ROLE_ORDER[role_of(path)], path
 
 
 # A project's own development tooling, at its top: not the code it ships.

@@ -228,6 +228,17 @@ def test_a_symbol_is_listed_for_its_name_or_two_words_of_its_docstring(
     assert [s["id"] for s in entry["symbols"]] == ["pkg/api.py:get"]
 
 
+def test_importers_are_listed_source_first_then_tests_then_examples(reader: WikiReader) -> None:
+    order = ["pkg/__init__.py", "pkg/api.py", "tests/test_client.py", "examples/redirects.py"]
+    briefing = reader.ask("redirects drop the Authorization header")
+    entry = next(f for f in briefing.files if f["id"] == "pkg/client.py")
+    assert entry["importers"] == order[:3]
+    assert entry["importers_count"] == 4
+    neighbours = reader.context(["pkg/client.py"]).neighbours
+    assert [n["id"] for n in neighbours if n["relation"] == "importedBy"] == order
+    assert [f["id"] for f in reader.impact("pkg/client.py").files] == order
+
+
 def test_ask_keeps_within_any_budget_and_the_best_first(reader: WikiReader) -> None:
     question = "redirect client authorization header links auth"
     previous: list[str] = []

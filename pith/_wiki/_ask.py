@@ -24,6 +24,7 @@ import attrs
 
 from .._generate._compact import compact_header
 from .._models import ClassFacts, EdgeType, FunctionFacts, is_test_path
+from .._roles import source_first
 from .._store import Store
 from . import _markdown as md
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
@@ -161,7 +162,9 @@ def _entry(
     tests = sorted(
         e.target for e in store.edges(file.id, EdgeType.TEST_FILE) if is_test_path(e.target)
     )
-    importers = sorted(e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY))
+    importers = sorted(
+        (e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY)), key=source_first
+    )
     return {
         "id": file.id,
         "kind": file.kind,

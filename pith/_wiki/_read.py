@@ -30,7 +30,7 @@ import attrs
 from .._errors import NotFoundError, UsageError
 from .._generate._compact import compact_header
 from .._models import EdgeType, FileFacts, NodeType, converter, is_test_path
-from .._roles import SCRIPT_SUFFIXES, script_test_command
+from .._roles import SCRIPT_SUFFIXES, script_test_command, source_first
 from .._store import Store, Symbol
 from . import _markdown as md
 from . import _views
@@ -378,7 +378,10 @@ class WikiReader:
                 module_ids.append(current)
                 current = self._parent(current)
             for relation in (EdgeType.IMPORTS, EdgeType.IMPORTED_BY):
-                for edge in self.store.edges(file_id, relation):
+                edges = sorted(
+                    self.store.edges(file_id, relation), key=lambda e: source_first(e.target)
+                )
+                for edge in edges:
                     if edge.target not in file_ids:
                         neighbours.append(
                             {"id": edge.target, "relation": str(relation), "of": file_id}
@@ -452,7 +455,10 @@ class WikiReader:
                         depth[edge.target] = level
                         following.append(edge.target)
             frontier = sorted(following)
-        importers = sorted((d, f) for f, d in depth.items() if d > 0)
+        # Nearest first; at each depth the code the project ships before its tests and docs.
+        importers = sorted(
+            ((d, f) for f, d in depth.items() if d > 0), key=lambda i: (i[0], source_first(i[1]))
+        )
         truncated = len(importers) > MAX_IMPACT_FILES
         importers = importers[:MAX_IMPACT_FILES]
         briefs = self.store.briefs(f for _, f in importers)
