@@ -27,7 +27,7 @@ from pith._models import NodeType
 from pith._store import Store
 from pith._tokens import stem, words
 from pith._wiki._ask import count_tokens
-from pith._wiki._read import WikiReader
+from pith._wiki._read import WikiReader, hits_markdown
 
 PROJECT = {
     "pkg/__init__.py": """
@@ -237,6 +237,19 @@ def test_importers_are_listed_source_first_then_tests_then_examples(reader: Wiki
     neighbours = reader.context(["pkg/client.py"]).neighbours
     assert [n["id"] for n in neighbours if n["relation"] == "importedBy"] == order
     assert [f["id"] for f in reader.impact("pkg/client.py").files] == order
+
+
+def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: WikiReader) -> None:
+    hits = reader.search("sets the Authorization header")
+    assert (
+        hits[0].id == "pkg/auth.py"
+    )  # "HTTP basic authentication: sets the Authorization header."
+    assert "text: set authorization header" in hits[0].why
+    client = next(h for h in hits if h.id == "pkg/client.py")
+    assert client.why == ("names: header", "text: authorization")  # a word is said once
+    # Without prose, the Markdown says why instead.
+    markdown = hits_markdown("sets the Authorization header", hits)
+    assert "- file `pkg/client.py`: (no prose yet; names: header; text: authorization)" in markdown
 
 
 def test_ask_keeps_within_any_budget_and_the_best_first(reader: WikiReader) -> None:

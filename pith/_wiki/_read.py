@@ -317,7 +317,10 @@ def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
     if not hits:
         return f"No node matches `{query}`.\n"
     lines = [f"# Search: `{query}`", ""]
-    lines += [Brief(h.id, h.type, h.summary, False).line(f"{h.kind or h.type} ") for h in hits]
+    for h in hits:
+        # Without prose, why it was chosen is what tells one hit from the next.
+        summary = h.summary or ("(no prose yet; " + "; ".join(h.why) + ")" if h.why else None)
+        lines.append(Brief(h.id, h.type, summary, False).line(f"{h.kind or h.type} "))
     return _bounded("\n".join(lines) + "\n")
 
 

@@ -426,7 +426,8 @@ def _spread(store: Store, scores: dict[str, float], why: dict[str, list[str]]) -
 
 
 def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str]) -> list[str]:
-    """Why a file matched, in a few words: the question's words in its path and names."""
+    """Why a file matched, in a few words: the question's words in its path, its names, and
+    its docstrings, signatures and key statements (``text``)."""
     path_words = _path_words(file_id)
     in_path = [t for t in terms if t in path_words][:4]
     out = [f"path: {' '.join(in_path)}"] if in_path else []
@@ -435,6 +436,11 @@ def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str])
         in_names = [t for t in terms if t in name_words and t not in in_path][:5]
         if in_names:
             out.append(f"names: {' '.join(in_names)}")
+        text_words = set(fields[1].split())
+        said = {*in_path, *in_names}
+        in_text = [t for t in terms if t in text_words and t not in said][:5]
+        if in_text:
+            out.append(f"text: {' '.join(in_text)}")
     return out
 
 
