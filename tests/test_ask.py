@@ -27,7 +27,7 @@ from pith._models import NodeType
 from pith._store import Store
 from pith._tokens import stem, words
 from pith._wiki._ask import count_tokens
-from pith._wiki._read import WikiReader, hits_markdown
+from pith._wiki._read import WikiReader, _run_together, hits_markdown
 
 PROJECT = {
     "pkg/__init__.py": """
@@ -250,6 +250,24 @@ def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: Wi
     # Without prose, the Markdown says why instead.
     markdown = hits_markdown("sets the Authorization header", hits)
     assert "- file `pkg/client.py`: (no prose yet; names: header; text: authorization)" in markdown
+
+
+def test_callers_keep_examples_apart_and_run_many_tests_by_file(reader: WikiReader) -> None:
+    callers = reader.callers("pkg/client.py:Client")
+    assert [u["file"] for u in callers.callers] == ["pkg/api.py"]
+    assert [u["file"] for u in callers.tests] == ["tests/test_client.py"] * 2
+    assert [u["file"] for u in callers.examples] == ["examples/redirects.py"]
+    assert callers.to_json()["examples"] == callers.examples
+    markdown = callers.to_markdown()
+    assert markdown.index("## Production code (1)") < markdown.index("## Examples and docs (1)")
+    # Twenty test ids run as one line; more run as their files, every one of them.
+    few = [f"pytest tests/test_a.py::test_{i}" for i in range(20)]
+    assert _run_together(few) == ["pytest " + " ".join(sorted(c.split()[1] for c in few))]
+    many = [*few, "pytest tests/test_b.py::test_x", "npx vitest run web/a.test.ts"]
+    assert _run_together(many) == [
+        "pytest tests/test_a.py tests/test_b.py",
+        "npx vitest run web/a.test.ts",
+    ]
 
 
 def test_ask_keeps_within_any_budget_and_the_best_first(reader: WikiReader) -> None:
