@@ -323,6 +323,18 @@ def test_listed_signatures_elide_annotated_docs_and_json_keeps_them(tmp_path: Pa
         assert doc in node_page(store, "lib/routing.py:add_route")  # `pith show`'s page
 
 
+def test_impact_of_a_method_lists_the_files_that_use_it_first(reader: WikiReader) -> None:
+    impact = reader.impact("Client.send")  # a method: a symbol without a node of its own
+    assert impact.id == "pkg/core.py:Client.send"
+    assert impact.resolved_from == "Client.send"
+    near = [f["id"] for f in impact.files if f["depth"] == 1]
+    assert near == ["pkg/cli.py", "tests/test_client.py", "pkg/__init__.py"]  # users first
+    assert impact.files[0]["uses"] == [{"name": "pkg/core.py:Client.send", "lines": [6]}]
+    assert impact.files[0]["functions"] == ["pkg/cli.py:main"]
+    with pytest.raises(NotFoundError):
+        reader.impact("pkg/core.py:Client.nothing")
+
+
 def test_show_and_search_symbols_by_id_and_bare_name(reader: WikiReader) -> None:
     page = reader.node("pkg/core.py:LIMIT")
     assert page.to_json()["type"] == "symbol"
