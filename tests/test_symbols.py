@@ -20,11 +20,20 @@ from pith._extract import extract
 from pith._models import is_test_path
 from pith._store import Store
 from pith._wiki._read import WikiReader
-from pith._wiki._views import file_symbols, node_page, symbols_markdown
+from pith._wiki._views import (
+    OPENING_CHARS,
+    file_symbols,
+    node_page,
+    node_view,
+    readme_opening,
+    symbols_markdown,
+)
 
 PROJECT: dict[str, str | bytes] = {
     "pyproject.toml": '[project]\nname = "demo"\n[project.scripts]\ndemo = "pkg.cli:main"\n',
-    "README.md": "# demo\n\nA demo project.\n",
+    "README.md": (
+        "# demo\n\nA demo project: it sends requests to a server and reads the replies.\n"
+    ),
     "pkg/__init__.py": (
         '"""The demo package."""\n'
         "from .core import Client, connect as open_connection\n"
@@ -359,6 +368,35 @@ def test_the_overview_is_the_root_node(reader: WikiReader) -> None:
     assert root["metadata"]["readme"] == "README.md"
     assert root["metadata"]["packages"] == ["pkg", "tests"]
     assert root["metadata"]["entry_points"] == ["demo = pkg.cli:main", "python -m pkg"]
+    # Without prose, `show .` says what the README opens with.
+    assert node_view(reader.store, ".", with_source=True)["source"] == {
+        "readme": "README.md",
+        "readme_opening": "A demo project: it sends requests to a server and reads the replies.",
+    }
+    assert "\nA demo project: it sends requests" in node_page(reader.store, ".")
+
+
+def test_a_readme_opens_with_its_first_paragraphs_of_prose() -> None:
+    readme = (
+        "[![PyPI](https://img.shields.io/pypi/v/x)](https://pypi.org/x) [![CI](b.svg)](c)\n\n"
+        "![Logo](https://example.org/logo.svg)\n\n"
+        "# Title\n\n"
+        "[English](a.md) • [Deutsch](b.md) • [Español](c.md) • [Français](d.md) • [日本語](e.md)"
+        " • [Italiano](f.md) • [Polski](g.md) • [Русский](h.md) • [Türkçe](i.md)\n\n"
+        "Short line.\n\n"
+        "<p align='center'>Rich is a <b>library</b> for [rich](https://x) text and beautiful\n"
+        "formatting in the terminal.</p>\n\n"
+        "```sh\npip install rich and all of its words here\n```\n\n"
+        + "It also renders tables. "
+        * 40
+    )
+    opening = readme_opening(readme)
+    assert opening.startswith(
+        "Rich is a library for rich text and beautiful formatting in the terminal.\n\nIt also"
+    )
+    assert len(opening) == OPENING_CHARS
+    assert opening.endswith("…")
+    assert readme_opening("[![a](b)](c)\n\n# Only a title\n") == ""
 
 
 def test_the_commands(reader: WikiReader, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
