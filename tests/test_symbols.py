@@ -330,6 +330,10 @@ def test_listed_signatures_elide_annotated_docs_and_json_keeps_them(tmp_path: Pa
         # The data keeps the signature as written, and so does the symbol's own page.
         assert doc in json.dumps(context.to_json())
         assert doc in node_page(store, "lib/routing.py:add_route")  # `pith show`'s page
+        # `/node` and MCP `node` give what `show` gives: the function node's source too.
+        page = reader.node("lib/routing.py:add_route")
+        assert page.to_json()["source"]["signature"].startswith("def add_route(path: Annotated")
+        assert page.to_markdown() == node_page(store, "lib/routing.py:add_route")
 
 
 def test_impact_of_a_method_lists_the_files_that_use_it_first(reader: WikiReader) -> None:

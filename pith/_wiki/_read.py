@@ -353,11 +353,10 @@ class WikiReader:
     store: Store
 
     def node(self, node_id: str) -> NodePage:
-        data = _views.node_view(self.store, check_id(node_id))
-        if data["type"] == "symbol":  # its facts are all there is to say of it
-            page = _views.node_page(self.store, data["id"])
-            return NodePage(data, page)
-        return NodePage(data, _views.node_markdown(data, source=None))
+        """A node or symbol as `pith show` gives it: its view with what the source says (its
+        signature, docstring, README opening), and its page."""
+        data = _views.node_view(self.store, check_id(node_id), with_source=True)
+        return NodePage(data, _views.page_markdown(data))
 
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
