@@ -128,6 +128,26 @@ class Search(Connection):
             return {}
         return {str(i): (str(a or ""), str(b or "")) for i, a, b in rows}
 
+    def co_changed(self, ids: Sequence[str]) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+        """File id -> (its commits, the files most often committed with it that are files of
+        the project now: ``[(file id, commits together)]``, most first), for those of ``ids``
+        with a git history (`GitFacts.co_changed`)."""
+        rows = self._query_in(
+            "SELECT path, json_extract(git, '$.commits'), json_extract(git, '$.co_changed')"
+            " FROM files WHERE path IN ({marks}) AND git IS NOT NULL",
+            ids,
+        )
+        found = {str(p): (int(c or 0), json.loads(t) if t else []) for p, c, t in rows}
+        partners = {path for _, pairs in found.values() for path, _ in pairs}
+        present = {
+            str(r[0])
+            for r in self._query_in("SELECT path FROM files WHERE path IN ({marks})", partners)
+        }
+        return {
+            path: (commits, [(str(p), int(n)) for p, n in pairs if p in present])
+            for path, (commits, pairs) in found.items()
+        }
+
     def definitions_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """File id -> ``{"lines", "docstring", "functions", "classes"}`` as stored in its facts
         (plain JSON, methods inside their classes): what a briefing reads of many files,

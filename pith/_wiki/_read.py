@@ -141,6 +141,12 @@ class Context:
                 out += _before_change_lines(file["before_change"])
             out += _outline_lines(file["source"], file["prose"])
             out += _prose_lines(file["prose"])
+            if file.get("changed_with"):
+                together = ", ".join(
+                    f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)"
+                    for c in file["changed_with"]
+                )
+                out += [f"Often changed with: {together}.", ""]
             for function in file["functions"]:
                 out += [f"## `{function['id']}`", ""]
                 out += _outline_lines(function["source"], function["prose"])
@@ -376,15 +382,18 @@ class WikiReader:
         neighbours: list[dict[str, Any]] = []
         tests: list[dict[str, Any]] = []
         out_files: list[dict[str, Any]] = []
+        changed_with = self.store.co_changed(file_ids)
         for file_id in file_ids:
             contained = self.store.edges(file_id, EdgeType.CONTAINS)
             functions = [e.target for e in contained if ":" in e.target]
             facts = self.store.file_facts(file_id)
+            commits, partners = changed_with.get(file_id, (0, []))
             out_files.append(
                 {
                     "id": file_id,
                     "prose": self._prose(file_id),
                     "source": _file_outline(facts),
+                    "changed_with": [{"id": p, "commits": n, "of": commits} for p, n in partners],
                     "functions": [
                         {
                             "id": f,
