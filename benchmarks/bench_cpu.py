@@ -224,24 +224,13 @@ def main() -> None:
                 text=True,
             ).stdout
             own_work = json.loads(own.splitlines()[-1])
-            headers = json.dumps(own_work["headers"])
+            loop_args = [server.base_url, str(concurrency), str(prompts)]
             bare = [
-                child(
-                    _BARE_CHILD,
-                    [server.base_url, str(concurrency), str(prompts), headers],
-                    env,
-                    workdir,
-                )
+                child(_BARE_CHILD, [*loop_args, json.dumps(own_work["headers"])], env, workdir)
                 for _ in range(2)
             ]
-            key_json = json.dumps(env["PITH_API_KEY"])
             client_alone = [
-                child(
-                    _CLIENT_CHILD,
-                    [server.base_url, str(concurrency), str(prompts), key_json],
-                    env,
-                    workdir,
-                )
+                child(_CLIENT_CHILD, [*loop_args, json.dumps(env["PITH_API_KEY"])], env, workdir)
                 for _ in range(2)
             ]
             if args.profile:
