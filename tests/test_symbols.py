@@ -20,6 +20,7 @@ from pith._extract import extract
 from pith._models import is_test_path
 from pith._store import Store
 from pith._wiki._read import WikiReader
+from pith._wiki._views import file_symbols, node_page, symbols_markdown
 
 PROJECT: dict[str, str | bytes] = {
     "pyproject.toml": '[project]\nname = "demo"\n[project.scripts]\ndemo = "pkg.cli:main"\n',
@@ -285,6 +286,41 @@ def test_a_test_file_named_after_a_source_is_listed_by_name(tmp_path: Path) -> N
         # A test file is never listed as the test of a test, nor a source as a test.
         assert reader.tests_of("tests/test_sse.py") == []
         assert [t["id"] for t in reader.tests_of("lib/sse.py")] == ["tests/test_sse.py"]
+
+
+def test_listed_signatures_elide_annotated_docs_and_json_keeps_them(tmp_path: Path) -> None:
+    doc = "A long description of the path, as fastapi writes its parameters' documentation."
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "lib/__init__.py": "",
+            "lib/routing.py": (
+                "from typing import Annotated\n"
+                "from doc import Doc\n\n\n"
+                "def add_route(path: Annotated[str, Doc(" + repr(doc) + ")], *, name: str = 'x'"
+                ") -> None:\n"
+                "    return None\n"
+            ),
+            # Used by two files: the function is a node of its own, shown by `context`.
+            "lib/a.py": "from lib.routing import add_route\n\nadd_route('a')\n",
+            "lib/b.py": "from lib.routing import add_route\n\nadd_route('b')\n",
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        short = "def add_route(path: str, *, name: str='x') -> None"
+        context = reader.context(["lib/routing.py"])
+        assert f"`{short}`" in context.to_markdown()  # the function's own section
+        assert doc not in context.to_markdown()
+        # The file's symbol listing (its exported page).
+        listing = "\n".join(symbols_markdown(file_symbols(store, "lib/routing.py")))
+        assert f"`{short}`" in listing
+        assert doc not in listing
+        # The data keeps the signature as written, and so does the symbol's own page.
+        assert doc in json.dumps(context.to_json())
+        assert doc in node_page(store, "lib/routing.py:add_route")  # `pith show`'s page
 
 
 def test_show_and_search_symbols_by_id_and_bare_name(reader: WikiReader) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import NotFoundError
+from .._generate._compact import compact_header
 from .._models import ClassFacts, NodeType, converter
 from .._store import Store, Symbol
 from .._words import listed, plural
@@ -387,7 +388,9 @@ def symbols_markdown(symbols: list[dict[str, Any]]) -> list[str]:
     for symbol in symbols[:SYMBOLS_SHOWN]:
         first, last = symbol["lines"]
         where = f"{md.code(symbol['id'])}, {first}-{last}"
-        out.append(f"- {symbol['kind']} {md.code(symbol['signature'])} ({where})")
+        # A listing: `Annotated[X, Doc("...")]` and long defaults elided (`show ID` has it whole).
+        signature = compact_header(symbol["signature"])
+        out.append(f"- {symbol['kind']} {md.code(signature)} ({where})")
     if len(symbols) > SYMBOLS_SHOWN:
         out.append(f"- ... and {len(symbols) - SYMBOLS_SHOWN} more (see `--json`)")
     return [*out, ""]
