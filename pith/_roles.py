@@ -106,13 +106,14 @@ def role_of(path: str) -> Role:
     return Role.SOURCE
 
 
-_ROLE_ORDER = {Role.SOURCE: 0, Role.TEST: 1, Role.EXAMPLE: 2}
+_ROLE_ORDER = {Role.SOURCE: 0, Role.TEST: 2, Role.EXAMPLE: 3}
 
 
 def source_first(path: str) -> tuple[int, str]:
-    """A sort key: source files, then tests, then examples and docs, each by path (what a
-    change reaches first is the code the project ships)."""
-    return _ROLE_ORDER[role_of(path)], path
+    """A sort key: the code the project ships, then its development scripts, tests, and
+    examples and docs, each by path (what a change reaches first is the code it ships)."""
+    order = _ROLE_ORDER[role_of(path)]
+    return (1 if order == 0 and is_development_script(path) else order), path
 
 
 # A project's own development tooling, at its top: not the code it ships.

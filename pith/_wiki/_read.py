@@ -353,11 +353,10 @@ class WikiReader:
     store: Store
 
     def node(self, node_id: str) -> NodePage:
-        data = _views.node_view(self.store, check_id(node_id))
-        if data["type"] == "symbol":  # its facts are all there is to say of it
-            page = _views.node_page(self.store, data["id"])
-            return NodePage(data, page)
-        return NodePage(data, _views.node_markdown(data, source=None))
+        """A node or symbol as `pith show` gives it: its view with what the source says (its
+        signature, docstring, README opening), and its page."""
+        data = _views.node_view(self.store, check_id(node_id), with_source=True)
+        return NodePage(data, _views.page_markdown(data))
 
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
@@ -459,15 +458,26 @@ class WikiReader:
         }
 
     def impact(self, node_id: str) -> Impact:
-        resolved = resolve(self.store, check_id(node_id))
-        node = self.store.node(resolved.id)
-        if node is None:
-            raise _views.not_found(self.store, node_id)
-        if node.type is NodeType.MODULE:
+        """What a change to a node or symbol can break (see `Impact`); a symbol without a node
+        of its own (a method, a constant) is read as a function is: its file's importers,
+        and its own uses."""
+        node_id = check_id(node_id)
+        try:
+            resolved = resolve(self.store, node_id)
+            node = self.store.node(resolved.id)
+        except NotFoundError:
+            node = None
+        if node is not None:
+            target, path, resolved_from = node.id, node.path, resolved.resolved_from
+            whole = node.type is not NodeType.FUNCTION  # a file or a package: all its names
+        else:  # a method, a constant, a class without prose of its own
+            symbol, resolved_from = _views.resolve_symbol(self.store, node_id)
+            target, path, whole = symbol.id, symbol.path, False
+        if node is not None and node.type is NodeType.MODULE:
             prefix = "" if node.id == "." else f"{node.id}/"
             start = [n.id for n in self.store.nodes(NodeType.FILE) if n.id.startswith(prefix)]
         else:
-            start = [node.path]
+            start = [path]
         depth = dict.fromkeys(start, 0)
         frontier = list(start)
         level = 0
@@ -480,16 +490,9 @@ class WikiReader:
                         depth[edge.target] = level
                         following.append(edge.target)
             frontier = sorted(following)
-        # Nearest first; at each depth the code the project ships before its tests and docs.
-        importers = sorted(
-            ((d, f) for f, d in depth.items() if d > 0), key=lambda i: (i[0], source_first(i[1]))
-        )
-        truncated = len(importers) > MAX_IMPACT_FILES
-        importers = importers[:MAX_IMPACT_FILES]
-        briefs = self.store.briefs(f for _, f in importers)
         # What each direct dependent uses of it, where, and from which of its functions.
-        if node.type is NodeType.FUNCTION:
-            references = self.store.references_within(node.id, 100_000)
+        if not whole:
+            references = self.store.references_within(target, 100_000)
         else:
             references = [r for f in start for r in self.store.references_in_file_to(f, 100_000)]
         uses: dict[str, dict[str, list[int]]] = {}
@@ -500,6 +503,16 @@ class WikiReader:
             )
             if reference.caller != reference.path:
                 functions.setdefault(reference.path, set()).add(reference.caller)
+        # Nearest first; at each depth the files that use it by name (of a function: its
+        # callers, not every importer of its file), then the code the project ships before
+        # its tests and docs.
+        importers = sorted(
+            ((d, f) for f, d in depth.items() if d > 0),
+            key=lambda i: (i[0], i[1] not in uses, source_first(i[1])),
+        )
+        truncated = len(importers) > MAX_IMPACT_FILES
+        importers = importers[:MAX_IMPACT_FILES]
+        briefs = self.store.briefs(f for _, f in importers)
         tests = sorted(
             {
                 e.target
@@ -524,11 +537,11 @@ class WikiReader:
             for d, f in importers
         ]
         return Impact(
-            id=node.id,
+            id=target,
             files=files,
             tests=tests,
             truncated=truncated,
-            resolved_from=resolved.resolved_from,
+            resolved_from=resolved_from,
             commands=_run_together(_pytest_command(t, [], self.store.root) for t in tests),
         )
 
