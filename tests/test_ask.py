@@ -236,6 +236,15 @@ def test_importers_are_listed_source_first_then_tests_then_examples(reader: Wiki
     assert entry["importers_count"] == 4
     neighbours = reader.context(["pkg/client.py"]).neighbours
     assert [n["id"] for n in neighbours if n["relation"] == "importedBy"] == order
+    # Where a symbol is used: source, then tests, then examples.
+    asked = reader.ask("the Client class")
+    client = next(s for f in asked.files for s in f["symbols"] if s["id"] == "pkg/client.py:Client")
+    assert client["callers"] == [
+        "pkg/api.py:5",
+        "tests/test_client.py:7",
+        "tests/test_client.py:13",
+    ]
+    assert client["callers_count"] == 4  # and examples/redirects.py:4, counted
     # Impact: the files that use its names first (all but the re-exporting `__init__.py`).
     users_first = [*order[1:], order[0]]
     assert [f["id"] for f in reader.impact("pkg/client.py").files] == users_first
