@@ -258,9 +258,17 @@ def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: Wi
     assert "text: set authorization header" in hits[0].why
     client = next(h for h in hits if h.id == "pkg/client.py")
     assert client.why == ("names: header", "text: authorization")  # a word is said once
-    # Without prose, the Markdown says why instead.
+    # Without prose, the hit has its docstring's first sentence, and the Markdown says why.
+    assert client.doc == "The client: sends requests and follows redirects."
+    assert client.to_json()["doc"] == client.doc
     markdown = hits_markdown("sets the Authorization header", hits)
-    assert "- file `pkg/client.py`: (no prose yet; names: header; text: authorization)" in markdown
+    assert (
+        "- file `pkg/client.py`: The client: sends requests and follows redirects. "
+        "(no prose yet; names: header; text: authorization)"
+    ) in markdown
+    method = reader.search("_redirect_headers")[0]  # a symbol: its own docstring
+    assert method.id == "pkg/client.py:Client._redirect_headers"
+    assert method.doc == "The headers of a redirect: drop the Authorization header on another host."
 
 
 def test_callers_keep_examples_apart_and_run_many_tests_by_file(reader: WikiReader) -> None:
