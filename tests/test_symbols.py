@@ -391,6 +391,51 @@ def test_an_instance_used_where_it_is_made_is_a_use_of_its_class(tmp_path: Path)
         ]
 
 
+def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pkg/__init__.py": "",
+            "pkg/core.py": "class Client:\n    def send(self, x):\n        return x\n",
+            "pkg/use.py": (
+                "from typing import Optional, Annotated\n"
+                "import pkg.core as core\n"
+                "from pkg.core import Client\n"
+                "def plain(c: Client):\n"
+                "    c.send(1)\n"
+                "def optional(c: Optional[Client] = None, d: 'Client | None' = None):\n"
+                "    c.send(2)\n"
+                "    d.send(3)\n"
+                "def union(c: core.Client | None, *, k: Annotated[Client, 'doc']):\n"
+                "    c.send(4)\n"
+                "    k.send(5)\n"
+                "def variable(make):\n"
+                "    c: Client = make()\n"
+                "    c.send(6)\n"
+                "def two_types(c: Client | int):\n"
+                "    c.send(7)\n"  # not one type: not guessed
+                "def rebound(c: Client):\n"
+                "    c = make()\n"
+                "    c.send(8)\n"  # given two things in one scope: not guessed
+                "def untyped(c):\n"
+                "    c.send(9)\n"
+            ),
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        send = WikiReader(store).callers("pkg/core.py:Client.send")
+        assert [(u["line"], u["caller"].rpartition(":")[2]) for u in send.callers] == [
+            (5, "plain"),
+            (7, "optional"),
+            (8, "optional"),
+            (10, "union"),
+            (11, "union"),
+            (14, "variable"),
+        ]
+
+
 def test_show_and_search_symbols_by_id_and_bare_name(reader: WikiReader) -> None:
     page = reader.node("pkg/core.py:LIMIT")
     assert page.to_json()["type"] == "symbol"

@@ -65,8 +65,13 @@ _NOT_EXPRESSIONS = frozenset(
     | {"name", "id", "attr", "arg", "asname", "module", "names", "type_ignores", "tag"}
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
-# What may bind a name to an instance (`_instances`).
-_Assignment = ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith
+# What may bind a name to an instance (`_instances`): a def binds its typed parameters.
+_Assignment = (
+    ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith | ast.FunctionDef | ast.AsyncFunctionDef
+)
+# Annotations that say "this, or nothing" (`Optional[Client]`) or add metadata to a type.
+_WRAPPERS = frozenset({"Optional", "Annotated", "Union"})
+_DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 
 
 @attrs.frozen
@@ -265,25 +270,37 @@ def _instances(
     link: Callable[[str, str], tuple[str, str] | None],
 ) -> dict[tuple[str, str], tuple[str, str] | None]:
     """(scope, local name) -> the project class (file, dotted) it holds an instance of, for
-    ``x = Cls(...)`` and ``with Cls(...) as x``; None for a name assigned anything else in that
-    scope (it hides an outer one), or two different things: its uses are not guessed.
-    ``assignments``: every such statement of the file (`_definitions` gathers them)."""
+    ``x = Cls(...)``, ``with Cls(...) as x``, ``x: Cls = ...`` and a parameter ``x: Cls``
+    (``Cls | None``, ``Optional[Cls]``, ``"Cls"`` too); None for a name assigned anything else
+    in that scope (it hides an outer one), or two different things: its uses are not guessed.
+    ``assignments``: every such statement and def of the file (`_definitions` gathers them)."""
     found: dict[tuple[str, str], tuple[str, str] | None] = {}
     for node in assignments:
-        pairs: list[tuple[ast.expr | None, ast.expr | None]] = []
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            pairs.append((node.targets[0], node.value))
-        elif isinstance(node, ast.AnnAssign):
-            pairs.append((node.target, node.value))
+        # (the name bound, the chain of the class it is an instance of, if any)
+        pairs: list[tuple[ast.expr | ast.arg | None, str | None]] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            pairs += [
+                (a, _annotated(a.annotation))
+                for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+                if a.annotation is not None and a.arg not in _MEMBER_BASES
+            ]
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            pairs.append((node.targets[0], _made(node.value)))
+        elif isinstance(node, ast.AnnAssign):  # the type said wins over what is assigned
+            pairs.append((node.target, _annotated(node.annotation)))
         elif isinstance(node, ast.With | ast.AsyncWith):
-            pairs += [(item.optional_vars, item.context_expr) for item in node.items]
-        for target, value in pairs:
-            if not isinstance(target, ast.Name):
+            pairs += [(item.optional_vars, _made(item.context_expr)) for item in node.items]
+        for target, chain in pairs:
+            if isinstance(target, ast.arg):
+                name = target.arg
+            elif isinstance(target, ast.Name):
+                name = target.id
+            else:
                 continue
             line = target.lineno
             scope = scopes[line] if line < len(scopes) else ""
-            key = (scope, target.id)
-            chain = _chain(value.func) if isinstance(value, ast.Call) else None
+            key = (scope, name)
             linked = None if chain is None else link(chain, scope)
             own = linked is not None and linked[0] == path and linked[1] in kinds
             if own and kinds[linked[1]] is not SymbolKind.CLASS:  # type: ignore[index]
@@ -293,6 +310,37 @@ def _instances(
             else:
                 found[key] = linked
     return found
+
+
+def _made(value: ast.expr | None) -> str | None:
+    """The chain called in ``value`` (``Cls(...)``, ``pkg.Cls(...)``), or None."""
+    return _chain(value.func) if isinstance(value, ast.Call) else None
+
+
+def _annotated(annotation: ast.expr | None) -> str | None:
+    """The chain of the one type ``annotation`` says: ``Cls``, ``pkg.Cls``, ``Cls[T]``,
+    ``Cls | None``, ``Optional[Cls]``, ``Annotated[Cls, ...]``, ``"Cls"``; None for anything
+    else (a union of two types, a literal)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        # A forward reference: "Cls" or "Cls | None", read without parsing.
+        parts = [p.strip() for p in annotation.value.split("|")]
+        said = [p for p in parts if p != "None"]
+        return said[0] if len(said) == 1 and _DOTTED.fullmatch(said[0]) else None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [annotation.left, annotation.right]
+        named = [s for s in sides if not (isinstance(s, ast.Constant) and s.value is None)]
+        return _annotated(named[0]) if len(named) == 1 else None
+    if isinstance(annotation, ast.Subscript):
+        outer = _chain(annotation.value)
+        if outer is not None and outer.rpartition(".")[2] in _WRAPPERS:
+            inner = annotation.slice
+            items = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+            if outer.endswith("Annotated"):
+                items = items[:1]
+            named = [i for i in items if not (isinstance(i, ast.Constant) and i.value is None)]
+            return _annotated(named[0]) if len(named) == 1 else None
+        return outer  # `Client[T]`: a Client
+    return None if annotation is None else _chain(annotation)
 
 
 def _instance(
@@ -356,6 +404,8 @@ def _definitions(
                 if isinstance(statement, ast.ClassDef):
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
                 found[qualname] = (rank, symbol, chains)
+            if not is_class:
+                assignments.append(cast(ast.FunctionDef | ast.AsyncFunctionDef, statement))
             _definitions(visitor, statement.body, f"{qualname}.", kind, known, found, assignments)
         elif statement_type in _BLOCK_TYPES:
             statement = cast(_Block, statement)
