@@ -413,6 +413,17 @@ def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: P
                 "    c.send(8)\n"  # given two things in one scope: not guessed
                 "def untyped(c):\n"
                 "    c.send(9)\n"
+                "class Holder:\n"
+                "    field: Client\n"  # a dataclass-style field
+                "    def __init__(self, client: Client, other):\n"
+                "        self.client = client\n"
+                "        self.made = core.Client()\n"
+                "        self.other = other\n"
+                "    def go(self):\n"
+                "        self.client.send(10)\n"
+                "        self.made.send(11)\n"
+                "        self.field.send(12)\n"
+                "        self.other.send(13)\n"  # untyped: not guessed
             ),
         },
     )
@@ -425,6 +436,9 @@ def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: P
             (10, "union"),
             (11, "union"),
             (14, "variable"),
+            (29, "Holder.go"),
+            (30, "Holder.go"),
+            (31, "Holder.go"),
         ]
 
 

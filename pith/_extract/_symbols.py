@@ -161,6 +161,7 @@ def collect(
     scopes = line_scopes(symbols, len(visitor.lines))
     instances = _instances(assignments, path, kinds, scopes, link)
     interest.update(name for (_, name), found in instances.items() if found is not None)
+    fields = _fields(assignments, kinds, scopes, link, instances)
 
     def resolve(chain: str, scope: str) -> tuple[str, str, bool] | None:
         """Where ``chain`` used in ``scope`` leads: (file, dotted, through a base class or an
@@ -180,9 +181,13 @@ def collect(
             owner = enclosing_class(scope, kinds)
             if owner is None or not rest:
                 return None
-            member = f"{owner}.{rest.partition('.')[0]}"
+            attribute, _, further = rest.partition(".")
+            member = f"{owner}.{attribute}"
             if member in kinds:  # the class's own: resolved here
-                return path, _longest(kinds, member, rest.partition(".")[2]), False
+                return path, _longest(kinds, member, further), False
+            held = fields.get((owner, attribute)) if further else None
+            if held is not None:  # `self.client = Client()` ... `self.client.send()`
+                return held[0], f"{held[1]}.{further}", True
             if owner in with_bases:  # maybe a base's: resolved at build
                 return path, f"{owner}.{rest}", True
             return None  # an instance attribute
@@ -309,6 +314,60 @@ def _instances(
                 found[key] = None
             else:
                 found[key] = linked
+    return found
+
+
+def _fields(
+    assignments: list[_Assignment],
+    kinds: Mapping[str, SymbolKind],
+    scopes: list[str],
+    link: Callable[[str, str], tuple[str, str] | None],
+    instances: Mapping[tuple[str, str], tuple[str, str] | None],
+) -> dict[tuple[str, str], tuple[str, str] | None]:
+    """(class, attribute) -> the project class (file, dotted) the attribute holds an instance
+    of: ``self.x = Cls(...)``, ``self.x = x`` for an ``x`` that holds one (a typed parameter),
+    ``self.x: Cls = ...`` in a method, and ``x: Cls`` in the class body (a dataclass field);
+    None for an attribute given two different things."""
+    found: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for node in assignments:
+        target: ast.expr
+        value: ast.expr | None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value, annotation = node.targets[0], node.value, None
+        elif isinstance(node, ast.AnnAssign):
+            target, value, annotation = node.target, node.value, node.annotation
+        else:
+            continue
+        line = target.lineno
+        scope = scopes[line] if line < len(scopes) else ""
+        if isinstance(target, ast.Name) and kinds.get(scope) is SymbolKind.CLASS:
+            if annotation is None:
+                continue  # a class attribute's value: not an instance's field
+            owner, attribute = scope, target.id
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id in _MEMBER_BASES
+        ):
+            owner_or_none = enclosing_class(scope, kinds)
+            if owner_or_none is None:
+                continue
+            owner, attribute = owner_or_none, target.attr
+        else:
+            continue
+        held: tuple[str, str] | None
+        if annotation is not None:
+            chain = _annotated(annotation)
+            held = None if chain is None else link(chain, scope)
+        elif isinstance(value, ast.Name):
+            held = _instance(instances, scope, value.id)
+        else:
+            chain = _made(value)
+            held = None if chain is None else link(chain, scope)
+            if held is not None and kinds.get(held[1]) not in (None, SymbolKind.CLASS):
+                held = None  # a call of this file's function: what it returns is unknown
+        key = (owner, attribute)
+        found[key] = None if key in found and found[key] != held else held
     return found
 
 
