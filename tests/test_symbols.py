@@ -390,7 +390,10 @@ def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: P
         tmp_path / "p",
         {
             "pkg/__init__.py": "",
-            "pkg/core.py": "class Client:\n    def send(self, x):\n        return x\n",
+            "pkg/core.py": (
+                "class Client:\n    def send(self, x):\n        return x\n"
+                "def make() -> Client:\n    return Client()\n"
+            ),
             "pkg/use.py": (
                 "from typing import Optional, Annotated\n"
                 "import pkg.core as core\n"
@@ -424,6 +427,17 @@ def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: P
                 "        self.made.send(11)\n"
                 "        self.field.send(12)\n"
                 "        self.other.send(13)\n"  # untyped: not guessed
+                "    def factory(self) -> 'Client':\n"
+                "        return Client()\n"
+                "    def use(self):\n"
+                "        self.factory().send(14)\n"
+                "def build() -> Optional[Client]:\n"
+                "    return None\n"
+                "def returned():\n"
+                "    build().send(15)\n"
+                "    made = build()\n"
+                "    made.send(16)\n"
+                "    core.make().send(17)\n"  # another file's function: not read here
             ),
         },
     )
@@ -439,6 +453,9 @@ def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: P
             (29, "Holder.go"),
             (30, "Holder.go"),
             (31, "Holder.go"),
+            (36, "Holder.use"),
+            (40, "returned"),
+            (42, "returned"),
         ]
 
 

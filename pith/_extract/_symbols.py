@@ -159,19 +159,39 @@ def collect(
     interest = set(kinds) | set(bindings) | _MEMBER_BASES | {_SUPER}
     interest.update(q.rpartition(".")[2] for q in kinds)
     scopes = line_scopes(symbols, len(visitor.lines))
-    instances = _instances(assignments, path, kinds, scopes, link)
+    # What this file's functions and methods say they return (`-> Client`).
+    returns: dict[str, tuple[str, str]] = {}
+    for node in assignments:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            qualname = scopes[node.lineno] if node.lineno < len(scopes) else ""
+            chain = _annotated(node.returns)
+            linked = None if chain is None else link(chain, qualname)
+            if linked is not None and _a_class(linked, path, kinds):
+                returns[qualname] = linked
+
+    def made_by(chain: str, scope: str) -> tuple[str, str] | None:
+        """The project class whose instance calling ``chain`` in ``scope`` makes: a class,
+        or this file's function or method that says it returns one; None when unknown."""
+        base, _, rest = chain.partition(".")
+        if base in _MEMBER_BASES:  # `self.make()`: a method of the enclosing class
+            owner = enclosing_class(scope, kinds)
+            return returns.get(f"{owner}.{rest}") if owner is not None and rest else None
+        linked = link(chain, scope)
+        if linked is None or _a_class(linked, path, kinds):
+            return linked
+        return returns.get(linked[1]) if linked[0] == path else None
+
+    instances = _instances(assignments, path, kinds, scopes, link, made_by)
     interest.update(name for (_, name), found in instances.items() if found is not None)
-    fields = _fields(assignments, kinds, scopes, link, instances)
+    fields = _fields(assignments, kinds, scopes, link, made_by, instances)
 
     def resolve(chain: str, scope: str) -> tuple[str, str, bool] | None:
         """Where ``chain`` used in ``scope`` leads: (file, dotted, through a base class or an
         instance), or None when not to a project name."""
         if _CALLED in chain:  # `Client().send(...)`: the instance made, used at once
             called, _, member = chain.partition(_CALLED)
-            made = link(called, scope)
-            if made is None or (made[0] == path and kinds.get(made[1]) is not SymbolKind.CLASS):
-                return None  # not a project name, or this file's function: its result unknown
-            return made[0], f"{made[1]}.{member}", True
+            made = made_by(called, scope)
+            return None if made is None else (made[0], f"{made[1]}.{member}", True)
         base, _, rest = chain.partition(".")
         if base == _SUPER:  # `super().x` in a method: its class's (first) base's x
             owner = enclosing_class(scope, kinds)
@@ -273,30 +293,32 @@ def _instances(
     kinds: Mapping[str, SymbolKind],
     scopes: list[str],
     link: Callable[[str, str], tuple[str, str] | None],
+    made_by: Callable[[str, str], tuple[str, str] | None],
 ) -> dict[tuple[str, str], tuple[str, str] | None]:
     """(scope, local name) -> the project class (file, dotted) it holds an instance of, for
-    ``x = Cls(...)``, ``with Cls(...) as x``, ``x: Cls = ...`` and a parameter ``x: Cls``
-    (``Cls | None``, ``Optional[Cls]``, ``"Cls"`` too); None for a name assigned anything else
-    in that scope (it hides an outer one), or two different things: its uses are not guessed.
+    ``x = Cls(...)`` (or a call of this file's function that says it returns one), ``with
+    Cls(...) as x``, ``x: Cls = ...`` and a parameter ``x: Cls`` (``Cls | None``,
+    ``Optional[Cls]``, ``"Cls"`` too); None for a name assigned anything else in that scope
+    (it hides an outer one), or two different things: its uses are not guessed.
     ``assignments``: every such statement and def of the file (`_definitions` gathers them)."""
     found: dict[tuple[str, str], tuple[str, str] | None] = {}
     for node in assignments:
-        # (the name bound, the chain of the class it is an instance of, if any)
-        pairs: list[tuple[ast.expr | ast.arg | None, str | None]] = []
+        # (the name bound, the chain of the class it is typed with, the chain called for it)
+        pairs: list[tuple[ast.expr | ast.arg | None, str | None, str | None]] = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             arguments = node.args
             pairs += [
-                (a, _annotated(a.annotation))
+                (a, _annotated(a.annotation), None)
                 for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
                 if a.annotation is not None and a.arg not in _MEMBER_BASES
             ]
         elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            pairs.append((node.targets[0], _made(node.value)))
+            pairs.append((node.targets[0], None, _made(node.value)))
         elif isinstance(node, ast.AnnAssign):  # the type said wins over what is assigned
-            pairs.append((node.target, _annotated(node.annotation)))
+            pairs.append((node.target, _annotated(node.annotation), None))
         elif isinstance(node, ast.With | ast.AsyncWith):
-            pairs += [(item.optional_vars, _made(item.context_expr)) for item in node.items]
-        for target, chain in pairs:
+            pairs += [(item.optional_vars, None, _made(item.context_expr)) for item in node.items]
+        for target, typed, called in pairs:
             if isinstance(target, ast.arg):
                 name = target.arg
             elif isinstance(target, ast.Name):
@@ -306,10 +328,13 @@ def _instances(
             line = target.lineno
             scope = scopes[line] if line < len(scopes) else ""
             key = (scope, name)
-            linked = None if chain is None else link(chain, scope)
-            own = linked is not None and linked[0] == path and linked[1] in kinds
-            if own and kinds[linked[1]] is not SymbolKind.CLASS:  # type: ignore[index]
-                linked = None  # a call of this file's function: what it returns is unknown
+            linked = None
+            if typed is not None:
+                linked = link(typed, scope)
+                if linked is not None and not _a_class(linked, path, kinds):
+                    linked = None
+            elif called is not None:
+                linked = made_by(called, scope)
             if key in found and found[key] != linked:
                 found[key] = None
             else:
@@ -322,6 +347,7 @@ def _fields(
     kinds: Mapping[str, SymbolKind],
     scopes: list[str],
     link: Callable[[str, str], tuple[str, str] | None],
+    made_by: Callable[[str, str], tuple[str, str] | None],
     instances: Mapping[tuple[str, str], tuple[str, str] | None],
 ) -> dict[tuple[str, str], tuple[str, str] | None]:
     """(class, attribute) -> the project class (file, dotted) the attribute holds an instance
@@ -363,12 +389,16 @@ def _fields(
             held = _instance(instances, scope, value.id)
         else:
             chain = _made(value)
-            held = None if chain is None else link(chain, scope)
-            if held is not None and kinds.get(held[1]) not in (None, SymbolKind.CLASS):
-                held = None  # a call of this file's function: what it returns is unknown
+            held = None if chain is None else made_by(chain, scope)
         key = (owner, attribute)
         found[key] = None if key in found and found[key] != held else held
     return found
+
+
+def _a_class(linked: tuple[str, str], path: str, kinds: Mapping[str, SymbolKind]) -> bool:
+    """Whether ``linked`` may be a class: one of this file's classes, or a name of another
+    file (what it is there is settled at build: a use of a function's member leads nowhere)."""
+    return linked[0] != path or kinds.get(linked[1]) is SymbolKind.CLASS
 
 
 def _made(value: ast.expr | None) -> str | None:
