@@ -201,6 +201,8 @@ class Impact:
     truncated: bool
     resolved_from: str | None = None  # what was asked, when it was not the id itself
     commands: list[str] = attrs.field(factory=list)
+    # The files most often committed with its file: what such a change usually also touches.
+    changed_with: list[dict[str, Any]] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -208,6 +210,7 @@ class Impact:
             "files": self.files,
             "tests": self.tests,
             "commands": self.commands,
+            "changed_with": self.changed_with,
             "truncated": self.truncated,
         }
         if self.resolved_from is not None:
@@ -223,6 +226,12 @@ class Impact:
             out += [f"*(resolved from {md.code(self.resolved_from)})*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
+        if self.changed_with:
+            together = ", ".join(
+                f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)"
+                for c in self.changed_with
+            )
+            out += [f"Usually changed with it: {together}.", ""]
         depths = sorted({f["depth"] for f in self.files})
         for depth in depths:
             out += [f"## Depth {depth}", ""]
@@ -328,6 +337,7 @@ class SearchHit:
     score: float
     kind: str = ""
     why: tuple[str, ...] = ()  # the reasons its file was chosen
+    doc: str | None = None  # its docstring's first sentence, where there is no prose yet
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -335,6 +345,7 @@ class SearchHit:
             "type": self.type,
             "kind": self.kind or self.type,
             "summary": self.summary,
+            "doc": self.doc,
             "score": self.score,
             "why": list(self.why),
         }
@@ -346,8 +357,12 @@ def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
         return f"No node matches `{query}`.\n"
     lines = [f"# Search: `{query}`", ""]
     for h in hits:
-        # Without prose, why it was chosen is what tells one hit from the next.
-        summary = h.summary or ("(no prose yet; " + "; ".join(h.why) + ")" if h.why else None)
+        # Without prose, its docstring and why it was chosen tell one hit from the next.
+        said = [h.doc] if h.doc else []
+        why = "; ".join(h.why)
+        summary = h.summary or " ".join(
+            [*said, f"(no prose yet; {why})" if why else "(no prose yet)"]
+        )
         lines.append(Brief(h.id, h.type, summary, False).line(f"{h.kind or h.type} "))
     return _bounded("\n".join(lines) + "\n")
 
@@ -482,6 +497,7 @@ class WikiReader:
         else:  # a method, a constant, a class without prose of its own
             symbol, resolved_from = _views.resolve_symbol(self.store, node_id)
             target, path, whole = symbol.id, symbol.path, False
+        one_file = node is None or node.type is not NodeType.MODULE
         if node is not None and node.type is NodeType.MODULE:
             prefix = "" if node.id == "." else f"{node.id}/"
             start = [n.id for n in self.store.nodes(NodeType.FILE) if n.id.startswith(prefix)]
@@ -545,12 +561,19 @@ class WikiReader:
             }
             for d, f in importers
         ]
+        # Of a file (a package's files change together by nature, and with their tests).
+        changed_with = [
+            {"id": p, "commits": n, "of": commits}
+            for commits, partners in (self.store.co_changed(start).values() if one_file else ())
+            for p, n in partners
+        ]
         return Impact(
             id=target,
             files=files,
             tests=tests,
             truncated=truncated,
             resolved_from=resolved_from,
+            changed_with=changed_with,
             commands=_run_together(_pytest_command(t, [], self.store.root) for t in tests),
         )
 
@@ -713,7 +736,13 @@ class WikiReader:
         ]
         # Named exactly as asked first (a stable sort: each group keeps its order).
         hits.sort(key=lambda h: not _named(h.id, wanted.lower()))
-        return hits[:limit]
+        hits = hits[:limit]
+        # Before prose is written, what the code says of itself is the best summary there is.
+        bare = [h.id for h in hits if h.summary is None]
+        docs = self.store.docstrings(bare) if bare else {}
+        return [
+            attrs.evolve(h, doc=_first_sentence(docs[h.id])) if h.id in docs else h for h in hits
+        ]
 
     def ask(
         self,
@@ -887,6 +916,15 @@ def _pytest_command(
     if not tests or len(tests) > most:
         return f"pytest {_test_id(test_file, '')}"
     return "pytest " + " ".join(tests)
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of a docstring's first paragraph, on one line, at most ``limit``
+    characters."""
+    paragraph = " ".join(text.strip().split("\n\n", 1)[0].split())
+    end = paragraph.find(". ")
+    sentence = paragraph[: end + 1] if end > 0 else paragraph
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def _run_together(commands: Iterable[str], most: int = 20) -> list[str]:
