@@ -13,9 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import attrs
-import httpcore
 import httpx
-from httpcore._async.interfaces import AsyncConnectionInterface
 
 from ._errors import Usage
 
@@ -25,7 +23,6 @@ __all__ = [
     "BoundedDecoder",
     "ClientPool",
     "CookielessClient",
-    "LinearPool",
     "Reply",
     "read_usage",
     "retry_after_seconds",
@@ -115,94 +112,11 @@ class _NoCookies(httpx.Cookies):
         pass
 
 
-class LinearPool(httpcore.AsyncConnectionPool):
-    """httpcore's connection pool, its bookkeeping linear in its connections.
-
-    httpcore (1.0) runs `_assign_requests_to_connections` whenever a request comes or goes, and
-    there, for each idle connection, builds a list of every connection only to take its length
-    (``len([c.is_idle() for c in connections])``, that is ``len(connections)``): idle x all
-    calls per request. This is the same step with that length read once per connection; every
-    other line is httpcore's (tests/test_llm_pool.py checks that against the installed
-    httpcore, and `CookielessClient` uses this class only with httpcore 1.0).
-    """
-
-    def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
-        closing_connections = []
-
-        # First we handle cleaning up any connections that are closed,
-        # have expired their keep-alive, or surplus idle connections.
-        for connection in list(self._connections):
-            if connection.is_closed():
-                # log: "removing closed connection"
-                self._connections.remove(connection)
-            elif connection.has_expired():
-                # log: "closing expired connection"
-                self._connections.remove(connection)
-                closing_connections.append(connection)
-            elif connection.is_idle() and len(self._connections) > self._max_keepalive_connections:
-                # log: "closing idle connection"
-                self._connections.remove(connection)
-                closing_connections.append(connection)
-
-        # Assign queued requests to connections.
-        queued_requests = [request for request in self._requests if request.is_queued()]
-        for pool_request in queued_requests:
-            origin = pool_request.request.url.origin
-            available_connections = [
-                connection
-                for connection in self._connections
-                if connection.can_handle_request(origin) and connection.is_available()
-            ]
-            idle_connections = [
-                connection for connection in self._connections if connection.is_idle()
-            ]
-
-            # There are three cases for how we may be able to handle the request:
-            #
-            # 1. There is an existing connection that can handle the request.
-            # 2. We can create a new connection to handle the request.
-            # 3. We can close an idle connection and then create a new connection
-            #    to handle the request.
-            if available_connections:
-                # log: "reusing existing connection"
-                connection = available_connections[0]
-                pool_request.assign_to_connection(connection)
-            elif len(self._connections) < self._max_connections:
-                # log: "creating new connection"
-                connection = self.create_connection(origin)
-                self._connections.append(connection)
-                pool_request.assign_to_connection(connection)
-            elif idle_connections:
-                # log: "closing idle connection"
-                connection = idle_connections[0]
-                self._connections.remove(connection)
-                closing_connections.append(connection)
-                # log: "creating new connection"
-                connection = self.create_connection(origin)
-                self._connections.append(connection)
-                pool_request.assign_to_connection(connection)
-
-        return closing_connections
-
-
-# The httpcore whose pool `LinearPool` repeats (with a later one, httpx's own pool is used).
-_LINEAR_POOL = httpcore.__version__.startswith("1.0.")
-
-
 class CookielessClient(httpx.AsyncClient):
     """httpx's client without cookies: an LLM endpoint authenticates by key, and reading the
-    cookies of every reply costs a quarter of a millisecond of CPU, on the event loop, per call.
-    Its connections (without a transport of the caller's) are kept by a `LinearPool`."""
+    cookies of every reply costs a quarter of a millisecond of CPU, on the event loop, per call."""
 
     _no_cookies = _NoCookies()  # stays empty: nothing is ever put in it
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        pool = getattr(self._transport, "_pool", None)
-        if _LINEAR_POOL and type(pool) is httpcore.AsyncConnectionPool:
-            # The same pool, built by httpx with every setting it was given; only its
-            # bookkeeping step differs (LinearPool adds no state).
-            pool.__class__ = LinearPool
 
     @property
     def cookies(self) -> httpx.Cookies:
