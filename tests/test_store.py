@@ -258,11 +258,12 @@ def test_ctrl_c_stops_a_long_statement_as_an_interrupt(store):
     assert str(caught.value.__context__) == "interrupted"
 
 
-def test_a_first_extract_makes_the_lookup_indexes_once_and_a_rerun_keeps_them(tmp_path):
+def test_lookup_indexes_after_a_first_extract_a_rerun_and_builds(tmp_path):
     """A first extract fills the symbol and use tables without their indexes and makes them at
     the end; a rerun that replaces some files' rows keeps them (it deletes through them)."""
     from projects import write_tree
 
+    from pith._build import build
     from pith._extract import extract
     from pith._store._schema import LOOKUP_INDEXES
 
@@ -291,3 +292,9 @@ def test_a_first_extract_makes_the_lookup_indexes_once_and_a_rerun_keeps_them(tm
         assert store._query("SELECT line FROM uses WHERE path = 'pkg/a.py'") == [(6,)]
         plan = store._query("EXPLAIN QUERY PLAN SELECT * FROM uses WHERE path = 'pkg/a.py'")
         assert "uses_path" in str(plan)
+        # A build rewrites the references whole, and their index after them.
+        for _ in range(2):
+            build(store, force=True)
+            plan = store._query("EXPLAIN QUERY PLAN SELECT * FROM refs WHERE target = 'x'")
+            assert "refs_target" in str(plan)
+            assert store._query("SELECT target FROM refs") == [("pkg/a.py:f",)]

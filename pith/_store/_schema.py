@@ -17,6 +17,7 @@ __all__ = [
     "LOOKUP_INDEXES",
     "PROSE_TEXT",
     "READABLE_SCHEMAS",
+    "REFS_INDEX",
     "REINDEX",
     "RETRIEVAL_REINDEX",
     "SCHEMA",
@@ -42,6 +43,8 @@ LOOKUP_INDEXES = {
     "symbols_name": "CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name)",
     "uses_path": "CREATE INDEX IF NOT EXISTS uses_path ON uses (path)",
 }
+# The index of the references, which every build rewrites whole: made again after the rows.
+REFS_INDEX = "CREATE INDEX IF NOT EXISTS refs_target ON refs (target)"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -114,7 +117,7 @@ CREATE TABLE IF NOT EXISTS uses (
 {LOOKUP_INDEXES["uses_path"]};
 -- The uses resolved to the symbol they reach (re-exports followed), rewritten by every build.
 CREATE TABLE IF NOT EXISTS refs (target TEXT NOT NULL, use INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS refs_target ON refs (target);
+{REFS_INDEX};
 -- Per file: uses of its names that lead nowhere it defines (dynamic, or gone): counted only.
 CREATE TABLE IF NOT EXISTS unresolved (target TEXT PRIMARY KEY, uses INTEGER NOT NULL);
 """
