@@ -8,6 +8,7 @@ every part of pith agrees.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import re
 from pathlib import Path, PurePosixPath
@@ -16,10 +17,12 @@ from typing import Any
 __all__ = [
     "SCRIPT_SUFFIXES",
     "Role",
+    "is_development_script",
     "language_of",
     "role_of",
     "script_test_command",
     "script_test_stem",
+    "source_first",
 ]
 
 # The suffixes of the files the TypeScript/JavaScript extractor reads (`pith._extract`).
@@ -101,6 +104,32 @@ def role_of(path: str) -> Role:
     if folders & _EXAMPLE_DIRS:
         return Role.EXAMPLE
     return Role.SOURCE
+
+
+_ROLE_ORDER = {Role.SOURCE: 0, Role.TEST: 2, Role.EXAMPLE: 3}
+
+
+def source_first(path: str) -> tuple[int, str]:
+    """A sort key: the code the project ships, then its development scripts, tests, and
+    examples and docs, each by path (what a change reaches first is the code it ships)."""
+    order = _ROLE_ORDER[role_of(path)]
+    return (1 if order == 0 and is_development_script(path) else order), path
+
+
+# A project's own development tooling, at its top: not the code it ships.
+_TOOLING_DIRS = frozenset(
+    {"scripts", "script", "tools", "tool", "benchmarks", "benchmark", "bench", "ci", ".github"}
+)
+_TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "tasks.py", "fabfile.py", "pdm_build.py"})
+
+
+@functools.lru_cache(maxsize=65_536)
+def is_development_script(path: str) -> bool:
+    """A project's own development scripts (under its top directory ``scripts/``, ``tools/``,
+    ``benchmarks/``; ``setup.py``, ``noxfile.py``): source by `role_of`, but not the code the
+    project ships, so ranking puts them after it unless asked for."""
+    first, _, rest = path.partition("/")
+    return (first.lower() in _TOOLING_DIRS and bool(rest)) or path in _TOOLING_FILES
 
 
 # The test runners a package.json names, and how each runs one file.

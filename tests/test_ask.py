@@ -27,7 +27,7 @@ from pith._models import NodeType
 from pith._store import Store
 from pith._tokens import stem, words
 from pith._wiki._ask import count_tokens
-from pith._wiki._read import WikiReader
+from pith._wiki._read import WikiReader, _run_together, hits_markdown
 
 PROJECT = {
     "pkg/__init__.py": """
@@ -214,6 +214,62 @@ def test_ask_briefs_the_right_code_with_pointers(reader: WikiReader) -> None:
     data = briefing.to_json()
     assert json.loads(json.dumps(data)) == data
     assert data["budget"] == 4000
+
+
+def test_a_symbol_is_listed_for_its_name_or_two_words_of_its_docstring(
+    reader: WikiReader,
+) -> None:
+    # `get`'s docstring: "Send a GET request with a fresh client."
+    one_word = reader.ask("a fresh start")
+    assert one_word.file_ids()[0] == "pkg/api.py"  # the file is found by the word
+    assert one_word.files[0]["symbols"] == []  # but one shared word is not what `get` is about
+    two_words = reader.ask("a fresh client")
+    entry = next(f for f in two_words.files if f["id"] == "pkg/api.py")
+    assert [s["id"] for s in entry["symbols"]] == ["pkg/api.py:get"]
+
+
+def test_importers_are_listed_source_first_then_tests_then_examples(reader: WikiReader) -> None:
+    order = ["pkg/__init__.py", "pkg/api.py", "tests/test_client.py", "examples/redirects.py"]
+    briefing = reader.ask("redirects drop the Authorization header")
+    entry = next(f for f in briefing.files if f["id"] == "pkg/client.py")
+    assert entry["importers"] == order[:3]
+    assert entry["importers_count"] == 4
+    neighbours = reader.context(["pkg/client.py"]).neighbours
+    assert [n["id"] for n in neighbours if n["relation"] == "importedBy"] == order
+    # Impact: the files that use its names first (all but the re-exporting `__init__.py`).
+    users_first = [*order[1:], order[0]]
+    assert [f["id"] for f in reader.impact("pkg/client.py").files] == users_first
+
+
+def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: WikiReader) -> None:
+    hits = reader.search("sets the Authorization header")
+    assert (
+        hits[0].id == "pkg/auth.py"
+    )  # "HTTP basic authentication: sets the Authorization header."
+    assert "text: set authorization header" in hits[0].why
+    client = next(h for h in hits if h.id == "pkg/client.py")
+    assert client.why == ("names: header", "text: authorization")  # a word is said once
+    # Without prose, the Markdown says why instead.
+    markdown = hits_markdown("sets the Authorization header", hits)
+    assert "- file `pkg/client.py`: (no prose yet; names: header; text: authorization)" in markdown
+
+
+def test_callers_keep_examples_apart_and_run_many_tests_by_file(reader: WikiReader) -> None:
+    callers = reader.callers("pkg/client.py:Client")
+    assert [u["file"] for u in callers.callers] == ["pkg/api.py"]
+    assert [u["file"] for u in callers.tests] == ["tests/test_client.py"] * 2
+    assert [u["file"] for u in callers.examples] == ["examples/redirects.py"]
+    assert callers.to_json()["examples"] == callers.examples
+    markdown = callers.to_markdown()
+    assert markdown.index("## Production code (1)") < markdown.index("## Examples and docs (1)")
+    # Twenty test ids run as one line; more run as their files, every one of them.
+    few = [f"pytest tests/test_a.py::test_{i}" for i in range(20)]
+    assert _run_together(few) == ["pytest " + " ".join(sorted(c.split()[1] for c in few))]
+    many = [*few, "pytest tests/test_b.py::test_x", "npx vitest run web/a.test.ts"]
+    assert _run_together(many) == [
+        "pytest tests/test_a.py tests/test_b.py",
+        "npx vitest run web/a.test.ts",
+    ]
 
 
 def test_ask_keeps_within_any_budget_and_the_best_first(reader: WikiReader) -> None:

@@ -55,6 +55,11 @@ def test_a_header_loses_its_metadata_not_its_meaning() -> None:
     )
     short = "def send(self, request: Request, *, timeout: float = 5.0) -> Response"
     assert compact_header(short) == short  # short enough: as written
+    plain = (
+        "def version_option(version: str | None = None, *param_decls: str, "
+        "package_name: str | None = None, prog_name: str | None = None) -> Callable[[FC], FC]"
+    )
+    assert compact_header(plain) == plain  # long, but nothing to elide: as written
     assert compact_header("def broken(" + "x" * 200) == "def broken(" + "x" * 200
 
 

@@ -20,10 +20,20 @@ from pith._extract import extract
 from pith._models import is_test_path
 from pith._store import Store
 from pith._wiki._read import WikiReader
+from pith._wiki._views import (
+    OPENING_CHARS,
+    file_symbols,
+    node_page,
+    node_view,
+    readme_opening,
+    symbols_markdown,
+)
 
 PROJECT: dict[str, str | bytes] = {
     "pyproject.toml": '[project]\nname = "demo"\n[project.scripts]\ndemo = "pkg.cli:main"\n',
-    "README.md": "# demo\n\nA demo project.\n",
+    "README.md": (
+        "# demo\n\nA demo project: it sends requests to a server and reads the replies.\n"
+    ),
     "pkg/__init__.py": (
         '"""The demo package."""\n'
         "from .core import Client, connect as open_connection\n"
@@ -287,6 +297,53 @@ def test_a_test_file_named_after_a_source_is_listed_by_name(tmp_path: Path) -> N
         assert [t["id"] for t in reader.tests_of("lib/sse.py")] == ["tests/test_sse.py"]
 
 
+def test_listed_signatures_elide_annotated_docs_and_json_keeps_them(tmp_path: Path) -> None:
+    doc = "A long description of the path, as fastapi writes its parameters' documentation."
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "lib/__init__.py": "",
+            "lib/routing.py": (
+                "from typing import Annotated\n"
+                "from doc import Doc\n\n\n"
+                "def add_route(path: Annotated[str, Doc(" + repr(doc) + ")], *, name: str = 'x'"
+                ") -> None:\n"
+                "    return None\n"
+            ),
+            # Used by two files: the function is a node of its own, shown by `context`.
+            "lib/a.py": "from lib.routing import add_route\n\nadd_route('a')\n",
+            "lib/b.py": "from lib.routing import add_route\n\nadd_route('b')\n",
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        short = "def add_route(path: str, *, name: str='x') -> None"
+        context = reader.context(["lib/routing.py"])
+        assert f"`{short}`" in context.to_markdown()  # the function's own section
+        assert doc not in context.to_markdown()
+        # The file's symbol listing (its exported page).
+        listing = "\n".join(symbols_markdown(file_symbols(store, "lib/routing.py")))
+        assert f"`{short}`" in listing
+        assert doc not in listing
+        # The data keeps the signature as written, and so does the symbol's own page.
+        assert doc in json.dumps(context.to_json())
+        assert doc in node_page(store, "lib/routing.py:add_route")  # `pith show`'s page
+
+
+def test_impact_of_a_method_lists_the_files_that_use_it_first(reader: WikiReader) -> None:
+    impact = reader.impact("Client.send")  # a method: a symbol without a node of its own
+    assert impact.id == "pkg/core.py:Client.send"
+    assert impact.resolved_from == "Client.send"
+    near = [f["id"] for f in impact.files if f["depth"] == 1]
+    assert near == ["pkg/cli.py", "tests/test_client.py", "pkg/__init__.py"]  # users first
+    assert impact.files[0]["uses"] == [{"name": "pkg/core.py:Client.send", "lines": [6]}]
+    assert impact.files[0]["functions"] == ["pkg/cli.py:main"]
+    with pytest.raises(NotFoundError):
+        reader.impact("pkg/core.py:Client.nothing")
+
+
 def test_show_and_search_symbols_by_id_and_bare_name(reader: WikiReader) -> None:
     page = reader.node("pkg/core.py:LIMIT")
     assert page.to_json()["type"] == "symbol"
@@ -311,6 +368,35 @@ def test_the_overview_is_the_root_node(reader: WikiReader) -> None:
     assert root["metadata"]["readme"] == "README.md"
     assert root["metadata"]["packages"] == ["pkg", "tests"]
     assert root["metadata"]["entry_points"] == ["demo = pkg.cli:main", "python -m pkg"]
+    # Without prose, `show .` says what the README opens with.
+    assert node_view(reader.store, ".", with_source=True)["source"] == {
+        "readme": "README.md",
+        "readme_opening": "A demo project: it sends requests to a server and reads the replies.",
+    }
+    assert "\nA demo project: it sends requests" in node_page(reader.store, ".")
+
+
+def test_a_readme_opens_with_its_first_paragraphs_of_prose() -> None:
+    readme = (
+        "[![PyPI](https://img.shields.io/pypi/v/x)](https://pypi.org/x) [![CI](b.svg)](c)\n\n"
+        "![Logo](https://example.org/logo.svg)\n\n"
+        "# Title\n\n"
+        "[English](a.md) • [Deutsch](b.md) • [Español](c.md) • [Français](d.md) • [日本語](e.md)"
+        " • [Italiano](f.md) • [Polski](g.md) • [Русский](h.md) • [Türkçe](i.md)\n\n"
+        "Short line.\n\n"
+        "<p align='center'>Rich is a <b>library</b> for [rich](https://x) text and beautiful\n"
+        "formatting in the terminal.</p>\n\n"
+        "```sh\npip install rich and all of its words here\n```\n\n"
+        + "It also renders tables. "
+        * 40
+    )
+    opening = readme_opening(readme)
+    assert opening.startswith(
+        "Rich is a library for rich text and beautiful formatting in the terminal.\n\nIt also"
+    )
+    assert len(opening) == OPENING_CHARS
+    assert opening.endswith("…")
+    assert readme_opening("[![a](b)](c)\n\n# Only a title\n") == ""
 
 
 def test_the_commands(reader: WikiReader, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

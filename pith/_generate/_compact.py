@@ -25,13 +25,18 @@ SHORT_HEADER = 100  # a signature this short is left as written
 
 
 class _Elide(ast.NodeTransformer):
-    """``Annotated[X, ...]`` -> ``X``; long strings and defaults -> ``...``."""
+    """``Annotated[X, ...]`` -> ``X``; long strings and defaults -> ``...``. ``elided`` says
+    whether anything was."""
+
+    def __init__(self) -> None:
+        self.elided = False
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         name = node.value.attr if isinstance(node.value, ast.Attribute) else None
         if isinstance(node.value, ast.Name):
             name = node.value.id
         if name == "Annotated":
+            self.elided = True
             first = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
             elided: ast.AST = self.visit(first)
             return elided
@@ -40,30 +45,35 @@ class _Elide(ast.NodeTransformer):
 
     def visit_Constant(self, node: ast.Constant) -> ast.AST:
         if isinstance(node.value, str) and len(node.value) > LONG_EXPRESSION:
+            self.elided = True
             return ast.Constant(value=Ellipsis)
         return node
 
     def visit_arguments(self, node: ast.arguments) -> ast.AST:
         self.generic_visit(node)
-        node.defaults = [_short(d) for d in node.defaults]
-        node.kw_defaults = [None if d is None else _short(d) for d in node.kw_defaults]
+        node.defaults = [self._short(d) for d in node.defaults]
+        node.kw_defaults = [None if d is None else self._short(d) for d in node.kw_defaults]
         return node
 
+    def _short(self, expression: ast.expr) -> ast.expr:
+        if len(ast.unparse(expression)) > LONG_EXPRESSION:
+            self.elided = True
+            return ast.Constant(value=Ellipsis)
+        return expression
 
-def _short(expression: ast.expr) -> ast.expr:
-    if len(ast.unparse(expression)) > LONG_EXPRESSION:
-        return ast.Constant(value=Ellipsis)
-    return expression
 
-
-def _header_of(definition: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
-    """The definition's compacted first line. Elides in place: the caller's tree is its own,
-    and parsed for this alone (a deep copy of a large class costs more than its parse)."""
+def _header_of(
+    definition: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+) -> tuple[str, bool]:
+    """The definition's compacted first line, and whether anything was elided. Elides in
+    place: the caller's tree is its own, and parsed for this alone (a deep copy of a large
+    class costs more than its parse)."""
     body, decorators = definition.body, definition.decorator_list
     definition.body, definition.decorator_list = [ast.Pass()], []
     try:
-        _Elide().visit(definition)
-        return ast.unparse(definition).rsplit(":\n", 1)[0]
+        elide = _Elide()
+        elide.visit(definition)
+        return ast.unparse(definition).rsplit(":\n", 1)[0], elide.elided
     finally:
         definition.body, definition.decorator_list = body, decorators
 
@@ -71,8 +81,9 @@ def _header_of(definition: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 @functools.lru_cache(maxsize=4096)
 def compact_header(header: str) -> str:
     """``def f(...) -> T`` or ``class C(Base)`` with its metadata and long defaults elided;
-    a header of up to `SHORT_HEADER` characters as it is. Cached: a file's prompt and each of
-    its functions' prompts show the same headers, and a parse costs a fifth of a millisecond."""
+    a header of up to `SHORT_HEADER` characters, or with nothing to elide, as it is. Cached: a
+    file's prompt and each of its functions' prompts show the same headers, and a parse costs a
+    fifth of a millisecond."""
     if len(header) <= SHORT_HEADER:
         return header
     try:
@@ -82,7 +93,8 @@ def compact_header(header: str) -> str:
     definition = tree.body[0] if tree.body else None
     if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return header
-    return _header_of(definition)
+    compacted, elided = _header_of(definition)
+    return compacted if elided else header  # nothing to elide: as written, its spacing too
 
 
 def compact_code(code: str) -> str:
@@ -113,7 +125,7 @@ def compact_code(code: str) -> str:
         if dedented[first.lineno - 1][: first.col_offset].strip():
             continue  # `) -> T: ...`: the body shares the signature's last line
         indent = _indent(lines[node.lineno - 1])
-        spans.append((node.lineno, first.lineno - 1, f"{indent}{_header_of(node)}:"))
+        spans.append((node.lineno, first.lineno - 1, f"{indent}{_header_of(node)[0]}:"))
     for first_line, last_line, replacement in sorted(spans, reverse=True):
         lines[first_line - 1 : last_line] = [replacement]
     return "\n".join(lines)

@@ -24,6 +24,7 @@ import attrs
 
 from .._generate._compact import compact_header
 from .._models import ClassFacts, EdgeType, FunctionFacts, is_test_path
+from .._roles import source_first
 from .._store import Store
 from . import _markdown as md
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
@@ -61,6 +62,7 @@ SIGNATURE_CHARS = 160
 NAMED_CALLERS = 3  # uses of a symbol named in a briefing; the rest are counted
 MAX_REFERENCES = 400  # read per file's chosen symbols
 DOC_WORDS_CHARS = 300  # of a docstring, matched against the question
+DOC_WORDS_NEEDED = 2  # of the question's words, in the docstring of a symbol its name is not
 
 
 def count_tokens(text: str) -> int:
@@ -160,7 +162,9 @@ def _entry(
     tests = sorted(
         e.target for e in store.edges(file.id, EdgeType.TEST_FILE) if is_test_path(e.target)
     )
-    importers = sorted(e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY))
+    importers = sorted(
+        (e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY)), key=source_first
+    )
     return {
         "id": file.id,
         "kind": file.kind,
@@ -195,8 +199,10 @@ def _symbols(
         # substring test per term, no tokenizing (a briefing reads hundreds of docstrings).
         opening = (definition.get("docstring") or "")[:DOC_WORDS_CHARS].lower()
         padded = " " + NOT_WORD.sub(" ", opening) if opening else ""
-        in_doc = sum(w for needle, w in needles if needle in padded) if padded else 0.0
-        score = 2.0 * sum(terms[t] for t in named) + 0.5 * in_doc
+        said = [w for needle, w in needles if needle in padded] if padded else []
+        if not named and len(said) < DOC_WORDS_NEEDED:
+            said = []  # one shared word ("space", "value") in a docstring is chance, not topic
+        score = 2.0 * sum(terms[t] for t in named) + 0.5 * sum(said)
         if definition["name"].lower() in names or definition["qualname"].lower() in names:
             score += 1000  # a name asked for comes first
         if score > 0:

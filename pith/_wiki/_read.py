@@ -28,9 +28,18 @@ from typing import Any
 import attrs
 
 from .._errors import NotFoundError, UsageError
+from .._generate._compact import compact_header
 from .._models import EdgeType, FileFacts, NodeType, converter, is_test_path
-from .._roles import SCRIPT_SUFFIXES, script_test_command
+from .._roles import (
+    SCRIPT_SUFFIXES,
+    Role,
+    is_development_script,
+    role_of,
+    script_test_command,
+    source_first,
+)
 from .._store import Store, Symbol
+from .._words import plural
 from . import _markdown as md
 from . import _views
 from ._ask import CHARS_PER_TOKEN, Briefing, brief
@@ -241,8 +250,9 @@ class Impact:
 class Callers:
     """Who uses ``id`` (a symbol, or every symbol of a file): each use with its file, line,
     the id of the definition it sits in (``caller``; the file id at module level) and the
-    line's text; production code and tests apart, tests with the command that runs them.
-    ``unresolved``: uses of the file's names that lead to nothing it defines (dynamic)."""
+    line's text; production code, tests, and examples and docs code apart, tests with the
+    command that runs them. ``unresolved``: uses of the file's names that lead to nothing it
+    defines (dynamic)."""
 
     id: str
     kind: str
@@ -250,6 +260,7 @@ class Callers:
     tests: list[dict[str, Any]]
     unresolved: int
     truncated: bool
+    examples: list[dict[str, Any]] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -257,25 +268,37 @@ class Callers:
             "kind": self.kind,
             "callers": self.callers,
             "tests": self.tests,
+            "examples": self.examples,
             "unresolved": self.unresolved,
             "truncated": self.truncated,
         }
 
     def to_markdown(self) -> str:
         out = [f"# Callers of {md.code(self.id)}", ""]
-        if not self.callers and not self.tests:
+        if not self.callers and not self.tests and not self.examples:
             out += ["Nothing in the project uses it by name.", ""]
-        for title, uses in (("Production code", self.callers), ("Tests", self.tests)):
+        groups = (
+            ("Production code", self.callers),
+            ("Tests", self.tests),
+            ("Examples and docs", self.examples),
+        )
+        for title, uses in groups:
             if not uses:
                 continue
             out += [f"## {title} ({len(uses)})", ""]
-            for use in uses:
+            for use in uses[:USES_SHOWN]:
                 where = md.code(f"{use['file']}:{use['line']}")
                 out.append(f"- {where} in {md.code(use['caller'])}: {md.code(use['text'])}")
+            if len(uses) > USES_SHOWN:
+                files = len({use["file"] for use in uses[USES_SHOWN:]})
+                out.append(
+                    f"- and {len(uses) - USES_SHOWN} more in {plural(files, 'file')} "
+                    "(`--json` lists every use)"
+                )
             out.append("")
-        commands = _run_together(t["command"] for t in self.tests)
-        if commands:
-            out += ["Run them:", "", *md.fence("\n".join(commands), "sh"), ""]
+            commands = _run_together(t["command"] for t in uses) if uses is self.tests else []
+            if commands:
+                out += ["Run them:", "", *md.fence("\n".join(commands), "sh"), ""]
         if self.unresolved:
             out += [
                 f"*{self.unresolved} dynamic uses of this file's names could not be resolved "
@@ -316,7 +339,10 @@ def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
     if not hits:
         return f"No node matches `{query}`.\n"
     lines = [f"# Search: `{query}`", ""]
-    lines += [Brief(h.id, h.type, h.summary, False).line(f"{h.kind or h.type} ") for h in hits]
+    for h in hits:
+        # Without prose, why it was chosen is what tells one hit from the next.
+        summary = h.summary or ("(no prose yet; " + "; ".join(h.why) + ")" if h.why else None)
+        lines.append(Brief(h.id, h.type, summary, False).line(f"{h.kind or h.type} "))
     return _bounded("\n".join(lines) + "\n")
 
 
@@ -377,7 +403,10 @@ class WikiReader:
                 module_ids.append(current)
                 current = self._parent(current)
             for relation in (EdgeType.IMPORTS, EdgeType.IMPORTED_BY):
-                for edge in self.store.edges(file_id, relation):
+                edges = sorted(
+                    self.store.edges(file_id, relation), key=lambda e: source_first(e.target)
+                )
+                for edge in edges:
                     if edge.target not in file_ids:
                         neighbours.append(
                             {"id": edge.target, "relation": str(relation), "of": file_id}
@@ -430,15 +459,26 @@ class WikiReader:
         }
 
     def impact(self, node_id: str) -> Impact:
-        resolved = resolve(self.store, check_id(node_id))
-        node = self.store.node(resolved.id)
-        if node is None:
-            raise _views.not_found(self.store, node_id)
-        if node.type is NodeType.MODULE:
+        """What a change to a node or symbol can break (see `Impact`); a symbol without a node
+        of its own (a method, a constant) is read as a function is: its file's importers,
+        and its own uses."""
+        node_id = check_id(node_id)
+        try:
+            resolved = resolve(self.store, node_id)
+            node = self.store.node(resolved.id)
+        except NotFoundError:
+            node = None
+        if node is not None:
+            target, path, resolved_from = node.id, node.path, resolved.resolved_from
+            whole = node.type is not NodeType.FUNCTION  # a file or a package: all its names
+        else:  # a method, a constant, a class without prose of its own
+            symbol, resolved_from = _views.resolve_symbol(self.store, node_id)
+            target, path, whole = symbol.id, symbol.path, False
+        if node is not None and node.type is NodeType.MODULE:
             prefix = "" if node.id == "." else f"{node.id}/"
             start = [n.id for n in self.store.nodes(NodeType.FILE) if n.id.startswith(prefix)]
         else:
-            start = [node.path]
+            start = [path]
         depth = dict.fromkeys(start, 0)
         frontier = list(start)
         level = 0
@@ -451,13 +491,9 @@ class WikiReader:
                         depth[edge.target] = level
                         following.append(edge.target)
             frontier = sorted(following)
-        importers = sorted((d, f) for f, d in depth.items() if d > 0)
-        truncated = len(importers) > MAX_IMPACT_FILES
-        importers = importers[:MAX_IMPACT_FILES]
-        briefs = self.store.briefs(f for _, f in importers)
         # What each direct dependent uses of it, where, and from which of its functions.
-        if node.type is NodeType.FUNCTION:
-            references = self.store.references_within(node.id, 100_000)
+        if not whole:
+            references = self.store.references_within(target, 100_000)
         else:
             references = [r for f in start for r in self.store.references_in_file_to(f, 100_000)]
         uses: dict[str, dict[str, list[int]]] = {}
@@ -468,6 +504,16 @@ class WikiReader:
             )
             if reference.caller != reference.path:
                 functions.setdefault(reference.path, set()).add(reference.caller)
+        # Nearest first; at each depth the files that use it by name (of a function: its
+        # callers, not every importer of its file), then the code the project ships before
+        # its tests and docs.
+        importers = sorted(
+            ((d, f) for f, d in depth.items() if d > 0),
+            key=lambda i: (i[0], i[1] not in uses, source_first(i[1])),
+        )
+        truncated = len(importers) > MAX_IMPACT_FILES
+        importers = importers[:MAX_IMPACT_FILES]
+        briefs = self.store.briefs(f for _, f in importers)
         tests = sorted(
             {
                 e.target
@@ -492,11 +538,11 @@ class WikiReader:
             for d, f in importers
         ]
         return Impact(
-            id=node.id,
+            id=target,
             files=files,
             tests=tests,
             truncated=truncated,
-            resolved_from=resolved.resolved_from,
+            resolved_from=resolved_from,
             commands=_run_together(_pytest_command(t, [], self.store.root) for t in tests),
         )
 
@@ -532,6 +578,7 @@ class WikiReader:
         truncated = len(references) > MAX_CALLERS
         production: list[dict[str, Any]] = []
         tests: list[dict[str, Any]] = []
+        examples: list[dict[str, Any]] = []
         for reference in references[:MAX_CALLERS]:
             use = {
                 "file": reference.path,
@@ -544,13 +591,18 @@ class WikiReader:
                 test_id = _test_id(reference.path, reference.caller)
                 use["command"] = _pytest_command(reference.path, [test_id], self.store.root)
                 tests.append(use)
+            elif role_of(reference.path) is Role.EXAMPLE:
+                examples.append(use)
             else:
                 production.append(use)
+        # The code the project ships first; its own scripts (benchmarks/, setup.py) after it.
+        production.sort(key=lambda use: is_development_script(use["file"]))
         return Callers(
             id=target,
             kind=kind,
             callers=production,
             tests=tests,
+            examples=examples,
             unresolved=self.store.unresolved_uses(target.partition(":")[0] or target),
             truncated=truncated,
         )
@@ -752,7 +804,10 @@ def _outline_lines(source: dict[str, Any], prose: dict[str, Any] | None) -> list
     if lines and lines[0] == lines[1]:
         where = f"line {lines[0]}"
     if "signature" in source:
-        out.append(f"`{source['signature']}`" + (f" ({where})" if where else ""))
+        # The budget buys code: `Annotated[X, Doc("...")]` and long defaults are elided here
+        # (fastapi's `APIRouter.__init__` goes from 8,000 characters to 600); JSON keeps it whole.
+        signature = compact_header(source["signature"])
+        out.append(f"`{signature}`" + (f" ({where})" if where else ""))
     elif where:
         out.append(f"({where})")
     if prose is None and source.get("docstring"):
@@ -769,6 +824,9 @@ def _prose_lines(prose: dict[str, Any] | None) -> list[str]:
         where = f" ({gotcha['location']})" if gotcha.get("location") else ""
         out.append(f"- **Gotcha**{where}: {gotcha['warning']}")
     return [*out, ""] if prose["gotchas"] else out
+
+
+USES_SHOWN = 40  # of each group of callers in Markdown; the JSON lists them all
 
 
 def _bounded(text: str, budget: int | None = None) -> str:
@@ -824,14 +882,22 @@ def _pytest_command(
 
 
 def _run_together(commands: Iterable[str], most: int = 20) -> list[str]:
-    """``commands`` as few as run them all: the pytest ones as one line (the first ``most``
-    test ids), each other runner's line once."""
+    """``commands`` as few lines as run them all: the pytest ones as one line (their test ids,
+    or their test files when there are more than ``most`` ids), each other runner's line
+    once."""
     unique = sorted(set(commands))
-    ids = [
-        arg for command in unique if command.startswith("pytest ") for arg in command.split()[1:]
-    ]
-    together = [f"pytest {' '.join(dict.fromkeys(ids[:most]))}"] if ids else []
-    return together + [c for c in unique if not c.startswith("pytest ")][:most]
+    ids = list(
+        dict.fromkeys(
+            arg
+            for command in unique
+            if command.startswith("pytest ")
+            for arg in command.split()[1:]
+        )
+    )
+    if len(ids) > most:  # a line a person can read: the files hold every one of them
+        ids = list(dict.fromkeys(i.partition("::")[0] for i in ids))
+    together = [f"pytest {' '.join(ids)}"] if ids else []
+    return together + [c for c in unique if not c.startswith("pytest ")]
 
 
 def _before_change_lines(block: dict[str, Any]) -> list[str]:

@@ -39,7 +39,7 @@ from typing import Any
 import attrs
 
 from .._models import EdgeType, NodeType
-from .._roles import role_of
+from .._roles import is_development_script, role_of
 from .._store import Store
 from .._tokens import words
 
@@ -245,7 +245,7 @@ def rank(
         kind = file_kind(file_id)
         if wanted is None and kind != "source":
             scores[file_id] *= ASKED if kind in asked else NOT_ASKED
-        elif wanted is None and not tooling_asked and _is_tooling(file_id):
+        elif wanted is None and not tooling_asked and is_development_script(file_id):
             scores[file_id] *= TOOLING
     _spread(store, scores, why)
     # Source first, then what the question did not ask for (tests, examples, docs), each by
@@ -353,21 +353,9 @@ def name_words(qualname: str) -> frozenset[str]:
     return frozenset(words(qualname))
 
 
-_TOOLING_DIRS = frozenset(
-    {"scripts", "script", "tools", "tool", "benchmarks", "benchmark", "bench", "ci", ".github"}
-)
-_TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "tasks.py", "fabfile.py", "pdm_build.py"})
 _TOOLING_ASKS = frozenset(
     words("script scripts tool tools benchmark benchmarks bench setup ci nox build packaging")
 )
-
-
-@functools.lru_cache(maxsize=65_536)
-def _is_tooling(file_id: str) -> bool:
-    """A project's own development scripts (its top directory ``scripts/``, ``tools/``,
-    ``benchmarks/``; ``setup.py``, ``noxfile.py``): not the code it ships."""
-    first, _, rest = file_id.partition("/")
-    return (first.lower() in _TOOLING_DIRS and bool(rest)) or file_id in _TOOLING_FILES
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -438,7 +426,8 @@ def _spread(store: Store, scores: dict[str, float], why: dict[str, list[str]]) -
 
 
 def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str]) -> list[str]:
-    """Why a file matched, in a few words: the question's words in its path and names."""
+    """Why a file matched, in a few words: the question's words in its path, its names, and
+    its docstrings, signatures and key statements (``text``)."""
     path_words = _path_words(file_id)
     in_path = [t for t in terms if t in path_words][:4]
     out = [f"path: {' '.join(in_path)}"] if in_path else []
@@ -447,6 +436,11 @@ def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str])
         in_names = [t for t in terms if t in name_words and t not in in_path][:5]
         if in_names:
             out.append(f"names: {' '.join(in_names)}")
+        text_words = set(fields[1].split())
+        said = {*in_path, *in_names}
+        in_text = [t for t in terms if t in text_words and t not in said][:5]
+        if in_text:
+            out.append(f"text: {' '.join(in_text)}")
     return out
 
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from .._errors import NotFoundError
+from .._generate._compact import compact_header
 from .._models import ClassFacts, NodeType, converter
 from .._store import Store, Symbol
 from .._words import listed, plural
@@ -303,7 +305,10 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     it was not parsed, if it was not. Empty fields are left out."""
     if data["type"] == NodeType.MODULE.value:
         readme = store.readme("" if data["id"] == "." else data["id"])
-        return {"readme": readme.name} if readme else {}
+        if readme is None:
+            return {}
+        opening = readme_opening(readme.text)
+        return {"readme": readme.name} | ({"readme_opening": opening} if opening else {})
     facts = store.file_facts(data["path"])
     if facts is None:
         return {}
@@ -336,10 +341,43 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in out.items() if value}
 
 
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
+_TAG = re.compile(r"<[^>]{0,500}>")
+_WORD = re.compile(r"[^\W\d_]{2,}")
+OPENING_CHARS = 700  # of a README's opening prose, shown where a package has no prose yet
+OPENING_WORDS = 8  # a paragraph with fewer words is a badge row, a logo or a link list
+
+
+def readme_opening(text: str) -> str:
+    """The first paragraphs of prose of a README (Markdown): badges, images, HTML, headings and
+    lists of links left out, a link kept as its text; at most `OPENING_CHARS` characters, ""
+    when it has none. What a reader of a package without prose learns first."""
+    kept: list[str] = []
+    size = 0
+    for paragraph in re.split(r"\n\s*\n", text):
+        if paragraph.lstrip().startswith(("#", "```", "~~~", "|", "=", "---")):
+            continue
+        unimaged = _IMAGE.sub(" ", paragraph)
+        plain = " ".join(_TAG.sub(" ", _LINK.sub(lambda m: m[1] or m[2] or "", unimaged)).split())
+        words = len(_WORD.findall(plain))
+        linked = sum(len(_WORD.findall(m[1] or m[2] or "")) for m in _LINK.finditer(unimaged))
+        if words < OPENING_WORDS or linked * 2 > words:  # too short, or a list of links
+            continue
+        kept.append(plain)
+        size += len(plain)
+        if size >= OPENING_CHARS // 2:
+            break
+    opening = "\n\n".join(kept)
+    return opening if len(opening) <= OPENING_CHARS else opening[: OPENING_CHARS - 1] + "…"
+
+
 def _source_markdown(source: dict[str, Any]) -> list[str]:
     out: list[str] = []
     if "readme" in source:
         out += [f"README: {md.code(source['readme'])}", ""]
+    if "readme_opening" in source:
+        out += [md.text(source["readme_opening"]), ""]
     if "signature" in source:
         out += [*md.fence(source["signature"], "python"), ""]
     if "methods" in source:
@@ -387,7 +425,9 @@ def symbols_markdown(symbols: list[dict[str, Any]]) -> list[str]:
     for symbol in symbols[:SYMBOLS_SHOWN]:
         first, last = symbol["lines"]
         where = f"{md.code(symbol['id'])}, {first}-{last}"
-        out.append(f"- {symbol['kind']} {md.code(symbol['signature'])} ({where})")
+        # A listing: `Annotated[X, Doc("...")]` and long defaults elided (`show ID` has it whole).
+        signature = compact_header(symbol["signature"])
+        out.append(f"- {symbol['kind']} {md.code(signature)} ({where})")
     if len(symbols) > SYMBOLS_SHOWN:
         out.append(f"- ... and {len(symbols) - SYMBOLS_SHOWN} more (see `--json`)")
     return [*out, ""]
