@@ -11,7 +11,9 @@ replies come back, at the same concurrency; it decodes each reply's JSON.
 
 Bounds: pith's CPU per call <= 1.5x the bare loop's; makespan <= 1.10x the ideal at C; against
 a server that refuses past 8 calls in flight, <= 1.25x the ideal at 8. ``--profile`` prints the
-top entries of a profile of pith's run (where the CPU goes).
+top entries of a profile of pith's run (where the CPU goes). Also printed: pith's LLM client
+alone on the bare loop's calls (what of pith's CPU is the client's, what the generator's), and the
+fake server's own CPU per call (the instrument's cost, in its own process).
 
     python benchmarks/bench_cpu.py [--latency 0.1] [--concurrency 20] [--profile]
 """
@@ -69,12 +71,12 @@ if profile:
 print(json.dumps({"cpu": cpu_s, "wall": wall_s}))
 """
 
-# The bare loop: a limiter, an httpx client, one POST per call of the very messages pith sent (its
-# prompts, read from a file before the clock starts) with the same headers, the reply's JSON
-# decoded.
-_BARE_CHILD = """
+# A loop over the very messages pith sent (its prompts, read from a file before the clock starts),
+# at the same concurrency, timed around ``main`` alone; ``sys.argv[4]``: JSON for ``main``.
+_LOOP = """
 import json, resource, sys, time
 import httpx, trio
+{imports}
 
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -83,11 +85,21 @@ def cpu():
 base_url, concurrency = sys.argv[1], int(sys.argv[2])
 with open(sys.argv[3]) as prompts:
     calls = json.load(prompts)
-headers = json.loads(sys.argv[4])
+given = json.loads(sys.argv[4])
+{main}
+wall, started = time.perf_counter(), cpu()
+trio.run(main)
+print(json.dumps({{"cpu": cpu() - started, "wall": time.perf_counter() - wall}}))
+"""
 
+# The bare loop: a limiter, an httpx client, one POST per call with the same headers as pith's
+# (``given``), the reply's JSON decoded.
+_BARE_CHILD = _LOOP.format(
+    imports="",
+    main="""
 async def main():
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
-    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as http:
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=given) as http:
         limiter = trio.CapacityLimiter(concurrency)
 
         async def one(messages):
@@ -101,11 +113,27 @@ async def main():
         async with trio.open_nursery() as nursery:
             for messages in calls:
                 nursery.start_soon(one, messages)
+""",
+)
 
-wall, started = time.perf_counter(), cpu()
-trio.run(main)
-print(json.dumps({"cpu": cpu() - started, "wall": time.perf_counter() - wall}))
-"""
+# pith's LLM client alone on the same calls (same limiter, no store, no generator; ``given``: the
+# key): what of pith's CPU is its client's, and what the generator's.
+_CLIENT_CHILD = _LOOP.format(
+    imports="from pith._llm._client import LLMClient",
+    main="""
+async def main():
+    async with LLMClient(base_url=base_url, model="bench", api_key=given) as client:
+        limiter = trio.CapacityLimiter(concurrency)
+
+        async def one(messages):
+            async with limiter:
+                await client.complete(messages, json.loads)
+
+        async with trio.open_nursery() as nursery:
+            for messages in calls:
+                nursery.start_soon(one, messages)
+""",
+)
 
 # The prompts pith sends for the nodes of a run, in its order, for the bare loop; and what
 # building them and saving their prose costs, timed alone (pith's own work per node).
@@ -196,19 +224,20 @@ def main() -> None:
                 text=True,
             ).stdout
             own_work = json.loads(own.splitlines()[-1])
-            headers = json.dumps(own_work["headers"])
+            loop_args = [server.base_url, str(concurrency), str(prompts)]
             bare = [
-                child(
-                    _BARE_CHILD,
-                    [server.base_url, str(concurrency), str(prompts), headers],
-                    env,
-                    workdir,
-                )
+                child(_BARE_CHILD, [*loop_args, json.dumps(own_work["headers"])], env, workdir)
+                for _ in range(2)
+            ]
+            client_alone = [
+                child(_CLIENT_CHILD, [*loop_args, json.dumps(env["PITH_API_KEY"])], env, workdir)
                 for _ in range(2)
             ]
             if args.profile:
                 profile = workdir / "profile.txt"
                 child(_PITH_CHILD, [str(profile), *generate], env, workdir)
+        served = server.stats["calls"]
+        server_ms = server.stats["cpu"] / served * 1000
         pith_run = min(runs, key=lambda r: r["cpu"])
         bare_run = min(bare, key=lambda r: r["cpu"])
         pith_ms = pith_run["cpu"] / calls * 1000
@@ -225,6 +254,12 @@ def main() -> None:
             f"{pith_run['process_cpu'] / calls * 1000:.2f} ms, imports and build check included),"
             f" bare Trio+httpx loop {bare_ms:.2f} ms: {ratio:.2f}x "
             f"(bound <= {CPU_BOUND}x) {'OK' if ratio <= CPU_BOUND else 'OVER'}"
+        )
+        client_ms = min(r["cpu"] for r in client_alone) / len(nodes) * 1000
+        print(
+            f"  pith's LLM client alone on the bare loop's calls (no store, no generator): "
+            f"{client_ms:.2f} ms per call; the fake server: {server_ms:.2f} ms of CPU per call "
+            f"({served} calls), in its own process"
         )
         prompt_ms, save_ms = own_work["prompt"] * 1000, own_work["save"] * 1000
         print(

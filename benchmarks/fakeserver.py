@@ -3,7 +3,7 @@ benchmarks: its CPU is not the client's, and its threads do not compete with the
 
     with server_process(latency=0.1, capacity=8) as server:
         ...  # server.base_url
-    server.stats  # {"calls": ..., "refused": ..., "max_in_flight": ...} once it has stopped
+    server.stats  # {"calls", "refused", "max_in_flight", "cpu" (s, while serving)} once stopped
 
 `built_project` readies a project for a `pith generate` against it.
 """
@@ -42,14 +42,22 @@ def built_project(workdir: Path, project: Path, name: str) -> dict[str, str]:
 
 
 _SERVE = """
-import json, sys
+import json, resource, sys
 sys.path.insert(0, sys.argv[1])
 from fakellm import FakeLLM
+
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
 fake = FakeLLM(**json.loads(sys.argv[2]))
 with fake.serve() as base_url:
     print(base_url, flush=True)
+    started = cpu()
     sys.stdin.read()  # until the benchmark closes it
-stats = {"calls": len(fake.calls), "refused": fake.refused, "max_in_flight": fake.max_in_flight}
+    serving = cpu() - started
+stats = {"calls": len(fake.calls), "refused": fake.refused, "max_in_flight": fake.max_in_flight,
+         "cpu": serving}
 print(json.dumps(stats), flush=True)
 """
 

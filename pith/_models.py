@@ -220,6 +220,9 @@ class GitFacts:
     last_commit: str | None = None  # ISO 8601 date
     authors: tuple[str, ...] = ()
     recent_subjects: tuple[str, ...] = ()  # newest first, at most 5
+    # The files most often committed together with this one (path, commits together), most
+    # first: what a change to it usually also touches (`pith._extract._git`).
+    co_changed: tuple[tuple[str, int], ...] = ()
 
 
 @attrs.frozen

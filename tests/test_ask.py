@@ -236,6 +236,15 @@ def test_importers_are_listed_source_first_then_tests_then_examples(reader: Wiki
     assert entry["importers_count"] == 4
     neighbours = reader.context(["pkg/client.py"]).neighbours
     assert [n["id"] for n in neighbours if n["relation"] == "importedBy"] == order
+    # Where a symbol is used: source, then tests, then examples.
+    asked = reader.ask("the Client class")
+    client = next(s for f in asked.files for s in f["symbols"] if s["id"] == "pkg/client.py:Client")
+    assert client["callers"] == [
+        "pkg/api.py:5",
+        "tests/test_client.py:7",
+        "tests/test_client.py:13",
+    ]
+    assert client["callers_count"] == 4  # and examples/redirects.py:4, counted
     # Impact: the files that use its names first (all but the re-exporting `__init__.py`).
     users_first = [*order[1:], order[0]]
     assert [f["id"] for f in reader.impact("pkg/client.py").files] == users_first
@@ -249,9 +258,17 @@ def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: Wi
     assert "text: set authorization header" in hits[0].why
     client = next(h for h in hits if h.id == "pkg/client.py")
     assert client.why == ("names: header", "text: authorization")  # a word is said once
-    # Without prose, the Markdown says why instead.
+    # Without prose, the hit has its docstring's first sentence, and the Markdown says why.
+    assert client.doc == "The client: sends requests and follows redirects."
+    assert client.to_json()["doc"] == client.doc
     markdown = hits_markdown("sets the Authorization header", hits)
-    assert "- file `pkg/client.py`: (no prose yet; names: header; text: authorization)" in markdown
+    assert (
+        "- file `pkg/client.py`: The client: sends requests and follows redirects. "
+        "(no prose yet; names: header; text: authorization)"
+    ) in markdown
+    method = reader.search("_redirect_headers")[0]  # a symbol: its own docstring
+    assert method.id == "pkg/client.py:Client._redirect_headers"
+    assert method.doc == "The headers of a redirect: drop the Authorization header on another host."
 
 
 def test_callers_keep_examples_apart_and_run_many_tests_by_file(reader: WikiReader) -> None:

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from projects import commit_all, git
 from sample_project import write_project
 
 from pith._build import build
 from pith._extract import extract
 from pith._store import Store
 from pith._wiki._ask import brief
+from pith._wiki._read import WikiReader
 from pith._wiki._retrieve import exact_names, query_terms, rank_files
 
 
@@ -285,3 +287,38 @@ def test_a_vague_module_is_named_by_its_package(packages_store: Store) -> None:
     assert set(ids[1:3]) == {"pkg/openapi/__init__.py", "pkg/openapi/utils.py"}, found
     assert "module openapi" in next(f for f in found if f.id == "pkg/openapi/utils.py").why
     assert all("module" not in " ".join(f.why) for f in found if f.id == "pkg/core/utils.py")
+
+
+def test_a_file_often_committed_with_a_top_hit_is_found_through_it(tmp_path: Path) -> None:
+    """`styles.py` says no word of the question, but it changes with `traceback.py` (each
+    traceback feature adds a style): git history finds it, an unrelated file stays out."""
+    root = write_project(
+        tmp_path / "project",
+        {
+            "rich/traceback.py": """
+                '''Render tracebacks with notes and frames.'''
+                def render_traceback(notes):
+                    '''Render a traceback and its notes.'''
+                """,
+            "rich/styles.py": "DEFAULT = {'traceback.border': 'red'}\n",
+            "rich/colors.py": "BLACK = 0\n",
+        },
+    )
+    git(root, "init", "-q")
+    commit_all(root, "Initial import", author="Ada Lovelace")
+    for n in range(3):
+        for path in ("rich/traceback.py", "rich/styles.py"):
+            with (root / path).open("a") as f:
+                f.write(f"\nX{n} = {n}\n")
+        commit_all(root, f"Add style {n}", author="Ada Lovelace")
+    with built(root, tmp_path / "data") as store:
+        found = rank_files(store, "render traceback notes")
+        # `context` says it too: what a change to the file usually also touches.
+        context = WikiReader(store).context(["rich/traceback.py"])
+        changed = [{"id": "rich/styles.py", "commits": 4, "of": 4}]  # the import, then 3 more
+        assert context.files[0]["changed_with"] == changed
+        assert "Often changed with: `rich/styles.py` (4 of 4 commits)." in context.to_markdown()
+    ids = [f.id for f in found]
+    assert ids[:2] == ["rich/traceback.py", "rich/styles.py"]
+    assert "changed with rich/traceback.py" in found[1].why
+    assert "rich/colors.py" not in ids

@@ -9,7 +9,7 @@ from typing import TypeVar
 import pytest
 import trio
 
-from pith._generate._blocking import BlockingBatcher
+from pith._generate._blocking import BlockingBatcher, Coalescer
 
 T = TypeVar("T")
 
@@ -142,3 +142,73 @@ async def test_an_exception_escaping_the_trip_fails_the_calls_of_that_batch() ->
     batcher = BlockingBatcher(broken)
     with pytest.raises(OSError, match="no thread"):
         await batcher.run(lambda: 1)
+
+
+# --- Coalescer: what is submitted while a call runs goes into the next call, together ----------
+
+
+class Recorder:
+    """A ``run_many`` that takes a step of the (mock) clock per call and records its calls."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[list[int]] = []
+        self.fail = fail
+
+    async def __call__(self, values: list[int]) -> list[int]:
+        self.calls.append(values)
+        await trio.sleep(1)
+        if self.fail:
+            raise RuntimeError("a bug in run_many")
+        return [value * 10 for value in values]
+
+
+async def test_values_submitted_while_a_call_runs_go_into_the_next_call(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    recorder = Recorder()
+    coalescer = Coalescer(recorder)
+    results: dict[int, int] = {}
+
+    async def submit(value: int, after: float) -> None:
+        await trio.sleep(after)
+        results[value] = await coalescer.run(value)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(submit, 0, 0)
+        for value in range(1, 6):  # all while the first call runs
+            nursery.start_soon(submit, value, 0.5)
+        nursery.start_soon(submit, 6, 5)  # long after: a call of its own
+    assert sorted(map(sorted, recorder.calls)) == [[0], [1, 2, 3, 4, 5], [6]]
+    assert results == {value: value * 10 for value in range(7)}
+
+
+async def test_a_submitter_cancelled_while_waiting_still_has_its_value_run(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    recorder = Recorder()
+    coalescer = Coalescer(recorder)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(coalescer.run, 0)
+        await trio.sleep(0.5)
+        with trio.move_on_after(0.1):
+            await coalescer.run(1)  # cancelled while the first call runs
+    assert recorder.calls == [[0], [1]]
+
+
+async def test_a_call_that_raises_reaches_every_submitter_of_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    coalescer = Coalescer(Recorder(fail=True))
+    failures: list[BaseException] = []
+
+    async def submit(value: int) -> None:
+        try:
+            await coalescer.run(value)
+        except RuntimeError as exc:
+            failures.append(exc)
+
+    with trio.fail_after(60):  # nobody waits forever for a call that failed
+        async with trio.open_nursery() as nursery:
+            for value in range(3):
+                nursery.start_soon(submit, value)
+    assert len(failures) == 3

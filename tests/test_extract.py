@@ -275,6 +275,29 @@ def test_git_files_and_history(repo, store):
     assert dirs["pkg/sub"].commits == 1
 
 
+def test_files_committed_together_are_each_others_co_changed(repo, store):
+    def change(*paths: str) -> None:
+        for path in paths:
+            with (repo / path).open("a") as f:
+                f.write("\nCHANGED = 1\n")
+
+    for n in range(2):  # with the initial import, three commits together
+        change("pkg/core.py", "app.py")
+        commit_all(repo, f"Together {n}", author="Ada Lovelace")
+    # A sweep over more than eight source files says nothing of what goes together, twice.
+    sweep = [f"gen/m{i}.py" for i in range(7)]
+    for n in range(2):
+        write_tree(repo, dict.fromkeys(sweep, f"X = {n}\n"))
+        change("pkg/core.py", "app.py")
+        commit_all(repo, f"Sweep {n}", author="Ada Lovelace")
+    extract(repo, store, workers=1)
+    assert store.file_facts("pkg/core.py").git.co_changed == (("app.py", 3),)
+    assert store.file_facts("app.py").git.co_changed == (("pkg/core.py", 3),)
+    assert store.file_facts("gen/m0.py").git.co_changed == ()
+    # Read back as the ranking reads it: commits, and partners that are files of the project.
+    assert store.co_changed(["pkg/core.py"]) == {"pkg/core.py": (7, [("app.py", 3)])}
+
+
 def test_git_history_of_a_subdirectory_is_relative_to_it(repo, store):
     extract(repo / "pkg", store, workers=1)
     assert store.file_facts("core.py").git.commits == 3

@@ -55,14 +55,15 @@ async def test_a_limiter_widened_before_run_does_not_hang(
 async def test_a_store_turning_read_only_mid_run_still_returns_the_report(
     autojump_clock: trio.testing.MockClock, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = Store.save_prose
+    original = Store.save_prose_many
 
-    def save_then_turn_read_only(self: Store, node_id: str, prose: Any) -> None:
-        original(self, node_id, prose)
+    def save_then_turn_read_only(self: Store, items: Any) -> list[Exception | None]:
+        saved = original(self, items)
         # Every later write of this connection fails as on a read-only medium.
         self._db.execute("PRAGMA query_only = ON")
+        return saved
 
-    monkeypatch.setattr(Store, "save_prose", save_then_turn_read_only)
+    monkeypatch.setattr(Store, "save_prose_many", save_then_turn_read_only)
     fake = FakeLLM(latency=1.0)
     report = await run(store, fake, concurrency=2)
     assert len(report.generated) == 1
@@ -289,3 +290,42 @@ async def test_phase_two_does_not_rescan_waiting_modules(
     assert len(report.generated) == len(report.results)
     # Each module is looked up a bounded number of times, not once per completion.
     assert CountingDict.lookups <= 2 * len(selection.phase_two), CountingDict.lookups
+
+
+# Saves: the replies that arrive while a save is under way are committed together (one commit
+# for them all), and none is reported generated before the commit that holds it.
+async def test_replies_arriving_during_a_save_are_committed_together(
+    autojump_clock: trio.testing.MockClock, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[list[str]] = []
+    original = Store.save_prose_many
+
+    def recording(self: Store, items: Any) -> list[Exception | None]:
+        batches.append([node_id for node_id, _ in items])
+        return original(self, items)
+
+    monkeypatch.setattr(Store, "save_prose_many", recording)
+
+    async def a_trip_takes_time(fn: Any) -> Any:
+        await trio.sleep(0.1)  # as a worker thread's trip does
+        return fn()
+
+    reported_before_saved: list[str] = []
+
+    def on_progress(update: Any) -> None:
+        if update.result.outcome.value == "generated" and store.prose(update.result.id) is None:
+            reported_before_saved.append(update.result.id)
+
+    fake = FakeLLM(latency=1.0)
+    async with client_for(fake) as client:
+        generation = Generation(
+            store=store, client=client, concurrency=4, on_progress=on_progress
+        )._use_runner(a_trip_takes_time)
+        with trio.fail_after(3600):
+            report = await generation.run(select_nodes(store))
+    assert len(report.generated) == len(store.nodes())
+    generated = sorted(result.id for result in report.generated)
+    assert sorted(node_id for batch in batches for node_id in batch) == generated
+    assert max(map(len, batches)) > 1
+    assert len(batches) < len(generated)
+    assert reported_before_saved == []

@@ -9,6 +9,7 @@ import sqlite3
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -164,15 +165,15 @@ async def test_the_first_failed_commit_stops_the_run(
     autojump_clock: trio.testing.MockClock, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     saved: list[str] = []
-    original = Store.save_prose
+    original = Store.save_prose_many
 
-    def disk_fills_up(self: Store, node_id: str, prose: object) -> None:
+    def disk_fills_up(self: Store, items: Any) -> list[Exception | None]:
         if len(saved) >= 2:
             raise sqlite3.OperationalError("database or disk is full")
-        saved.append(node_id)
-        original(self, node_id, prose)  # type: ignore[arg-type]
+        saved.extend(node_id for node_id, _ in items)
+        return original(self, items)
 
-    monkeypatch.setattr(Store, "save_prose", disk_fills_up)
+    monkeypatch.setattr(Store, "save_prose_many", disk_fills_up)
     fake = FakeLLM(latency=1.0)
     report = await run(store, fake, concurrency=2)
     assert report.halted_by is not None

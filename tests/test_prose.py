@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pith._generate._prose import parse_prose
+from pith._generate._prose import _NUMBER, parse_prose
 from pith._llm import InvalidReplyError
 from pith._models import (
     ClassFacts,
@@ -326,3 +327,14 @@ def test_any_optional_values_parse_or_are_dropped(extra: dict[str, Any]) -> None
 def test_any_text_parses_or_raises_invalid_reply(text: str) -> None:
     with contextlib.suppress(InvalidReplyError):
         parse(text, facts=FACTS)
+
+
+# The numbers a gotcha may cite are found as the plain rule finds them: digits not inside a name
+# or a dotted run (the pattern looks behind after its first digit, for speed).
+_PLAIN_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="a_1.2 9(\n-x٣", max_size=30))
+def test_numbers_are_found_as_the_plain_rule_finds_them(text: str) -> None:
+    assert _NUMBER.findall(text) == _PLAIN_NUMBER.findall(text)

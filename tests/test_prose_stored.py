@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from fakellm import FakeLLM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from projects import clean_env, run_pith
 from sample_project import write_project
 
@@ -19,8 +21,10 @@ from pith._llm._redact import (
     REDACTED,
     SHORT_CHARS,
     TRUNCATED,
+    _redact_one,
     clean_prose,
     redact,
+    secret_forms,
     secret_pattern,
 )
 from pith._models import Gotcha, Prose
@@ -172,3 +176,44 @@ def test_a_short_key_is_refused_by_generate_and_no_word_is_cut(tmp_path: Path) -
     assert "too short to be a secret" in result.stderr
     assert "Traceback" not in result.stderr
     assert fake.calls == []
+
+
+# --- the quick test before redacting never changes what is redacted ---------------------------
+
+
+def _redacted_the_long_way(text: str, secrets: list[str]) -> str:
+    """`redact` without its quick test: every form of every secret, looked for in every text."""
+    for secret in secrets:
+        key = "".join(secret.split())
+        for form in (key, *secret_forms(key)):
+            text = _redact_one(text, form)
+    return text
+
+
+_FRAGMENTS = [
+    KEY,
+    KEY[3:11],
+    KEY[20:27],  # 7 characters: too short to be taken out
+    KEY[::-1][5:40],
+    KEY.encode().hex()[10:30],
+    base64.b64encode(b"u" + KEY.encode()).decode()[8:24],
+    "abcdef",
+    "ordinary words about the code",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    parts=st.lists(
+        st.one_of(st.sampled_from(_FRAGMENTS), st.text(" \n\tab3f-", max_size=6)), max_size=8
+    ),
+    short=st.booleans(),
+)
+def test_redact_finds_what_looking_everywhere_finds(parts: list[str], short: bool) -> None:
+    text = "".join(parts)
+    secrets = ["abcdef"] if short else [KEY]
+    assert redact(text, secrets) == _redacted_the_long_way(text, secrets)
+    prose = Prose(summary=text, purpose="p", gotchas=(Gotcha(warning=text[::2]),))
+    cleaned = clean_prose(prose, secrets)
+    assert cleaned.summary == _redacted_the_long_way(text, secrets)
+    assert cleaned.gotchas[0].warning == _redacted_the_long_way(text[::2], secrets)

@@ -125,6 +125,33 @@ def test_prose_round_trip_and_staleness(store):
     assert store.prose("pkg/a.py").summary == "Rewritten."
 
 
+def test_saving_many_proses_is_one_commit_and_a_bad_one_costs_only_itself(store):
+    graph(store)
+    commits = []
+    store._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    unfit = a_prose(summary=None)  # a prose that cannot be made ready for the store
+    errors = store.save_prose_many(
+        [("pkg/a.py", a_prose()), ("pkg/b.py", unfit), ("pkg", a_prose(source_hash="h-pkg"))]
+    )
+    store._db.set_trace_callback(None)
+    assert commits == ["COMMIT"]
+    assert errors[0] is None
+    assert isinstance(errors[1], TypeError)
+    assert errors[2] is None
+    assert store.prose_source_hashes() == {"pkg/a.py": "h-a", "pkg": "h-pkg"}
+
+
+def test_saving_many_proses_that_the_store_refuses_saves_none(store):
+    graph(store)
+    store._db.execute("PRAGMA query_only = ON")  # every write fails, as on a read-only medium
+    with pytest.raises(sqlite3.OperationalError):
+        store.save_prose_many([("pkg/a.py", a_prose()), ("pkg/b.py", a_prose())])
+    store._db.execute("PRAGMA query_only = OFF")
+    assert store.prose_source_hashes() == {}
+    store.save_prose_many([("pkg/a.py", a_prose())])  # the failed transaction left nothing open
+    assert store.prose("pkg/a.py") == a_prose()
+
+
 def test_replace_graph_keeps_all_prose_until_pruned(store):
     nodes, edges = graph(store)
     store.save_prose("pkg/a.py", a_prose())

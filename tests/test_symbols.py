@@ -330,6 +330,10 @@ def test_listed_signatures_elide_annotated_docs_and_json_keeps_them(tmp_path: Pa
         # The data keeps the signature as written, and so does the symbol's own page.
         assert doc in json.dumps(context.to_json())
         assert doc in node_page(store, "lib/routing.py:add_route")  # `pith show`'s page
+        # `/node` and MCP `node` give what `show` gives: the function node's source too.
+        page = reader.node("lib/routing.py:add_route")
+        assert page.to_json()["source"]["signature"].startswith("def add_route(path: Annotated")
+        assert page.to_markdown() == node_page(store, "lib/routing.py:add_route")
 
 
 def test_impact_of_a_method_lists_the_files_that_use_it_first(reader: WikiReader) -> None:
@@ -342,6 +346,49 @@ def test_impact_of_a_method_lists_the_files_that_use_it_first(reader: WikiReader
     assert impact.files[0]["functions"] == ["pkg/cli.py:main"]
     with pytest.raises(NotFoundError):
         reader.impact("pkg/core.py:Client.nothing")
+
+
+def test_an_instance_used_where_it_is_made_is_a_use_of_its_class(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pkg/__init__.py": "",
+            "pkg/core.py": (
+                "class Client:\n"
+                "    def send(self, x):\n"
+                "        return x\n"
+                "def make():\n"
+                "    return Client()\n"
+                "def local():\n"
+                "    return make().send(0)\n"  # a function's result: not guessed
+            ),
+            "tests/test_core.py": (
+                "import pkg.core as core\n"
+                "from pkg.core import Client\n"
+                "def test_direct():\n"
+                "    Client().send(1)\n"
+                "def test_through_the_module():\n"
+                "    core.Client(timeout=2).send(2).bit_length()\n"
+            ),
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        send = reader.callers("pkg/core.py:Client.send")
+        assert [(u["file"], u["line"], u["caller"]) for u in send.tests] == [
+            ("tests/test_core.py", 4, "tests/test_core.py:test_direct"),
+            ("tests/test_core.py", 6, "tests/test_core.py:test_through_the_module"),
+        ]
+        assert send.callers == []
+        # The class itself is still used where it is called.
+        made = reader.callers("pkg/core.py:Client")
+        assert [(u["file"], u["line"]) for u in made.callers + made.tests] == [
+            ("pkg/core.py", 5),
+            ("tests/test_core.py", 4),
+            ("tests/test_core.py", 6),
+        ]
 
 
 def test_show_and_search_symbols_by_id_and_bare_name(reader: WikiReader) -> None:

@@ -48,8 +48,8 @@ __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
 # 3: symbols, uses and import bindings; 4: retrieval terms; 5: uses through instances;
 # 6: TypeScript and JavaScript; 7: their uses through instances; 8: "fixes" stems to "fix";
-# 9: `super().x` uses
-PARSER_VERSION = "9"
+# 9: `super().x` uses; 10: `Client().send` uses (a call's result used at once)
+PARSER_VERSION = "10"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

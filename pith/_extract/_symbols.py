@@ -41,6 +41,7 @@ _OVERLOAD = re.compile(r"(^|\.)overload$|\.(setter|deleter)$")
 _MEMBER_BASES = frozenset({"self", "cls"})
 _UNKNOWN: Any = object()  # not looked up yet
 _SUPER = "super"  # `super().x`: a chain `super.x` (the call's parentheses dropped)
+_CALLED = "()."  # `Client().send`: a chain `Client().send`, the call's result used at once
 # Statements whose blocks' definitions belong to the enclosing scope.
 _BLOCKS = (
     ast.If,
@@ -160,6 +161,12 @@ def collect(
     def resolve(chain: str, scope: str) -> tuple[str, str, bool] | None:
         """Where ``chain`` used in ``scope`` leads: (file, dotted, through a base class or an
         instance), or None when not to a project name."""
+        if _CALLED in chain:  # `Client().send(...)`: the instance made, used at once
+            called, _, member = chain.partition(_CALLED)
+            made = link(called, scope)
+            if made is None or (made[0] == path and kinds.get(made[1]) is not SymbolKind.CLASS):
+                return None  # not a project name, or this file's function: its result unknown
+            return made[0], f"{made[1]}.{member}", True
         base, _, rest = chain.partition(".")
         if base == _SUPER:  # `super().x` in a method: its class's (first) base's x
             owner = enclosing_class(scope, kinds)
@@ -513,6 +520,7 @@ def _chains(tree: ast.AST, interest: set[str]) -> Iterable[tuple[int, str]]:
     """(line, ``a.b.c``) of every name read, or attribute chain on a name, that is in
     ``interest``: one walk over the tree, which descends no further into such a chain."""
     name_type, attribute_type, load, node_type = ast.Name, ast.Attribute, ast.Load, ast.AST
+    call_type = ast.Call
     fields = _FIELDS
     stack: list[Any] = [tree]
     while stack:
@@ -537,6 +545,10 @@ def _chains(tree: ast.AST, interest: set[str]) -> Iterable[tuple[int, str]]:
                 parts.append(_SUPER)
                 yield node.lineno, ".".join(reversed(parts))
                 continue
+            if type(base) is call_type:  # `Client().send`: and `Client(...)` itself, below
+                called = _chain(base.func)
+                if called is not None and called.partition(".")[0] in interest:
+                    yield node.lineno, called + _CALLED + ".".join(reversed(parts))
             stack.append(base)
             continue
         if kind in _LEAVES:

@@ -15,6 +15,7 @@ waits for anything only its own output would free.
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as dt
 import functools
 import logging
@@ -30,7 +31,7 @@ from .._llm._errors import LLMError
 from .._models import Node, NodeType, Prose
 from .._store import Store
 from ._adaptive import AdaptiveConcurrency
-from ._blocking import BlockingBatcher, RunBlocking
+from ._blocking import BlockingBatcher, Coalescer, RunBlocking
 from ._leases import Claim, Leases
 from ._limiter import FifoCapacityLimiter
 from ._prompt_builder import Prompt, PromptBuilder
@@ -99,6 +100,7 @@ class Generation:
     report: GenerationReport = attrs.field(init=False)
     _prompts: PromptBuilder = attrs.field(init=False)
     _blocking: BlockingBatcher = attrs.field(init=False)
+    _saves: Coalescer[tuple[str, Prose], Exception | None] = attrs.field(init=False)
     _commits: trio.Nursery = attrs.field(init=False)
     _ran: bool = attrs.field(init=False, default=False)
     _done: int = attrs.field(init=False, default=0)
@@ -131,6 +133,7 @@ class Generation:
             self.admission = AdaptiveConcurrency(limiter=self.limiter, adapt=self.adaptive)
         self._prompts = PromptBuilder(self.store)
         self._blocking = BlockingBatcher(self._run_blocking)
+        self._saves = Coalescer(self._save_many)
         self.report = GenerationReport(
             model=self.client.model,
             base_url=self.client.base_url,
@@ -420,26 +423,42 @@ class Generation:
 
     async def _commit(self, node: Node, phase: int, prose: Prose) -> None:
         result = self.report.results[node.id]
-        try:
-            # A reply that was paid for is saved even when the run is being cancelled.
-            with trio.CancelScope(shield=True):
-                await self._blocking.run(functools.partial(self._save, node.id, prose))
-        except Exception as exc:
-            self._store_failed(exc, "save prose")
-            self._fail(result, phase, exc)
+        # A reply that was paid for is saved even when the run is being cancelled. It is saved
+        # with those that arrived while the last save was under way: one commit for them all,
+        # and none of them is counted as generated before that commit.
+        with trio.CancelScope(shield=True):
+            error = await self._saves.run((node.id, prose))
+        if error is not None:
+            self._store_failed(error, "save prose")
+            self._fail(result, phase, error)
             await self._release(node.id)
             return
         result.outcome = Outcome.GENERATED
         self._count(result)
 
-    def _save(self, node_id: str, prose: Prose) -> None:
-        """Save ``prose``, then give the node's lease back in the same trip (a lease that
-        cannot be given back expires: that costs no node)."""
-        self.store.save_prose(node_id, prose)
+    async def _save_many(self, items: list[tuple[str, Prose]]) -> list[Exception | None]:
+        return await self._blocking.run(functools.partial(self._save_all, items))
+
+    def _save_all(self, items: Sequence[tuple[str, Prose]]) -> list[Exception | None]:
+        """Save ``items`` in one transaction, then give their nodes' leases back in the same
+        trip (a lease that cannot be given back expires: that costs no node). Blocking; never
+        raises: each node's failure is in its place (a store that refuses the write fails every
+        node, each with an error of its own)."""
         try:
-            self.leases.release(node_id)
+            errors = self.store.save_prose_many(items)
+        except Exception as exc:
+            return [exc, *(copy.copy(exc) for _ in items[1:])]
+        try:
+            self.leases.release_all(
+                [
+                    node_id
+                    for (node_id, _), error in zip(items, errors, strict=True)
+                    if error is None
+                ]
+            )
         except Exception:
             self._lease_write_failed()
+        return errors
 
     def _store_failed(self, exc: BaseException, doing: str) -> None:
         """The store refuses writes (disk full, read-only): every further reply would be paid

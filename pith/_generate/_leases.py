@@ -142,8 +142,15 @@ class Leases:
 
     def release(self, node_id: str) -> None:
         """Give the lease on ``node_id`` back (if this run holds it)."""
+        self.release_all([node_id])
+
+    def release_all(self, node_ids: Sequence[str]) -> None:
+        """`release` for each of ``node_ids``, in one transaction."""
         with self.store.transaction() as db:
-            db.execute("DELETE FROM leases WHERE node_id = ? AND owner = ?", (node_id, self.owner))
+            db.executemany(
+                "DELETE FROM leases WHERE node_id = ? AND owner = ?",
+                ((node_id, self.owner) for node_id in node_ids),
+            )
 
     def holder(self, node_id: str) -> str | None:
         """The owner of the live lease on ``node_id``, or None when nobody live holds it."""

@@ -61,6 +61,8 @@ class PromptBuilder:
     _recent_index: dict[str, FactIndex] = attrs.Factory(dict)
     # The lines of the file read last (path, lines or None): its functions come one after another.
     _lines: tuple[str, list[str] | None] | None = None
+    # Who imports the file read last (path, importers), shown in each of its functions' prompts.
+    _importers: tuple[str, list[str]] | None = None
 
     def prompt(self, node: Node) -> Prompt:
         """The prompt for ``node`` and the facts its reply is checked against."""
@@ -77,7 +79,7 @@ class PromptBuilder:
             definition = facts.definition(qualname)
             if definition is None:
                 raise LookupError(f"{qualname} is no longer defined in {file_id}; run `pith build`")
-            used_by = [e.target for e in self.store.edges(file_id, EdgeType.IMPORTED_BY)]
+            used_by = self._used_by(file_id)
             code = self._code(facts, definition.start_line, definition.end_line)
             if code is not None and len(code) > FUNCTION_CODE_CHARS:
                 code = compact_code(code)  # its bodies, not its signatures' metadata
@@ -117,6 +119,12 @@ class PromptBuilder:
             return None
         text = source_text(data)
         return None if text is None else text.split("\n")  # as ast counts lines
+
+    def _used_by(self, file_id: str) -> list[str]:
+        if self._importers is None or self._importers[0] != file_id:
+            edges = self.store.edges(file_id, EdgeType.IMPORTED_BY)
+            self._importers = (file_id, [edge.target for edge in edges])
+        return self._importers[1]
 
     def _index(self, facts: FileFacts) -> FactIndex:
         index = self._recent_index.get(facts.path)

@@ -21,8 +21,9 @@ Caps (each cut text ends with `TRUNCATED`): `SHORT_CHARS` for ``summary`` and ``
 from __future__ import annotations
 
 import base64
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 
@@ -61,24 +62,39 @@ _WHITESPACE = re.compile(r"\s+")
 
 def clean_prose(prose: Prose, secrets: Iterable[str] = ()) -> Prose:
     """``prose`` with every text capped and every secret redacted (see the module docstring)."""
-    keys = tuple(s for s in secrets if s)
+    texts: list[str] = []
 
-    def text(value: str, cap: int) -> str:
-        # Cap first (bounded work), then redact: a cut cannot leave a long readable chunk.
-        return redact(_cap(value, cap), keys)
+    def cap(value: str, limit: int) -> str:
+        texts.append(_cap(value, limit))
+        return texts[-1]
+
+    # Cap first (bounded work), then redact: a cut cannot leave a long readable chunk.
+    capped = _map_texts(prose, cap)
+    # A model's prose almost never quotes the key: one quick test over all its texts says so
+    # (a piece across two texts may pass it; `redact` then finds nothing).
+    dense = "".join("".join(texts).split())
+    keys = tuple(s for s in secrets if (key := "".join(s.split())) and _finder(key).may_hold(dense))
+    if not keys:
+        return capped
+    return _map_texts(capped, lambda value, _: redact(value, keys))
+
+
+def _map_texts(prose: Prose, change: Callable[[str, int], str]) -> Prose:
+    """``prose`` with ``change(text, its cap)`` applied to each of its texts (lists and gotchas
+    cut to their caps)."""
 
     def items(values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(text(v, ITEM_CHARS) for v in values[:MAX_ITEMS])
+        return tuple(change(v, ITEM_CHARS) for v in values[:MAX_ITEMS])
 
     return attrs.evolve(
         prose,
-        summary=text(prose.summary, SHORT_CHARS),
-        purpose=text(prose.purpose, SHORT_CHARS),
+        summary=change(prose.summary, SHORT_CHARS),
+        purpose=change(prose.purpose, SHORT_CHARS),
         gotchas=tuple(
             Gotcha(
-                warning=text(g.warning, ITEM_CHARS),
-                location=text(g.location, ITEM_CHARS),
-                evidence=text(g.evidence, ITEM_CHARS),
+                warning=change(g.warning, ITEM_CHARS),
+                location=change(g.location, ITEM_CHARS),
+                evidence=change(g.evidence, ITEM_CHARS),
                 confidence=g.confidence[:16],
             )
             for g in prose.gotchas[:MAX_GOTCHAS]
@@ -87,9 +103,9 @@ def clean_prose(prose: Prose, secrets: Iterable[str] = ()) -> Prose:
         patterns=items(prose.patterns),
         key_files=items(prose.key_files),
         public_api=items(prose.public_api),
-        quick_start=None if prose.quick_start is None else text(prose.quick_start, LONG_CHARS),
-        data_flow=None if prose.data_flow is None else text(prose.data_flow, LONG_CHARS),
-        model=text(prose.model, ITEM_CHARS),
+        quick_start=None if prose.quick_start is None else change(prose.quick_start, LONG_CHARS),
+        data_flow=None if prose.data_flow is None else change(prose.data_flow, LONG_CHARS),
+        model=change(prose.model, ITEM_CHARS),
     )
 
 
@@ -132,10 +148,57 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     more characters, replaced by `REDACTED`; and each of its `secret_forms` the same way."""
     for secret in secrets:
         key = _WHITESPACE.sub("", secret)
-        if key:
-            for form in (key, *secret_forms(key)):
-                text = _redact_one(text, form)
+        if not key:
+            continue
+        finder = _finder(key)
+        # Most texts hold no piece of any form: a quick test of the text without its
+        # whitespace says so (`_redact_one` changes a text only where it holds a piece).
+        if not finder.may_hold("".join(text.split())):
+            continue
+        for form in finder.forms:
+            text = _redact_one(text, form)
     return text
+
+
+@attrs.frozen
+class _Finder:
+    """The forms `redact` takes out for one key (itself and its `secret_forms`), and a quick
+    test for whether a text (without its whitespace) holds any piece `_redact_one` looks for
+    in them."""
+
+    forms: tuple[str, ...]
+    pieces: re.Pattern[str]
+    # Every 6 characters in a row of some piece, when every piece has 8 or more: a piece found
+    # in a text then covers one of the text's 6-character runs that start at a multiple of 3.
+    grams: frozenset[str] | None
+
+    def may_hold(self, dense: str) -> bool:
+        """False when ``dense`` holds no piece (True: it does)."""
+        if self.grams is not None and self.grams.isdisjoint(_ALIGNED_RUNS.findall(dense)):
+            return False  # the common case, at a fraction of the cost of the search below
+        return self.pieces.search(dense) is not None
+
+
+_ALIGNED_RUNS = re.compile("(?s)(?=(......))...")
+
+
+@functools.lru_cache(maxsize=8)
+def _finder(key: str) -> _Finder:
+    """Made once per key: every prose written in a run is cleaned of the same key."""
+    forms = (key, *secret_forms(key))
+    pieces = {piece for form in forms for piece in _pieces(form)}
+    grams = None
+    if min(map(len, pieces)) >= 8:
+        grams = frozenset(p[i : i + 6] for p in pieces for i in range(len(p) - 5))
+    return _Finder(forms, re.compile("|".join(map(re.escape, sorted(pieces)))), grams)
+
+
+def _pieces(key: str) -> list[str]:
+    """The runs of ``key`` `_redact_one` redacts: each of `MIN_CHUNK` characters, or the whole
+    of a shorter one."""
+    if len(key) < MIN_CHUNK:
+        return [key]
+    return [key[start : start + MIN_CHUNK] for start in range(len(key) - MIN_CHUNK + 1)]
 
 
 def secret_pattern(secret: str) -> re.Pattern[str]:
@@ -154,15 +217,11 @@ def _redact_one(text: str, key: str) -> str:
     # The text without whitespace, and where each of its characters was in the text.
     positions = [i for i, c in enumerate(text) if not c.isspace()]
     dense = "".join(text[i] for i in positions)
-    chunk = min(MIN_CHUNK, len(key))
     covered = [False] * len(dense)
-    starts = range(len(key) - chunk + 1) if len(key) >= MIN_CHUNK else [0]
-    size = chunk if len(key) >= MIN_CHUNK else len(key)
-    for start in starts:
-        piece = key[start : start + size]
+    for piece in _pieces(key):
         found = dense.find(piece)
         while found != -1:
-            for i in range(found, found + size):
+            for i in range(found, found + len(piece)):
                 covered[i] = True
             found = dense.find(piece, found + 1)
     if not any(covered):

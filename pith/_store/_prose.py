@@ -7,6 +7,8 @@ Prose survives a rebuild and is stale exactly when that hash differs from the no
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Sequence
 
 from .._llm._redact import SHORT_CHARS, clean_prose
 from .._models import Prose, converter
@@ -28,31 +30,51 @@ class ProseStore(Connection):
     def save_prose(self, node_id: str, prose: Prose) -> None:
         """Store the prose of a node, committed at once (one transaction): bounded in size and
         with `secrets` redacted (`pith._redact.clean_prose`)."""
-        prose = clean_prose(prose, self.secrets)
+        error = self.save_prose_many([(node_id, prose)])[0]
+        if error is not None:
+            raise error
+
+    def save_prose_many(self, items: Sequence[tuple[str, Prose]]) -> list[Exception | None]:
+        """Store the prose of several nodes, as `save_prose` stores each, in one transaction
+        (its commit costs more than the writes of a few nodes): each is saved once the call
+        returns. A prose that cannot be made ready for the store (its error is in the list, in
+        its place; None for each one saved) costs only itself; a write the store refuses (a
+        full disk, a read-only file) raises, and none of ``items`` is saved."""
+        ready: list[tuple[str, str, str] | Exception] = []
+        for node_id, prose in items:
+            try:
+                cleaned = clean_prose(prose, self.secrets)
+                ready.append((node_id, cleaned.source_hash, dumps(cleaned)))
+            except Exception as exc:  # that prose's own failure, not the store's
+                ready.append(exc)
         with self.transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO prose VALUES (?, ?, ?)",
-                (node_id, prose.source_hash, dumps(prose)),
-            )
-            # The package above was written from its children's summaries: one changed, so its
-            # prose is stale now (it is rewritten after this child, bottom-up).
-            db.execute(
-                "UPDATE prose SET source_hash = ? WHERE node_id IN (SELECT e.source FROM edges e"
-                " JOIN nodes n ON n.id = e.source"
-                " WHERE e.target = ? AND e.type = 'contains' AND n.type = 'module')",
-                (CHILDREN_CHANGED, node_id),
-            )
-            db.execute(
-                f"UPDATE search SET prose = (SELECT {PROSE_TEXT} FROM prose p"
-                " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
-                (node_id, node_id),
-            )
-            db.execute(
-                f"UPDATE retrieval SET prose = (SELECT pith_words({PROSE_TEXT}) FROM prose p"
-                " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?"
-                " AND type = 'file')",
-                (node_id, node_id),
-            )
+            for row in ready:
+                if not isinstance(row, Exception):
+                    self._write_prose(db, *row)
+        return [row if isinstance(row, Exception) else None for row in ready]
+
+    @staticmethod
+    def _write_prose(db: sqlite3.Connection, node_id: str, source_hash: str, prose: str) -> None:
+        db.execute("INSERT OR REPLACE INTO prose VALUES (?, ?, ?)", (node_id, source_hash, prose))
+        # The package above was written from its children's summaries: one changed, so its
+        # prose is stale now (it is rewritten after this child, bottom-up).
+        db.execute(
+            "UPDATE prose SET source_hash = ? WHERE node_id IN (SELECT e.source FROM edges e"
+            " JOIN nodes n ON n.id = e.source"
+            " WHERE e.target = ? AND e.type = 'contains' AND n.type = 'module')",
+            (CHILDREN_CHANGED, node_id),
+        )
+        db.execute(
+            f"UPDATE search SET prose = (SELECT {PROSE_TEXT} FROM prose p"
+            " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
+            (node_id, node_id),
+        )
+        db.execute(
+            f"UPDATE retrieval SET prose = (SELECT pith_words({PROSE_TEXT}) FROM prose p"
+            " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?"
+            " AND type = 'file')",
+            (node_id, node_id),
+        )
 
     def prose_written_before(self, when: str) -> set[str]:
         """Ids whose prose was generated before ``when`` (ISO 8601, UTC)."""

@@ -128,6 +128,42 @@ class Search(Connection):
             return {}
         return {str(i): (str(a or ""), str(b or "")) for i, a, b in rows}
 
+    def docstrings(self, ids: Sequence[str]) -> dict[str, str]:
+        """Id -> the docstring of each of ``ids`` that has one: a node's (a package's is its
+        ``__init__.py``'s) as indexed for search, a symbol's as extracted."""
+        try:
+            rows = self._query_in(
+                "SELECT n.id, s.docstring FROM search s JOIN nodes n ON n.rowid = s.rowid"
+                " WHERE n.id IN ({marks})",
+                ids,
+            )
+        except sqlite3.OperationalError:  # an older store's search index
+            rows = []
+        found = {str(i): str(d) for i, d in rows if d}
+        rest = [i for i in ids if i not in found and ":" in i]
+        rows = self._query_in("SELECT id, docstring FROM symbols WHERE id IN ({marks})", rest)
+        return found | {str(i): str(d) for i, d in rows if d}
+
+    def co_changed(self, ids: Sequence[str]) -> dict[str, tuple[int, list[tuple[str, int]]]]:
+        """File id -> (its commits, the files most often committed with it that are files of
+        the project now: ``[(file id, commits together)]``, most first), for those of ``ids``
+        with a git history (`GitFacts.co_changed`)."""
+        rows = self._query_in(
+            "SELECT path, json_extract(git, '$.commits'), json_extract(git, '$.co_changed')"
+            " FROM files WHERE path IN ({marks}) AND git IS NOT NULL",
+            ids,
+        )
+        found = {str(p): (int(c or 0), json.loads(t) if t else []) for p, c, t in rows}
+        partners = {path for _, pairs in found.values() for path, _ in pairs}
+        present = {
+            str(r[0])
+            for r in self._query_in("SELECT path FROM files WHERE path IN ({marks})", partners)
+        }
+        return {
+            path: (commits, [(str(p), int(n)) for p, n in pairs if p in present])
+            for path, (commits, pairs) in found.items()
+        }
+
     def definitions_of(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """File id -> ``{"lines", "docstring", "functions", "classes"}`` as stored in its facts
         (plain JSON, methods inside their classes): what a briefing reads of many files,

@@ -33,7 +33,6 @@ from ._retrieve import (
     RankedFile,
     definitions,
     exact_names,
-    file_kind,
     name_words,
     rank,
 )
@@ -219,8 +218,10 @@ def _symbols(
     out = []
     for d in chosen:
         node = prose.get(f"{file_id}:{d['qualname']}")
+        # Where it is used: the shipped code, then scripts, tests, examples (each in file order).
         used = sorted(
-            uses.get(f"{file_id}:{d['qualname']}", []), key=lambda u: file_kind(u) != "source"
+            uses.get(f"{file_id}:{d['qualname']}", []),
+            key=lambda u: source_first(u.rpartition(":")[0])[0],
         )
         doc = (node[1] if node and node[1] else None) or _first_paragraph(d.get("docstring") or "")
         out.append(

@@ -132,15 +132,17 @@ def _server(wiki: _Wiki) -> MCPServer:
 
     @server.tool()
     async def impact(id: str, budget: int = DEFAULT_BUDGET) -> str:
-        """The files that import this node's file, directly or not, nearest first, and their
-        tests: what a change to it can break; within `budget` tokens (default 4000)."""
+        """What a change to this file, package, function or symbol (`pkg/mod.py:Class.method`,
+        a bare name) can break: the files that import its file, directly or not, nearest first
+        (those that use its names first, with where), and their tests; within `budget` tokens
+        (default 4000)."""
         return await wiki.read(lambda reader: _within(reader.impact(id), budget))
 
     @server.tool()
     async def callers(id: str) -> str:
         """Who uses this symbol (id like `pkg/mod.py:Class.method`, or a bare name like
-        `send`) or file: each use's file, line, enclosing function and text; the tests that
-        use it apart, with the pytest command that runs them."""
+        `send`) or file: each use's file, line, enclosing function and text; production code,
+        tests (with the command that runs them), and examples and docs apart."""
         answer = await wiki.read(lambda reader: reader.callers(id))
         return answer.to_markdown()
 

@@ -141,6 +141,12 @@ class Context:
                 out += _before_change_lines(file["before_change"])
             out += _outline_lines(file["source"], file["prose"])
             out += _prose_lines(file["prose"])
+            if file.get("changed_with"):
+                together = ", ".join(
+                    f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)"
+                    for c in file["changed_with"]
+                )
+                out += [f"Often changed with: {together}.", ""]
             for function in file["functions"]:
                 out += [f"## `{function['id']}`", ""]
                 out += _outline_lines(function["source"], function["prose"])
@@ -322,6 +328,7 @@ class SearchHit:
     score: float
     kind: str = ""
     why: tuple[str, ...] = ()  # the reasons its file was chosen
+    doc: str | None = None  # its docstring's first sentence, where there is no prose yet
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -329,6 +336,7 @@ class SearchHit:
             "type": self.type,
             "kind": self.kind or self.type,
             "summary": self.summary,
+            "doc": self.doc,
             "score": self.score,
             "why": list(self.why),
         }
@@ -340,8 +348,12 @@ def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
         return f"No node matches `{query}`.\n"
     lines = [f"# Search: `{query}`", ""]
     for h in hits:
-        # Without prose, why it was chosen is what tells one hit from the next.
-        summary = h.summary or ("(no prose yet; " + "; ".join(h.why) + ")" if h.why else None)
+        # Without prose, its docstring and why it was chosen tell one hit from the next.
+        said = [h.doc] if h.doc else []
+        why = "; ".join(h.why)
+        summary = h.summary or " ".join(
+            [*said, f"(no prose yet; {why})" if why else "(no prose yet)"]
+        )
         lines.append(Brief(h.id, h.type, summary, False).line(f"{h.kind or h.type} "))
     return _bounded("\n".join(lines) + "\n")
 
@@ -353,11 +365,10 @@ class WikiReader:
     store: Store
 
     def node(self, node_id: str) -> NodePage:
-        data = _views.node_view(self.store, check_id(node_id))
-        if data["type"] == "symbol":  # its facts are all there is to say of it
-            page = _views.node_page(self.store, data["id"])
-            return NodePage(data, page)
-        return NodePage(data, _views.node_markdown(data, source=None))
+        """A node or symbol as `pith show` gives it: its view with what the source says (its
+        signature, docstring, README opening), and its page."""
+        data = _views.node_view(self.store, check_id(node_id), with_source=True)
+        return NodePage(data, _views.page_markdown(data))
 
     def context(self, files: Sequence[str]) -> Context:
         unknown: list[str] = []
@@ -377,15 +388,18 @@ class WikiReader:
         neighbours: list[dict[str, Any]] = []
         tests: list[dict[str, Any]] = []
         out_files: list[dict[str, Any]] = []
+        changed_with = self.store.co_changed(file_ids)
         for file_id in file_ids:
             contained = self.store.edges(file_id, EdgeType.CONTAINS)
             functions = [e.target for e in contained if ":" in e.target]
             facts = self.store.file_facts(file_id)
+            commits, partners = changed_with.get(file_id, (0, []))
             out_files.append(
                 {
                     "id": file_id,
                     "prose": self._prose(file_id),
                     "source": _file_outline(facts),
+                    "changed_with": [{"id": p, "commits": n, "of": commits} for p, n in partners],
                     "functions": [
                         {
                             "id": f,
@@ -705,7 +719,13 @@ class WikiReader:
         ]
         # Named exactly as asked first (a stable sort: each group keeps its order).
         hits.sort(key=lambda h: not _named(h.id, wanted.lower()))
-        return hits[:limit]
+        hits = hits[:limit]
+        # Before prose is written, what the code says of itself is the best summary there is.
+        bare = [h.id for h in hits if h.summary is None]
+        docs = self.store.docstrings(bare) if bare else {}
+        return [
+            attrs.evolve(h, doc=_first_sentence(docs[h.id])) if h.id in docs else h for h in hits
+        ]
 
     def ask(
         self,
@@ -879,6 +899,15 @@ def _pytest_command(
     if not tests or len(tests) > most:
         return f"pytest {_test_id(test_file, '')}"
     return "pytest " + " ".join(tests)
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    """The first sentence of a docstring's first paragraph, on one line, at most ``limit``
+    characters."""
+    paragraph = " ".join(text.strip().split("\n\n", 1)[0].split())
+    end = paragraph.find(". ")
+    sentence = paragraph[: end + 1] if end > 0 else paragraph
+    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def _run_together(commands: Iterable[str], most: int = 20) -> list[str]:

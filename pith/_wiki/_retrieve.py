@@ -18,8 +18,9 @@
   ``FunctionAuth``, a word in backquotes) is lifted above files that only mention it;
 - source comes before tests and examples (docs, tutorials and demos too: `pith._roles`)
   unless the question asks for them ("test", "example", "docs"), or ``kinds`` says otherwise;
-- the files a top hit imports or is imported by get a share of its score (the graph), so a
-  file is found through its neighbours too.
+- the files a top hit imports or is imported by get a share of its score (the graph), and
+  so do the files most often committed together with it (git history), by how often: a file
+  is found through its neighbours too.
 
 `search_hits` turns the ranking into node hits: one per file, the file's own symbol when the
 question names it (``Client`` -> ``httpx/_client.py:Client``), else the file.
@@ -90,6 +91,8 @@ ASKED = 0.7  # and when asked for: the code itself still matters most
 EXACT_NAME = 1.0  # of the top score, added once per exact name a file defines: it comes first
 GRAPH_SHARE = 0.15  # of a top hit's score, given to the files it imports and that import it
 GRAPH_FROM = 5  # top hits whose neighbours get a share
+CHANGED_WITH_SHARE = 0.3  # of a top hit's score, times the share of its commits a file shared
+CHANGED_WITH_FROM = 5  # top hits whose most frequent co-committed files get a share
 SHORT_QUERY = 1  # word: a one-word query may be a name (``Client``, ``echo``)
 
 _ASKS = {
@@ -248,6 +251,7 @@ def rank(
         elif wanted is None and not tooling_asked and is_development_script(file_id):
             scores[file_id] *= TOOLING
     _spread(store, scores, why)
+    _changed_with(store, scores, why)
     # Source first, then what the question did not ask for (tests, examples, docs), each by
     # score: a test full of the question's words still comes after the code it tests.
     demoted = {f for f in scores if wanted is None and file_kind(f) not in asked | {"source"}}
@@ -423,6 +427,24 @@ def _spread(store: Store, scores: dict[str, float], why: dict[str, list[str]]) -
         base = scores.get(file_id, 0.0)
         factor = 1.0 if file_kind(file_id) == "source" else NOT_ASKED
         scores[file_id] = base + share * factor
+
+
+def _changed_with(store: Store, scores: dict[str, float], why: dict[str, list[str]]) -> None:
+    """Give the files most often committed together with the top hits a share of their
+    score, by how often: a change to one usually touches the other (``default_styles.py``
+    gains a style with each new ``traceback.py`` feature), and no word of the question says so."""
+    top = heapq.nsmallest(CHANGED_WITH_FROM, scores, key=lambda f: (-scores[f], f))
+    shares: dict[str, float] = {}
+    largest: dict[str, tuple[float, str]] = {}
+    for file_id, (commits, partners) in store.co_changed(top).items():
+        for partner, together in partners:
+            share = CHANGED_WITH_SHARE * scores[file_id] * together / max(commits, 1)
+            shares[partner] = shares.get(partner, 0.0) + share
+            if share > largest.get(partner, (0.0, ""))[0]:
+                largest[partner] = (share, file_id)
+    for file_id, share in shares.items():
+        scores[file_id] = scores.get(file_id, 0.0) + share
+        why.setdefault(file_id, []).append(f"changed with {largest[file_id][1]}")
 
 
 def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str]) -> list[str]:

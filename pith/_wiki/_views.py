@@ -31,6 +31,8 @@ __all__ = [
     "node_page",
     "node_view",
     "not_found",
+    "page_markdown",
+    "readme_opening",
     "resolve_symbol",
     "source_facts",
     "status",
@@ -295,7 +297,11 @@ def not_found(store: Store, node_id: str) -> NotFoundError:
 
 def node_page(store: Store, node_id: str) -> str:
     """The Markdown page of ``pith show``: the node view plus what the source says."""
-    data = node_view(store, node_id, with_source=True)
+    return page_markdown(node_view(store, node_id, with_source=True))
+
+
+def page_markdown(data: dict[str, Any]) -> str:
+    """The Markdown page of a `node_view` made ``with_source``."""
     return node_markdown(data, source=_source_markdown(data["source"]))
 
 
