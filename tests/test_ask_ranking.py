@@ -318,6 +318,10 @@ def test_a_file_often_committed_with_a_top_hit_is_found_through_it(tmp_path: Pat
         changed = [{"id": "rich/styles.py", "commits": 4, "of": 4}]  # the import, then 3 more
         assert context.files[0]["changed_with"] == changed
         assert "Often changed with: `rich/styles.py` (4 of 4 commits)." in context.to_markdown()
+        impact = WikiReader(store).impact("rich/traceback.py:render_traceback")
+        assert impact.changed_with == changed
+        assert "Usually changed with it: `rich/styles.py` (4 of 4 commits)." in impact.to_markdown()
+        assert WikiReader(store).impact("rich").changed_with == []  # a package: not said
     ids = [f.id for f in found]
     assert ids[:2] == ["rich/traceback.py", "rich/styles.py"]
     assert "changed with rich/traceback.py" in found[1].why

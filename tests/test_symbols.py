@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from projects import write_tree
+from projects import extract_and_build, write_tree
 
 from pith._build import build
 from pith._errors import NotFoundError
@@ -281,9 +281,7 @@ def test_a_test_file_named_after_a_source_is_listed_by_name(tmp_path: Path) -> N
             "lib/sse.py": "",
         },
     )
-    with Store.open(tmp_path / "pith.db") as store:
-        extract(root, store, workers=1)
-        build(store)
+    with extract_and_build(root, tmp_path / "pith.db")[0] as store:
         reader = WikiReader(store)
         assert [(t["id"], t["via"]) for t in reader.tests_of("lib/_auth.py")] == [
             ("tests/test_auth.py", "name"),
@@ -315,9 +313,7 @@ def test_listed_signatures_elide_annotated_docs_and_json_keeps_them(tmp_path: Pa
             "lib/b.py": "from lib.routing import add_route\n\nadd_route('b')\n",
         },
     )
-    with Store.open(tmp_path / "pith.db") as store:
-        extract(root, store, workers=1)
-        build(store)
+    with extract_and_build(root, tmp_path / "pith.db")[0] as store:
         reader = WikiReader(store)
         short = "def add_route(path: str, *, name: str='x') -> None"
         context = reader.context(["lib/routing.py"])
@@ -372,9 +368,7 @@ def test_an_instance_used_where_it_is_made_is_a_use_of_its_class(tmp_path: Path)
             ),
         },
     )
-    with Store.open(tmp_path / "pith.db") as store:
-        extract(root, store, workers=1)
-        build(store)
+    with extract_and_build(root, tmp_path / "pith.db")[0] as store:
         reader = WikiReader(store)
         send = reader.callers("pkg/core.py:Client.send")
         assert [(u["file"], u["line"], u["caller"]) for u in send.tests] == [
@@ -388,6 +382,80 @@ def test_an_instance_used_where_it_is_made_is_a_use_of_its_class(tmp_path: Path)
             ("pkg/core.py", 5),
             ("tests/test_core.py", 4),
             ("tests/test_core.py", 6),
+        ]
+
+
+def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pkg/__init__.py": "",
+            "pkg/core.py": (
+                "class Client:\n    def send(self, x):\n        return x\n"
+                "def make() -> Client:\n    return Client()\n"
+            ),
+            "pkg/use.py": (
+                "from typing import Optional, Annotated\n"
+                "import pkg.core as core\n"
+                "from pkg.core import Client\n"
+                "def plain(c: Client):\n"
+                "    c.send(1)\n"
+                "def optional(c: Optional[Client] = None, d: 'Client | None' = None):\n"
+                "    c.send(2)\n"
+                "    d.send(3)\n"
+                "def union(c: core.Client | None, *, k: Annotated[Client, 'doc']):\n"
+                "    c.send(4)\n"
+                "    k.send(5)\n"
+                "def variable(make):\n"
+                "    c: Client = make()\n"
+                "    c.send(6)\n"
+                "def two_types(c: Client | int):\n"
+                "    c.send(7)\n"  # not one type: not guessed
+                "def rebound(c: Client):\n"
+                "    c = make()\n"
+                "    c.send(8)\n"  # given two things in one scope: not guessed
+                "def untyped(c):\n"
+                "    c.send(9)\n"
+                "class Holder:\n"
+                "    field: Client\n"  # a dataclass-style field
+                "    def __init__(self, client: Client, other):\n"
+                "        self.client = client\n"
+                "        self.made = core.Client()\n"
+                "        self.other = other\n"
+                "    def go(self):\n"
+                "        self.client.send(10)\n"
+                "        self.made.send(11)\n"
+                "        self.field.send(12)\n"
+                "        self.other.send(13)\n"  # untyped: not guessed
+                "    def factory(self) -> 'Client':\n"
+                "        return Client()\n"
+                "    def use(self):\n"
+                "        self.factory().send(14)\n"
+                "def build() -> Optional[Client]:\n"
+                "    return None\n"
+                "def returned():\n"
+                "    build().send(15)\n"
+                "    made = build()\n"
+                "    made.send(16)\n"
+                "    core.make().send(17)\n"  # another file's function: not read here
+            ),
+        },
+    )
+    with extract_and_build(root, tmp_path / "pith.db")[0] as store:
+        send = WikiReader(store).callers("pkg/core.py:Client.send")
+        assert [(u["line"], u["caller"].rpartition(":")[2]) for u in send.callers] == [
+            (5, "plain"),
+            (7, "optional"),
+            (8, "optional"),
+            (10, "union"),
+            (11, "union"),
+            (14, "variable"),
+            (29, "Holder.go"),
+            (30, "Holder.go"),
+            (31, "Holder.go"),
+            (36, "Holder.use"),
+            (40, "returned"),
+            (42, "returned"),
         ]
 
 
@@ -571,9 +639,7 @@ def test_the_long_public_methods_of_a_large_class_get_prose_of_their_own(tmp_pat
     big = f"class Big:\n    def work(self, x):\n{long_body}        return x\n{filler}"
     small = f"class Small:\n    def work(self, x):\n{long_body}        return x\n"
     root = write_tree(tmp_path / "p", {"big.py": big, "small.py": small})
-    with Store.open(tmp_path / "pith.db") as store:
-        extract(root, store, workers=1)
-        build(store)
+    with extract_and_build(root, tmp_path / "pith.db")[0] as store:
         functions = sorted(n.id for n in store.nodes() if n.type.value == "function")
         # Big is over 1,000 lines: its 42-line method gets a node, its 2-line ones do not; the
         # method of a small class is described by its class's prose.

@@ -48,8 +48,11 @@ __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 # Bump when the facts a parse produces change shape or meaning: every file is re-parsed once.
 # 3: symbols, uses and import bindings; 4: retrieval terms; 5: uses through instances;
 # 6: TypeScript and JavaScript; 7: their uses through instances; 8: "fixes" stems to "fix";
-# 9: `super().x` uses; 10: `Client().send` uses (a call's result used at once)
-PARSER_VERSION = "10"
+# 9: `super().x` uses; 10: `Client().send` uses (a call's result used at once);
+# 11: uses through typed parameters and annotated variables (`client: Client`);
+# 12: through an instance's fields (`self.client = Client()` ... `self.client.send()`);
+# 13: through what a function of the file says it returns (`def make() -> Client`)
+PARSER_VERSION = "13"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

@@ -66,8 +66,13 @@ _NOT_EXPRESSIONS = frozenset(
     | {"name", "id", "attr", "arg", "asname", "module", "names", "type_ignores", "tag"}
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
-# What may bind a name to an instance (`_instances`).
-_Assignment = ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith
+# What may bind a name to an instance (`_instances`): a def binds its typed parameters.
+_Assignment = (
+    ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith | ast.FunctionDef | ast.AsyncFunctionDef
+)
+# Annotations that say "this, or nothing" (`Optional[Client]`) or add metadata to a type.
+_WRAPPERS = frozenset({"Optional", "Annotated", "Union"})
+_DOTTED = re.compile(r"[A-Za-z_][\w.]*")
 
 
 @attrs.frozen
@@ -155,18 +160,39 @@ def collect(
     interest = set(kinds) | set(bindings) | _MEMBER_BASES | {_SUPER}
     interest.update(q.rpartition(".")[2] for q in kinds)
     scopes = line_scopes(symbols, len(visitor.lines))
-    instances = _instances(assignments, path, kinds, scopes, link)
+    # What this file's functions and methods say they return (`-> Client`).
+    returns: dict[str, tuple[str, str]] = {}
+    for node in assignments:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
+            qualname = scopes[node.lineno] if node.lineno < len(scopes) else ""
+            chain = _annotated(node.returns)
+            linked = None if chain is None else link(chain, qualname)
+            if linked is not None and _a_class(linked, path, kinds):
+                returns[qualname] = linked
+
+    def made_by(chain: str, scope: str) -> tuple[str, str] | None:
+        """The project class whose instance calling ``chain`` in ``scope`` makes: a class,
+        or this file's function or method that says it returns one; None when unknown."""
+        base, _, rest = chain.partition(".")
+        if base in _MEMBER_BASES:  # `self.make()`: a method of the enclosing class
+            owner = enclosing_class(scope, kinds)
+            return returns.get(f"{owner}.{rest}") if owner is not None and rest else None
+        linked = link(chain, scope)
+        if linked is None or _a_class(linked, path, kinds):
+            return linked
+        return returns.get(linked[1]) if linked[0] == path else None
+
+    instances = _instances(assignments, path, kinds, scopes, link, made_by)
     interest.update(name for (_, name), found in instances.items() if found is not None)
+    fields = _fields(assignments, kinds, scopes, link, made_by, instances)
 
     def resolve(chain: str, scope: str) -> tuple[str, str, bool] | None:
         """Where ``chain`` used in ``scope`` leads: (file, dotted, through a base class or an
         instance), or None when not to a project name."""
         if _CALLED in chain:  # `Client().send(...)`: the instance made, used at once
             called, _, member = chain.partition(_CALLED)
-            made = link(called, scope)
-            if made is None or (made[0] == path and kinds.get(made[1]) is not SymbolKind.CLASS):
-                return None  # not a project name, or this file's function: its result unknown
-            return made[0], f"{made[1]}.{member}", True
+            made = made_by(called, scope)
+            return None if made is None else (made[0], f"{made[1]}.{member}", True)
         base, _, rest = chain.partition(".")
         if base == _SUPER:  # `super().x` in a method: its class's (first) base's x
             owner = enclosing_class(scope, kinds)
@@ -176,9 +202,13 @@ def collect(
             owner = enclosing_class(scope, kinds)
             if owner is None or not rest:
                 return None
-            member = f"{owner}.{rest.partition('.')[0]}"
+            attribute, _, further = rest.partition(".")
+            member = f"{owner}.{attribute}"
             if member in kinds:  # the class's own: resolved here
-                return path, _longest(kinds, member, rest.partition(".")[2]), False
+                return path, _longest(kinds, member, further), False
+            held = fields.get((owner, attribute)) if further else None
+            if held is not None:  # `self.client = Client()` ... `self.client.send()`
+                return held[0], f"{held[1]}.{further}", True
             if owner in with_bases:  # maybe a base's: resolved at build
                 return path, f"{owner}.{rest}", True
             return None  # an instance attribute
@@ -265,36 +295,143 @@ def _instances(
     kinds: Mapping[str, SymbolKind],
     scopes: list[str],
     link: Callable[[str, str], tuple[str, str] | None],
+    made_by: Callable[[str, str], tuple[str, str] | None],
 ) -> dict[tuple[str, str], tuple[str, str] | None]:
     """(scope, local name) -> the project class (file, dotted) it holds an instance of, for
-    ``x = Cls(...)`` and ``with Cls(...) as x``; None for a name assigned anything else in that
-    scope (it hides an outer one), or two different things: its uses are not guessed.
-    ``assignments``: every such statement of the file (`_definitions` gathers them)."""
+    ``x = Cls(...)`` (or a call of this file's function that says it returns one), ``with
+    Cls(...) as x``, ``x: Cls = ...`` and a parameter ``x: Cls`` (``Cls | None``,
+    ``Optional[Cls]``, ``"Cls"`` too); None for a name assigned anything else in that scope
+    (it hides an outer one), or two different things: its uses are not guessed.
+    ``assignments``: every such statement and def of the file (`_definitions` gathers them)."""
     found: dict[tuple[str, str], tuple[str, str] | None] = {}
     for node in assignments:
-        pairs: list[tuple[ast.expr | None, ast.expr | None]] = []
-        if isinstance(node, ast.Assign) and len(node.targets) == 1:
-            pairs.append((node.targets[0], node.value))
-        elif isinstance(node, ast.AnnAssign):
-            pairs.append((node.target, node.value))
+        # (the name bound, the chain of the class it is typed with, the chain called for it)
+        pairs: list[tuple[ast.expr | ast.arg | None, str | None, str | None]] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            arguments = node.args
+            pairs += [
+                (a, _annotated(a.annotation), None)
+                for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+                if a.annotation is not None and a.arg not in _MEMBER_BASES
+            ]
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            pairs.append((node.targets[0], None, _made(node.value)))
+        elif isinstance(node, ast.AnnAssign):  # the type said wins over what is assigned
+            pairs.append((node.target, _annotated(node.annotation), None))
         elif isinstance(node, ast.With | ast.AsyncWith):
-            pairs += [(item.optional_vars, item.context_expr) for item in node.items]
-        for target, value in pairs:
-            if not isinstance(target, ast.Name):
+            pairs += [(item.optional_vars, None, _made(item.context_expr)) for item in node.items]
+        for target, typed, called in pairs:
+            if isinstance(target, ast.arg):
+                name = target.arg
+            elif isinstance(target, ast.Name):
+                name = target.id
+            else:
                 continue
             line = target.lineno
             scope = scopes[line] if line < len(scopes) else ""
-            key = (scope, target.id)
-            chain = _chain(value.func) if isinstance(value, ast.Call) else None
-            linked = None if chain is None else link(chain, scope)
-            own = linked is not None and linked[0] == path and linked[1] in kinds
-            if own and kinds[linked[1]] is not SymbolKind.CLASS:  # type: ignore[index]
-                linked = None  # a call of this file's function: what it returns is unknown
+            key = (scope, name)
+            linked = None
+            if typed is not None:
+                linked = link(typed, scope)
+                if linked is not None and not _a_class(linked, path, kinds):
+                    linked = None
+            elif called is not None:
+                linked = made_by(called, scope)
             if key in found and found[key] != linked:
                 found[key] = None
             else:
                 found[key] = linked
     return found
+
+
+def _fields(
+    assignments: list[_Assignment],
+    kinds: Mapping[str, SymbolKind],
+    scopes: list[str],
+    link: Callable[[str, str], tuple[str, str] | None],
+    made_by: Callable[[str, str], tuple[str, str] | None],
+    instances: Mapping[tuple[str, str], tuple[str, str] | None],
+) -> dict[tuple[str, str], tuple[str, str] | None]:
+    """(class, attribute) -> the project class (file, dotted) the attribute holds an instance
+    of: ``self.x = Cls(...)``, ``self.x = x`` for an ``x`` that holds one (a typed parameter),
+    ``self.x: Cls = ...`` in a method, and ``x: Cls`` in the class body (a dataclass field);
+    None for an attribute given two different things."""
+    found: dict[tuple[str, str], tuple[str, str] | None] = {}
+    for node in assignments:
+        target: ast.expr
+        value: ast.expr | None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value, annotation = node.targets[0], node.value, None
+        elif isinstance(node, ast.AnnAssign):
+            target, value, annotation = node.target, node.value, node.annotation
+        else:
+            continue
+        line = target.lineno
+        scope = scopes[line] if line < len(scopes) else ""
+        if isinstance(target, ast.Name) and kinds.get(scope) is SymbolKind.CLASS:
+            if annotation is None:
+                continue  # a class attribute's value: not an instance's field
+            owner, attribute = scope, target.id
+        elif (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id in _MEMBER_BASES
+        ):
+            owner_or_none = enclosing_class(scope, kinds)
+            if owner_or_none is None:
+                continue
+            owner, attribute = owner_or_none, target.attr
+        else:
+            continue
+        held: tuple[str, str] | None
+        if annotation is not None:
+            chain = _annotated(annotation)
+            held = None if chain is None else link(chain, scope)
+        elif isinstance(value, ast.Name):
+            held = _instance(instances, scope, value.id)
+        else:
+            chain = _made(value)
+            held = None if chain is None else made_by(chain, scope)
+        key = (owner, attribute)
+        found[key] = None if key in found and found[key] != held else held
+    return found
+
+
+def _a_class(linked: tuple[str, str], path: str, kinds: Mapping[str, SymbolKind]) -> bool:
+    """Whether ``linked`` may be a class: one of this file's classes, or a name of another
+    file (what it is there is settled at build: a use of a function's member leads nowhere)."""
+    return linked[0] != path or kinds.get(linked[1]) is SymbolKind.CLASS
+
+
+def _made(value: ast.expr | None) -> str | None:
+    """The chain called in ``value`` (``Cls(...)``, ``pkg.Cls(...)``), or None."""
+    return _chain(value.func) if isinstance(value, ast.Call) else None
+
+
+def _annotated(annotation: ast.expr | None) -> str | None:
+    """The chain of the one type ``annotation`` says: ``Cls``, ``pkg.Cls``, ``Cls[T]``,
+    ``Cls | None``, ``Optional[Cls]``, ``Annotated[Cls, ...]``, ``"Cls"``; None for anything
+    else (a union of two types, a literal)."""
+    if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
+        # A forward reference: "Cls" or "Cls | None", read without parsing.
+        parts = [p.strip() for p in annotation.value.split("|")]
+        said = [p for p in parts if p != "None"]
+        return said[0] if len(said) == 1 and _DOTTED.fullmatch(said[0]) else None
+    if isinstance(annotation, ast.BinOp) and isinstance(annotation.op, ast.BitOr):
+        sides = [annotation.left, annotation.right]
+        named = [s for s in sides if not (isinstance(s, ast.Constant) and s.value is None)]
+        return _annotated(named[0]) if len(named) == 1 else None
+    if isinstance(annotation, ast.Subscript):
+        outer = _chain(annotation.value)
+        if outer is not None and outer.rpartition(".")[2] in _WRAPPERS:
+            inner = annotation.slice
+            items = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+            if outer.endswith("Annotated"):
+                items = items[:1]
+            named = [i for i in items if not (isinstance(i, ast.Constant) and i.value is None)]
+            return _annotated(named[0]) if len(named) == 1 else None
+        return outer  # `Client[T]`: a Client
+    return None if annotation is None else _chain(annotation)
 
 
 def _instance(
@@ -358,6 +495,8 @@ def _definitions(
                 if isinstance(statement, ast.ClassDef):
                     chains = [c for b in statement.bases if (c := _chain(b)) is not None]
                 found[qualname] = (rank, symbol, chains)
+            if not is_class:
+                assignments.append(cast(ast.FunctionDef | ast.AsyncFunctionDef, statement))
             _definitions(visitor, statement.body, f"{qualname}.", kind, known, found, assignments)
         elif statement_type in _BLOCK_TYPES:
             statement = cast(_Block, statement)

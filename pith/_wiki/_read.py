@@ -201,6 +201,8 @@ class Impact:
     truncated: bool
     resolved_from: str | None = None  # what was asked, when it was not the id itself
     commands: list[str] = attrs.field(factory=list)
+    # The files most often committed with its file: what such a change usually also touches.
+    changed_with: list[dict[str, Any]] = attrs.field(factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -208,6 +210,7 @@ class Impact:
             "files": self.files,
             "tests": self.tests,
             "commands": self.commands,
+            "changed_with": self.changed_with,
             "truncated": self.truncated,
         }
         if self.resolved_from is not None:
@@ -223,6 +226,12 @@ class Impact:
             out += [f"*(resolved from {md.code(self.resolved_from)})*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
+        if self.changed_with:
+            together = ", ".join(
+                f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)"
+                for c in self.changed_with
+            )
+            out += [f"Usually changed with it: {together}.", ""]
         depths = sorted({f["depth"] for f in self.files})
         for depth in depths:
             out += [f"## Depth {depth}", ""]
@@ -488,6 +497,7 @@ class WikiReader:
         else:  # a method, a constant, a class without prose of its own
             symbol, resolved_from = _views.resolve_symbol(self.store, node_id)
             target, path, whole = symbol.id, symbol.path, False
+        one_file = node is None or node.type is not NodeType.MODULE
         if node is not None and node.type is NodeType.MODULE:
             prefix = "" if node.id == "." else f"{node.id}/"
             start = [n.id for n in self.store.nodes(NodeType.FILE) if n.id.startswith(prefix)]
@@ -551,12 +561,19 @@ class WikiReader:
             }
             for d, f in importers
         ]
+        # Of a file (a package's files change together by nature, and with their tests).
+        changed_with = [
+            {"id": p, "commits": n, "of": commits}
+            for commits, partners in (self.store.co_changed(start).values() if one_file else ())
+            for p, n in partners
+        ]
         return Impact(
             id=target,
             files=files,
             tests=tests,
             truncated=truncated,
             resolved_from=resolved_from,
+            changed_with=changed_with,
             commands=_run_together(_pytest_command(t, [], self.store.root) for t in tests),
         )
 
