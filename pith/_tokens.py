@@ -68,6 +68,9 @@ _RUN_BYTES = bytes(c if c in _IDENTIFIER_BYTES else 0x20 for c in range(256))
 # splitting and stemming one costs a hundred times a lookup. Bounded by clearing.
 _SPLIT: dict[bytes, tuple[str, ...]] = {}
 _SPLIT_MAX = 200_000
+# Part of a token (as written) -> its word, or None: see `_part_word`.
+_PART_WORD: dict[str, str | None] = {}
+_DIGITS = b"0123456789"
 
 
 def _runs(text: str) -> list[bytes]:
@@ -77,21 +80,39 @@ def _runs(text: str) -> list[bytes]:
 
 def _split(run: bytes) -> tuple[str, ...]:
     """The retrieval tokens of one run (see `_runs`), cached in `_SPLIT`."""
+    text = run.decode("ascii")
+    # A run is one token unless it starts with digits; `_PARTS` never matches across an
+    # underscore, so the parts of a token are those of its pieces between underscores.
+    tokens = _TOKEN.findall(text) if run[0] in _DIGITS else (text,)
     out: list[str] = []
-    for token in _TOKEN.findall(run.decode("ascii")):
-        pieces = [p for p in token.split("_") if p]
-        parts = [part for piece in pieces for part in _PARTS.findall(piece)]
+    words = _PART_WORD
+    for token in tokens:
+        parts = _PARTS.findall(token)
         whole = token.strip("_").lower()
         if len(parts) > 1:
             if whole and whole not in STOP_WORDS:
                 out.append(whole)
-            out += [stem(p.lower()) for p in parts if len(p) > 1 and p.lower() not in STOP_WORDS]
+            for part in parts:
+                word = words[part] if part in words else _part_word(part)
+                if word is not None:
+                    out.append(word)
         elif len(whole) > 1 and whole not in STOP_WORDS:
             out.append(stem(whole))
     if len(_SPLIT) >= _SPLIT_MAX:
         _SPLIT.clear()
     split = _SPLIT[run] = tuple(out)
     return split
+
+
+def _part_word(part: str) -> str | None:
+    """The word one part of a token gives (None for a stop word or a single letter), cached in
+    `_PART_WORD`: the parts of identifiers recur even more than identifiers."""
+    lower = part.lower()
+    word = None if len(part) <= 1 or lower in STOP_WORDS else stem(lower)
+    if len(_PART_WORD) >= _SPLIT_MAX:
+        _PART_WORD.clear()
+    _PART_WORD[part] = word
+    return word
 
 
 def bounded_words(texts: Iterable[str], *, repeat: int = 3, limit: int = 40_000) -> str:

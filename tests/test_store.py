@@ -283,3 +283,45 @@ def test_ctrl_c_stops_a_long_statement_as_an_interrupt(store):
     # Raised from the aborted statement, not after it ran to its end.
     assert isinstance(caught.value.__context__, sqlite3.OperationalError)
     assert str(caught.value.__context__) == "interrupted"
+
+
+def test_lookup_indexes_after_a_first_extract_a_rerun_and_builds(tmp_path):
+    """A first extract fills the symbol and use tables without their indexes and makes them at
+    the end; a rerun that replaces some files' rows keeps them (it deletes through them)."""
+    from projects import write_tree
+
+    from pith._build import build
+    from pith._extract import extract
+    from pith._store._schema import LOOKUP_INDEXES
+
+    root = tmp_path / "proj"
+    write_tree(root, {"pkg/__init__.py": "from .a import f\n", "pkg/a.py": "def f():\n    f()\n"})
+
+    def indexes(store):
+        marks = ",".join("?" * len(LOOKUP_INDEXES))
+        return dict(
+            store._query(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN ({marks})",
+                list(LOOKUP_INDEXES),
+            )
+        )
+
+    with Store.open(tmp_path / "d" / "pith.db") as store:
+        made = indexes(store)
+        assert set(made) == set(LOOKUP_INDEXES)
+        extract(root, store)
+        assert indexes(store) == made
+        uses = store._query("SELECT path, line, dotted FROM uses ORDER BY id")
+        assert ("pkg/a.py", 2, "f") in uses
+        (root / "pkg" / "a.py").write_text("def f():\n    pass\n\n\ndef g():\n    f()\n")
+        extract(root, store)
+        assert indexes(store) == made
+        assert store._query("SELECT line FROM uses WHERE path = 'pkg/a.py'") == [(6,)]
+        plan = store._query("EXPLAIN QUERY PLAN SELECT * FROM uses WHERE path = 'pkg/a.py'")
+        assert "uses_path" in str(plan)
+        # A build rewrites the references whole, and their index after them.
+        for _ in range(2):
+            build(store, force=True)
+            plan = store._query("EXPLAIN QUERY PLAN SELECT * FROM refs WHERE target = 'x'")
+            assert "refs_target" in str(plan)
+            assert store._query("SELECT target FROM refs") == [("pkg/a.py:f",)]

@@ -698,3 +698,36 @@ def test_export_lists_every_files_symbols_and_starts_with_the_overview(
     assert "`pkg/core.py:LIMIT`" in page
     index = (tmp_path / "wiki" / "index.md").read_text()
     assert "demo = pkg.cli:main" in index
+
+
+def test_one_reference_per_line_for_uses_that_reach_one_symbol_two_ways(tmp_path: Path) -> None:
+    """`f(g(1))` with `f` imported through the package's re-export and `g` as an alias of the
+    same function: one reference to that line (the first use's), and a use into the package
+    that reaches nothing is counted once per use."""
+    root = write_tree(
+        tmp_path / "demo",
+        {
+            "pkg/__init__.py": "from .a import f\n",
+            "pkg/a.py": "def f(x):\n    return x\n",
+            "app.py": (
+                "import pkg\n"
+                "from pkg import f\n"
+                "from pkg.a import f as g\n"
+                "def run():\n"
+                "    return f(g(1)) + pkg.missing() + pkg.missing()\n"
+                "def again():\n"
+                "    return g(f(2))\n"
+            ),
+        },
+    )
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        answer = WikiReader(store).callers("pkg/a.py:f").to_json()
+        assert uses(answer["callers"]) == [
+            ("app.py", 5, "app.py:run", "pkg/a.py:f"),
+            ("app.py", 7, "app.py:again", "pkg/a.py:f"),
+        ]
+        assert answer["callers"][0]["text"] == "return f(g(1)) + pkg.missing() + pkg.missing()"
+        # `pkg.missing()` twice on one line: one use (extract keeps one per line and name).
+        assert store.unresolved_uses("pkg/__init__.py") == 1

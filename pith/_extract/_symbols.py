@@ -39,6 +39,7 @@ SYMBOL_DOCSTRING_CHARS = 600
 VALUE_CHARS = 160
 _OVERLOAD = re.compile(r"(^|\.)overload$|\.(setter|deleter)$")
 _MEMBER_BASES = frozenset({"self", "cls"})
+_UNKNOWN: Any = object()  # not looked up yet
 _SUPER = "super"  # `super().x`: a chain `super.x` (the call's parentheses dropped)
 _CALLED = "()."  # `Client().send`: a chain `Client().send`, the call's result used at once
 # Statements whose blocks' definitions belong to the enclosing scope.
@@ -225,29 +226,30 @@ def collect(
         return target[0], target[1], False
 
     uses: list[UseFacts] = []
-    seen: set[tuple[int, str, str, str]] = set()  # `f(f(x))` is one use of f
+    # `f(f(x))` is one use of f (a line has one scope: the line stands for both).
+    seen: set[tuple[int, str, str]] = set()
     # A chain leads to one place from one scope: resolved once (`self.x` recurs).
     resolved: dict[tuple[str, str], tuple[str, str, bool] | None] = {}
+    known_leads = resolved.get
     texts: dict[int, str] = {}
     last = len(scopes)
     for line, chain in _chains(tree, interest):
         scope = scopes[line] if line < last else ""
         key = (scope, chain)
-        if key in resolved:
-            leads = resolved[key]
-        else:
+        leads = known_leads(key, _UNKNOWN)
+        if leads is _UNKNOWN:
             leads = resolved[key] = resolve(chain, scope)
         if leads is None:
             continue
         file, dotted, inherited = leads
-        use = (line, scope, file, dotted)
+        use = (line, file, dotted)
         if use in seen:
             continue
         seen.add(use)
         text = texts.get(line)
         if text is None:
             text = texts[line] = visitor.line_text(line)
-        uses.append(UseFacts(line, scope, file, dotted, member=inherited, text=text))
+        uses.append(UseFacts(line, scope, file, dotted, inherited, text))
         if len(uses) >= MAX_USES:
             break
     return Symbols(

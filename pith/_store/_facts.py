@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from .._models import FileFacts, GitFacts, Readme, converter
 from ._connection import Connection, dumps
 from ._outline import FileOutline, SymbolRow, UseRow, file_facts_from_row
-from ._schema import SYMBOLS_SCHEMA
+from ._schema import LOOKUP_INDEXES, SYMBOLS_SCHEMA
 
 __all__ = ["Facts"]
 
@@ -101,6 +101,9 @@ class Facts(Connection):
             if self.schema_version < SYMBOLS_SCHEMA:
                 return
             fresh = not deletes and not db.execute("SELECT 1 FROM symbols LIMIT 1").fetchall()
+            if fresh:  # made once at the end: cheaper than row by row (same transaction)
+                for name in LOOKUP_INDEXES:
+                    db.execute(f"DROP INDEX IF EXISTS {name}")
             for path, symbol_list, use_list in symbols:
                 if not fresh:
                     _delete_symbols(db, path)
@@ -115,6 +118,9 @@ class Facts(Connection):
                 )
             for path in deletes:
                 _delete_symbols(db, path)
+            if fresh:
+                for statement in LOOKUP_INDEXES.values():
+                    db.execute(statement)
 
     def write_git(self, files: Mapping[str, str | None], dirs: Mapping[str, GitFacts]) -> None:
         """In one transaction: set the git JSON (``git_json``) of the given files, and replace

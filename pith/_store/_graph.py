@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from .._models import Edge, EdgeType, Node, NodeType
 from ._connection import Connection
-from ._schema import REINDEX, SYMBOLS_SCHEMA
+from ._schema import REFS_INDEX, REINDEX, SYMBOLS_SCHEMA
 
 __all__ = ["Graph"]
 
@@ -92,6 +92,7 @@ class Graph(Connection):
         hashes), and set ``meta``."""
         with self.transaction() as db:
             if self.schema_version >= SYMBOLS_SCHEMA:
+                db.execute("DROP INDEX IF EXISTS refs_target")  # made again after the rows
                 db.execute("DELETE FROM refs")
                 db.execute("DELETE FROM unresolved")
                 # A use in its own file (not through a base class) names its symbol already.
@@ -100,6 +101,7 @@ class Graph(Connection):
                     " WHERE target = path AND NOT member"
                 )
                 db.executemany("INSERT INTO refs VALUES (?, ?)", references)
+                db.execute(REFS_INDEX)
                 db.executemany("INSERT INTO unresolved VALUES (?, ?)", (unresolved or {}).items())
             db.execute("DELETE FROM nodes")
             db.execute("DELETE FROM edges")

@@ -14,8 +14,10 @@ import sqlite3
 from .._tokens import words
 
 __all__ = [
+    "LOOKUP_INDEXES",
     "PROSE_TEXT",
     "READABLE_SCHEMAS",
+    "REFS_INDEX",
     "REINDEX",
     "RETRIEVAL_REINDEX",
     "SCHEMA",
@@ -33,7 +35,18 @@ SCHEMA_VERSION = 6
 SYMBOLS_SCHEMA = 5  # the first version with the symbol tables
 READABLE_SCHEMAS = (3, SCHEMA_VERSION)  # read as they are where they cannot be migrated
 
-SCHEMA = """
+# The indexes of the symbol and use tables, by name: a first extract fills the empty tables
+# without them and makes them once at the end (`pith._store._facts.Facts.write_files`), which
+# costs a third of keeping them up to date row by row.
+LOOKUP_INDEXES = {
+    "symbols_path": "CREATE INDEX IF NOT EXISTS symbols_path ON symbols (path)",
+    "symbols_name": "CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name)",
+    "uses_path": "CREATE INDEX IF NOT EXISTS uses_path ON uses (path)",
+}
+# The index of the references, which every build rewrites whole: made again after the rows.
+REFS_INDEX = "CREATE INDEX IF NOT EXISTS refs_target ON refs (target)"
+
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
@@ -91,8 +104,8 @@ CREATE TABLE IF NOT EXISTS symbols (
     kind TEXT NOT NULL, start_line INTEGER NOT NULL, end_line INTEGER NOT NULL,
     signature TEXT NOT NULL, docstring TEXT, bases TEXT
 );
-CREATE INDEX IF NOT EXISTS symbols_path ON symbols (path);
-CREATE INDEX IF NOT EXISTS symbols_name ON symbols (name);
+{LOOKUP_INDEXES["symbols_path"]};
+{LOOKUP_INDEXES["symbols_name"]};
 -- Each file's uses of project names as the file alone tells (pith._models.UseFacts), written
 -- by extract with its file; an id is never reused, so a reference to a use replaced since the
 -- last build names no use.
@@ -101,10 +114,10 @@ CREATE TABLE IF NOT EXISTS uses (
     path TEXT NOT NULL, line INTEGER NOT NULL, scope TEXT NOT NULL, target TEXT NOT NULL,
     dotted TEXT NOT NULL, member INTEGER NOT NULL, text TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS uses_path ON uses (path);
+{LOOKUP_INDEXES["uses_path"]};
 -- The uses resolved to the symbol they reach (re-exports followed), rewritten by every build.
 CREATE TABLE IF NOT EXISTS refs (target TEXT NOT NULL, use INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS refs_target ON refs (target);
+{REFS_INDEX};
 -- Per file: uses of its names that lead nowhere it defines (dynamic, or gone): counted only.
 CREATE TABLE IF NOT EXISTS unresolved (target TEXT PRIMARY KEY, uses INTEGER NOT NULL);
 """
