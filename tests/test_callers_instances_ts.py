@@ -134,3 +134,23 @@ def test_uses_through_instances_in_scripts(tmp_path: Path) -> None:
         assert _uses(reader.callers("src/store.ts:Store.get").to_json(), "callers") == [
             ("src/app.ts", 12)
         ]
+
+
+def test_a_script_package_says_its_index_docstring(tmp_path: Path) -> None:
+    from pith._wiki._views import node_view
+
+    root = write_tree(
+        tmp_path / "web",
+        {
+            "src/index.ts": (
+                '/**\n * @module\n * The web client.\n */\nexport { send } from "./send";\n'
+            ),
+            "src/send.ts": "export function send(): number { return 1; }\n",
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        assert node_view(store, "src", with_source=True)["source"] == {
+            "docstring": "The web client."
+        }

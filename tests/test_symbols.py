@@ -489,6 +489,11 @@ def test_the_overview_is_the_root_node(reader: WikiReader) -> None:
         "readme_opening": "A demo project: it sends requests to a server and reads the replies.",
     }
     assert "\nA demo project: it sends requests" in node_page(reader.store, ".")
+    # A package says its own docstring (its __init__.py's) until it has prose.
+    assert node_view(reader.store, "pkg", with_source=True)["source"] == {
+        "docstring": "The demo package."
+    }
+    assert "\nThe demo package.\n" in reader.node("pkg").to_markdown()
 
 
 def test_a_readme_opens_with_its_first_paragraphs_of_prose() -> None:

@@ -136,7 +136,12 @@ DOCSTRING = """
     WHEN 'file' THEN (SELECT json_extract(f.facts, '$.docstring') FROM files f WHERE f.path = n.id)
     WHEN 'module' THEN (
         SELECT json_extract(f.facts, '$.docstring') FROM files f
-        WHERE f.path = CASE n.id WHEN '.' THEN '__init__.py' ELSE n.id || '/__init__.py' END)
+        WHERE f.path IN (
+            SELECT CASE n.id WHEN '.' THEN '' ELSE n.id || '/' END || m.name
+            FROM (SELECT '__init__.py' AS name UNION ALL SELECT 'index.ts'
+                  UNION ALL SELECT 'index.tsx' UNION ALL SELECT 'index.js'
+                  UNION ALL SELECT 'index.mjs') m)
+        ORDER BY f.path LIMIT 1)
     ELSE (SELECT s.docstring FROM symbols s WHERE s.id = n.id)
     END
 """

@@ -311,11 +311,17 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     other definitions of its name, methods, exports, README, docstring, key statements, and why
     it was not parsed, if it was not. Empty fields are left out."""
     if data["type"] == NodeType.MODULE.value:
+        said: dict[str, str] = {}
         readme = store.readme("" if data["id"] == "." else data["id"])
-        if readme is None:
-            return {}
-        opening = readme_opening(readme.text)
-        return {"readme": readme.name} | ({"readme_opening": opening} if opening else {})
+        if readme is not None:
+            said["readme"] = readme.name
+            said["readme_opening"] = readme_opening(readme.text)
+        # A package's own docstring: its `__init__.py`'s (or `index.ts`'s), as search has it.
+        docstring = store.docstrings([data["id"]]).get(data["id"], "").split("\n\n")[0]
+        # A JSDoc tag alone on its line (`@module`) marks the block; it says nothing.
+        lines = [line for line in docstring.split("\n") if not _TAG_LINE.fullmatch(line.strip())]
+        said["docstring"] = "\n".join(lines).strip()
+        return {key: value for key, value in said.items() if value}
     facts = store.file_facts(data["path"])
     if facts is None:
         return {}
@@ -348,6 +354,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in out.items() if value}
 
 
+_TAG_LINE = re.compile(r"@\w+")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
 _TAG = re.compile(r"<[^>]{0,500}>")
