@@ -11,9 +11,10 @@ replies come back, at the same concurrency; it decodes each reply's JSON.
 
 Bounds: pith's CPU per call <= 1.5x the bare loop's; makespan <= 1.10x the ideal at C; against
 a server that refuses past 8 calls in flight, <= 1.25x the ideal at 8. ``--profile`` prints the
-top entries of a profile of pith's run (where the CPU goes). Also printed: pith's LLM client
-alone on the bare loop's calls (what of pith's CPU is the client's, what the generator's), and the
-fake server's own CPU per call (the instrument's cost, in its own process).
+top entries of a profile of pith's run (where the CPU goes), for the event loop's thread and for
+the store's (its prompts, claims and saves), each thread's own CPU. Also printed: pith's LLM
+client alone on the bare loop's calls (what of pith's CPU is the client's, what the
+generator's), and the fake server's own CPU per call (the instrument's cost, in its own process).
 
     python benchmarks/bench_cpu.py [--latency 0.1] [--concurrency 20] [--profile]
 """
@@ -37,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fakeserver import built_project, server_process
 
 CPU_BOUND = 1.5
+# What `--profile` shows, in its order: each thread's own CPU.
+_THREADS = ("the event loop's thread", "the store's thread (prompts, claims, saves)")
 MAKESPAN_BOUND = 1.10
 CAPPED_BOUND = 1.25
 
@@ -53,8 +56,22 @@ def cpu():
 profile = sys.argv[1]
 args = sys.argv[2:]
 if profile:
-    import cProfile
-    profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine may be loaded
+    import cProfile, functools
+    from pith._generate._engine import Generation
+    # Each thread's own CPU (not wall time: the machine may be loaded; not the process's: the
+    # other thread's work would be charged to whatever this one was doing meanwhile).
+    profiler = cProfile.Profile(time.thread_time)
+    # The store's thread: the batches of prompts and claims, and of saves (one at a time).
+    store_thread = cProfile.Profile(time.thread_time)
+
+    def on_store_thread(method):
+        @functools.wraps(method)
+        def profiled(*args, **kwargs):
+            return store_thread.runcall(method, *args, **kwargs)
+        return profiled
+
+    Generation._prepare_all = on_store_thread(Generation._prepare_all)
+    Generation._save_all = on_store_thread(Generation._save_all)
 wall, started = time.perf_counter(), cpu()
 try:
     if profile:
@@ -66,8 +83,9 @@ except SystemExit as exit:
 cpu_s, wall_s = cpu() - started, time.perf_counter() - wall
 if profile:
     import pstats
-    stats = pstats.Stats(profiler, stream=open(profile, "w"))
-    stats.sort_stats("tottime").print_stats(25)
+    with open(profile, "w") as out:
+        for profiled in (profiler, store_thread):
+            pstats.Stats(profiled, stream=out).sort_stats("tottime").print_stats(25)
 print(json.dumps({"cpu": cpu_s, "wall": wall_s}))
 """
 
@@ -295,11 +313,15 @@ def main() -> None:
             f"refusals, concurrency lowest {trace['lowest']}, final {trace['final']}"
         )
         if args.profile:
-            print("  profile of pith's run (top entries by own time):")
             lines = profile.read_text().splitlines()
-            start = next(i for i, line in enumerate(lines) if "ncalls" in line)
-            for line in lines[start : start + 26]:
-                print(f"    {line}")
+            starts = [i for i, line in enumerate(lines) if "ncalls" in line]
+            for thread, start in zip(_THREADS, starts, strict=True):
+                total = next(line for line in reversed(lines[:start]) if "function calls" in line)
+                print(
+                    f"  profile of pith's run, {thread} (top entries by own time; {total.strip()}):"
+                )
+                for line in lines[start : start + 26]:
+                    print(f"    {line}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if failed:

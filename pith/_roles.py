@@ -15,6 +15,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 __all__ = [
+    "LEFT_OUT",
+    "LEFT_OUT_PLURAL",
     "SCRIPT_SUFFIXES",
     "Role",
     "is_development_script",
@@ -116,6 +118,11 @@ def source_first(path: str) -> tuple[int, str]:
     return (1 if order == 0 and is_development_script(path) else order), path
 
 
+# What generation leaves out by default (tests, examples, scripts), as status and the estimate
+# name it.
+LEFT_OUT = "test, example or script node"
+LEFT_OUT_PLURAL = "test, example and script nodes"
+
 # A project's own development tooling, at its top: not the code it ships.
 _TOOLING_DIRS = frozenset(
     {"scripts", "script", "tools", "tool", "benchmarks", "benchmark", "bench", "ci", ".github"}
@@ -125,11 +132,12 @@ _TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "tasks.py", "fabfile.py", 
 
 @functools.lru_cache(maxsize=65_536)
 def is_development_script(path: str) -> bool:
-    """A project's own development scripts (under its top directory ``scripts/``, ``tools/``,
-    ``benchmarks/``; ``setup.py``, ``noxfile.py``): source by `role_of`, but not the code the
-    project ships, so ranking puts them after it unless asked for."""
-    first, _, rest = path.partition("/")
-    return (first.lower() in _TOOLING_DIRS and bool(rest)) or path in _TOOLING_FILES
+    """A project's own development scripts (its top directory ``scripts/``, ``tools/``,
+    ``benchmarks/`` and what is in it; ``setup.py``, ``noxfile.py``): source by `role_of`, but
+    not the code the project ships, so ranking puts them after it and generation writes their
+    prose only when asked for."""
+    first, _, _ = path.partition("/")
+    return first.lower() in _TOOLING_DIRS or path in _TOOLING_FILES
 
 
 # The test runners a package.json names, and how each runs one file.

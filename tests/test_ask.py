@@ -398,7 +398,7 @@ def test_context_and_impact_keep_to_a_budget_what_helps_most_first(data_dir: Pat
     small = cli(data_dir, "context", "pkg/client.py", "pkg/auth.py", "--budget", "200").stdout
     assert count_tokens(small) <= 200
     assert "left out to stay within 200 tokens" in small
-    assert small.startswith("# pkg/client.py")  # the file itself is kept first
+    assert small.startswith("# `pkg/client.py`")  # the file itself is kept first
     impact = cli(data_dir, "impact", "client.py", "--budget", "200")
     assert impact.returncode == 0
     assert impact.stdout.startswith("# Impact of changing `pkg/client.py`")

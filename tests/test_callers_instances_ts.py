@@ -1,7 +1,7 @@
 """Uses through an instance in TypeScript and JavaScript: ``const c = new Client()`` then
 ``c.send()`` is a use of ``Client.send``, as for Python (`tests/test_callers_instances.py`);
 so are a parameter or variable typed ``Client``, and ``this.client.send()`` on a field that
-holds one. What a function returns is not guessed."""
+holds one, and ``new Client().send()``. What a function returns is not guessed."""
 
 from __future__ import annotations
 
@@ -90,6 +90,7 @@ PROJECT: dict[str, str | bytes] = {
           c = 3 as any;
           c.send("/y");
         });
+        new Client().send("/z");
         """,
 }
 
@@ -116,7 +117,7 @@ def test_uses_through_instances_in_scripts(tmp_path: Path) -> None:
         ]
         # A module-level instance in a test; a name given two things in one scope is not
         # guessed.
-        assert _uses(send, "tests") == [("src/app.test.ts", 3)]
+        assert _uses(send, "tests") == [("src/app.test.ts", 3), ("src/app.test.ts", 9)]  # and made
         # An inherited method, through the instance.
         assert _uses(reader.callers("src/client.ts:Base.mount").to_json(), "callers") == [
             ("src/app.ts", 8)

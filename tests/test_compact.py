@@ -8,6 +8,7 @@ import textwrap
 from pathlib import Path
 
 import click
+import httpx
 import pytest
 
 from pith._build import build
@@ -164,3 +165,45 @@ def test_the_quick_paths_agree_with_the_tokenizer_and_ast_walk(package: object) 
     for snippet in tricky:
         quick = _compact._plain_signature_end(snippet)
         assert quick is None or quick == _compact._tokenized_signature_end(snippet), snippet
+
+
+@pytest.mark.parametrize("package", [click, httpx])
+def test_a_header_told_at_a_glance_is_the_one_rewritten(package: object) -> None:
+    """On real code and on made ones: where `compact_header` tells that nothing is to be
+    elided without rewriting the header, rewriting it elides nothing either; and a header with
+    something to elide is rewritten."""
+    from pith._generate import _compact
+
+    headers = []
+    for path in sorted(Path(str(getattr(package, "__file__", ""))).parent.rglob("*.py")):
+        source = path.read_text()
+        lines = source.split("\n")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, _compact._Definition) and node.body[0].lineno > node.lineno:
+                text = " ".join("\n".join(lines[node.lineno - 1 : node.body[0].lineno - 1]).split())
+                headers.append(text[: text.rindex(":")])
+    long = "x" * (_compact.LONG_EXPRESSION + 20)
+    headers += [
+        f"def f(self, a: Annotated[str, Doc('{long}')], b: int) -> None",
+        f"def f(self, a: str = '{long}', b: int = 1) -> Callable[[int], int]",
+        f"def f(self, a: str, b: int = {'1 + ' * 20}1, *, c: int = 2) -> None",
+        f"def f(self, a: str, *, c: int = {'1 + ' * 20}1) -> None",
+        f"def f(self, key: Callable[[int], int] = lambda x, y={'1 + ' * 20}1: x) -> None",
+        f"class Model(Base, metaclass=Meta, doc='{long}')",
+        f"def f(self, a: Literal['{long}'], b: Sequence[int]) -> Mapping[str, int]",
+        f"def f(self, ａ: Ａnnotated[str, Doc('{long}')], b: int) -> None",
+    ]
+    checked = elided = 0
+    for header in (h for h in headers if len(h) > _compact.SHORT_HEADER):
+        try:
+            definition = ast.parse(f"{header}:\n    pass").body[0]
+        except SyntaxError:  # cut at a colon inside it: kept as written
+            assert compact_header(header) == header
+            continue
+        assert isinstance(definition, _compact._Definition)
+        rewritten, any_elided = _compact._header_of(definition)
+        assert compact_header(header) == (rewritten if any_elided else header), header
+        checked += 1
+        elided += any_elided
+    assert checked > 50
+    assert elided >= 8

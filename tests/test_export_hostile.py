@@ -183,3 +183,27 @@ def test_untrusted_text_never_becomes_markup(value: str) -> None:
     assert tags <= _ALLOWED_TAGS | {"h1"}, html
     assert html.count("<h1>") == 1, html
     assert html.rstrip().endswith("<p>after</p>"), html  # nothing swallowed what follows
+
+
+def test_read_answers_are_inert(db: Path) -> None:
+    """What `context`, `impact`, `search` and `ask` say is as inert as an exported page: a file
+    named with markup, a docstring and a prose full of it make no tag, link or heading."""
+    from pith._wiki._read import WikiReader, hits_markdown
+
+    renderer = MarkdownIt("commonmark", {"html": True})
+    with Store.open(db, read_only=True) as store:
+        reader = WikiReader(store)
+        files = [n.id for n in store.nodes() if n.id.endswith(".py")]
+        assert any(EVIL in f for f in files)  # the file named with markup is there
+        answers = {
+            "context": reader.context(files).to_markdown(),
+            "impact": reader.impact("pkg/a.py").to_markdown(),
+            "search": hits_markdown("package", reader.search("package")),
+            "ask": reader.ask("the package").markdown,
+        }
+    for name, answer in answers.items():
+        html = renderer.render(answer)
+        assert not re.search(r"<(script|img|b)\b", html), (name, html)
+        assert not [h for h in re.findall(r'(?:href|src)="([^"]*)"', html) if ":" in h], name
+        headings = [re.sub("<code>.*?</code>", "", h) for h in re.findall(r"<h\d>(.*)</h", html)]
+        assert not [h for h in headings if re.search("Owned|heading|h2|loc", h)], (name, html)

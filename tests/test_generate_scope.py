@@ -31,6 +31,7 @@ FILES = {
     "docs_src/tutorial003.py": "",
     "setup_test.py": "",
     "app.py": "from pkg.core import connect\n",
+    "scripts/release.py": "def main():\n    return 0\n",  # the project's own tooling
 }
 
 
@@ -65,7 +66,7 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "pith.db"
 
 
-def test_tests_and_examples_are_left_out_unless_asked(db: Path) -> None:
+def test_tests_examples_and_scripts_are_left_out_unless_asked(db: Path) -> None:
     with Store.open(db) as store:
         ids = set(store.node_ids())
         assert {"tests/test_core.py", "docs_src/tutorial001.py", "tests", "docs_src"} <= ids
@@ -81,7 +82,15 @@ def test_tests_and_examples_are_left_out_unless_asked(db: Path) -> None:
             "pkg/core.py",
             "pkg/testing.py",
         }
-        assert dict(selection.left_out) == {"tests/": 5, "docs_src/": 4, "setup_test.py": 1}
+        # The project's own scripts are left out too: not the code it ships.
+        assert dict(selection.left_out) == {
+            "tests/": 5,
+            "docs_src/": 4,
+            "scripts/": 1,
+            "setup_test.py": 1,
+        }
+        scripts = select_nodes(store, paths=["scripts/*"])
+        assert [node.id for node in scripts.nodes] == ["scripts/release.py"]
 
         asked = select_nodes(store, paths=["tests"])
         assert {node.id for node in asked.nodes} == {
@@ -118,7 +127,7 @@ def test_the_project_can_ask_for_its_tests(tmp_path: Path) -> None:
     chosen = {node.id for node in selection.nodes}
     assert "tests/test_core.py" in chosen
     assert "docs_src/tutorial001.py" not in chosen
-    assert dict(selection.left_out) == {"docs_src/": 4, "setup_test.py": 1}
+    assert dict(selection.left_out) == {"docs_src/": 4, "scripts/": 1, "setup_test.py": 1}
 
 
 def test_the_command_says_what_it_left_out_and_writes_what_was_asked(tmp_path: Path) -> None:
@@ -129,7 +138,8 @@ def test_the_command_says_what_it_left_out_and_writes_what_was_asked(tmp_path: P
     assert estimated.returncode == 0, estimated.stderr
     assert "nodes to generate: 8 " in estimated.stdout
     assert (
-        "left out: 10 test and example nodes (tests/ 5, docs_src/ 4, setup_test.py 1); they get "
+        "left out: 11 test, example and script nodes (tests/ 5, docs_src/ 4, scripts/ 1, "
+        "setup_test.py 1); they get "
         "prose only when asked: --path 'tests/*'" in estimated.stdout
     )
     assert "by directory:\n  pkg/    6 nodes" in estimated.stdout

@@ -36,4 +36,4 @@ def test_inputs_within_their_bounds_are_answered(built, run):
     assert code == 0
     code, out, _ = run("context", *(["app.py"] * 50))
     assert code == 0
-    assert out.startswith("# app.py")
+    assert out.startswith("# `app.py`")

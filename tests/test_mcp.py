@@ -39,7 +39,7 @@ async def test_the_tools_over_stdio(tmp_path: Path) -> None:
 
             text, error = await call("context", {"files": ["app.py", "nope.py"]})
             assert not error
-            assert text.startswith("# app.py")
+            assert text.startswith("# `app.py`")
             assert "`nope.py`" in text
             text, error = await call("node", {"id": "pkg/core.py:connect"})
             assert (error, text.splitlines()[0]) == (False, "# `pkg/core.py:connect`")

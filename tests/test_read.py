@@ -67,7 +67,7 @@ def test_context_of_files(reader: WikiReader) -> None:
     core = next(n for n in answer["neighbours"] if n["id"] == "core.py")
     assert core["summary"] is None  # the one node without prose
     markdown = reader.context(["decorators.py"]).to_markdown()
-    assert "# decorators.py" in markdown
+    assert "# `decorators.py`" in markdown
     assert "Careful with decorators.py." in markdown
     assert len(markdown) <= MARKDOWN_BUDGET + 200
 
@@ -294,7 +294,9 @@ def test_context_of_a_widely_imported_file_starts_with_before_you_change_this(
     callers = [c["id"] for c in block["top_callers"]]
     assert callers == [f"pkg/m{i}.py:use{i}" for i in (2, 5, 8, 1, 10)]  # 3 uses, then 2
     assert block["tests"] == ["tests/test_core.py"]
-    assert markdown.startswith("# pkg/core.py\n\n> **Before you change this**: 13 files import it")
+    assert markdown.startswith(
+        "# `pkg/core.py`\n\n> **Before you change this**: 13 files import it"
+    )
     assert "`pkg/m2.py:use2` (3)" in markdown
     assert "before_change" not in rare or rare["before_change"] is None
 

@@ -16,6 +16,7 @@ from .._config import Settings
 from .._generate._estimate import COMPLETION_TOKENS_PER_NODE, Estimate
 from .._generate._report import GenerationReport, Outcome, ProgressUpdate
 from .._generate._selection import Selection
+from .._roles import LEFT_OUT, LEFT_OUT_PLURAL
 from .._words import plural
 
 __all__ = [
@@ -205,7 +206,7 @@ def left_out_lines(selection: Selection) -> list[str]:
     example = selection.left_out[0][0]
     glob = f"{example}*" if example.endswith("/") else example
     return [
-        f"left out: {plural(total, 'test or example node', 'test and example nodes')} "
+        f"left out: {plural(total, LEFT_OUT, LEFT_OUT_PLURAL)} "
         f"({', '.join(shown)}); they get prose only when asked: --path '{glob}', or "
         f"[tool.pith] generate = ['{glob}']"
     ]

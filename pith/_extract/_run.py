@@ -52,8 +52,9 @@ __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 # 9: `super().x` uses; 10: `Client().send` uses (a call's result used at once);
 # 11: uses through typed parameters and annotated variables (`client: Client`);
 # 12: through an instance's fields (`self.client = Client()` ... `self.client.send()`);
-# 13: through what a function of the file says it returns (`def make() -> Client`)
-PARSER_VERSION = "13"
+# 13: through what a function of the file says it returns (`def make() -> Client`);
+# 14: `new Client().send()` in TypeScript and JavaScript
+PARSER_VERSION = "14"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

@@ -931,13 +931,37 @@ class _Reader(SourceLines):
             parent = node.parent
             if parent is not None and parent.type in _DECLARING_PARENTS:
                 continue
-            yield node.start_point.row + 1, self.chain_from(node, [name])
+            chain = self.chain_from(node, [name])
+            yield node.start_point.row + 1, chain
+            made = self.made_and_used(node, chain)
+            if made is not None:  # `new Client().send()`: the instance used where it is made
+                yield node.start_point.row + 1, made
         for node in self.captured.get("member", ()):
             name = self.text(node)
             if name in holders and node.parent is not None:  # and what follows: `this.x.y`
                 yield node.start_point.row + 1, self.chain_from(node.parent, ["this", name])
             else:
                 yield node.start_point.row + 1, f"this.{name}"
+
+    def made_and_used(self, node: tree_sitter.Node, chain: str) -> str | None:
+        """``Client().send`` for the ``Client`` of ``new Client().send``, the chain ``node``
+        starts; None when what ``new`` makes is not used at once (or nothing is made)."""
+        current = node
+        for _ in chain.split(".")[1:]:  # up to the whole `a.b.Client`
+            if current.parent is None:
+                return None
+            current = current.parent
+        made = current.parent
+        if (
+            made is None
+            or made.type != "new_expression"
+            or made.child_by_field_name("constructor") != current
+            or made.parent is None
+            or made.parent.type != "member_expression"
+            or made.parent.child_by_field_name("object") != made
+        ):
+            return None
+        return self.chain_from(made, [chain + "()"])
 
     def chain_from(self, node: tree_sitter.Node, parts: list[str]) -> str:
         """``a.b.c``: ``parts`` (what ``node`` names), then the names of the member
@@ -1067,7 +1091,12 @@ class _Reader(SourceLines):
             scope = scopes[line] if line < len(scopes) else ""
             base, _, rest = chain.partition(".")
             made: list[tuple[str, str, bool]] = []  # (file, dotted, member)
-            if base == "this":
+            if "()." in chain:  # `new Client().send()`: a use of Client's send
+                called, _, member = chain.partition("().")
+                made_class = self.class_target(called, scope, bindings)
+                if made_class is not None:
+                    made.append((made_class[0], f"{made_class[1]}.{member}", True))
+            elif base == "this":
                 owner = enclosing_class(scope, kinds)
                 if owner is None:
                     continue

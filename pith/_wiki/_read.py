@@ -88,9 +88,9 @@ class Brief:
         return {"id": self.id, "type": self.type, "summary": self.summary, "stale": self.stale}
 
     def line(self, prefix: str = "") -> str:
-        summary = self.summary or "(no prose yet)"
+        summary = md.line(self.summary) if self.summary else "(no prose yet)"
         stale = " *(stale)*" if self.stale else ""
-        return f"- {prefix}`{self.id}`: {summary}{stale}"
+        return f"- {prefix}{md.code(self.id)}: {summary}{stale}"
 
 
 @attrs.frozen
@@ -134,7 +134,7 @@ class Context:
         file, the rest counted)."""
         out: list[str] = []
         for file in self.files:
-            out += [f"# {file['id']}", ""]
+            out += [f"# {md.code(file['id'])}", ""]
             if file.get("resolved_from"):
                 out += [f"*(resolved from {md.code(file['resolved_from'])})*", ""]
             if "before_change" in file:
@@ -148,7 +148,7 @@ class Context:
                 )
                 out += [f"Often changed with: {together}.", ""]
             for function in file["functions"]:
-                out += [f"## `{function['id']}`", ""]
+                out += [f"## {md.code(function['id'])}", ""]
                 out += _outline_lines(function["source"], function["prose"])
                 if function["prose"] is not None:  # its file's "no prose yet" says it once
                     out += _prose_lines(function["prose"])
@@ -167,7 +167,7 @@ class Context:
             out += ["# Imports", ""]
             for n in imports:
                 brief = Brief(n["id"], "file", n["summary"], n["stale"])
-                out.append(brief.line(f"imported by `{n['of']}`: "))
+                out.append(brief.line(f"imported by {md.code(n['of'])}: "))
             out.append("")
         if self.modules:
             out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
@@ -179,12 +179,14 @@ class Context:
             for of, rows in by_file.items():
                 for n in rows[:NAMED_IMPORTERS]:
                     brief = Brief(n["id"], "file", n["summary"], n["stale"])
-                    out.append(brief.line(f"imports `{of}`: "))
+                    out.append(brief.line(f"imports {md.code(of)}: "))
                 if len(rows) > NAMED_IMPORTERS:
-                    out.append(f"- and {len(rows) - NAMED_IMPORTERS} more files import `{of}`")
+                    out.append(
+                        f"- and {len(rows) - NAMED_IMPORTERS} more files import {md.code(of)}"
+                    )
             out.append("")
         if self.unknown:
-            out += ["# Unknown paths", "", *(f"- `{u}`" for u in self.unknown), ""]
+            out += ["# Unknown paths", "", *(f"- {md.code(u)}" for u in self.unknown), ""]
         return _bounded("\n".join(out), budget)
 
 
@@ -221,7 +223,7 @@ class Impact:
         """The answer as Markdown within ``budget`` tokens (default: `MARKDOWN_BUDGET`
         characters): the direct importers, then the tests to run, then the farther importers,
         nearest first."""
-        out = [f"# Impact of changing `{self.id}`", ""]
+        out = [f"# Impact of changing {md.code(self.id)}", ""]
         if self.resolved_from is not None:
             out += [f"*(resolved from {md.code(self.resolved_from)})*", ""]
         if not self.files:
@@ -257,7 +259,7 @@ class Impact:
     def _tests_lines(self) -> list[str]:
         if not self.tests:
             return []
-        out = ["## Tests to run", "", *(f"- `{t}`" for t in self.tests), ""]
+        out = ["## Tests to run", "", *(f"- {md.code(t)}" for t in self.tests), ""]
         return [*out, *md.fence("\n".join(self.commands), "sh"), ""] if self.commands else out
 
 
@@ -354,8 +356,8 @@ class SearchHit:
 def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
     """Search results as Markdown."""
     if not hits:
-        return f"No node matches `{query}`.\n"
-    lines = [f"# Search: `{query}`", ""]
+        return f"No node matches {md.code(query)}.\n"
+    lines = [f"# Search: {md.code(query)}", ""]
     for h in hits:
         # Without prose, its docstring and why it was chosen tell one hit from the next.
         said = [h.doc] if h.doc else []
@@ -844,11 +846,12 @@ def _outline_lines(source: dict[str, Any], prose: dict[str, Any] | None) -> list
         # The budget buys code: `Annotated[X, Doc("...")]` and long defaults are elided here
         # (fastapi's `APIRouter.__init__` goes from 8,000 characters to 600); JSON keeps it whole.
         signature = compact_header(source["signature"])
-        out.append(f"`{signature}`" + (f" ({where})" if where else ""))
+        out.append(md.code(signature) + (f" ({where})" if where else ""))
     elif where:
         out.append(f"({where})")
     if prose is None and source.get("docstring"):
-        out += ["", *(f"> {line}" if line else ">" for line in source["docstring"].split("\n"))]
+        quoted = md.text(source["docstring"]).split("\n")
+        out += ["", *(f"> {line}" if line else ">" for line in quoted)]
     return [*out, ""] if out else []
 
 
@@ -856,10 +859,11 @@ def _prose_lines(prose: dict[str, Any] | None) -> list[str]:
     if prose is None:
         return ["*No prose yet: run `pith generate`.*", ""]
     out = ["> **Stale**: the source changed since this was written.", ""] if prose["stale"] else []
-    out += [prose["summary"], "", prose["purpose"], ""]
+    # A model's words (it may have read an injection): inert text, as on every page.
+    out += [md.text(prose["summary"]), "", md.text(prose["purpose"]), ""]
     for gotcha in prose["gotchas"]:
-        where = f" ({gotcha['location']})" if gotcha.get("location") else ""
-        out.append(f"- **Gotcha**{where}: {gotcha['warning']}")
+        where = f" ({md.line(gotcha['location'])})" if gotcha.get("location") else ""
+        out.append(f"- **Gotcha**{where}: {md.line(gotcha['warning'])}")
     return [*out, ""] if prose["gotchas"] else out
 
 

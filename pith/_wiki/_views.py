@@ -10,6 +10,7 @@ from typing import Any
 from .._errors import NotFoundError
 from .._generate._compact import compact_header
 from .._models import ClassFacts, NodeType, converter
+from .._roles import LEFT_OUT, LEFT_OUT_PLURAL
 from .._store import Store, Symbol
 from .._words import listed, plural
 from . import _markdown as md
@@ -124,7 +125,7 @@ def status_text(data: dict[str, Any], *, no_store: str | None = None) -> str:
         only_if = f", {maybe} of them only if something below is written" if maybe else ""
         lines.append(f"next:  pith generate ({plural(pending['nodes'], 'node')}{only_if})")
     if pending and pending.get("left_out"):
-        left = plural(pending["left_out"], "test or example node", "test and example nodes")
+        left = plural(pending["left_out"], LEFT_OUT, LEFT_OUT_PLURAL)
         lines.append(f"left:  {left} get prose only when asked (pith generate --path GLOB)")
     return "\n".join(lines)
 
