@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from operator import itemgetter
 from pathlib import Path
 
 import attrs
@@ -255,6 +256,9 @@ def extract(
     configs_changed = configs != (store.get_meta("script_configs") or "")
     if unchanged and (configs_changed or set(file_ids) != set(stored_hashes)):
         rows.extend(_reresolve(store, root, resolver, set(unchanged)))
+    # In path order: the tables' keys grow at one end, and the uses' ids follow the paths
+    # whatever order the workers finished in.
+    rows.sort(key=itemgetter(0))
     store.write_files(
         [row[:4] for row in rows],
         deletes=deleted,
