@@ -317,9 +317,9 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
             said["readme"] = readme.name
             said["readme_opening"] = readme_opening(readme.text)
         # A package's own docstring: its `__init__.py`'s (or `index.ts`'s), as search has it.
-        docstring = store.docstrings([data["id"]]).get(data["id"], "").split("\n\n")[0]
+        own = store.docstrings([data["id"]]).get(data["id"], "").split("\n\n")[0]
         # A JSDoc tag alone on its line (`@module`) marks the block; it says nothing.
-        lines = [line for line in docstring.split("\n") if not _TAG_LINE.fullmatch(line.strip())]
+        lines = [line for line in own.split("\n") if not _TAG_LINE.fullmatch(line.strip())]
         said["docstring"] = "\n".join(lines).strip()
         return {key: value for key, value in said.items() if value}
     facts = store.file_facts(data["path"])
