@@ -137,7 +137,7 @@ def test_uses_through_instances_in_scripts(tmp_path: Path) -> None:
 
 
 def test_a_script_package_says_its_index_docstring(tmp_path: Path) -> None:
-    from pith._wiki._views import node_view
+    from pith._wiki._views import node_page, node_view
 
     root = write_tree(
         tmp_path / "web",
@@ -154,3 +154,11 @@ def test_a_script_package_says_its_index_docstring(tmp_path: Path) -> None:
         assert node_view(store, "src", with_source=True)["source"] == {
             "docstring": "The web client."
         }
+        # A briefing and a page write a script's definitions as the script does.
+        briefing = WikiReader(store).ask("web client send")
+        index = next(f for f in briefing.files if f["id"] == "src/index.ts")
+        assert index["summary"] == "The web client."  # its `@module` tag left out
+        sent = next(f for f in briefing.files if f["id"] == "src/send.ts")
+        assert sent["symbols"][0]["signature"] == "function send(): number"
+        page = node_page(store, "src/send.ts:send")
+        assert "```typescript\nfunction send(): number\n```" in page

@@ -247,7 +247,9 @@ def _header(definition: dict[str, Any]) -> str:
 
 
 def _fields(definition: dict[str, Any], cls: type[Any]) -> dict[str, Any]:
+    # `heading`: how a TypeScript/JavaScript definition is written (`function f(...)`).
     wanted = {"name", "qualname", "signature", "is_async", "bases", "start_line", "end_line"}
+    wanted.add("heading")
     present = {f.name for f in attrs.fields(cls)} & wanted
     return {
         k: tuple(v) if isinstance(v, list) else v for k, v in definition.items() if k in present
@@ -259,7 +261,9 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _first_paragraph(text: str) -> str:
-    return " ".join(text.strip().split("\n\n", 1)[0].split())
+    """The first paragraph on one line, without a JSDoc tag that stands alone (`@module`)."""
+    words = text.strip().split("\n\n", 1)[0].split()
+    return " ".join(w for w in words if not (w.startswith("@") and w[1:].isalpha()))
 
 
 def _entry_markdown(entry: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 from .._errors import NotFoundError
 from .._generate._compact import compact_header
 from .._models import ClassFacts, NodeType, converter
-from .._roles import LEFT_OUT, LEFT_OUT_PLURAL
+from .._roles import LEFT_OUT, LEFT_OUT_PLURAL, language_of
 from .._store import Store, Symbol
 from .._words import listed, plural
 from . import _markdown as md
@@ -303,7 +303,8 @@ def node_page(store: Store, node_id: str) -> str:
 
 def page_markdown(data: dict[str, Any]) -> str:
     """The Markdown page of a `node_view` made ``with_source``."""
-    return node_markdown(data, source=_source_markdown(data["source"]))
+    fence = (language_of(data.get("path") or "") or "python").lower()
+    return node_markdown(data, source=_source_markdown(data["source"], fence))
 
 
 def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
@@ -386,14 +387,14 @@ def readme_opening(text: str) -> str:
     return opening if len(opening) <= OPENING_CHARS else opening[: OPENING_CHARS - 1] + "…"
 
 
-def _source_markdown(source: dict[str, Any]) -> list[str]:
+def _source_markdown(source: dict[str, Any], fence: str = "python") -> list[str]:
     out: list[str] = []
     if "readme" in source:
         out += [f"README: {md.code(source['readme'])}", ""]
     if "readme_opening" in source:
         out += [md.text(source["readme_opening"]), ""]
     if "signature" in source:
-        out += [*md.fence(source["signature"], "python"), ""]
+        out += [*md.fence(source["signature"], fence), ""]
     if "methods" in source:
         out += [f"Methods: {', '.join(md.code(m) for m in source['methods'])}", ""]
     if "members" in source:
