@@ -88,7 +88,7 @@ def client_facts():
 def test_functions_classes_methods_and_their_docs(client_facts):
     facts = client_facts
     assert facts.problem is None
-    assert facts.docstring == "@file The HTTP client."
+    assert facts.docstring == "The HTTP client."  # the tag marks it; it is not what it says
     functions = {f.qualname: f for f in facts.functions}
     assert set(functions) == {"send", "helper"}
     send = functions["send"]

@@ -53,8 +53,9 @@ __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 # 11: uses through typed parameters and annotated variables (`client: Client`);
 # 12: through an instance's fields (`self.client = Client()` ... `self.client.send()`);
 # 13: through what a function of the file says it returns (`def make() -> Client`);
-# 14: `new Client().send()` in TypeScript and JavaScript
-PARSER_VERSION = "14"
+# 14: `new Client().send()` in TypeScript and JavaScript; 15: a file JSDoc without its
+# bare `@module`/`@file` tag lines
+PARSER_VERSION = "15"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

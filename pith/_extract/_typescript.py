@@ -217,6 +217,10 @@ def _one_line(text: str) -> str:
     return _BRACKET_SPACE.sub(lambda m: m.group(1) or m.group(2), " ".join(text.split()))
 
 
+_FILE_TAGS = ("@file", "@module", "@fileoverview", "@packageDocumentation")
+_FILE_TAG = re.compile(r"^\s*@(?:file|module|fileoverview|packageDocumentation)\b\s*")
+
+
 def _jsdoc(text: str) -> str | None:
     """The text of a ``/** ... */`` comment, without its stars."""
     if not text.startswith("/**") or text == "/**/":
@@ -367,11 +371,13 @@ class _Reader(SourceLines):
         if text is None:
             return None
         following = first.next_sibling
-        tagged = any(
-            tag in text for tag in ("@file", "@module", "@fileoverview", "@packageDocumentation")
-        )
+        tagged = any(tag in text for tag in _FILE_TAGS)
         apart = following is None or following.start_point.row - first.end_point.row > 1
-        return _bounded(text, DOCSTRING_CHARS) if tagged or apart else None
+        if not (tagged or apart):
+            return None
+        # The tag marks the block as the file's; it says nothing of the file itself.
+        said = "\n".join(_FILE_TAG.sub("", line, count=1) for line in text.split("\n"))
+        return _bounded(said.strip(), DOCSTRING_CHARS) or None
 
     # --- statements ---------------------------------------------------------------------
 

@@ -261,9 +261,7 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _first_paragraph(text: str) -> str:
-    """The first paragraph on one line, without a JSDoc tag that stands alone (`@module`)."""
-    words = text.strip().split("\n\n", 1)[0].split()
-    return " ".join(w for w in words if not (w.startswith("@") and w[1:].isalpha()))
+    return " ".join(text.strip().split("\n\n", 1)[0].split())
 
 
 def _entry_markdown(entry: dict[str, Any]) -> str:

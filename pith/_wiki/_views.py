@@ -318,10 +318,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
             said["readme"] = readme.name
             said["readme_opening"] = readme_opening(readme.text)
         # A package's own docstring: its `__init__.py`'s (or `index.ts`'s), as search has it.
-        own = store.docstrings([data["id"]]).get(data["id"], "").split("\n\n")[0]
-        # A JSDoc tag alone on its line (`@module`) marks the block; it says nothing.
-        lines = [line for line in own.split("\n") if not _TAG_LINE.fullmatch(line.strip())]
-        said["docstring"] = "\n".join(lines).strip()
+        said["docstring"] = store.docstrings([data["id"]]).get(data["id"], "").split("\n\n")[0]
         return {key: value for key, value in said.items() if value}
     facts = store.file_facts(data["path"])
     if facts is None:
@@ -355,7 +352,6 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in out.items() if value}
 
 
-_TAG_LINE = re.compile(r"@\w+")
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
 _TAG = re.compile(r"<[^>]{0,500}>")
