@@ -266,9 +266,14 @@ def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: Wi
         "- file `pkg/client.py`: The client: sends requests and follows redirects. "
         "(no prose yet; names: header; text: authorization)"
     ) in markdown
-    method = reader.search("_redirect_headers")[0]  # a symbol: its own docstring
+    method = reader.search("_redirect_headers")[0]  # a symbol: its own docstring and line
     assert method.id == "pkg/client.py:Client._redirect_headers"
     assert method.doc == "The headers of a redirect: drop the Authorization header on another host."
+    assert method.line == 15
+    assert method.to_json()["line"] == 15
+    assert client.line is None  # a file
+    found = hits_markdown("_redirect_headers", [method])
+    assert "- method `pkg/client.py:Client._redirect_headers` at `pkg/client.py:15`: " in found
 
 
 def test_callers_keep_examples_apart_and_run_many_tests_by_file(reader: WikiReader) -> None:

@@ -98,16 +98,19 @@ class SymbolStore(Search):
         )
         return [_symbol(row) for row in rows]
 
-    def symbol_kinds(self, ids: Iterable[str]) -> list[tuple[str, str]]:
-        """(id, kind) of the symbols among ``ids``."""
+    def symbol_kinds(self, ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+        """Id -> (kind, first line) of the symbols among ``ids``."""
         wanted = list(dict.fromkeys(ids))
         if not self.has_symbols:
-            return []
-        out: list[tuple[str, str]] = []
+            return {}
+        out: dict[str, tuple[str, int]] = {}
         for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            out += self._query(f"SELECT id, kind FROM symbols WHERE id IN ({marks})", chunk)
+            rows = self._query(
+                f"SELECT id, kind, start_line FROM symbols WHERE id IN ({marks})", chunk
+            )
+            out.update((str(i), (str(k), int(line))) for i, k, line in rows)
         return out
 
     def symbols_in(self, path: str) -> list[Symbol]:

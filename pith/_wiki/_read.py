@@ -87,10 +87,10 @@ class Brief:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "type": self.type, "summary": self.summary, "stale": self.stale}
 
-    def line(self, prefix: str = "") -> str:
+    def line(self, prefix: str = "", suffix: str = "") -> str:
         summary = md.line(self.summary) if self.summary else "(no prose yet)"
         stale = " *(stale)*" if self.stale else ""
-        return f"- {prefix}{md.code(self.id)}: {summary}{stale}"
+        return f"- {prefix}{md.code(self.id)}{suffix}: {summary}{stale}"
 
 
 @attrs.frozen
@@ -340,12 +340,14 @@ class SearchHit:
     kind: str = ""
     why: tuple[str, ...] = ()  # the reasons its file was chosen
     doc: str | None = None  # its docstring's first sentence, where there is no prose yet
+    line: int | None = None  # a symbol's first line in its file (None for a file or a package)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "type": self.type,
             "kind": self.kind or self.type,
+            "line": self.line,
             "summary": self.summary,
             "doc": self.doc,
             "score": self.score,
@@ -365,7 +367,10 @@ def hits_markdown(query: str, hits: Sequence[SearchHit]) -> str:
         summary = h.summary or " ".join(
             [*said, f"(no prose yet; {why})" if why else "(no prose yet)"]
         )
-        lines.append(Brief(h.id, h.type, summary, False).line(f"{h.kind or h.type} "))
+        # A symbol's `file:line`: where to open it.
+        file_id = h.id.partition(":")[0]
+        where = "" if h.line is None else f" at {md.code(f'{file_id}:{h.line}')}"
+        lines.append(Brief(h.id, h.type, summary, False).line(f"{h.kind or h.type} ", where))
     return _bounded("\n".join(lines) + "\n")
 
 
@@ -712,7 +717,7 @@ class WikiReader:
             ]
             named.sort(key=lambda s: (file_kind(s.path) != "source", s.id))
         briefs = self.store.briefs([*ids, *(s.id for s in named)])
-        kinds_of = dict(self.store.symbol_kinds([*ids, *(s.id for s in named)]))
+        kinds_of = self.store.symbol_kinds([*ids, *(s.id for s in named)])
         file_scores = {h.file.id: h.score for h in found}
         hits = [
             SearchHit(
@@ -722,6 +727,7 @@ class WikiReader:
                 file_scores.get(s.path, 0.0),
                 str(s.kind),
                 (f"defines {s.name}",),
+                line=s.start_line,
             )
             for s in named
         ]
@@ -731,8 +737,9 @@ class WikiReader:
                 h.type,
                 briefs.get(h.id, (h.type, None, False))[1],
                 h.score,
-                kinds_of.get(h.id, h.type),
+                kinds_of[h.id][0] if h.id in kinds_of else h.type,
                 h.file.why,
+                line=kinds_of[h.id][1] if h.id in kinds_of else None,
             )
             for h in found
         ]
