@@ -340,6 +340,11 @@ def test_impact_of_a_method_lists_the_files_that_use_it_first(reader: WikiReader
     assert near == ["pkg/cli.py", "tests/test_client.py", "pkg/__init__.py"]  # users first
     assert impact.files[0]["uses"] == [{"name": "pkg/core.py:Client.send", "lines": [6]}]
     assert impact.files[0]["functions"] == ["pkg/cli.py:main"]
+    # In Markdown a direct importer that uses none of its names is counted, not listed.
+    markdown = impact.to_markdown()
+    assert "- `pkg/cli.py`" in markdown
+    assert "- `pkg/__init__.py`" not in markdown
+    assert "- and 1 more file importing `pkg/core.py` without a use of it" in markdown
     with pytest.raises(NotFoundError):
         reader.impact("pkg/core.py:Client.nothing")
 

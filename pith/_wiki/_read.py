@@ -235,10 +235,17 @@ class Impact:
             )
             out += [f"Usually changed with it: {together}.", ""]
         depths = sorted({f["depth"] for f in self.files})
+        # Of a symbol, the direct importers that use none of its names are counted, not listed:
+        # what it reaches is where it is used.
+        of_symbol = ":" in self.id
         for depth in depths:
             out += [f"## Depth {depth}", ""]
+            silent = 0
             for f in self.files:
                 if f["depth"] != depth:
+                    continue
+                if of_symbol and depth == 1 and not f["uses"]:
+                    silent += 1
                     continue
                 out.append(Brief(f["id"], "file", f["summary"], f["stale"]).line())
                 for use in f["uses"][:10]:
@@ -247,6 +254,12 @@ class Impact:
                 if f["functions"]:
                     shown = ", ".join(md.code(c) for c in f["functions"][:10])
                     out.append(f"  - in {shown}")
+            if silent:
+                file_id = md.code(self.id.partition(":")[0])
+                out.append(
+                    f"- and {plural(silent, 'more file')} importing {file_id} without a use of "
+                    "it that pith resolved (`--json` lists them)"
+                )
             out.append("")
             if depth == depths[0]:
                 out += self._tests_lines()
