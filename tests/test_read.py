@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 import pytest
+from projects import extract_and_build, write_tree
 
 from pith._build import build
 from pith._errors import NotFoundError, UsageError
@@ -244,12 +245,7 @@ def test_impact_says_the_command_that_runs_each_tests_language(tmp_path: Path) -
         "pkg/auth.py": "def login():\n    return 1\n",
         "tests/test_auth.py": "from pkg.auth import login\n\ndef test_login():\n    login()\n",
     }
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    with Store.open(tmp_path / "data" / "pith.db") as store:
-        extract(root, store, workers=1)
-        build(store)
+    with extract_and_build(write_tree(root, files), tmp_path / "data" / "pith.db")[0] as store:
         reader = WikiReader(store)
         script = reader.impact("src/net.ts")
         python = reader.impact("pkg/auth.py")
@@ -277,12 +273,7 @@ def test_context_of_a_widely_imported_file_starts_with_before_you_change_this(
     for i in range(11):
         calls = "    connect('x')\n" * (i % 3 + 1)
         files[f"pkg/m{i}.py"] = f"from pkg.core import connect\n\n\ndef use{i}():\n{calls}"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    with Store.open(tmp_path / "data" / "pith.db") as store:
-        extract(root, store, workers=1)
-        build(store)
+    with extract_and_build(write_tree(root, files), tmp_path / "data" / "pith.db")[0] as store:
         reader = WikiReader(store)
         answer = reader.context(["pkg/core.py"])
         data = answer.to_json()["files"][0]

@@ -141,12 +141,7 @@ class Context:
                 out += _before_change_lines(file["before_change"])
             out += _outline_lines(file["source"], file["prose"])
             out += _prose_lines(file["prose"])
-            if file.get("changed_with"):
-                together = ", ".join(
-                    f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)"
-                    for c in file["changed_with"]
-                )
-                out += [f"Often changed with: {together}.", ""]
+            out += _changed_with_lines("Often changed with", file.get("changed_with", []))
             for function in file["functions"]:
                 out += [f"## {md.code(function['id'])}", ""]
                 out += _outline_lines(function["source"], function["prose"])
@@ -228,12 +223,7 @@ class Impact:
             out += [f"*(resolved from {md.code(self.resolved_from)})*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
-        if self.changed_with:
-            together = ", ".join(
-                f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)"
-                for c in self.changed_with
-            )
-            out += [f"Usually changed with it: {together}.", ""]
+        out += _changed_with_lines("Usually changed with it", self.changed_with)
         depths = sorted({f["depth"] for f in self.files})
         # Of a symbol, the direct importers that use none of its names are counted, not listed:
         # what it reaches is where it is used.
@@ -422,13 +412,12 @@ class WikiReader:
             contained = self.store.edges(file_id, EdgeType.CONTAINS)
             functions = [e.target for e in contained if ":" in e.target]
             facts = self.store.file_facts(file_id)
-            commits, partners = changed_with.get(file_id, (0, []))
             out_files.append(
                 {
                     "id": file_id,
                     "prose": self._prose(file_id),
                     "source": _file_outline(facts),
-                    "changed_with": [{"id": p, "commits": n, "of": commits} for p, n in partners],
+                    "changed_with": _changed_with(*changed_with.get(file_id, (0, []))),
                     "functions": [
                         {
                             "id": f,
@@ -582,11 +571,9 @@ class WikiReader:
             for d, f in importers
         ]
         # Of a file (a package's files change together by nature, and with their tests).
-        changed_with = [
-            {"id": p, "commits": n, "of": commits}
-            for commits, partners in (self.store.co_changed(start).values() if one_file else ())
-            for p, n in partners
-        ]
+        changed_with = (
+            _changed_with(*self.store.co_changed(start).get(path, (0, []))) if one_file else []
+        )
         return Impact(
             id=target,
             files=files,
@@ -940,6 +927,20 @@ def _pytest_command(
     if not tests or len(tests) > most:
         return f"pytest {_test_id(test_file, '')}"
     return "pytest " + " ".join(tests)
+
+
+def _changed_with(commits: int, partners: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """``changed_with`` as the answers give it: ``[{"id", "commits" together, "of" its}]``."""
+    return [{"id": p, "commits": n, "of": commits} for p, n in partners]
+
+
+def _changed_with_lines(title: str, changed_with: list[dict[str, Any]]) -> list[str]:
+    if not changed_with:
+        return []
+    together = ", ".join(
+        f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)" for c in changed_with
+    )
+    return [f"{title}: {together}.", ""]
 
 
 def _first_sentence(text: str, limit: int = 160) -> str:
