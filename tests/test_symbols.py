@@ -347,6 +347,12 @@ def test_impact_of_a_method_lists_the_files_that_use_it_first(reader: WikiReader
     assert "- and 1 more file importing `pkg/core.py` without a use of it" in markdown
     with pytest.raises(NotFoundError):
         reader.impact("pkg/core.py:Client.nothing")
+    # The file part typed as a file is typed anywhere: a unique suffix, a dotted module.
+    assert reader.impact("core.py:Client.send").id == "pkg/core.py:Client.send"
+    assert reader.impact("pkg.core:Client.send").resolved_from == "pkg.core:Client.send"
+    assert reader.callers("core.py:Client.send").id == "pkg/core.py:Client.send"
+    with pytest.raises(NotFoundError):
+        reader.callers("core.py:Client.nothing")
 
 
 def test_an_instance_used_where_it_is_made_is_a_use_of_its_class(tmp_path: Path) -> None:

@@ -213,13 +213,23 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
 
 
 def resolve_symbol(store: Store, given: str) -> tuple[Symbol, str | None]:
-    """The symbol ``given`` names: its id (``pkg/mod.py:Client.send``), or a bare name
-    (``send``, ``Client.send``) that exactly one symbol has; then also ``given`` as
+    """The symbol ``given`` names: its id (``pkg/mod.py:Client.send``), its id with the file
+    typed as `resolve` takes a file (``mod.py:Client.send``, ``pkg.mod:Client.send``), or a
+    bare name (``send``, ``Client.send``) that exactly one symbol has; then also ``given`` as
     ``resolved_from``. `NotFoundError` naming the candidates otherwise."""
     text = given.removeprefix("./")
     symbol = store.symbol(text)
     if symbol is not None:
         return symbol, None
+    file_part, colon, qualname = text.partition(":")
+    if colon and file_part and qualname:
+        try:
+            file_id = resolve(store, file_part).id
+        except NotFoundError:
+            file_id = None
+        symbol = store.symbol(f"{file_id}:{qualname}") if file_id is not None else None
+        if symbol is not None:
+            return symbol, given
     if ":" not in text and "/" not in text:
         named = store.symbols_named(text, limit=_SUGGESTED + 1)
         if len(named) == 1:
