@@ -6,8 +6,9 @@
   parts are added (``raise``, ``status``; ``function``, ``auth``): snake_case, CamelCase,
   dotted names and digits all split;
 - each part is folded by a light, predictable stemmer (plurals, ``-es`` after ``x``, ``ch``,
-  ``sh`` and ``ss``, ``-ing``, ``-ed``, a final ``e``: "redirects", "redirected" and "redirect"
-  meet, so do "fixes" and "fix"; "authorization" stays itself, unlike Porter's "author");
+  ``sh`` and ``ss``, ``-ing``, ``-ed`` and the consonant they double, a final ``e``:
+  "redirects", "redirected" and "redirect" meet, so do "fixes" and "fix", "popped" and
+  "pop"; "authorization" stays itself, unlike Porter's "author");
 - English stop words and one-letter words are dropped.
 
 Tokens hold only ``[a-z0-9_]``: safe inside a quoted FTS5 string.
@@ -39,12 +40,25 @@ def stem(word: str) -> str:
     elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
     if word.endswith("ing") and len(word) > 5:
-        word = word[:-3]
+        word = _undouble(word[:-3])
     elif word.endswith("ed") and len(word) > 4:
-        word = word[:-2]
+        word = _undouble(word[:-2])
     if word.endswith("e") and len(word) > 4:
         word = word[:-1]
     return word
+
+
+def _undouble(word: str) -> str:
+    """A stem that doubled its last consonant for ``-ing``/``-ed`` (``popp``, ``mapp``,
+    ``committ``) as its word is written (``pop``, ``map``, ``commit``); a double l, s, z or f
+    is the word's own (``call``, ``pass``, ``buzz``, ``stuff``), and so is any double of a
+    three-letter word (``add``, ``err``)."""
+    if len(word) > 3 and word[-1] == word[-2] and word[-1] not in _KEPT_DOUBLES:
+        return word[:-1]
+    return word
+
+
+_KEPT_DOUBLES = frozenset("lszfaeiouy")
 
 
 def words(text: str) -> list[str]:

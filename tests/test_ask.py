@@ -517,3 +517,96 @@ def test_a_schema_4_store_gets_the_retrieval_index(tmp_path: Path, data_dir: Pat
     with Store.open(db, read_only=True) as store:  # migrated once, on this first open
         hits = WikiReader(store).search("redirect authorization", limit=3)
         assert hits[0].id.startswith("pkg/client.py")
+
+
+def test_a_consonant_doubled_for_ing_or_ed_is_folded_back() -> None:
+    for family in (
+        ("pop", "pops", "popped", "popping"),
+        ("map", "mapped", "mapping"),
+        ("commit", "commits", "committed", "committing"),
+        ("stop", "stopped", "stopping"),
+        ("wrap", "wrapped", "wrapping"),
+        ("run", "running"),
+    ):
+        assert len({stem(w) for w in family}) == 1, family
+    # A double l, s, z or f, or a three-letter word's double, is the word's own.
+    for word, stemmed in (
+        ("called", "call"),
+        ("passed", "pass"),
+        ("fizzing", "fizz"),
+        ("stuffed", "stuff"),
+        ("added", "add"),
+        ("seeing", "see"),
+    ):
+        assert stem(word) == stemmed
+
+
+# Every file of this project says "app": the word tells no file apart.
+COMMON_WORD_PROJECT = {
+    "web/__init__.py": """
+        '''The web app.'''
+        from .app import App
+        """,
+    "web/app.py": """
+        '''The app: its context and its name.'''
+
+
+        class App:
+            '''An app.'''
+
+            def name(self):
+                '''The name of the app; change it to rename the app.'''
+                return "app"
+
+            def context(self):
+                '''A new context of this app.'''
+                return None
+        """,
+    "web/ctx.py": """
+        '''Contexts of an app.'''
+
+
+        class AppContext:
+            '''The app context: pushed for a request, popped after it.'''
+
+            def pop(self):
+                '''Pop the context: run the teardown functions registered on the app.'''
+                self.teardown()
+
+            def teardown(self):
+                '''Run the teardown functions of the app.'''
+        """,
+    "web/views.py": """
+        '''Views of an app.'''
+
+
+        def index(app):
+            return app
+        """,
+    "web/config.py": """
+        '''The app's configuration.'''
+
+        APP_DEBUG = False
+        """,
+    "web/cli.py": """
+        '''The app's command line.'''
+
+
+        def run(app):
+            return app
+        """,
+}
+
+
+def test_a_word_most_files_say_lists_no_symbol(
+    tmp_path: Path,
+) -> None:
+    root = write_project(tmp_path / "project", COMMON_WORD_PROJECT)
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        briefing = WikiReader(store).ask("change what happens when the app context is popped")
+    assert briefing.file_ids()[0] == "web/ctx.py"  # it pops the context
+    app = next(f for f in briefing.files if f["id"] == "web/app.py")
+    # `App.name`'s docstring shares "change" and "app" with the question: one telling word.
+    assert "web/app.py:App.name" not in [s["id"] for s in app["symbols"]]

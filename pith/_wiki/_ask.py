@@ -62,6 +62,9 @@ NAMED_CALLERS = 3  # uses of a symbol named in a briefing; the rest are counted
 MAX_REFERENCES = 400  # read per file's chosen symbols
 DOC_WORDS_CHARS = 300  # of a docstring, matched against the question
 DOC_WORDS_NEEDED = 2  # of the question's words, in the docstring of a symbol its name is not
+# A word of a symbol's name or docstring counts when it weighs this share of the question's
+# weightiest word: "app", in most of flask's files, listed `App.name` with "change".
+DOC_WORD_FLOOR = 0.1
 
 
 def count_tokens(text: str) -> int:
@@ -189,9 +192,10 @@ def _symbols(
     first: by the question's words in their names, then in their docstrings' openings, each
     word by its weight (`Ranking.weights`: a rare word counts more than a common one)."""
     scored: list[tuple[float, int, dict[str, Any]]] = []
-    needles = [(" " + t, w) for t, w in terms.items()]
+    floor = DOC_WORD_FLOOR * max(terms.values(), default=0.0)
+    needles = [(" " + t, w) for t, w in terms.items() if w >= floor]
     for definition in definitions(outline):
-        named = name_words(definition["qualname"]) & terms.keys()
+        named = {t for t in name_words(definition["qualname"]) & terms.keys() if terms[t] >= floor}
         # The docstring's opening only: what a symbol is about is said first (and a large
         # file's every docstring, tokenized whole, cost most of a briefing's time).
         # A term (a stem) counts when a word of the docstring's opening starts with it: a
