@@ -399,6 +399,10 @@ def test_cli_ask_search_and_limits(data_dir: Path) -> None:
 def test_context_and_impact_keep_to_a_budget_what_helps_most_first(data_dir: Path) -> None:
     full = cli(data_dir, "context", "pkg/client.py", "pkg/auth.py").stdout
     assert full.index("# Tests") < full.index("# Imports") < full.index("# Importers")
+    # Each file's imports and importers under it, named plainly: no "(no prose yet)" on each.
+    assert "`pkg/client.py` imports:\n- `pkg/utils.py`\n\n" in full
+    assert "`pkg/client.py` is imported by:\n- `pkg/__init__.py`\n- `pkg/api.py`\n" in full
+    assert "`pkg/auth.py` is imported by:\n- `pkg/__init__.py`\n" in full
     assert count_tokens(full) > 200
     small = cli(data_dir, "context", "pkg/client.py", "pkg/auth.py", "--budget", "200").stdout
     assert count_tokens(small) <= 200

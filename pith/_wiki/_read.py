@@ -160,29 +160,37 @@ class Context:
         importers = [n for n in self.neighbours if n["relation"] != str(EdgeType.IMPORTS)]
         if imports:
             out += ["# Imports", ""]
-            for n in imports:
-                brief = Brief(n["id"], "file", n["summary"], n["stale"])
-                out.append(brief.line(f"imported by {md.code(n['of'])}: "))
-            out.append("")
+            for of, rows in _by_file(imports).items():
+                out += [f"{md.code(of)} imports:", *(_neighbour_line(n) for n in rows), ""]
         if self.modules:
             out += ["# Enclosing modules", "", *(m.line() for m in self.modules), ""]
         if importers:
             out += ["# Importers", ""]
-            by_file: dict[str, list[dict[str, Any]]] = {}
-            for n in importers:
-                by_file.setdefault(n["of"], []).append(n)
-            for of, rows in by_file.items():
-                for n in rows[:NAMED_IMPORTERS]:
-                    brief = Brief(n["id"], "file", n["summary"], n["stale"])
-                    out.append(brief.line(f"imports {md.code(of)}: "))
+            for of, rows in _by_file(importers).items():
+                out += [f"{md.code(of)} is imported by:"]
+                out += [_neighbour_line(n) for n in rows[:NAMED_IMPORTERS]]
                 if len(rows) > NAMED_IMPORTERS:
-                    out.append(
-                        f"- and {len(rows) - NAMED_IMPORTERS} more files import {md.code(of)}"
-                    )
-            out.append("")
+                    out.append(f"- and {len(rows) - NAMED_IMPORTERS} more files")
+                out.append("")
         if self.unknown:
             out += ["# Unknown paths", "", *(f"- {md.code(u)}" for u in self.unknown), ""]
         return _bounded("\n".join(out), budget)
+
+
+def _by_file(neighbours: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """``neighbours`` (`Context.neighbours`) by the file of the context they are of."""
+    by_file: dict[str, list[dict[str, Any]]] = {}
+    for n in neighbours:
+        by_file.setdefault(n["of"], []).append(n)
+    return by_file
+
+
+def _neighbour_line(neighbour: dict[str, Any]) -> str:
+    """An import or importer: its id, and its summary where there is one (the page says once
+    that there is no prose yet)."""
+    if not neighbour["summary"]:
+        return f"- {md.code(neighbour['id'])}"
+    return Brief(neighbour["id"], "file", neighbour["summary"], neighbour["stale"]).line()
 
 
 @attrs.frozen
