@@ -274,6 +274,9 @@ def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: Wi
     assert client.line is None  # a file
     found = hits_markdown("_redirect_headers", [method])
     assert "- method `pkg/client.py:Client._redirect_headers` at `pkg/client.py:15`: " in found
+    # A word found only in a file's code (`headers.pop(...)`) is said too.
+    popped = next(h for h in reader.search("pop a header") if h.id == "pkg/client.py")
+    assert popped.why == ("names: header", "mentions: pop")
 
 
 def test_callers_keep_examples_apart_and_run_many_tests_by_file(reader: WikiReader) -> None:

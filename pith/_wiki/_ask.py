@@ -27,6 +27,7 @@ from .._models import ClassFacts, EdgeType, FunctionFacts, is_test_path
 from .._roles import source_first
 from .._store import Store
 from . import _markdown as md
+from ._docstrings import first_paragraph
 from ._limits import DEFAULT_BUDGET, MAX_BUDGET, MIN_BUDGET
 from ._retrieve import (
     NOT_WORD,
@@ -158,7 +159,7 @@ def _entry(
 ) -> dict[str, Any]:
     summary = brief_row[1] if brief_row else None
     if not summary and outline is not None and outline["docstring"]:
-        summary = _first_paragraph(outline["docstring"])
+        summary = first_paragraph(outline["docstring"])
     symbols = _symbols(store, file.id, outline, terms, names) if outline else []
     # A test file's testFile edges lead to what it tests: only test files are its tests.
     tests = sorted(
@@ -227,7 +228,7 @@ def _symbols(
             uses.get(f"{file_id}:{d['qualname']}", []),
             key=lambda u: source_first(u.rpartition(":")[0])[0],
         )
-        doc = (node[1] if node and node[1] else None) or _first_paragraph(d.get("docstring") or "")
+        doc = (node[1] if node and node[1] else None) or first_paragraph(d.get("docstring"))
         out.append(
             {
                 "id": f"{file_id}:{d['qualname']}",
@@ -262,10 +263,6 @@ def _fields(definition: dict[str, Any], cls: type[Any]) -> dict[str, Any]:
 
 def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _first_paragraph(text: str) -> str:
-    return " ".join(text.strip().split("\n\n", 1)[0].split())
 
 
 def _entry_markdown(entry: dict[str, Any]) -> str:

@@ -43,6 +43,7 @@ from .._words import plural
 from . import _markdown as md
 from . import _views
 from ._ask import CHARS_PER_TOKEN, Briefing, brief
+from ._docstrings import first_paragraph, first_sentence
 from ._limits import (
     DEFAULT_BUDGET,
     MAX_IMPACT_FILES,
@@ -758,7 +759,7 @@ class WikiReader:
         bare = [h.id for h in hits if h.summary is None]
         docs = self.store.docstrings(bare) if bare else {}
         return [
-            attrs.evolve(h, doc=_first_sentence(docs[h.id])) if h.id in docs else h for h in hits
+            attrs.evolve(h, doc=first_sentence(docs[h.id])) if h.id in docs else h for h in hits
         ]
 
     def ask(
@@ -843,7 +844,7 @@ def _definition_outline(facts: FileFacts | None, qualname: str) -> dict[str, Any
 
 
 def _first_paragraph(text: str | None) -> str | None:
-    return text.split("\n\n")[0].strip() if text else None
+    return first_paragraph(text, one_line=False) or None
 
 
 def _without_empty(data: dict[str, Any]) -> dict[str, Any]:
@@ -949,15 +950,6 @@ def _changed_with_lines(title: str, changed_with: list[dict[str, Any]]) -> list[
         f"{md.code(c['id'])} ({c['commits']} of {c['of']} commits)" for c in changed_with
     )
     return [f"{title}: {together}.", ""]
-
-
-def _first_sentence(text: str, limit: int = 160) -> str:
-    """The first sentence of a docstring's first paragraph, on one line, at most ``limit``
-    characters."""
-    paragraph = " ".join(text.strip().split("\n\n", 1)[0].split())
-    end = paragraph.find(". ")
-    sentence = paragraph[: end + 1] if end > 0 else paragraph
-    return sentence if len(sentence) <= limit else sentence[: limit - 1] + "…"
 
 
 def _run_together(commands: Iterable[str], most: int = 20) -> list[str]:

@@ -207,7 +207,7 @@ def rank(
     terms = query_terms(query)
     if not terms:
         return Ranking((), {})
-    scores, weighed = _scores(store, query, terms)
+    scores, weighed, hits = _scores(store, query, terms)
     why: dict[str, list[str]] = {f: [] for f in scores}
     # Words said together in one definition: the file's score grows with their share.
     best = heapq.nsmallest(FOCUS_FROM, scores, key=lambda f: (-scores[f], f))
@@ -264,7 +264,8 @@ def rank(
             continue
         if path is not None and not _path_matches(file_id, path):
             continue
-        reasons = why.get(file_id, []) + _matched(file_id, fields.get(file_id), terms)
+        said = hits.get(file_id, set())
+        reasons = why.get(file_id, []) + _matched(file_id, fields.get(file_id), terms, said)
         out.append(RankedFile(file_id, round(scores[file_id], 4), kind, tuple(reasons)))
         if len(out) >= limit:
             break
@@ -273,12 +274,13 @@ def rank(
 
 def _scores(
     store: Store, query: str, terms: Sequence[str]
-) -> tuple[dict[str, float], dict[str, float]]:
+) -> tuple[dict[str, float], dict[str, float], dict[str, set[str]]]:
     """(file id -> how well it matches ``terms``, term -> its weight: how much it tells files
-    apart, less for a word that says what to do rather than where)."""
+    apart, less for a word that says what to do rather than where, file id -> the terms it
+    holds)."""
     found = store.retrieve_each(terms, WEIGHTS)
     if found is None:  # an older store: its node search, one row per file
-        return dict(_legacy(store, query)), {}
+        return dict(_legacy(store, query)), {}, {}
     count, per_term = found
     weight = {t: TASK_WORD if t in TASK_WORDS else 1.0 for t in per_term}
     if all(w < 1.0 for t, w in weight.items() if per_term[t]):
@@ -286,6 +288,7 @@ def _scores(
     scores: dict[str, float] = {}
     matched: dict[str, float] = {}
     weighed: dict[str, float] = {}
+    held: dict[str, set[str]] = {}
     for term, files in per_term.items():
         if not files:
             continue  # no file has it: it cannot tell files apart
@@ -299,12 +302,13 @@ def _scores(
         for file_id, score in files.items():
             scores[file_id] = scores.get(file_id, 0.0) + score * rescale
             matched[file_id] = matched.get(file_id, 0.0) + weight[term] * idf
+            held.setdefault(file_id, set()).add(term)
     # A file matching more of the question's distinct words comes first: the question is
     # about all of them, not about one word said many times.
     total = sum(weighed.values())
     for file_id in scores:
         scores[file_id] *= (matched[file_id] / total) ** COVERAGE
-    return scores, weighed
+    return scores, weighed, held
 
 
 def _focus(
@@ -447,9 +451,14 @@ def _changed_with(store: Store, scores: dict[str, float], why: dict[str, list[st
         why.setdefault(file_id, []).append(f"changed with {largest[file_id][1]}")
 
 
-def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str]) -> list[str]:
-    """Why a file matched, in a few words: the question's words in its path, its names, and
-    its docstrings, signatures and key statements (``text``)."""
+def _matched(
+    file_id: str, fields: tuple[str, str] | None, terms: Sequence[str], held: set[str]
+) -> list[str]:
+    """Why a file matched, in a few words: the question's words in its path, its names, its
+    docstrings, signatures and key statements (``text``), and the rest of ``held`` (the terms
+    the file holds) found only elsewhere in it: its code and comments, its commits' messages
+    or its prose (``mentions``). status_codes.py said only "path: request" for "retry a request
+    when the connection is reset": its table of codes holds "retry" and "reset"."""
     path_words = _path_words(file_id)
     in_path = [t for t in terms if t in path_words][:4]
     out = [f"path: {' '.join(in_path)}"] if in_path else []
@@ -463,6 +472,10 @@ def _matched(file_id: str, fields: tuple[str, str] | None, terms: Sequence[str])
         in_text = [t for t in terms if t in text_words and t not in said][:5]
         if in_text:
             out.append(f"text: {' '.join(in_text)}")
+        said.update(in_text)
+        elsewhere = [t for t in terms if t in held and t not in said][:5]
+        if elsewhere:
+            out.append(f"mentions: {' '.join(elsewhere)}")
     return out
 
 

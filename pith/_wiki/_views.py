@@ -14,6 +14,7 @@ from .._roles import LEFT_OUT, LEFT_OUT_PLURAL, language_of
 from .._store import Store, Symbol
 from .._words import listed, plural
 from . import _markdown as md
+from ._docstrings import first_paragraph
 from ._resolve import resolve
 
 Linker = Callable[[str], str]  # node id -> the URL of its page
@@ -270,7 +271,7 @@ def symbol_view(store: Store, symbol: Symbol, *, with_source: bool = False) -> d
     if with_source:
         out: dict[str, Any] = {"signature": symbol.signature}
         if symbol.docstring:
-            out["docstring"] = symbol.docstring.split("\n\n")[0]
+            out["docstring"] = first_paragraph(symbol.docstring, one_line=False)
         facts = store.file_facts(symbol.path)
         if facts is not None:
             out["key_statements"] = [
@@ -328,7 +329,9 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
             said["readme"] = readme.name
             said["readme_opening"] = readme_opening(readme.text)
         # A package's own docstring: its `__init__.py`'s (or `index.ts`'s), as search has it.
-        said["docstring"] = store.docstrings([data["id"]]).get(data["id"], "").split("\n\n")[0]
+        said["docstring"] = first_paragraph(
+            store.docstrings([data["id"]]).get(data["id"]), one_line=False
+        )
         return {key: value for key, value in said.items() if value}
     facts = store.file_facts(data["path"])
     if facts is None:
@@ -353,7 +356,7 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
         out["exports"] = list(facts.exports)
         out["symbols"] = file_symbols(store, facts.path)
     out["problem"] = facts.problem
-    out["docstring"] = docstring.split("\n\n")[0] if docstring else None
+    out["docstring"] = first_paragraph(docstring, one_line=False) or None
     out["key_statements"] = [
         {"line": k.line, "kind": k.kind, "text": k.text}
         for k in facts.key_statements
