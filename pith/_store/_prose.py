@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .._llm._redact import SHORT_CHARS, clean_prose
 from .._models import Prose, converter
 from ._connection import Connection, dumps
-from ._schema import PROSE_TEXT
+from ._schema import PROSE_TEXT, RETRIEVAL_PROSE
 
 __all__ = ["CHILDREN_CHANGED", "ProseStore"]
 
@@ -69,11 +69,10 @@ class ProseStore(Connection):
             " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
             (node_id, node_id),
         )
+        # A file's prose words have a retrieval table of their own: only they are tokenized.
         db.execute(
-            f"UPDATE retrieval SET prose = (SELECT pith_words({PROSE_TEXT}) FROM prose p"
-            " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?"
-            " AND type = 'file')",
-            (node_id, node_id),
+            f"INSERT OR REPLACE INTO retrieval_prose (rowid, prose) {RETRIEVAL_PROSE} AND n.id = ?",
+            (node_id,),
         )
 
     def prose_written_before(self, when: str) -> set[str]:
