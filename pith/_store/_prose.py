@@ -75,6 +75,18 @@ class ProseStore(Connection):
             (node_id,),
         )
 
+    def contained_summaries(self, node_id: str) -> list[tuple[str, str | None, str | None]]:
+        """(id, node type or None, summary or None) of each node that ``node_id`` contains,
+        by id: what a package's prompt lists, in one query (its summary read out of the prose
+        JSON, not the whole prose decoded)."""
+        rows = self._query(
+            "SELECT e.target, n.type, json_extract(p.prose, '$.summary') FROM edges e"
+            " LEFT JOIN nodes n ON n.id = e.target LEFT JOIN prose p ON p.node_id = e.target"
+            " WHERE e.source = ? AND e.type = 'contains' ORDER BY e.target",
+            (node_id,),
+        )
+        return [(str(i), t, None if s is None else str(s)) for i, t, s in rows]
+
     def prose_written_before(self, when: str) -> set[str]:
         """Ids whose prose was generated before ``when`` (ISO 8601, UTC)."""
         rows = self._query(
