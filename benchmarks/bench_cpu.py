@@ -171,9 +171,12 @@ with Store.open(Path(sys.argv[4])) as store:
     prompts = [builder.prompt(nodes[node_id]).messages for node_id in ids]
     prompt_cpu = time.process_time() - started
     written = [(node_id, store.prose(node_id)) for node_id in ids]
+    # Saved as a run saves them: those that arrive while a save is under way, together (here
+    # a concurrency's worth at a time).
+    batch = int(sys.argv[5])
     started = time.process_time()
-    for node_id, prose in written:
-        store.save_prose(node_id, prose)
+    for start in range(0, len(written), batch):
+        store.save_prose_many(written[start : start + batch])
     save_cpu = time.process_time() - started
 Path(out).write_text(json.dumps(prompts))
 headers = {"HTTP-Referer": REFERER, "X-Title": "pith", "Accept-Encoding": "gzip, deflate",
@@ -232,9 +235,9 @@ def main() -> None:
             nodes = report["nodes"]
             calls = sum(node["attempts"] for node in nodes)
             prompts = workdir / "prompts.json"
-            key_and_db = [env["PITH_API_KEY"], str(workdir / "data" / "pith.db")]
+            own_args = [env["PITH_API_KEY"], str(workdir / "data" / "pith.db"), str(concurrency)]
             own = subprocess.run(
-                [sys.executable, "-c", _PROMPTS_CHILD, str(report_path), str(prompts), *key_and_db],
+                [sys.executable, "-c", _PROMPTS_CHILD, str(report_path), str(prompts), *own_args],
                 env=env,
                 cwd=workdir,
                 check=True,
@@ -282,8 +285,9 @@ def main() -> None:
         prompt_ms, save_ms = own_work["prompt"] * 1000, own_work["save"] * 1000
         print(
             f"  where pith's {pith_ms - bare_ms:.2f} ms above the bare loop go, per node: its "
-            f"prompt {prompt_ms:.2f} ms and saving its prose {save_ms:.2f} ms (timed alone, on "
-            f"the store's thread in a run), the rest {pith_ms - bare_ms - prompt_ms - save_ms:.2f}"
+            f"prompt {prompt_ms:.2f} ms and saving its prose {save_ms:.2f} ms ({concurrency} at a"
+            " time; timed alone, on the store's thread in a run), the rest "
+            f"{pith_ms - bare_ms - prompt_ms - save_ms:.2f}"
             " ms (the run's bookkeeping, claims, the parse of the reply, GIL hand-offs)"
         )
         phase_one = sum(1 for node in nodes if node["phase"] == 1)

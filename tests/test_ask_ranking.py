@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sample_project import write_project
 
 from pith._build import build
 from pith._extract import extract
+from pith._models import Prose
 from pith._store import Store
 from pith._wiki._ask import brief
 from pith._wiki._read import WikiReader
@@ -326,3 +328,46 @@ def test_a_file_often_committed_with_a_top_hit_is_found_through_it(tmp_path: Pat
     assert ids[:2] == ["rich/traceback.py", "rich/styles.py"]
     assert "changed with rich/traceback.py" in found[1].why
     assert "rich/colors.py" not in ids
+
+
+def _prose(summary: str, source_hash: str) -> Prose:
+    return Prose(summary=summary, purpose="p", model="m", source_hash=source_hash)
+
+
+def test_a_files_prose_ranks_it_written_rebuilt_and_migrated(tmp_path: Path) -> None:
+    """A word only in a file's prose finds the file: once its prose is written, after a build
+    (which indexes every file again), and in a store of schema 6 (whose retrieval index held
+    the prose in a column of each file's row), once migrated."""
+    root = write_project(
+        tmp_path / "project",
+        {
+            "pkg/wire.py": "'''Bytes on the wire.'''\ndef send(data):\n    return data\n",
+            "pkg/store.py": "'''Rows on disk.'''\ndef save(row):\n    return row\n",
+        },
+    )
+    db = tmp_path / "data" / "pith.db"
+    with built(root, tmp_path / "data") as store:
+        assert ranked(store, "zeppelin") == []
+        node = store.node("pkg/store.py")
+        assert node is not None
+        store.save_prose(node.id, _prose("Moors the zeppelin rows.", node.source_hash))
+        assert ranked(store, "zeppelin") == ["pkg/store.py"]
+        # A new prose replaces the old one's words.
+        store.save_prose(node.id, _prose("Keeps the airship rows.", node.source_hash))
+        assert ranked(store, "zeppelin") == []
+        assert ranked(store, "airship") == ["pkg/store.py"]
+        build(store, force=True)
+        assert ranked(store, "airship") == ["pkg/store.py"]
+    with sqlite3.connect(db) as old:  # as schema 6 held it: one table, prose a column
+        old.executescript(
+            "DROP TABLE retrieval; DROP TABLE retrieval_prose;"
+            " CREATE VIRTUAL TABLE retrieval USING fts5(path, defines, names, text, body,"
+            " history, prose, tokenize = \"unicode61 tokenchars '_'\");"
+            " INSERT INTO retrieval (rowid, path, prose)"
+            " SELECT rowid, 'pkg store py', 'keeps the airship rows' FROM nodes"
+            " WHERE id = 'pkg/store.py';"
+            " PRAGMA user_version = 6;"
+        )
+    with Store.open(db) as store:
+        assert ranked(store, "airship") == ["pkg/store.py"]
+        assert ranked(store, "disk") == ["pkg/store.py"]  # its own text, indexed again

@@ -8,6 +8,7 @@ from pathlib import Path
 import attrs
 import click
 import pytest
+from sample_project import built_store
 
 from pith._build import build
 from pith._extract import extract
@@ -29,6 +30,7 @@ from pith._models import (
     KeyStatement,
     Node,
     NodeType,
+    Prose,
     Readme,
 )
 from pith._store import Store
@@ -445,3 +447,22 @@ def test_a_prompt_names_the_first_authors_then_how_many_more() -> None:
     text = user_text(file_prompt(FILE_NODE, facts, README))
     assert "Authors: Author 0, Author 1, Author 2, Author 3, Author 4 and 135 more" in text
     assert "Author 5," not in text
+
+
+def test_a_package_prompt_lists_its_children_with_their_summaries(tmp_path: Path) -> None:
+    """From the store: each file and sub-package the package contains, its type, and its
+    stored summary, this run's summary first; "(no summary)" for a child without prose."""
+    with built_store(tmp_path) as store:
+        core = store.node("pkg/core.py")
+        assert core is not None
+        stored = Prose(summary="Core helpers, stored.", purpose="p", source_hash=core.source_hash)
+        store.save_prose(core.id, stored)
+        package = store.node("pkg")
+        assert package is not None
+        builder = PromptBuilder(store)
+        builder.summaries["pkg/util.py"] = "Utilities, written in this run."
+        text = builder.prompt(package).messages[1]["content"]
+    assert "- pkg/core.py (file): Core helpers, stored." in text
+    assert "- pkg/util.py (file): Utilities, written in this run." in text
+    assert "- pkg/sub (module): (no summary)" in text
+    assert "- pkg/__init__.py (file): (no summary)" in text

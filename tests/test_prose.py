@@ -286,6 +286,10 @@ def test_a_gotcha_may_cite_the_code_the_prompt_quoted() -> None:
     body = "    for attempt in range(3):\n        await trio.sleep(backoff_seconds * 7)"
     assert parse(reply(gotchas=[gotcha]), facts=FACTS).gotchas[0].confidence != "high"
     assert parse(reply(gotchas=[gotcha]), facts=FACTS, code=body).gotchas[0].confidence == "high"
+    # Its names and numbers, cited without quoting it (read from it only when cited).
+    cited = {"warning": "Waits `backoff_seconds` times 7 per attempt", "location": "fetch"}
+    assert parse(reply(gotchas=[cited]), facts=FACTS).gotchas[0].confidence != "high"
+    assert parse(reply(gotchas=[cited]), facts=FACTS, code=body).gotchas[0].confidence == "high"
 
 
 def test_confidence_ignores_what_the_model_claims() -> None:

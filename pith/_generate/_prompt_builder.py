@@ -53,7 +53,6 @@ class PromptBuilder:
 
     store: Store
     summaries: dict[str, str] = attrs.Factory(dict)
-    _node_types: dict[str, NodeType] | None = None
     # The last few files' facts: a file's functions are selected right after the file (ids
     # sort together), so each file's facts are read and decoded once, not once per function.
     _recent_facts: dict[str, FileFacts] = attrs.Factory(dict)
@@ -146,16 +145,14 @@ class PromptBuilder:
         return facts
 
     def _children(self, node: Node) -> list[ChildSummary]:
-        if self._node_types is None:
-            self._node_types = {n.id: n.type for n in self.store.nodes()}
-        children = []
-        for edge in self.store.edges(node.id, EdgeType.CONTAINS):
-            summary = self.summaries.get(edge.target)
-            if summary is None and (prose := self.store.prose(edge.target)) is not None:
-                summary = prose.summary
-            child_type = self._node_types.get(edge.target, NodeType.FILE)
-            children.append(ChildSummary(edge.target, child_type, summary))
-        return children
+        return [
+            ChildSummary(
+                child,
+                NodeType.FILE if child_type is None else NodeType(child_type),
+                self.summaries.get(child, summary),
+            )
+            for child, child_type, summary in self.store.contained_summaries(node.id)
+        ]
 
     def _public_api(self, node: Node) -> list[str]:
         """The exports of the package's ``__init__.py``, or of its ``index.ts`` (any script

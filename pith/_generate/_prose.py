@@ -10,6 +10,7 @@ and line numbers it cites against the node's facts.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from typing import Any
@@ -185,26 +186,30 @@ _NUMBER = re.compile(r"\d(?<![\w.]\d)\d*(?:\.\d+)?(?![\w.])")
 class FactIndex:
     """What a gotcha may cite: the names, numbers and code text of one file, and of the source
     one prompt quoted (``quoted``). Built off the event loop, once per file (`of`), then per
-    prompt (`with_code`, cheap)."""
+    prompt (`with_code`: the quoted source alone). The names and numbers of the quoted source
+    are read from it the first time a gotcha cites one that the file's facts lack (a reply
+    without gotchas, or whose gotchas cite the facts, never pays for them), on the event loop:
+    one scan of the few thousand characters a prompt quotes, once per reply."""
 
     names: frozenset[str]
     numbers: frozenset[str]
     code: str
     lines: int
     quoted: str = ""
-    quoted_names: frozenset[str] = frozenset()
-    quoted_numbers: frozenset[str] = frozenset()
 
     def with_code(self, code: str) -> FactIndex:
         """This index, plus ``code`` (source a prompt quoted beyond the facts)."""
         if not code:
             return self
-        return attrs.evolve(
-            self,
-            quoted=code,
-            quoted_names=frozenset(_IDENTIFIER.findall(code)),
-            quoted_numbers=frozenset(_NUMBER.findall(code)),
-        )
+        return attrs.evolve(self, quoted=code)
+
+    @functools.cached_property
+    def quoted_names(self) -> frozenset[str]:
+        return frozenset(_IDENTIFIER.findall(self.quoted))
+
+    @functools.cached_property
+    def quoted_numbers(self) -> frozenset[str]:
+        return frozenset(_NUMBER.findall(self.quoted))
 
     @classmethod
     def of(cls, facts: FileFacts, code: str = "") -> FactIndex:
@@ -240,8 +245,10 @@ class FactIndex:
         without_line_refs = _LINE_REF.sub(" ", text)
         names = _names(text) | _location_names(_LINE_REF.sub(" ", gotcha.location))
         cited = [(name, self._known(name) or self._known_dotted(name)) for name in names]
-        numbers = self.numbers | self.quoted_numbers
-        cited += [(n, n in numbers) for n in _NUMBER.findall(without_line_refs)]
+        cited += [
+            (n, n in self.numbers or n in self.quoted_numbers)
+            for n in _NUMBER.findall(without_line_refs)
+        ]
         if not cited:
             return "medium" if lines_cited else "low"
         found = sum(1 for _, ok in cited if ok)

@@ -207,9 +207,18 @@ def select_nodes(
     wanted: set[str] = set()
     force_remaining = 0
     left: dict[str, int] = {}
+    # The last path told, and whether it is in scope: a file's functions share its path and
+    # follow it (rows come by id), and telling a path's role takes its parents.
+    last_path, in_scope, top = "", True, ""
     for row in _rows(store):
         id_, type_, path, _, source_hash = row
-        if not _in_scope(path, type_, paths, configured, left):
+        if path != last_path:
+            last_path, in_scope = path, _in_scope(path, paths, configured)
+            top = "" if in_scope or paths else PurePosixPath(path).parts[0]
+        if not in_scope:
+            if top:  # counted by its top-level directory (not with `paths`)
+                key = f"{top}/" if "/" in path or type_ == NodeType.MODULE else top
+                left[key] = left.get(key, 0) + 1
             continue
         if type_ == NodeType.MODULE:
             modules[id_] = row
@@ -329,22 +338,14 @@ def _configured_globs(store: Store) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
-def _in_scope(
-    path: str, type_: str, paths: Sequence[str], configured: Sequence[str], left: dict[str, int]
-) -> bool:
-    """Whether a run may write the node at ``path``: with ``paths``, whether they match it;
+def _in_scope(path: str, paths: Sequence[str], configured: Sequence[str]) -> bool:
+    """Whether a run may write the nodes at ``path``: with ``paths``, whether they match it;
     else the code the project ships (source, not its own scripts: `pith._roles`), or a test,
-    example or script that ``configured`` names. What is left out is
-    counted in ``left`` by its top-level directory."""
+    example or script that ``configured`` names."""
     if paths:
         return matches(path, paths)
     shipped = role_of(path) is Role.SOURCE and not is_development_script(path)
-    if shipped or matches(path, configured):
-        return True
-    top = PurePosixPath(path).parts[0]
-    top = f"{top}/" if "/" in path or type_ == NodeType.MODULE else top
-    left[top] = left.get(top, 0) + 1
-    return False
+    return shipped or (bool(configured) and matches(path, configured))
 
 
 def _depth_first(node_id: str) -> tuple[int, str]:

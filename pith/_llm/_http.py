@@ -128,19 +128,21 @@ class CookielessClient(httpx.AsyncClient):
 
 
 # The most calls in flight on one httpx client's connection pool (see `ClientPool`).
-SHARD_CALLS = 16
+SHARD_CALLS = 2
 
 
 class ClientPool:
     """httpx clients for one endpoint, each carrying at most `SHARD_CALLS` calls at once.
 
-    httpcore's connection pool scans its connections once for every idle connection each time
-    a request comes or goes: a cost of idle x all. With 200 calls in flight on one client that
-    scan took more CPU than everything else together (a run at -c 200 went 8.7x slower than
-    its ideal); sixteen connections to a client keep it a few hundred steps. A call goes to the
-    client with the fewest calls in flight; another client is made (sharing the first one's
-    TLS settings) when every one carries `SHARD_CALLS`. ``shard=False`` (a transport or a
-    connection limit of the caller's own) keeps one client.
+    httpcore's connection pool scans its connections and its requests several times, and its
+    connections once for every idle connection, each time a request comes or goes: a cost of
+    idle x all. With 200 calls in flight on one client that scan took more CPU than everything
+    else together (a run at -c 200 went 8.7x slower than its ideal); with sixteen calls per
+    client it was still a fifth of the client's CPU; with two it is a few steps, and choosing a
+    client is one look at each (a client costs a few kB). A call goes to the client with the
+    fewest calls in flight; another client is made (sharing the first one's TLS settings) when
+    every one carries `SHARD_CALLS`. ``shard=False`` (a transport or a connection limit of the
+    caller's own) keeps one client.
     """
 
     def __init__(self, make: Callable[[], CookielessClient], *, shard: bool) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from .._llm._redact import SHORT_CHARS, clean_prose
 from .._models import Prose, converter
 from ._connection import Connection, dumps
-from ._schema import PROSE_TEXT
+from ._schema import PROSE_TEXT, RETRIEVAL_PROSE
 
 __all__ = ["CHILDREN_CHANGED", "ProseStore"]
 
@@ -69,12 +69,23 @@ class ProseStore(Connection):
             " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?)",
             (node_id, node_id),
         )
+        # A file's prose words have a retrieval table of their own: only they are tokenized.
         db.execute(
-            f"UPDATE retrieval SET prose = (SELECT pith_words({PROSE_TEXT}) FROM prose p"
-            " WHERE p.node_id = ?) WHERE rowid = (SELECT rowid FROM nodes WHERE id = ?"
-            " AND type = 'file')",
-            (node_id, node_id),
+            f"INSERT OR REPLACE INTO retrieval_prose (rowid, prose) {RETRIEVAL_PROSE} AND n.id = ?",
+            (node_id,),
         )
+
+    def contained_summaries(self, node_id: str) -> list[tuple[str, str | None, str | None]]:
+        """(id, node type or None, summary or None) of each node that ``node_id`` contains,
+        by id: what a package's prompt lists, in one query (its summary read out of the prose
+        JSON, not the whole prose decoded)."""
+        rows = self._query(
+            "SELECT e.target, n.type, json_extract(p.prose, '$.summary') FROM edges e"
+            " LEFT JOIN nodes n ON n.id = e.target LEFT JOIN prose p ON p.node_id = e.target"
+            " WHERE e.source = ? AND e.type = 'contains' ORDER BY e.target",
+            (node_id,),
+        )
+        return [(str(i), t, None if s is None else str(s)) for i, t, s in rows]
 
     def prose_written_before(self, when: str) -> set[str]:
         """Ids whose prose was generated before ``when`` (ISO 8601, UTC)."""

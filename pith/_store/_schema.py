@@ -3,7 +3,9 @@
 ``PRAGMA user_version`` holds the version. `migrate` brings a store of an older version up to
 date in one transaction (new tables created, indexes rebuilt where their content changed); a
 store of a newer version is refused by the caller. The search index (FTS5) is one row per node,
-its rowid the node's: `REINDEX` rewrites it after a build, a prose write updates its row.
+its rowid the node's: `REINDEX` rewrites it after a build, a prose write updates its row. The
+retrieval index keeps a file's prose words in a table of their own (`retrieval_prose`), so that
+a prose write tokenizes the prose alone, not the file's whole text again.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ __all__ = [
     "READABLE_SCHEMAS",
     "REFS_INDEX",
     "REINDEX",
+    "RETRIEVAL_PROSE",
     "RETRIEVAL_REINDEX",
     "SCHEMA",
     "SCHEMA_VERSION",
@@ -30,8 +33,9 @@ __all__ = [
 
 # 2: the full-text search index; 3: runs and node leases (pith._leases); 4: search stems words
 # and splits CamelCase names; 5: symbols, their uses and references, and their search index;
-# 6: the retrieval index (`retrieval`, one row per file).
-SCHEMA_VERSION = 6
+# 6: the retrieval index (`retrieval`, one row per file); 7: its prose words in a table of their
+# own (`retrieval_prose`).
+SCHEMA_VERSION = 7
 SYMBOLS_SCHEMA = 5  # the first version with the symbol tables
 READABLE_SCHEMAS = (3, SCHEMA_VERSION)  # read as they are where they cannot be migrated
 
@@ -83,10 +87,15 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search
     USING fts5(id, name, docstring, prose, tokenize = 'porter unicode61');
 -- One row per file node, rowid = the node's rowid, in `pith._tokens` tokens (normalized in
 -- Python, so the tokenizer only splits at spaces): what `pith ask` ranks files by. Rewritten
--- by every build; its prose column by every prose write of the file.
+-- by every build.
 CREATE VIRTUAL TABLE IF NOT EXISTS retrieval
-    USING fts5(path, defines, names, text, body, history, prose,
+    USING fts5(path, defines, names, text, body, history,
                tokenize = "unicode61 tokenchars '_'");
+-- The prose words of each file node that has prose, rowid = the node's rowid, in the same
+-- tokens: ranked with `retrieval`. Rewritten by every build, a row by every prose write of its
+-- file (a table of its own: rewriting a `retrieval` row tokenized the file's whole text twice).
+CREATE VIRTUAL TABLE IF NOT EXISTS retrieval_prose
+    USING fts5(prose, tokenize = "unicode61 tokenchars '_'");
 -- Generator runs in progress and the nodes they have claimed (see pith._leases); times are
 -- seconds since the epoch.
 CREATE TABLE IF NOT EXISTS runs (
@@ -145,15 +154,22 @@ DOCSTRING = """
     ELSE (SELECT s.docstring FROM symbols s WHERE s.id = n.id)
     END
 """
+# The retrieval prose row of the file node ``n`` (none for a node without prose): the build
+# writes every file's, a prose write its file's.
+RETRIEVAL_PROSE = f"""
+SELECT n.rowid, pith_words({PROSE_TEXT}) FROM nodes n JOIN prose p ON p.node_id = n.id
+WHERE n.type = 'file'
+"""
 RETRIEVAL_REINDEX = f"""
 DELETE FROM retrieval;
-INSERT INTO retrieval (rowid, path, defines, names, text, body, history, prose)
+INSERT INTO retrieval (rowid, path, defines, names, text, body, history)
 SELECT n.rowid, pith_words(n.id), json_extract(f.facts, '$.terms.defines'),
        json_extract(f.facts, '$.terms.names'),
        json_extract(f.facts, '$.terms.text'), json_extract(f.facts, '$.terms.body'),
-       pith_words(coalesce(json_extract(f.git, '$.recent_subjects'), '')),
-       (SELECT pith_words({PROSE_TEXT}) FROM prose p WHERE p.node_id = n.id)
+       pith_words(coalesce(json_extract(f.git, '$.recent_subjects'), ''))
 FROM nodes n JOIN files f ON f.path = n.id WHERE n.type = 'file';
+DELETE FROM retrieval_prose;
+INSERT INTO retrieval_prose (rowid, prose) {RETRIEVAL_PROSE};
 """
 REINDEX = f"""
 DELETE FROM search;
@@ -182,7 +198,9 @@ def migrate(connection: sqlite3.Connection, version: int) -> None:
         return
     # A store of an older schema gets the new tables, and its search index rebuilt.
     old_index = "DROP TABLE IF EXISTS search;" if 1 <= version < 4 else ""
-    reindex = REINDEX if 1 <= version < 4 else RETRIEVAL_REINDEX if 4 <= version < 6 else ""
+    if version == 6:  # its retrieval index held the prose too: made again without it
+        old_index = "DROP TABLE IF EXISTS retrieval;"
+    reindex = REINDEX if 1 <= version < 4 else RETRIEVAL_REINDEX if version >= 4 else ""
     connection.executescript(
         f"BEGIN IMMEDIATE; {old_index} {SCHEMA}; {reindex}"
         f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;"

@@ -53,14 +53,19 @@ class Search(Connection):
     ) -> tuple[int, dict[str, dict[str, float]]] | None:
         """(how many files the retrieval index holds, term -> {file id: its FTS5 bm25 score
         for that term alone}) for each of ``terms`` (`pith._tokens` tokens), ``weights`` per
-        column (path, defines, names, text, body, history, prose). FTS5's score for all the
-        terms at once is the sum of these, so a caller can weigh each term and see which
-        terms a file matches. None when this store has no retrieval index (an older schema
-        read where it cannot be migrated)."""
-        columns = ", ".join(f"{float(w)!r}" for w in weights)
+        column (path, defines, names, text, body, history, prose). A file's score for a term
+        is that of its text plus that of its prose (indexed apart, see `pith._store._schema`),
+        and its score for all the terms at once is the sum of these, so a caller can weigh
+        each term and see which terms a file matches. None when this store has no retrieval
+        index (an older schema read where it cannot be migrated)."""
+        *columns, prose_weight = (f"{float(w)!r}" for w in weights)
         sql = (
-            f"SELECT n.id, -bm25(retrieval, {columns}) FROM retrieval r"
+            f"SELECT n.id, -bm25(retrieval, {', '.join(columns)}) FROM retrieval r"
             " JOIN nodes n ON n.rowid = r.rowid WHERE retrieval MATCH ?"
+        )
+        prose_sql = (
+            f"SELECT n.id, -bm25(retrieval_prose, {prose_weight}) FROM retrieval_prose r"
+            " JOIN nodes n ON n.rowid = r.rowid WHERE retrieval_prose MATCH ?"
         )
         out: dict[str, dict[str, float]] = {}
         try:
@@ -71,6 +76,14 @@ class Search(Connection):
             if "no such table" in str(exc):
                 return None
             raise
+        try:
+            for term, scores in out.items():
+                for i, s in self._query(prose_sql, (f'"{term}"',)):
+                    scores[str(i)] = scores.get(str(i), 0.0) + float(s)
+        except sqlite3.OperationalError as exc:
+            # A store of schema 6 read where it cannot be migrated: its prose is in `retrieval`.
+            if "no such table" not in str(exc):
+                raise
         return count, out
 
     def symbol_openings(
