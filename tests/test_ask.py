@@ -255,7 +255,7 @@ def test_a_hit_says_which_words_its_docstrings_and_signatures_matched(reader: Wi
     assert (
         hits[0].id == "pkg/auth.py"
     )  # "HTTP basic authentication: sets the Authorization header."
-    assert "text: set authorization header" in hits[0].why
+    assert "text: sets authorization header" in hits[0].why  # the question's words, not stems
     client = next(h for h in hits if h.id == "pkg/client.py")
     assert client.why == ("names: header", "text: authorization")  # a word is said once
     # Without prose, the hit has its docstring's first sentence, and the Markdown says why.

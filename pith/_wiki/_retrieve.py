@@ -142,6 +142,17 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(words(_VERSION.sub(" ", query))))[:MAX_TERMS]
 
 
+def said_as(query: str) -> dict[str, str]:
+    """Term -> the word of ``query`` it was made from, where the word made that term alone
+    (``undefined`` for "undefin", ``popped`` for "pop"): a reason shows the question's words."""
+    out: dict[str, str] = {}
+    for word in re.findall(r"[A-Za-z0-9_]+", query):
+        made = words(word)
+        if len(made) == 1 and made[0] != word.lower():
+            out.setdefault(made[0], word.lower())
+    return out
+
+
 def exact_names(query: str) -> list[str]:
     """The names ``query`` spells as code: in backquotes, dotted, snake_case or CamelCase, or
     a one-word query (``Client``); each as the retrieval index holds a whole name (lowercase;
@@ -258,14 +269,16 @@ def rank(
     ranked = sorted(scores, key=lambda f: (f in demoted, -scores[f], f))
     out = []
     fields = store.retrieval_fields(ranked[: limit * 3])
+    as_said = said_as(query)
     for file_id in ranked:
         kind = file_kind(file_id)
         if wanted is not None and kind not in wanted:
             continue
         if path is not None and not _path_matches(file_id, path):
             continue
-        said = hits.get(file_id, set())
-        reasons = why.get(file_id, []) + _matched(file_id, fields.get(file_id), terms, said)
+        held = hits.get(file_id, set())
+        matched = _matched(file_id, fields.get(file_id), terms, held, as_said)
+        reasons = why.get(file_id, []) + matched
         out.append(RankedFile(file_id, round(scores[file_id], 4), kind, tuple(reasons)))
         if len(out) >= limit:
             break
@@ -452,7 +465,11 @@ def _changed_with(store: Store, scores: dict[str, float], why: dict[str, list[st
 
 
 def _matched(
-    file_id: str, fields: tuple[str, str] | None, terms: Sequence[str], held: set[str]
+    file_id: str,
+    fields: tuple[str, str] | None,
+    terms: Sequence[str],
+    held: set[str],
+    as_said: dict[str, str],
 ) -> list[str]:
     """Why a file matched, in a few words: the question's words in its path, its names, its
     docstrings, signatures and key statements (``text``), and the rest of ``held`` (the terms
@@ -461,21 +478,25 @@ def _matched(
     when the connection is reset": its table of codes holds "retry" and "reset"."""
     path_words = _path_words(file_id)
     in_path = [t for t in terms if t in path_words][:4]
-    out = [f"path: {' '.join(in_path)}"] if in_path else []
+
+    def listed(found: list[str]) -> str:
+        return " ".join(as_said.get(t, t) for t in found)
+
+    out = [f"path: {listed(in_path)}"] if in_path else []
     if fields is not None:
         name_words = set(fields[0].split())
         in_names = [t for t in terms if t in name_words and t not in in_path][:5]
         if in_names:
-            out.append(f"names: {' '.join(in_names)}")
+            out.append(f"names: {listed(in_names)}")
         text_words = set(fields[1].split())
         said = {*in_path, *in_names}
         in_text = [t for t in terms if t in text_words and t not in said][:5]
         if in_text:
-            out.append(f"text: {' '.join(in_text)}")
+            out.append(f"text: {listed(in_text)}")
         said.update(in_text)
         elsewhere = [t for t in terms if t in held and t not in said][:5]
         if elsewhere:
-            out.append(f"mentions: {' '.join(elsewhere)}")
+            out.append(f"mentions: {listed(elsewhere)}")
     return out
 
 
