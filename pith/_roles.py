@@ -128,15 +128,21 @@ _TOOLING_DIRS = frozenset(
     {"scripts", "script", "tools", "tool", "benchmarks", "benchmark", "bench", "ci", ".github"}
 )
 _TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "tasks.py", "fabfile.py", "pdm_build.py"})
+# A monorepo's folders of workspace packages: one of those may be tooling (zod's
+# `packages/bench/`).
+_WORKSPACE_DIRS = frozenset({"packages", "apps", "libs"})
 
 
 @functools.lru_cache(maxsize=65_536)
 def is_development_script(path: str) -> bool:
     """A project's own development scripts (its top directory ``scripts/``, ``tools/``,
-    ``benchmarks/`` and what is in it; ``setup.py``, ``noxfile.py``): source by `role_of`, but
-    not the code the project ships, so ranking puts them after it and generation writes their
-    prose only when asked for."""
-    first, _, _ = path.partition("/")
+    ``benchmarks/`` and what is in it, or such a workspace package of a monorepo,
+    ``packages/bench/``; ``setup.py``, ``noxfile.py``): source by `role_of`, but not the code
+    the project ships, so ranking puts them after it and generation writes their prose only
+    when asked for."""
+    first, _, rest = path.partition("/")
+    if first.lower() in _WORKSPACE_DIRS:
+        first = rest.partition("/")[0] if "/" in rest else ""
     return first.lower() in _TOOLING_DIRS or path in _TOOLING_FILES
 
 

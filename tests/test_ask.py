@@ -617,3 +617,54 @@ def test_a_word_most_files_say_lists_no_symbol(
     app = next(f for f in briefing.files if f["id"] == "web/app.py")
     # `App.name`'s docstring shares "change" and "app" with the question: one telling word.
     assert "web/app.py:App.name" not in [s["id"] for s in app["symbols"]]
+
+
+# Three `parse`s: the shipped code's twice (one used more), and a workspace bench package's.
+NAMESAKES = {
+    "packages/bench/run.py": """
+        def parse(text):
+            '''Parse text, timed.'''
+            return text
+
+
+        parse("x")
+        parse("y")
+        parse("z")
+        """,
+    "packages/core/src/rare.py": """
+        def parse(text):
+            '''Parse text, rarely.'''
+            return text
+        """,
+    "packages/core/src/common.py": """
+        def parse(text):
+            '''Parse text.'''
+            return text
+        """,
+    "packages/core/src/use.py": """
+        from .common import parse
+        from .rare import parse as parse_rare
+
+        A = parse("a")
+        B = parse("b")
+        C = parse_rare("c")
+        """,
+}
+
+
+def test_namesakes_come_shipped_code_first_then_the_most_used(tmp_path: Path) -> None:
+    from pith._roles import is_development_script
+
+    assert is_development_script("packages/bench/run.py")  # a monorepo's bench package
+    assert not is_development_script("packages/core/src/rare.py")
+    assert not is_development_script("packages/bench.py")
+    root = write_project(tmp_path / "project", NAMESAKES)
+    with Store.open(tmp_path / "data" / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        hits = WikiReader(store).search("parse")
+    assert [h.id for h in hits[:3]] == [
+        "packages/core/src/common.py:parse",  # used twice
+        "packages/core/src/rare.py:parse",  # used once
+        "packages/bench/run.py:parse",  # used most, but by the bench alone
+    ]

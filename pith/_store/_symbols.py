@@ -188,6 +188,22 @@ class SymbolStore(Search):
             return 0
         return int(self._query("SELECT count(*) FROM refs WHERE target = ?", (id,))[0][0])
 
+    def reference_counts(self, ids: Iterable[str]) -> dict[str, int]:
+        """Symbol id -> how many references it has, for those of ``ids`` that have any."""
+        wanted = list(dict.fromkeys(ids))
+        if not self.has_symbols or not wanted:
+            return {}
+        out: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(
+                f"SELECT target, count(*) FROM refs WHERE target IN ({marks}) GROUP BY target",
+                chunk,
+            )
+            out.update((str(t), int(n)) for t, n in rows)
+        return out
+
     def unresolved_uses(self, path: str) -> int:
         """How many uses of file ``path``'s names lead nowhere it defines (dynamic, or gone)."""
         if not self.has_symbols:

@@ -56,7 +56,7 @@ from ._limits import (
     check_question,
 )
 from ._resolve import resolve
-from ._retrieve import file_kind, search_hits, wanted_file
+from ._retrieve import search_hits, wanted_file
 
 __all__ = [
     "MARKDOWN_BUDGET",
@@ -724,7 +724,7 @@ class WikiReader:
                 for s in self.store.symbols_named(wanted, MAX_SEARCH_LIMIT)
                 if s.id not in ids and wanted_file(s.path, path=path, kinds=kinds)
             ]
-            named.sort(key=lambda s: (file_kind(s.path) != "source", s.id))
+
         briefs = self.store.briefs([*ids, *(s.id for s in named)])
         kinds_of = self.store.symbol_kinds([*ids, *(s.id for s in named)])
         file_scores = {h.file.id: h.score for h in found}
@@ -752,8 +752,15 @@ class WikiReader:
             )
             for h in found
         ]
-        # Named exactly as asked first (a stable sort: each group keeps its order).
-        hits.sort(key=lambda h: not _named(h.id, wanted.lower()))
+        # Named exactly as asked first: the shipped code's before scripts', tests' and
+        # examples', the most used first (zod's `ZodType.safeParse`, not its bench script's);
+        # the rest keep their ranking.
+        exact = [h for h in hits if _named(h.id, wanted.lower())]
+        used = self.store.reference_counts(h.id for h in exact)
+        exact.sort(
+            key=lambda h: (source_first(h.id.partition(":")[0])[0], -used.get(h.id, 0), h.id)
+        )
+        hits = exact + [h for h in hits if not _named(h.id, wanted.lower())]
         hits = hits[:limit]
         # Before prose is written, what the code says of itself is the best summary there is.
         bare = [h.id for h in hits if h.summary is None]
