@@ -1,6 +1,7 @@
 """Test-wide settings."""
 
 import os
+import signal
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -11,6 +12,12 @@ settings.register_profile(
     "pith", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
 )
 settings.load_profile("pith")
+
+# A suite started in the background (`.ci/run &`: the shell ignores SIGINT for it) would hand
+# that on to every pith process a test starts, and the Ctrl-C tests would see no Ctrl-C. A
+# handler of its own (not inherited across exec) gives those processes the default again.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
