@@ -25,7 +25,8 @@ _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _STOP = """a an and are as at be but by can do does for from has have how i if in into is it its
     not of on or so such than that the their them then there these they this to was we were
-    what when where which while who why will with would you your self cls none true false"""
+    what when where which while who why will with would you your self cls none true false
+    should could must already also just using been being because whether however here"""
 STOP_WORDS = frozenset(_STOP.split())
 
 

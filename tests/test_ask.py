@@ -149,6 +149,9 @@ def test_words_split_names_and_fold_endings_predictably() -> None:
     ):
         assert len({stem(w) for w in family}) == 1, family
     assert words("the a of is") == []
+    # Words that say how, not what: they found `limit` for "skip rows already using find".
+    assert words("should already using also") == []
+    assert words("should_retry") == ["should_retry", "retry"]  # a name keeps them whole
 
 
 # --- ranking rules -------------------------------------------------------------------------------

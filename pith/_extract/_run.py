@@ -54,8 +54,9 @@ __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 # 12: through an instance's fields (`self.client = Client()` ... `self.client.send()`);
 # 13: through what a function of the file says it returns (`def make() -> Client`);
 # 14: `new Client().send()` in TypeScript and JavaScript; 15: a file JSDoc without its
-# bare `@module`/`@file` tag lines; 16: "popped" stems to "pop" (the consonant -ed/-ing doubled)
-PARSER_VERSION = "16"
+# bare `@module`/`@file` tag lines; 16: "popped" stems to "pop" (the consonant -ed/-ing doubled);
+# 17: "should", "already", "using" and the like are stop words
+PARSER_VERSION = "17"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 
