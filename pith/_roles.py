@@ -21,6 +21,7 @@ __all__ = [
     "Role",
     "is_development_script",
     "language_of",
+    "left_out_group",
     "role_of",
     "script_test_command",
     "script_test_stem",
@@ -116,6 +117,26 @@ def source_first(path: str) -> tuple[int, str]:
     examples and docs, each by path (what a change reaches first is the code it ships)."""
     order = _ROLE_ORDER[role_of(path)]
     return (1 if order == 0 and is_development_script(path) else order), path
+
+
+def left_out_group(path: str) -> str:
+    """Where a test, example or development script lies, as `generate` counts what it leaves
+    out and says how to ask for it: its outermost tests or examples directory
+    (``tests/``, ``packages/zod/src/v4/classic/tests/``), its tooling directory (``scripts/``,
+    ``packages/bench/``), else its own directory (``pkg/`` for ``pkg/test_x.py``), each with a
+    final "/"; a file at the top is its own name (``setup.py``)."""
+    parts = PurePosixPath(path).parts
+    is_file = bool(language_of(path))
+    dirs = parts[:-1] if is_file else parts
+    if is_development_script(path):
+        workspace = len(dirs) > 1 and dirs[0].lower() in _WORKSPACE_DIRS
+        dirs = dirs[: 2 if workspace else 1]
+    else:
+        for index, folder in enumerate(dirs):
+            if folder.lower() in _TEST_DIRS or folder.lower() in _EXAMPLE_DIRS:
+                dirs = dirs[: index + 1]
+                break
+    return "/".join(dirs) + "/" if dirs else path
 
 
 # What generation leaves out by default (tests, examples, scripts), as status and the estimate

@@ -14,7 +14,7 @@ from pith._build import build
 from pith._extract import extract
 from pith._generate._estimate import estimate
 from pith._generate._selection import select_nodes
-from pith._roles import Role, role_of
+from pith._roles import Role, left_out_group, role_of
 from pith._store import Store
 
 FILES = {
@@ -55,6 +55,27 @@ FILES = {
 )
 def test_roles(path: str, role: Role) -> None:
     assert role_of(path) is role
+
+
+@pytest.mark.parametrize(
+    ("path", "group"),
+    [
+        ("tests/test_core.py", "tests/"),
+        ("tests", "tests/"),  # the package node
+        ("docs_src/tutorial001.py", "docs_src/"),
+        ("scripts/release.py", "scripts/"),
+        ("setup_test.py", "setup_test.py"),
+        ("pkg/test_core.py", "pkg/"),
+        # A monorepo's: where each lies, not its top directory (zod said "packages/ 381").
+        ("packages/zod/src/v4/classic/tests/object.test.ts", "packages/zod/src/v4/classic/tests/"),
+        ("packages/zod/src/v4/classic/tests/deep/x.test.ts", "packages/zod/src/v4/classic/tests/"),
+        ("packages/bench/run.ts", "packages/bench/"),
+        ("packages/docs/components/x.tsx", "packages/docs/"),
+        ("src/pkg/tests", "src/pkg/tests/"),
+    ],
+)
+def test_left_out_nodes_are_counted_where_they_lie(path: str, group: str) -> None:
+    assert left_out_group(path) == group
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import attrs
 from .._config import read_target_config
 from .._errors import UsageError
 from .._models import EdgeType, Node, NodeType
-from .._roles import Role, is_development_script, role_of
+from .._roles import Role, is_development_script, left_out_group, role_of
 from .._store import Store
 
 __all__ = ["FORCE_PENDING", "NodeList", "Selection", "select_nodes"]
@@ -161,8 +161,9 @@ class Selection:
     # How many nodes are chosen only because that unfinished `--force` had not rewritten them
     # (their prose is current); `pith status` reports them.
     force_remaining: int = 0
-    # Nodes the run would have written but leaves out because they are tests or examples (not
-    # asked for with a path glob): (top-level directory, count), largest first.
+    # Nodes the run would have written but leaves out because they are tests, examples or
+    # scripts (not asked for with a path glob): (`pith._roles.left_out_group`, count), largest
+    # first.
     left_out: tuple[tuple[str, int], ...] = ()
 
     @property
@@ -209,16 +210,15 @@ def select_nodes(
     left: dict[str, int] = {}
     # The last path told, and whether it is in scope: a file's functions share its path and
     # follow it (rows come by id), and telling a path's role takes its parents.
-    last_path, in_scope, top = "", True, ""
+    last_path, in_scope, group = "", True, ""
     for row in _rows(store):
         id_, type_, path, _, source_hash = row
         if path != last_path:
             last_path, in_scope = path, _in_scope(path, paths, configured)
-            top = "" if in_scope or paths else PurePosixPath(path).parts[0]
+            group = "" if in_scope or paths else left_out_group(path)
         if not in_scope:
-            if top:  # counted by its top-level directory (not with `paths`)
-                key = f"{top}/" if "/" in path or type_ == NodeType.MODULE else top
-                left[key] = left.get(key, 0) + 1
+            if group:  # counted by the directory that leaves it out (not with `paths`)
+                left[group] = left.get(group, 0) + 1
             continue
         if type_ == NodeType.MODULE:
             modules[id_] = row
