@@ -18,6 +18,7 @@ __all__ = [
     "LEFT_OUT",
     "LEFT_OUT_PLURAL",
     "SCRIPT_SUFFIXES",
+    "WORKSPACE_DIRS",
     "Role",
     "is_development_script",
     "language_of",
@@ -129,7 +130,7 @@ def left_out_group(path: str) -> str:
     is_file = bool(language_of(path))
     dirs = parts[:-1] if is_file else parts
     if is_development_script(path):
-        workspace = len(dirs) > 1 and dirs[0].lower() in _WORKSPACE_DIRS
+        workspace = len(dirs) > 1 and dirs[0].lower() in WORKSPACE_DIRS
         dirs = dirs[: 2 if workspace else 1]
     else:
         for index, folder in enumerate(dirs):
@@ -151,7 +152,7 @@ _TOOLING_DIRS = frozenset(
 _TOOLING_FILES = frozenset({"setup.py", "noxfile.py", "tasks.py", "fabfile.py", "pdm_build.py"})
 # A monorepo's folders of workspace packages: one of those may be tooling (zod's
 # `packages/bench/`).
-_WORKSPACE_DIRS = frozenset({"packages", "apps", "libs"})
+WORKSPACE_DIRS = frozenset({"packages", "apps", "libs"})
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -162,7 +163,7 @@ def is_development_script(path: str) -> bool:
     the project ships, so ranking puts them after it and generation writes their prose only
     when asked for."""
     first, _, rest = path.partition("/")
-    if first.lower() in _WORKSPACE_DIRS:
+    if first.lower() in WORKSPACE_DIRS:
         first = rest.partition("/")[0] if "/" in rest else ""
     return first.lower() in _TOOLING_DIRS or path in _TOOLING_FILES
 

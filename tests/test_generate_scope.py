@@ -172,3 +172,23 @@ def test_the_command_says_what_it_left_out_and_writes_what_was_asked(tmp_path: P
         result = run_pith("generate", "--path", "tests/test_*", cwd=tmp_path, env=env)
         assert result.returncode == 0, result.stderr
         assert [call.node_id for call in fake.calls] == ["tests/test_core.py"]
+
+
+@pytest.mark.parametrize(
+    ("path", "directory"),
+    [
+        ("pkg/core.py", "pkg/"),
+        ("pkg", "pkg/"),
+        ("app.py", "(root)"),
+        (".", "(root)"),
+        # A monorepo's workspace packages each count apart (zod's showed "packages/" alone).
+        ("packages/zod/src/index.ts", "packages/zod/"),
+        ("packages/zod", "packages/zod/"),
+        ("packages", "packages/"),
+        ("packages/index.ts", "packages/"),
+    ],
+)
+def test_the_estimate_counts_each_workspace_package_apart(path: str, directory: str) -> None:
+    from pith._generate._estimate import _top_directory
+
+    assert _top_directory(path) == directory

@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 
 import attrs
 
-from .._roles import language_of
+from .._roles import WORKSPACE_DIRS, language_of
 from .._store import Store
 from ._prompt_builder import PromptBuilder
 from ._prompts import estimate_prompt_tokens
@@ -120,7 +120,12 @@ def _cost(price: tuple[float, float] | None, prompt: int, completion: int) -> fl
 
 
 def _top_directory(path: str) -> str:
+    """What a node's cost is counted under: its top directory, a monorepo's workspace package
+    (``packages/zod/``), or "(root)" for the files at the top."""
     parts = PurePosixPath(path).parts
     if path == "." or not parts:
         return "(root)"
-    return f"{parts[0]}/" if len(parts) > 1 or not language_of(path) else "(root)"
+    if len(parts) == 1 and language_of(path):
+        return "(root)"
+    workspace = parts[0].lower() in WORKSPACE_DIRS and (len(parts) > 2 or not language_of(path))
+    return "/".join(parts[: 2 if workspace and len(parts) > 1 else 1]) + "/"
