@@ -21,6 +21,7 @@ __all__ = [
     "WORKSPACE_DIRS",
     "Role",
     "is_development_script",
+    "is_runnable_test",
     "language_of",
     "left_out_group",
     "role_of",
@@ -108,6 +109,19 @@ def role_of(path: str) -> Role:
     if folders & _EXAMPLE_DIRS:
         return Role.EXAMPLE
     return Role.SOURCE
+
+
+def is_runnable_test(path: str) -> bool:
+    """A test file a runner runs: a test (`role_of`) named as pytest collects one
+    (``test_*.py``, ``*_test.py``; Django's ``tests.py``), or ``*.test.ts`` / ``*.spec.js`` (any
+    script suffix); not a helper, fixture, entity or ``conftest.py`` under a tests directory."""
+    name = PurePosixPath(path).name
+    if name.endswith(".py"):
+        stem = name[:-3]
+        named = stem.startswith("test_") or stem.endswith("_test") or stem == "tests"
+    else:
+        named = script_test_stem(name) is not None
+    return named and role_of(path) is Role.TEST
 
 
 _ROLE_ORDER = {Role.SOURCE: 0, Role.TEST: 2, Role.EXAMPLE: 3}

@@ -14,7 +14,7 @@ from pith._build import build
 from pith._extract import extract
 from pith._generate._estimate import estimate
 from pith._generate._selection import select_nodes
-from pith._roles import Role, left_out_group, role_of
+from pith._roles import Role, is_runnable_test, left_out_group, role_of
 from pith._store import Store
 
 FILES = {
@@ -76,6 +76,25 @@ def test_roles(path: str, role: Role) -> None:
 )
 def test_left_out_nodes_are_counted_where_they_lie(path: str, group: str) -> None:
     assert left_out_group(path) == group
+
+
+@pytest.mark.parametrize(
+    ("path", "runnable"),
+    [
+        ("tests/test_core.py", True),
+        ("tests/core_test.py", True),
+        ("app/tests.py", False),  # source: not under tests/ nor named test_
+        ("tests/conftest.py", False),
+        ("tests/helpers.py", False),
+        ("test/github-issues/219/issue-219.test.ts", True),
+        ("test/github-issues/219/entity/Post.ts", False),  # an entity the test uses
+        ("packages/codemod/test/fixtures/x.input.ts", False),
+        ("src/util.spec.js", True),
+        ("pkg/testing.py", False),
+    ],
+)
+def test_a_test_to_run_is_one_a_runner_runs(path: str, runnable: bool) -> None:
+    assert is_runnable_test(path) is runnable
 
 
 @pytest.fixture

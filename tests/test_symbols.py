@@ -256,7 +256,28 @@ def test_test_lists_of_context_and_impact(reader: WikiReader) -> None:
         },
     ]
     impact = reader.impact("pkg/core.py:Client").to_json()
-    assert impact["tests"] == ["tests/test_auth.py", "tests/test_client.py"]
+    # test_auth.py imports pkg, which imports core.py, but nothing it uses reaches Client.
+    assert impact["tests"] == ["tests/test_client.py"]
+    # What calls a symbol in its own file carries a change on: `send` calls `prepare`, and
+    # cli.py and test_client.py call `send`.
+    prepare = reader.impact("pkg/core.py:Client.prepare").to_json()
+    assert prepare["tests"] == ["tests/test_client.py"]
+    assert {f["id"] for f in prepare["files"] if f["uses"]} == {
+        "pkg/cli.py",
+        "tests/test_client.py",
+    }
+    # A test's helper is no test to run: conftest.py uses `helper`, and is not listed.
+    helper = reader.impact("pkg/util.py:helper").to_json()
+    assert "tests/conftest.py" in {f["id"] for f in helper["files"]}
+    assert helper["tests"] == ["tests/test_client.py"]
+    unused = reader.impact("pkg/util.py:unused")
+    assert unused.tests == []
+    assert "No test that pith resolved uses it; `pith impact `pkg/util.py`` lists" not in (
+        unused.to_markdown()
+    )
+    assert "No test that pith resolved uses it; `pith impact pkg/util.py` lists" in (
+        unused.to_markdown()
+    )
     cli = next(f for f in impact["files"] if f["id"] == "pkg/cli.py")
     assert cli["depth"] == 1
     assert cli["uses"] == [

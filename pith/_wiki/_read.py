@@ -34,11 +34,12 @@ from .._roles import (
     SCRIPT_SUFFIXES,
     Role,
     is_development_script,
+    is_runnable_test,
     role_of,
     script_test_command,
     source_first,
 )
-from .._store import Store, Symbol
+from .._store import Reference, Store, Symbol
 from .._words import plural
 from . import _markdown as md
 from . import _views
@@ -178,6 +179,30 @@ class Context:
         return _bounded("\n".join(out), budget)
 
 
+def _reaching(store: Store, target: str, path: str) -> tuple[list[Reference], bool]:
+    """The references to symbol ``target`` (of file ``path``) and to what in its own file uses
+    it, transitively: a change to httpx's `Client.send` reaches the callers of `Client.request`,
+    which calls it. True when the file's module-level code uses one of them: then whatever
+    imports the file is reached."""
+    found = store.references_within(target, 100_000)
+    references = list(found)
+    seen = {target}
+    everywhere = False
+    while found:
+        callers = []
+        for reference in found:
+            if reference.path != path:
+                continue
+            if reference.caller == path:
+                everywhere = True
+            elif reference.caller not in seen:
+                seen.add(reference.caller)
+                callers.append(reference.caller)
+        found = store.references_to(callers, 100_000) if callers else []
+        references += found
+    return references, everywhere
+
+
 def _by_file(neighbours: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """``neighbours`` (`Context.neighbours`) by the file of the context they are of."""
     by_file: dict[str, list[dict[str, Any]]] = {}
@@ -264,6 +289,13 @@ class Impact:
                 out += self._tests_lines()
         if not depths:
             out += self._tests_lines()
+        if of_symbol and not self.tests:
+            command = md.code(f"pith impact {self.id.partition(':')[0]}")
+            out += [
+                f"No test that pith resolved uses it; {command} lists the tests of its file's "
+                "importers.",
+                "",
+            ]
         if self.truncated:
             out += [f"*Only the nearest {MAX_IMPACT_FILES} files are listed.*", ""]
         return _bounded("\n".join(out), budget)
@@ -521,9 +553,24 @@ class WikiReader:
             start = [n.id for n in self.store.nodes(NodeType.FILE) if n.id.startswith(prefix)]
         else:
             start = [path]
+        # What each dependent uses of it, where, and from which of its functions.
+        if not whole:
+            references, whole = _reaching(self.store, target, path)
+        else:
+            references = [r for f in start for r in self.store.references_in_file_to(f, 100_000)]
         depth = dict.fromkeys(start, 0)
         frontier = list(start)
         level = 0
+        if not whole:
+            # Of a symbol: the files that use it (through a re-export too) are its depth 1, and
+            # only what imports them is reached farther; its file's other importers are at
+            # depth 1 too, counted, not followed (typeorm's `withDeleted` reached every test).
+            users = sorted({r.path for r in references} - set(start))
+            for edge in self.store.edges(path, EdgeType.IMPORTED_BY):
+                depth.setdefault(edge.target, 1)
+            depth.update(dict.fromkeys(users, 1))
+            frontier, level = users, 1
+        reached = set(frontier) if not whole else None
         while frontier and len(depth) <= MAX_IMPACT_FILES + len(start):
             level += 1
             following = []
@@ -533,11 +580,8 @@ class WikiReader:
                         depth[edge.target] = level
                         following.append(edge.target)
             frontier = sorted(following)
-        # What each direct dependent uses of it, where, and from which of its functions.
-        if not whole:
-            references = self.store.references_within(target, 100_000)
-        else:
-            references = [r for f in start for r in self.store.references_in_file_to(f, 100_000)]
+            if reached is not None:
+                reached.update(following)
         uses: dict[str, dict[str, list[int]]] = {}
         functions: dict[str, set[str]] = {}
         for reference in references:
@@ -556,14 +600,17 @@ class WikiReader:
         truncated = len(importers) > MAX_IMPACT_FILES
         importers = importers[:MAX_IMPACT_FILES]
         briefs = self.store.briefs(f for _, f in importers)
+        # The tests a runner runs (no helper or fixture) of what the change reaches: of a
+        # symbol, the files that use it and what imports those, not every importer of its file.
+        affected = [f for _, f in importers if reached is None or f in reached]
         tests = sorted(
             {
                 e.target
-                for f in [*start, *(f for _, f in importers)]
+                for f in [*start, *affected]
                 for e in self.store.edges(f, EdgeType.TEST_FILE)
-                if is_test_path(e.target)
+                if is_runnable_test(e.target)
             }
-            | {f for _, f in importers if is_test_path(f)}
+            | {f for f in affected if is_runnable_test(f)}
         )
         files = [
             {
