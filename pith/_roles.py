@@ -113,12 +113,13 @@ def role_of(path: str) -> Role:
 
 def is_runnable_test(path: str) -> bool:
     """A test file a runner runs: a test (`role_of`) named as pytest collects one
-    (``test_*.py``, ``*_test.py``; Django's ``tests.py``), or ``*.test.ts`` / ``*.spec.js`` (any
-    script suffix); not a helper, fixture, entity or ``conftest.py`` under a tests directory."""
+    (``test_*.py``, ``*_test.py``; Django's ``tests.py``; a ``conftest.py``, which runs with its
+    directory's tests), or ``*.test.ts`` / ``*.spec.js`` (any script suffix); not a helper,
+    fixture or entity under a tests directory."""
     name = PurePosixPath(path).name
     if name.endswith(".py"):
         stem = name[:-3]
-        named = stem.startswith("test_") or stem.endswith("_test") or stem == "tests"
+        named = stem.startswith("test_") or stem.endswith("_test") or stem in ("tests", "conftest")
     else:
         named = script_test_stem(name) is not None
     return named and role_of(path) is Role.TEST

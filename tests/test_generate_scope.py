@@ -84,7 +84,7 @@ def test_left_out_nodes_are_counted_where_they_lie(path: str, group: str) -> Non
         ("tests/test_core.py", True),
         ("tests/core_test.py", True),
         ("app/tests.py", False),  # source: not under tests/ nor named test_
-        ("tests/conftest.py", False),
+        ("tests/conftest.py", True),  # it runs with its directory's tests
         ("tests/helpers.py", False),
         ("test/github-issues/219/issue-219.test.ts", True),
         ("test/github-issues/219/entity/Post.ts", False),  # an entity the test uses

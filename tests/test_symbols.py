@@ -266,10 +266,10 @@ def test_test_lists_of_context_and_impact(reader: WikiReader) -> None:
         "pkg/cli.py",
         "tests/test_client.py",
     }
-    # A test's helper is no test to run: conftest.py uses `helper`, and is not listed.
+    # conftest.py uses `helper`: its directory's tests run it (`pytest tests/`).
     helper = reader.impact("pkg/util.py:helper").to_json()
-    assert "tests/conftest.py" in {f["id"] for f in helper["files"]}
-    assert helper["tests"] == ["tests/test_client.py"]
+    assert helper["tests"] == ["tests/conftest.py", "tests/test_client.py"]
+    assert helper["commands"] == ["pytest tests/ tests/test_client.py"]
     unused = reader.impact("pkg/util.py:unused")
     assert unused.tests == []
     assert "No test that pith resolved uses it; `pith impact `pkg/util.py`` lists" not in (
@@ -768,3 +768,35 @@ def test_one_reference_per_line_for_uses_that_reach_one_symbol_two_ways(tmp_path
         assert answer["callers"][0]["text"] == "return f(g(1)) + pkg.missing() + pkg.missing()"
         # `pkg.missing()` twice on one line: one use (extract keeps one per line and name).
         assert store.unresolved_uses("pkg/__init__.py") == 1
+
+
+def test_tests_that_use_a_source_through_a_helper_are_its_tests(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "orm/__init__.py": "",
+            "orm/columns.py": "def column(kind):\n    return kind\n",
+            "tests/__init__.py": "",
+            # A test entity (typeorm's style): a helper under tests/, not a test a runner runs.
+            "tests/entities.py": "from orm.columns import column\nNAME = column('text')\n",
+            "tests/test_save.py": "from tests.entities import NAME\ndef test_save():\n    NAME\n",
+            "tests/fixtures/input.py": "from orm.columns import column\ncolumn('x')\n",
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        reader = WikiReader(store)
+        tests = reader.context(["orm/columns.py"]).to_json()["tests"]
+        assert [(t["id"], t["via"], t.get("helper")) for t in tests] == [
+            ("tests/test_save.py", "helper", "tests/entities.py")
+        ]
+        assert tests[0]["command"] == "pytest tests/test_save.py"
+        markdown = reader.context(["orm/columns.py"]).to_markdown()
+        assert "- `tests/test_save.py` uses it through `tests/entities.py`" in markdown
+        callers = reader.callers("orm/columns.py:column")
+        assert {u["file"] for u in callers.tests} == {
+            "tests/entities.py",
+            "tests/fixtures/input.py",
+        }
+        assert "Run them" not in callers.to_markdown()  # neither is a test a runner runs

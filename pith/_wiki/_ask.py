@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._generate._compact import compact_header
-from .._models import ClassFacts, EdgeType, FunctionFacts, is_test_path
-from .._roles import source_first
+from .._models import ClassFacts, EdgeType, FunctionFacts
+from .._roles import is_runnable_test, source_first
 from .._store import Store
 from . import _markdown as md
 from ._docstrings import first_paragraph
@@ -161,9 +161,10 @@ def _entry(
     if not summary and outline is not None and outline["docstring"]:
         summary = first_paragraph(outline["docstring"])
     symbols = _symbols(store, file.id, outline, terms, names) if outline else []
-    # A test file's testFile edges lead to what it tests: only test files are its tests.
+    # A test file's testFile edges lead to what it tests: only tests a runner runs are its
+    # tests (no helper or fixture under a tests directory).
     tests = sorted(
-        e.target for e in store.edges(file.id, EdgeType.TEST_FILE) if is_test_path(e.target)
+        e.target for e in store.edges(file.id, EdgeType.TEST_FILE) if is_runnable_test(e.target)
     )
     importers = sorted(
         (e.target for e in store.edges(file.id, EdgeType.IMPORTED_BY)), key=source_first

@@ -152,7 +152,11 @@ class Context:
         if self.tests:
             out += ["# Tests", ""]
             for test in self.tests:
-                how = "uses it" if test["via"] == "references" else "is named after it"
+                how = {
+                    "references": "uses it",
+                    "name": "is named after it",
+                    "helper": f"uses it through {md.code(test.get('helper', ''))}",
+                }[test["via"]]
                 out.append(
                     f"- {md.code(test['id'])} {how} ({md.code(test['of'])}): "
                     f"{md.code(test['command'])}"
@@ -357,7 +361,11 @@ class Callers:
                     "(`--json` lists every use)"
                 )
             out.append("")
-            commands = _run_together(t["command"] for t in uses) if uses is self.tests else []
+            commands = (
+                _run_together(t["command"] for t in uses if "command" in t)
+                if uses is self.tests
+                else []
+            )
             if commands:
                 out += ["Run them:", "", *md.fence("\n".join(commands), "sh"), ""]
         if self.unresolved:
@@ -682,8 +690,9 @@ class WikiReader:
                 "target": reference.target,
             }
             if is_test_path(reference.path):
-                test_id = _test_id(reference.path, reference.caller)
-                use["command"] = _pytest_command(reference.path, [test_id], self.store.root)
+                if is_runnable_test(reference.path):  # not a helper's or a fixture's use
+                    test_id = _test_id(reference.path, reference.caller)
+                    use["command"] = _pytest_command(reference.path, [test_id], self.store.root)
                 tests.append(use)
             elif role_of(reference.path) is Role.EXAMPLE:
                 examples.append(use)
@@ -706,8 +715,11 @@ class WikiReader:
     ) -> list[dict[str, Any]]:
         """The tests of a source file (or of some of its symbols): the test functions that
         use its names (through any re-export), then the test files named after it
-        (``_auth.py`` <-> ``test_auth.py``). ``[{"id": test file, "of", "via": "references"
-        | "name", "tests": [pytest ids], "command"}]``; a test file has none."""
+        (``_auth.py`` <-> ``test_auth.py``), then the tests importing a helper under a tests
+        directory that uses its names; files a runner runs only (`is_runnable_test`: no
+        helper, fixture or entity). ``[{"id": test file, "of", "via": "references" | "name" |
+        "helper", "helper" (with "helper"), "tests": [pytest ids], "command"}]``; a test file
+        has none."""
         if is_test_path(file_id):
             return []
         if symbol_ids is None:
@@ -716,7 +728,7 @@ class WikiReader:
             references = self.store.references_to(symbol_ids, MAX_CALLERS)
         by_file: dict[str, list[str]] = {}
         for reference in references:
-            if is_test_path(reference.path):
+            if is_runnable_test(reference.path):
                 test_id = _test_id(reference.path, reference.caller)
                 ids = by_file.setdefault(reference.path, [])
                 if test_id not in ids:
@@ -733,8 +745,10 @@ class WikiReader:
                     "command": _pytest_command(test_file, functions, self.store.root),
                 }
             )
+        listed = set(by_file)
         for edge in self.store.edges(file_id, EdgeType.TEST_FILE):
-            if is_test_path(edge.target) and edge.target not in by_file:
+            if is_runnable_test(edge.target) and edge.target not in listed:
+                listed.add(edge.target)
                 out.append(
                     {
                         "id": edge.target,
@@ -744,6 +758,25 @@ class WikiReader:
                         "command": _pytest_command(edge.target, [], self.store.root),
                     }
                 )
+        # A helper under a tests directory that uses it (typeorm's test entities use
+        # `@Column`): the tests that import the helper run it.
+        helpers = sorted(
+            {r.path for r in references if is_test_path(r.path) and not is_runnable_test(r.path)}
+        )
+        for helper in helpers:
+            for edge in self.store.edges(helper, EdgeType.IMPORTED_BY):
+                if is_runnable_test(edge.target) and edge.target not in listed:
+                    listed.add(edge.target)
+                    out.append(
+                        {
+                            "id": edge.target,
+                            "of": file_id,
+                            "via": "helper",
+                            "helper": helper,
+                            "tests": [],
+                            "command": _pytest_command(edge.target, [], self.store.root),
+                        }
+                    )
         return out
 
     def search(
