@@ -733,31 +733,27 @@ class WikiReader:
                 ids = by_file.setdefault(reference.path, [])
                 if test_id not in ids:
                     ids.append(test_id)
+        root = self.store.root
+
+        def entry(test_file: str, via: str, tests: list[str], **more: str) -> dict[str, Any]:
+            command = _pytest_command(test_file, tests, root)
+            return {
+                "id": test_file,
+                "of": file_id,
+                "via": via,
+                **more,
+                "tests": tests,
+                "command": command,
+            }
+
         out = []
         for test_file, ids in sorted(by_file.items()):
-            functions = [i for i in ids if "::" in i]
-            out.append(
-                {
-                    "id": test_file,
-                    "of": file_id,
-                    "via": "references",
-                    "tests": functions,
-                    "command": _pytest_command(test_file, functions, self.store.root),
-                }
-            )
+            out.append(entry(test_file, "references", [i for i in ids if "::" in i]))
         listed = set(by_file)
         for edge in self.store.edges(file_id, EdgeType.TEST_FILE):
             if is_runnable_test(edge.target) and edge.target not in listed:
                 listed.add(edge.target)
-                out.append(
-                    {
-                        "id": edge.target,
-                        "of": file_id,
-                        "via": "name",
-                        "tests": [],
-                        "command": _pytest_command(edge.target, [], self.store.root),
-                    }
-                )
+                out.append(entry(edge.target, "name", []))
         # A helper under a tests directory that uses it (typeorm's test entities use
         # `@Column`): the tests that import the helper run it.
         helpers = sorted(
@@ -767,16 +763,7 @@ class WikiReader:
             for edge in self.store.edges(helper, EdgeType.IMPORTED_BY):
                 if is_runnable_test(edge.target) and edge.target not in listed:
                     listed.add(edge.target)
-                    out.append(
-                        {
-                            "id": edge.target,
-                            "of": file_id,
-                            "via": "helper",
-                            "helper": helper,
-                            "tests": [],
-                            "command": _pytest_command(edge.target, [], self.store.root),
-                        }
-                    )
+                    out.append(entry(edge.target, "helper", [], helper=helper))
         return out
 
     def search(
