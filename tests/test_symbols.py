@@ -266,6 +266,10 @@ def test_test_lists_of_context_and_impact(reader: WikiReader) -> None:
         "pkg/cli.py",
         "tests/test_client.py",
     }
+    # `Client()` runs `Client.__init__`: the calls of the class are its uses.
+    init = reader.impact("pkg/core.py:Client.__init__").to_json()
+    assert {"pkg/cli.py", "tests/test_client.py"} <= {f["id"] for f in init["files"] if f["uses"]}
+    assert init["tests"] == ["tests/test_client.py"]
     # conftest.py uses `helper`: its directory's tests run it (`pytest tests/`).
     helper = reader.impact("pkg/util.py:helper").to_json()
     assert helper["tests"] == ["tests/conftest.py", "tests/test_client.py"]

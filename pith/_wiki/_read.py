@@ -183,12 +183,19 @@ class Context:
         return _bounded("\n".join(out), budget)
 
 
+_CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
+
+
 def _reaching(store: Store, target: str, path: str) -> tuple[list[Reference], bool]:
     """The references to symbol ``target`` (of file ``path``) and to what in its own file uses
     it, transitively: a change to httpx's `Client.send` reaches the callers of `Client.request`,
     which calls it. True when the file's module-level code uses one of them: then whatever
     imports the file is reached."""
     found = store.references_within(target, 100_000)
+    owner, _, member = target.rpartition(".")
+    if member in _CONSTRUCTORS and ":" in owner:  # `Text(...)` runs `Text.__init__`
+        known = set(found)
+        found += [r for r in store.references_to([owner], 100_000) if r not in known]
     references = list(found)
     seen = {target}
     everywhere = False
