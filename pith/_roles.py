@@ -179,7 +179,7 @@ def is_development_script(path: str) -> bool:
     when asked for."""
     first, _, rest = path.partition("/")
     if first.lower() in WORKSPACE_DIRS:
-        first = rest.partition("/")[0] if "/" in rest else ""
+        first = rest.partition("/")[0]  # `packages/bench` itself too
     return first.lower() in _TOOLING_DIRS or path in _TOOLING_FILES
 
 

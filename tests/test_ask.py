@@ -661,6 +661,7 @@ def test_namesakes_come_shipped_code_first_then_the_most_used(tmp_path: Path) ->
     assert is_development_script("packages/bench/run.py")  # a monorepo's bench package
     assert not is_development_script("packages/core/src/rare.py")
     assert not is_development_script("packages/bench.py")
+    assert is_development_script("packages/bench")  # its module node
     root = write_project(tmp_path / "project", NAMESAKES)
     with Store.open(tmp_path / "data" / "pith.db") as store:
         extract(root, store, workers=1)

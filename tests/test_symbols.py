@@ -553,6 +553,19 @@ def test_a_readme_opens_with_its_first_paragraphs_of_prose() -> None:
     assert len(opening) == OPENING_CHARS
     assert opening.endswith("…")
     assert readme_opening("[![a](b)](c)\n\n# Only a title\n") == ""
+    # zod's: links between HTML entities, and a code block with blank lines inside.
+    zod = (
+        "<a href='d'>Docs</a>&nbsp;&nbsp;•&nbsp;&nbsp;<a href='x'>Discord</a>&nbsp;&nbsp;•"
+        "&nbsp;&nbsp;<a href='y'>Bluesky</a>&nbsp;&nbsp;•&nbsp;&nbsp;<a href='z'>GitHub</a>\n\n"
+        "Zod is a TypeScript-first validation library for every kind of data there is.\n\n"
+        "```ts\nconst User = z.object({});\n\n// the parsed result is validated and type safe!\n"
+        "const data = User.parse(input);\n```\n\n"
+        "It has no dependencies at all, and it works in every modern browser and in Node.\n"
+    )
+    assert readme_opening(zod) == (
+        "Zod is a TypeScript-first validation library for every kind of data there is.\n\n"
+        "It has no dependencies at all, and it works in every modern browser and in Node."
+    )
 
 
 def test_the_commands(reader: WikiReader, run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -804,3 +817,26 @@ def test_tests_that_use_a_source_through_a_helper_are_its_tests(tmp_path: Path) 
             "tests/fixtures/input.py",
         }
         assert "Run them" not in callers.to_markdown()  # neither is a test a runner runs
+
+
+def test_the_overview_lists_the_shipped_packages_largest_first(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "mono",
+        {
+            "packages/bench/__init__.py": "def run():\n    return 1\n",
+            "packages/core/__init__.py": "".join(
+                f"def f{i}():\n    return {i}\n" for i in range(50)
+            ),
+            "packages/aux/__init__.py": "def g():\n    return 2\n",
+            "packages/docs/__init__.py": "def page():\n    return 3\n",
+        },
+    )
+    with Store.open(tmp_path / "pith.db") as store:
+        extract(root, store, workers=1)
+        build(store)
+        assert node_view(store, ".")["metadata"]["packages"] == [
+            "packages/core",  # 100 lines
+            "packages/aux",
+            "packages/bench",  # the project's tooling
+            "packages/docs",  # its docs
+        ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from .._errors import NotFoundError
 from .._generate._compact import compact_header
 from .._models import ClassFacts, NodeType, converter
-from .._roles import LEFT_OUT, LEFT_OUT_PLURAL, language_of
+from .._roles import LEFT_OUT, LEFT_OUT_PLURAL, language_of, source_first
 from .._store import Store, Symbol
 from .._words import listed, plural
 from . import _markdown as md
@@ -159,6 +160,18 @@ def list_text(rows: list[dict[str, Any]]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+def _largest_first(store: Store, packages: list[str]) -> list[str]:
+    """The overview's top packages as a newcomer reads them: the code the project ships, the
+    largest first, then its tooling, tests and docs (zod's `packages/zod` had come fifth, after
+    `packages/bench` and `packages/docs`, in path order)."""
+    lines = {
+        n.id: int(n.metadata.get("lines") or 0)
+        for n in store.nodes(NodeType.MODULE)
+        if n.id in set(packages)
+    }
+    return sorted(packages, key=lambda p: (source_first(p)[0], -lines.get(p, 0), p))
+
+
 def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[str, Any]:
     """``{"id", "type", "path", "name", "metadata", "edges": [{"type", "target"}], "prose":
     null | {...the Prose fields, "stale"}}``, and ``"source"`` (see `source_facts`) when asked;
@@ -193,12 +206,15 @@ def node_view(store: Store, node_id: str, *, with_source: bool = False) -> dict[
         prose_data["stale"] = prose.source_hash != node.source_hash
         if prose.generated_at is not None:
             prose_data["generated_at"] = prose.generated_at.isoformat(timespec="seconds")
+    metadata = node.metadata
+    if metadata.get("packages"):
+        metadata = {**metadata, "packages": _largest_first(store, metadata["packages"])}
     data: dict[str, Any] = {
         "id": node.id,
         "type": node.type.value,
         "path": node.path,
         "name": node.name,
-        "metadata": node.metadata,
+        "metadata": metadata,
         "edges": [{"type": e.type.value, "target": e.target} for e in store.edges(node_id)],
         "prose": prose_data,
     }
@@ -368,22 +384,26 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
 _TAG = re.compile(r"<[^>]{0,500}>")
+# A fenced code block, whole: its blank lines would otherwise split it into "paragraphs".
+_FENCED = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.MULTILINE | re.DOTALL)
 _WORD = re.compile(r"[^\W\d_]{2,}")
 OPENING_CHARS = 700  # of a README's opening prose, shown where a package has no prose yet
 OPENING_WORDS = 8  # a paragraph with fewer words is a badge row, a logo or a link list
 
 
 def readme_opening(text: str) -> str:
-    """The first paragraphs of prose of a README (Markdown): badges, images, HTML, headings and
-    lists of links left out, a link kept as its text; at most `OPENING_CHARS` characters, ""
-    when it has none. What a reader of a package without prose learns first."""
+    """The first paragraphs of prose of a README (Markdown): badges, images, HTML, headings,
+    code blocks and lists of links left out, a link kept as its text; at most `OPENING_CHARS`
+    characters, "" when it has none. What a reader of a package without prose learns first."""
     kept: list[str] = []
     size = 0
-    for paragraph in re.split(r"\n\s*\n", text):
+    for paragraph in re.split(r"\n\s*\n", _FENCED.sub("", text)):
         if paragraph.lstrip().startswith(("#", "```", "~~~", "|", "=", "---")):
             continue
         unimaged = _IMAGE.sub(" ", paragraph)
-        plain = " ".join(_TAG.sub(" ", _LINK.sub(lambda m: m[1] or m[2] or "", unimaged)).split())
+        linkless = _TAG.sub(" ", _LINK.sub(lambda m: m[1] or m[2] or "", unimaged))
+        # `&nbsp;&bull;&nbsp;` between links is no word of prose.
+        plain = " ".join(html.unescape(linkless).split())
         words = len(_WORD.findall(plain))
         linked = sum(len(_WORD.findall(m[1] or m[2] or "")) for m in _LINK.finditer(unimaged))
         if words < OPENING_WORDS or linked * 2 > words:  # too short, or a list of links
