@@ -72,8 +72,9 @@ __all__ = [
 
 ROOT_MODULE_ID = "."
 # Bump when the same facts make another graph: every store rebuilds once. 2: the root node
-# always exists, references, test files never sources.
-GRAPH_VERSION = 2
+# always exists, references, test files never sources; 3: a src layout's `python -m` entry
+# point by its package's name.
+GRAPH_VERSION = 3
 _SOURCE_SUFFIXES = (".py", *SCRIPT_SUFFIXES)
 _TEST_TREES = frozenset({"tests", "test", "__tests__"})
 _REEXPORT_HOPS = 4  # how far an imported name is followed through re-exports (cycles exist)
@@ -563,8 +564,9 @@ def _module_nodes(
         if directory == "":
             # What a newcomer asks first: the README, the packages, how it is run.
             entry_points = [*scripts]
+            packages = {f.path.rpartition("/")[0] for f in files if f.path.endswith("/__init__.py")}
             entry_points += [
-                f"python -m {f.path.removesuffix('/__main__.py').replace('/', '.')}"
+                f"python -m {_main_module(f.path, packages)}"
                 for f in files
                 if f.path.endswith("/__main__.py")
             ]
@@ -594,6 +596,22 @@ def _module_nodes(
             )
         )
     return nodes
+
+
+def _main_module(path: str, packages: set[str]) -> str:
+    """What ``python -m`` runs a ``__main__.py`` by: its package's dotted name, from the
+    topmost enclosing package (``src/flask/__main__.py``: ``flask``, not ``src.flask``); a
+    directory that is no package, by its path."""
+    directory = path.removesuffix("/__main__.py")
+    if directory not in packages:
+        return directory.replace("/", ".")
+    parts = []
+    while True:
+        head, _, name = directory.rpartition("/")
+        parts.append(name)
+        if head not in packages:
+            return ".".join(reversed(parts))
+        directory = head
 
 
 def _is_package_marker(name: str) -> bool:
