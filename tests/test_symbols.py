@@ -562,6 +562,14 @@ def test_a_readme_opens_with_its_first_paragraphs_of_prose() -> None:
         "const data = User.parse(input);\n```\n\n"
         "It has no dependencies at all, and it works in every modern browser and in Node.\n"
     )
+    # A shortcut reference link keeps its text (flask's "a lightweight [WSGI] framework").
+    assert (
+        readme_opening(
+            "Flask is a lightweight [WSGI] web application framework, made to start quickly.\n\n"
+            "[WSGI]: https://wsgi.readthedocs.io/\n"
+        )
+        == "Flask is a lightweight WSGI web application framework, made to start quickly."
+    )
     assert readme_opening(zod) == (
         "Zod is a TypeScript-first validation library for every kind of data there is.\n\n"
         "It has no dependencies at all, and it works in every modern browser and in Node."
@@ -752,6 +760,10 @@ def test_export_lists_every_files_symbols_and_starts_with_the_overview(
     assert "`pkg/core.py:LIMIT`" in page
     index = (tmp_path / "wiki" / "index.md").read_text()
     assert "demo = pkg.cli:main" in index
+    # Before there is prose, the index and a package's page say what the README and the
+    # package's docstring say, as `show` does.
+    assert "A demo project: it sends requests to a server and reads the replies." in index
+    assert "The demo package." in (tmp_path / "wiki" / "pkg.md").read_text()
 
 
 def test_one_reference_per_line_for_uses_that_reach_one_symbol_two_ways(tmp_path: Path) -> None:

@@ -96,12 +96,14 @@ def export_markdown(store: Store, directory: Path, *, overwrite: bool = False) -
             continue
         path = paths[node.id]
         data = _views.node_view(store, node.id)
-        symbols = (
-            _views.symbols_markdown(_views.file_symbols(store, node.id))
-            if node.type is NodeType.FILE
-            else None
-        )
-        page = _views.node_markdown(data, source=symbols, link=_linker(path, paths))
+        source: list[str] | None
+        if node.type is NodeType.FILE:
+            source = _views.symbols_markdown(_views.file_symbols(store, node.id))
+        elif node.type is NodeType.MODULE:  # its README's opening, its docstring
+            source = _views.module_source(store, data)
+        else:
+            source = None
+        page = _views.node_markdown(data, source=source, link=_linker(path, paths))
         up = os.path.relpath(INDEX, os.path.dirname(path) or ".")
         written[path] = _write(directory, path, f"[index]({up})\n\n{page}")
     written[INDEX] = _write(directory, INDEX, _index(store, nodes, briefs, paths))
@@ -227,7 +229,8 @@ def _index(
     out = [f"# {md.line(Path(store.root or '.').name)}: the wiki", ""]
     if any(n.id == "." for n in nodes):
         root = _views.node_view(store, ".")
-        out += [_views.node_markdown(root, link=_linker(INDEX, paths)), ""]
+        source = _views.module_source(store, root)
+        out += [_views.node_markdown(root, source=source, link=_linker(INDEX, paths)), ""]
     out += ["## Modules and files", ""]
     parent = {e.target: e.source for e in store.edges(type=EdgeType.CONTAINS)}
     for node in sorted(nodes, key=lambda n: n.id):

@@ -328,6 +328,13 @@ def node_page(store: Store, node_id: str) -> str:
     return page_markdown(node_view(store, node_id, with_source=True))
 
 
+def module_source(store: Store, data: dict[str, Any]) -> list[str] | None:
+    """What a package's (or the root's) README opening and docstring say, as `show` gives
+    them, for a page of `data` (a module's `node_view`); None when they say nothing."""
+    said = source_facts(store, data)
+    return _source_markdown(said) if said else None
+
+
 def page_markdown(data: dict[str, Any]) -> str:
     """The Markdown page of a `node_view` made ``with_source``."""
     fence = (language_of(data.get("path") or "") or "python").lower()
@@ -382,7 +389,8 @@ def source_facts(store: Store, data: dict[str, Any]) -> dict[str, Any]:
 
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]")
+# [text](url), [text][ref], and a shortcut reference, [text] (flask's "[WSGI]").
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|\[([^\]]*)\]\[[^\]]*\]|\[([^\]]+)\](?![(\[:])")
 _TAG = re.compile(r"<[^>]{0,500}>")
 # A fenced code block, whole: its blank lines would otherwise split it into "paragraphs".
 _FENCED = re.compile(r"^[ \t]*(```|~~~).*?^[ \t]*\1[^\n]*$", re.MULTILINE | re.DOTALL)
@@ -401,11 +409,13 @@ def readme_opening(text: str) -> str:
         if paragraph.lstrip().startswith(("#", "```", "~~~", "|", "=", "---")):
             continue
         unimaged = _IMAGE.sub(" ", paragraph)
-        linkless = _TAG.sub(" ", _LINK.sub(lambda m: m[1] or m[2] or "", unimaged))
+        linkless = _TAG.sub(" ", _LINK.sub(lambda m: m[1] or m[2] or m[3] or "", unimaged))
         # `&nbsp;&bull;&nbsp;` between links is no word of prose.
         plain = " ".join(html.unescape(linkless).split())
         words = len(_WORD.findall(plain))
-        linked = sum(len(_WORD.findall(m[1] or m[2] or "")) for m in _LINK.finditer(unimaged))
+        linked = sum(
+            len(_WORD.findall(m[1] or m[2] or m[3] or "")) for m in _LINK.finditer(unimaged)
+        )
         if words < OPENING_WORDS or linked * 2 > words:  # too short, or a list of links
             continue
         kept.append(plain)
