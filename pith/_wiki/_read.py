@@ -547,9 +547,10 @@ class WikiReader:
         }
 
     def impact(self, node_id: str) -> Impact:
-        """What a change to a node or symbol can break (see `Impact`); a symbol without a node
-        of its own (a method, a constant) is read as a function is: its file's importers,
-        and its own uses."""
+        """What a change to a node or symbol can break (see `Impact`): of a file or a package,
+        whatever imports it, directly or not; of a function or any other symbol (a method, a
+        constant), the files that use it or what in its own file calls it (`_reaching`), and
+        whatever imports those (its file's other importers are counted at depth 1)."""
         node_id = check_id(node_id)
         try:
             resolved = resolve(self.store, node_id)
