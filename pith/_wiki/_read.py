@@ -232,10 +232,11 @@ def _neighbour_line(neighbour: dict[str, Any]) -> str:
 
 @attrs.frozen
 class Impact:
-    """The files that import ``id``'s file, directly (depth 1) or through others, nearest
-    first, each with the names it uses of it (``uses``: ``[{"name", "lines"}]``) and the
-    functions those uses sit in (``functions``); and the test files of all of them, with the
-    commands that run them (``commands``: one pytest line, one per TypeScript/JavaScript test)."""
+    """The files a change to ``id`` reaches (`WikiReader.impact`), nearest first with their
+    depth, each with the names it uses of it (``uses``: ``[{"name", "lines"}]``) and the
+    functions those uses sit in (``functions``); and the tests a runner runs among them and
+    theirs, with the commands that run them (``commands``: one pytest line, one per
+    TypeScript/JavaScript test)."""
 
     id: str
     files: list[dict[str, Any]]
