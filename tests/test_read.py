@@ -273,6 +273,8 @@ def test_context_of_a_widely_imported_file_starts_with_before_you_change_this(
     for i in range(11):
         calls = "    connect('x')\n" * (i % 3 + 1)
         files[f"pkg/m{i}.py"] = f"from pkg.core import connect\n\n\ndef use{i}():\n{calls}"
+    # A demo at module level (rich's `if __name__ == "__main__":`) uses it most: after them.
+    files["pkg/m0.py"] += "\n\nif __name__ == '__main__':\n" + "    connect('demo')\n" * 9
     with extract_and_build(write_tree(root, files), tmp_path / "data" / "pith.db")[0] as store:
         reader = WikiReader(store)
         answer = reader.context(["pkg/core.py"])
@@ -281,7 +283,7 @@ def test_context_of_a_widely_imported_file_starts_with_before_you_change_this(
         rare = reader.context(["pkg/rare.py"]).to_json()["files"][0]
     block = data["before_change"]
     assert block["importers"] == 13  # eleven modules, pkg/rare.py and the test
-    assert block["functions"] == 13  # use0..use10, shut, test_connect
+    assert block["functions"] == 13  # use0..use10, shut, test_connect (not m0's demo)
     callers = [c["id"] for c in block["top_callers"]]
     assert callers == [f"pkg/m{i}.py:use{i}" for i in (2, 5, 8, 1, 10)]  # 3 uses, then 2
     assert block["tests"] == ["tests/test_core.py"]

@@ -534,10 +534,19 @@ class WikiReader:
             if reference.path != file_id:
                 counts[reference.caller] = counts.get(reference.caller, 0) + 1
         # The code a change can break first: a test calling it twenty times is still a test
-        # (listed under tests); production callers lead, most uses first.
-        top = sorted(counts.items(), key=lambda item: (is_test_path(item[0]), -item[1], item[0]))[
-            :TOP_CALLERS
-        ]
+        # (listed under tests), and a file's module-level code (rich's `if __name__ ==
+        # "__main__":` demos) comes after the functions; production callers lead, most uses
+        # first.
+        top = sorted(
+            counts.items(),
+            key=lambda item: (
+                is_test_path(item[0]),
+                ":" not in item[0],
+                source_first(item[0].split(":")[0])[0],
+                -item[1],
+                item[0],
+            ),
+        )[:TOP_CALLERS]
         git = facts.git if facts is not None else None
         return {
             "importers": importers,
