@@ -495,6 +495,51 @@ def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: P
         ]
 
 
+def test_a_loop_over_a_typed_collection_holds_instances_of_its_type(tmp_path: Path) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pkg/__init__.py": "",
+            "pkg/core.py": "class Segment:\n    def split(self, x):\n        return x\n",
+            "pkg/use.py": (
+                "from typing import Iterable, Optional\n"
+                "from pkg.core import Segment\n"
+                "def divide(segments: Iterable['Segment'], cut):\n"
+                "    for segment in segments:\n"
+                "        segment.split(cut)\n"  # rich's Segment.divide
+                "def listed(parts: Optional[list[Segment]]):\n"
+                "    for part in parts:\n"
+                "        part.split(1)\n"
+                "def nested(items: list[Segment]):\n"
+                "    def inner():\n"
+                "        for item in items:\n"  # the enclosing function's parameter
+                "            item.split(2)\n"
+                "    return inner\n"
+                "def local():\n"
+                "    held: set[Segment] = set()\n"
+                "    for one in held:\n"
+                "        one.split(3)\n"
+                "def pairs(table: dict[str, Segment], rows: tuple[Segment, int]):\n"
+                "    for key in table:\n"
+                "        key.split(4)\n"  # a dict's keys are no Segments: not guessed
+                "    for row in rows:\n"
+                "        row.split(5)\n"  # a tuple of two types: not guessed
+                "def untyped(segments):\n"
+                "    for segment in segments:\n"
+                "        segment.split(6)\n"
+            ),
+        },
+    )
+    with extract_and_build(root, tmp_path / "pith.db")[0] as store:
+        split = WikiReader(store).callers("pkg/core.py:Segment.split")
+        assert [(u["line"], u["caller"].rpartition(":")[2]) for u in split.callers] == [
+            (5, "divide"),
+            (8, "listed"),
+            (12, "nested.inner"),
+            (17, "local"),
+        ]
+
+
 def test_show_and_search_symbols_by_id_and_bare_name(reader: WikiReader) -> None:
     page = reader.node("pkg/core.py:LIMIT")
     assert page.to_json()["type"] == "symbol"

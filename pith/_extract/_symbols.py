@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import attrs
 
@@ -66,13 +66,28 @@ _NOT_EXPRESSIONS = frozenset(
     | {"name", "id", "attr", "arg", "asname", "module", "names", "type_ignores", "tag"}
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
-# What may bind a name to an instance (`_instances`): a def binds its typed parameters.
+# What may bind a name to an instance (`_instances`): a def binds its typed parameters, a
+# loop over a typed collection its target.
 _Assignment = (
-    ast.Assign | ast.AnnAssign | ast.With | ast.AsyncWith | ast.FunctionDef | ast.AsyncFunctionDef
+    ast.Assign
+    | ast.AnnAssign
+    | ast.With
+    | ast.AsyncWith
+    | ast.FunctionDef
+    | ast.AsyncFunctionDef
+    | ast.For
+    | ast.AsyncFor
 )
 # Annotations that say "this, or nothing" (`Optional[Client]`) or add metadata to a type.
 _WRAPPERS = frozenset({"Optional", "Annotated", "Union"})
+# Annotations of a collection of one type (`Iterable[Segment]`, `list[Client]`): a loop over
+# one binds its target to an instance of that type.
+_COLLECTIONS = frozenset(
+    {"list", "List", "set", "Set", "frozenset", "FrozenSet", "Iterable", "Iterator", "Sequence"}
+    | {"MutableSequence", "Collection", "AbstractSet", "MutableSet", "Reversible", "deque"}
+)
 _DOTTED = re.compile(r"[A-Za-z_][\w.]*")
+_V = TypeVar("_V")
 
 
 @attrs.frozen
@@ -213,7 +228,7 @@ def collect(
                 return path, f"{owner}.{rest}", True
             return None  # an instance attribute
         target = link(chain, scope)
-        instance = _instance(instances, scope, base) if rest else None
+        instance = _nearest(instances, scope, base) if rest else None
         if target is not None and kinds.get(target[1].partition(".")[0]) is not (
             SymbolKind.CONSTANT
         ):
@@ -304,22 +319,36 @@ def _instances(
     (it hides an outer one), or two different things: its uses are not guessed.
     ``assignments``: every such statement and def of the file (`_definitions` gathers them)."""
     found: dict[tuple[str, str], tuple[str, str] | None] = {}
+    # (scope, local name) -> the chain of the one type of the collection it holds, for a
+    # parameter or variable typed `Iterable[Segment]`, `list[Client]`...
+    collections: dict[tuple[str, str], str] = {}
     for node in assignments:
         # (the name bound, the chain of the class it is typed with, the chain called for it)
         pairs: list[tuple[ast.expr | ast.arg | None, str | None, str | None]] = []
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             arguments = node.args
-            pairs += [
-                (a, _annotated(a.annotation), None)
+            parameters = [
+                a
                 for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
                 if a.annotation is not None and a.arg not in _MEMBER_BASES
             ]
+            pairs += [(a, _annotated(a.annotation), None) for a in parameters]
+            for a in parameters:
+                _note_collection(collections, scopes, a.lineno, a.arg, a.annotation)
         elif isinstance(node, ast.Assign) and len(node.targets) == 1:
             pairs.append((node.targets[0], None, _made(node.value)))
         elif isinstance(node, ast.AnnAssign):  # the type said wins over what is assigned
             pairs.append((node.target, _annotated(node.annotation), None))
+            if isinstance(node.target, ast.Name):
+                _note_collection(collections, scopes, node.lineno, node.target.id, node.annotation)
         elif isinstance(node, ast.With | ast.AsyncWith):
             pairs += [(item.optional_vars, None, _made(item.context_expr)) for item in node.items]
+        elif isinstance(node, ast.For | ast.AsyncFor) and isinstance(node.iter, ast.Name):
+            # `for segment in segments:`, `segments` typed `Iterable[Segment]`
+            line = node.lineno
+            scope = scopes[line] if line < len(scopes) else ""
+            element = _nearest(collections, scope, node.iter.id)
+            pairs.append((node.target, element, None))
         for target, typed, called in pairs:
             if isinstance(target, ast.arg):
                 name = target.arg
@@ -342,6 +371,36 @@ def _instances(
             else:
                 found[key] = linked
     return found
+
+
+def _note_collection(
+    collections: dict[tuple[str, str], str],
+    scopes: list[str],
+    line: int,
+    name: str,
+    annotation: ast.expr | None,
+) -> None:
+    """Note that ``name``, bound at ``line``, holds a collection of one type when
+    ``annotation`` says so (`Iterable[Segment]`, `list["Client"]`, `Optional[list[Client]]`)."""
+    element = _element(annotation)
+    if element is not None:
+        scope = scopes[line] if line < len(scopes) else ""
+        collections[(scope, name)] = element
+
+
+def _element(annotation: ast.expr | None) -> str | None:
+    """The chain of the one type a collection ``annotation`` holds, or None."""
+    if isinstance(annotation, ast.Subscript):
+        outer = _chain(annotation.value)
+        last = outer.rpartition(".")[2] if outer is not None else ""
+        if last in _WRAPPERS:  # `Optional[list[Client]]`
+            inner = annotation.slice
+            items = list(inner.elts) if isinstance(inner, ast.Tuple) else [inner]
+            named = [i for i in items if not (isinstance(i, ast.Constant) and i.value is None)]
+            return _element(named[0]) if len(named) == 1 else None
+        if last in _COLLECTIONS and not isinstance(annotation.slice, ast.Tuple):
+            return _annotated(annotation.slice)
+    return None
 
 
 def _fields(
@@ -388,7 +447,7 @@ def _fields(
             chain = _annotated(annotation)
             held = None if chain is None else link(chain, scope)
         elif isinstance(value, ast.Name):
-            held = _instance(instances, scope, value.id)
+            held = _nearest(instances, scope, value.id)
         else:
             chain = _made(value)
             held = None if chain is None else made_by(chain, scope)
@@ -434,15 +493,13 @@ def _annotated(annotation: ast.expr | None) -> str | None:
     return None if annotation is None else _chain(annotation)
 
 
-def _instance(
-    instances: Mapping[tuple[str, str], tuple[str, str] | None], scope: str, name: str
-) -> tuple[str, str] | None:
-    """The instance ``name`` holds as seen from ``scope``: the nearest scope that assigns it
-    decides (its own, then the enclosing ones)."""
+def _nearest(table: Mapping[tuple[str, str], _V | None], scope: str, name: str) -> _V | None:
+    """What ``name`` holds as seen from ``scope`` (an instance, the element type of a
+    collection): the nearest scope that binds it decides (its own, then the enclosing ones)."""
     current = scope
     while True:
-        if (current, name) in instances:
-            return instances[(current, name)]
+        if (current, name) in table:
+            return table[(current, name)]
         if not current:
             return None
         current = current.rpartition(".")[0]
@@ -500,7 +557,7 @@ def _definitions(
             _definitions(visitor, statement.body, f"{qualname}.", kind, known, found, assignments)
         elif statement_type in _BLOCK_TYPES:
             statement = cast(_Block, statement)
-            if isinstance(statement, ast.With | ast.AsyncWith):
+            if isinstance(statement, ast.With | ast.AsyncWith | ast.For | ast.AsyncFor):
                 assignments.append(statement)
             blocks: list[list[ast.stmt]] = []
             if isinstance(statement, ast.Match):

@@ -46,7 +46,7 @@ from .._models import (
     UseFacts,
 )
 from ._python import MAX_FILE_BYTES, SourceLines, content_hash, problem_facts
-from ._symbols import MAX_USES, _instance, enclosing_class, line_scopes, link_chain
+from ._symbols import MAX_USES, _nearest, enclosing_class, line_scopes, link_chain
 from ._terms import search_terms
 
 if TYPE_CHECKING:
@@ -1118,7 +1118,7 @@ class _Reader(SourceLines):
                     made.append((self.path, member, True))
             else:
                 target = self.link(chain, scope, bindings)
-                instance = _instance(instances, scope, base) if rest else None
+                instance = _nearest(instances, scope, base) if rest else None
                 if target is not None:
                     made.append((*target, False))
                     if kinds.get(target[1].partition(".")[0]) is not SymbolKind.CONSTANT:
