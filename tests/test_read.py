@@ -308,3 +308,30 @@ def test_the_tests_of_callers_run_in_one_pytest_line() -> None:
         "cd web && npx vitest run src/a.test.ts",
     ]
     assert _run_together([]) == []
+
+
+def test_impact_runs_the_tests_of_its_whole_reach_and_names_forty(tmp_path: Path) -> None:
+    """Past the nearest 200 files listed, the tests still come from everything reached (a core
+    file's tests sit at depth 2, behind its 200 importers); the Markdown names forty."""
+    files = {"pkg/__init__.py": "", "pkg/core.py": "def connect():\n    return 1\n"}
+    for i in range(205):
+        files[f"pkg/m{i}.py"] = f"from pkg.core import connect\n\ndef use{i}():\n    connect()\n"
+    for i in range(45):
+        files[f"tests/test_m{i}.py"] = (
+            f"from pkg.m{i} import use{i}\n\ndef test_{i}():\n    use{i}()\n"
+        )
+    # Behind the 205 direct importers: pkg/far.py (depth 2), and the test of it (depth 3).
+    files["pkg/far.py"] = "from pkg.m0 import use0\n\ndef far():\n    return use0()\n"
+    files["tests/test_deep.py"] = "from pkg.far import far\n\ndef test_far():\n    far()\n"
+    with extract_and_build(write_tree(tmp_path / "p", files), tmp_path / "pith.db")[0] as store:
+        impact = WikiReader(store).impact("pkg/core.py")
+    assert impact.truncated
+    assert len(impact.files) == 200
+    assert "tests/test_deep.py" in impact.tests
+    assert len(impact.tests) == 46
+    markdown = impact.to_markdown()
+    assert "- and 6 more test files (the commands run them all)" in markdown
+    assert impact.commands == ["pytest " + " ".join(impact.tests)]  # one line runs them all
+    # What to run comes before the 200 importers, which fill any budget.
+    assert markdown.index("## Tests to run") < markdown.index("## Depth 1")
+    assert "pytest tests/test_deep.py tests/test_m0.py" in markdown

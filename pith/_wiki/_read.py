@@ -75,6 +75,7 @@ NAMED_IMPORTERS = 5  # per file in a context; the rest are counted
 MAX_CALLERS = 500
 BUSY_FILE_IMPORTERS = 10  # a file used this widely gets "Before you change this" in context
 TOP_CALLERS = 5
+TESTS_SHOWN = 40  # test files an impact's Markdown names; its commands and JSON hold all
 
 
 @attrs.frozen
@@ -262,14 +263,16 @@ class Impact:
 
     def to_markdown(self, budget: int | None = None) -> str:
         """The answer as Markdown within ``budget`` tokens (default: `MARKDOWN_BUDGET`
-        characters): the direct importers, then the tests to run, then the farther importers,
-        nearest first."""
+        characters): the tests to run (forty named, every one in the commands), then the
+        importers, nearest first."""
         out = [f"# Impact of changing {md.code(self.id)}", ""]
         if self.resolved_from is not None:
             out += [f"*(resolved from {md.code(self.resolved_from)})*", ""]
         if not self.files:
             out += ["Nothing in the project imports it.", ""]
         out += _changed_with_lines("Usually changed with it", self.changed_with)
+        # What to run comes first: a widely imported file's importers fill any budget.
+        out += self._tests_lines()
         depths = sorted({f["depth"] for f in self.files})
         # Of a symbol, the direct importers that use none of its names are counted, not listed:
         # what it reaches is where it is used.
@@ -297,10 +300,6 @@ class Impact:
                     "it that pith resolved (`--json` lists them)"
                 )
             out.append("")
-            if depth == depths[0]:
-                out += self._tests_lines()
-        if not depths:
-            out += self._tests_lines()
         if of_symbol and not self.tests:
             command = md.code(f"pith impact {self.id.partition(':')[0]}")
             out += [
@@ -315,7 +314,11 @@ class Impact:
     def _tests_lines(self) -> list[str]:
         if not self.tests:
             return []
-        out = ["## Tests to run", "", *(f"- {md.code(t)}" for t in self.tests), ""]
+        out = ["## Tests to run", "", *(f"- {md.code(t)}" for t in self.tests[:TESTS_SHOWN])]
+        if len(self.tests) > TESTS_SHOWN:
+            more = len(self.tests) - TESTS_SHOWN
+            out.append(f"- and {plural(more, 'more test file')} (the commands run them all)")
+        out.append("")
         return [*out, *md.fence("\n".join(self.commands), "sh"), ""] if self.commands else out
 
 
@@ -584,6 +587,12 @@ class WikiReader:
             references, whole = _reaching(self.store, target, path)
         else:
             references = [r for f in start for r in self.store.references_in_file_to(f, 100_000)]
+        # The whole reach is walked in memory (one read of the import edges): the files listed
+        # stop at the nearest `MAX_IMPACT_FILES`, the tests to run come from all of them
+        # (typeorm's FindOptionsUtils.ts listed 3 tests, those of its nearest 200 importers).
+        importers_of: dict[str, list[str]] = {}
+        for edge in self.store.edges(type=EdgeType.IMPORTED_BY):
+            importers_of.setdefault(edge.source, []).append(edge.target)
         depth = dict.fromkeys(start, 0)
         frontier = list(start)
         level = 0
@@ -592,19 +601,19 @@ class WikiReader:
             # only what imports them is reached farther; its file's other importers are at
             # depth 1 too, counted, not followed (typeorm's `withDeleted` reached every test).
             users = sorted({r.path for r in references} - set(start))
-            for edge in self.store.edges(path, EdgeType.IMPORTED_BY):
-                depth.setdefault(edge.target, 1)
+            for importer in importers_of.get(path, ()):
+                depth.setdefault(importer, 1)
             depth.update(dict.fromkeys(users, 1))
             frontier, level = users, 1
         reached = set(frontier) if not whole else None
-        while frontier and len(depth) <= MAX_IMPACT_FILES + len(start):
+        while frontier:
             level += 1
             following = []
             for file_id in frontier:
-                for edge in self.store.edges(file_id, EdgeType.IMPORTED_BY):
-                    if edge.target not in depth:
-                        depth[edge.target] = level
-                        following.append(edge.target)
+                for importer in importers_of.get(file_id, ()):
+                    if importer not in depth:
+                        depth[importer] = level
+                        following.append(importer)
             frontier = sorted(following)
             if reached is not None:
                 reached.update(following)
@@ -623,21 +632,20 @@ class WikiReader:
             ((d, f) for f, d in depth.items() if d > 0),
             key=lambda i: (i[0], i[1] not in uses, source_first(i[1])),
         )
+        # The tests a runner runs (no helper or fixture) of what the change reaches: of a
+        # symbol, the files that use it and what imports those, not every importer of its file.
+        affected = {f for _, f in importers if reached is None or f in reached} | set(start)
+        tests_of: dict[str, list[str]] = {}
+        for edge in self.store.edges(type=EdgeType.TEST_FILE):
+            if edge.source in affected:
+                tests_of.setdefault(edge.source, []).append(edge.target)
+        tests = sorted(
+            {t for f in affected for t in tests_of.get(f, ()) if is_runnable_test(t)}
+            | {f for f in affected if is_runnable_test(f)}
+        )
         truncated = len(importers) > MAX_IMPACT_FILES
         importers = importers[:MAX_IMPACT_FILES]
         briefs = self.store.briefs(f for _, f in importers)
-        # The tests a runner runs (no helper or fixture) of what the change reaches: of a
-        # symbol, the files that use it and what imports those, not every importer of its file.
-        affected = [f for _, f in importers if reached is None or f in reached]
-        tests = sorted(
-            {
-                e.target
-                for f in [*start, *affected]
-                for e in self.store.edges(f, EdgeType.TEST_FILE)
-                if is_runnable_test(e.target)
-            }
-            | {f for f in affected if is_runnable_test(f)}
-        )
         files = [
             {
                 "id": f,
