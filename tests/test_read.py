@@ -335,3 +335,18 @@ def test_impact_runs_the_tests_of_its_whole_reach_and_names_forty(tmp_path: Path
     # What to run comes before the 200 importers, which fill any budget.
     assert markdown.index("## Tests to run") < markdown.index("## Depth 1")
     assert "pytest tests/test_deep.py tests/test_m0.py" in markdown
+
+
+def test_impact_runs_the_projects_tests_before_its_docs(tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/core.py": "def connect():\n    return 1\n",
+        "tests/test_core.py": "from pkg.core import connect\n\ndef test_c():\n    connect()\n",
+        # fastapi's documentation tests: a test by name, in an examples tree.
+        "docs_src/app/test_main.py": (
+            "from pkg.core import connect\n\ndef test_m():\n    connect()\n"
+        ),
+    }
+    with extract_and_build(write_tree(tmp_path / "p", files), tmp_path / "pith.db")[0] as store:
+        impact = WikiReader(store).impact("pkg/core.py:connect")
+    assert impact.tests == ["tests/test_core.py", "docs_src/app/test_main.py"]

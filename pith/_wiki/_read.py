@@ -639,9 +639,12 @@ class WikiReader:
         for edge in self.store.edges(type=EdgeType.TEST_FILE):
             if edge.source in affected:
                 tests_of.setdefault(edge.source, []).append(edge.target)
+        # The project's own tests before those of its docs and examples (fastapi's
+        # `docs_src/**/test_main.py` had led, by path).
         tests = sorted(
             {t for f in affected for t in tests_of.get(f, ()) if is_runnable_test(t)}
-            | {f for f in affected if is_runnable_test(f)}
+            | {f for f in affected if is_runnable_test(f)},
+            key=lambda t: (role_of(t.rpartition("/")[0]) is Role.EXAMPLE, t),
         )
         truncated = len(importers) > MAX_IMPACT_FILES
         importers = importers[:MAX_IMPACT_FILES]
