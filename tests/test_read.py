@@ -348,5 +348,8 @@ def test_impact_runs_the_projects_tests_before_its_docs(tmp_path: Path) -> None:
         ),
     }
     with extract_and_build(write_tree(tmp_path / "p", files), tmp_path / "pith.db")[0] as store:
-        impact = WikiReader(store).impact("pkg/core.py:connect")
+        reader = WikiReader(store)
+        impact = reader.impact("pkg/core.py:connect")
+        context = reader.context(["pkg/core.py"]).to_json()
     assert impact.tests == ["tests/test_core.py", "docs_src/app/test_main.py"]
+    assert [t["id"] for t in context["tests"]] == impact.tests  # context's list too
