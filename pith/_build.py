@@ -564,9 +564,11 @@ def _module_nodes(
         if directory == "":
             # What a newcomer asks first: the README, the packages, how it is run.
             entry_points = [*scripts]
-            packages = {f.path.rpartition("/")[0] for f in files if f.path.endswith("/__init__.py")}
+            python_packages = {
+                f.path.rpartition("/")[0] for f in files if f.path.endswith("/__init__.py")
+            }
             entry_points += [
-                f"python -m {_main_module(f.path, packages)}"
+                f"python -m {_main_module(f.path, python_packages)}"
                 for f in files
                 if f.path.endswith("/__main__.py")
             ]

@@ -125,14 +125,19 @@ def is_runnable_test(path: str) -> bool:
     return named and role_of(path) is Role.TEST
 
 
-_ROLE_ORDER = {Role.SOURCE: 0, Role.TEST: 2, Role.EXAMPLE: 3}
+_ROLE_ORDER = {Role.SOURCE: 0, Role.TEST: 2, Role.EXAMPLE: 4}
 
 
 def source_first(path: str) -> tuple[int, str]:
-    """A sort key: the code the project ships, then its development scripts, tests, and
-    examples and docs, each by path (what a change reaches first is the code it ships)."""
-    order = _ROLE_ORDER[role_of(path)]
-    return (1 if order == 0 and is_development_script(path) else order), path
+    """A sort key: the code the project ships, then its development scripts, its tests, the
+    tests of its docs and examples (fastapi's ``docs_src/**/test_main.py``), and its examples
+    and docs, each by path (what a change reaches first is the code it ships)."""
+    role = role_of(path)
+    if role is Role.SOURCE:
+        return (1 if is_development_script(path) else 0), path
+    if role is Role.TEST and role_of(path.rpartition("/")[0]) is Role.EXAMPLE:
+        return 3, path
+    return _ROLE_ORDER[role], path
 
 
 def left_out_group(path: str) -> str:

@@ -52,8 +52,8 @@ def stem(word: str) -> str:
 def _undouble(word: str) -> str:
     """A stem that doubled its last consonant for ``-ing``/``-ed`` (``popp``, ``mapp``,
     ``committ``) as its word is written (``pop``, ``map``, ``commit``); a double l, s, z or f
-    is the word's own (``call``, ``pass``, ``buzz``, ``stuff``), and so is any double of a
-    three-letter word (``add``, ``err``)."""
+    is the word's own (``call``, ``pass``, ``buzz``, ``stuff``), as is a double vowel (``see``),
+    and so is any double of a three-letter word (``add``, ``err``)."""
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in _KEPT_DOUBLES:
         return word[:-1]
     return word

@@ -123,9 +123,8 @@ def _top_directory(path: str) -> str:
     """What a node's cost is counted under: its top directory, a monorepo's workspace package
     (``packages/zod/``), or "(root)" for the files at the top."""
     parts = PurePosixPath(path).parts
-    if path == "." or not parts:
+    dirs = parts[:-1] if language_of(path) else parts
+    if not dirs:
         return "(root)"
-    if len(parts) == 1 and language_of(path):
-        return "(root)"
-    workspace = parts[0].lower() in WORKSPACE_DIRS and (len(parts) > 2 or not language_of(path))
-    return "/".join(parts[: 2 if workspace and len(parts) > 1 else 1]) + "/"
+    workspace = len(dirs) > 1 and dirs[0].lower() in WORKSPACE_DIRS
+    return "/".join(dirs[: 2 if workspace else 1]) + "/"

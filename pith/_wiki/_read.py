@@ -184,12 +184,6 @@ class Context:
         return _bounded("\n".join(out), budget)
 
 
-def _docs_last(test_file: str) -> tuple[bool, str]:
-    """A sort key: the project's own tests, then its docs' and examples' (fastapi's
-    `docs_src/**/test_main.py`), each by path."""
-    return role_of(test_file.rpartition("/")[0]) is Role.EXAMPLE, test_file
-
-
 _CONSTRUCTORS = frozenset({"__init__", "__new__", "__post_init__"})
 
 
@@ -650,7 +644,7 @@ class WikiReader:
         tests = sorted(
             {t for f in affected for t in tests_of.get(f, ()) if is_runnable_test(t)}
             | {f for f in affected if is_runnable_test(f)},
-            key=_docs_last,
+            key=source_first,
         )
         truncated = len(importers) > MAX_IMPACT_FILES
         importers = importers[:MAX_IMPACT_FILES]
@@ -782,7 +776,7 @@ class WikiReader:
             }
 
         out = []
-        for test_file, ids in sorted(by_file.items(), key=lambda item: _docs_last(item[0])):
+        for test_file, ids in sorted(by_file.items(), key=lambda item: source_first(item[0])):
             out.append(entry(test_file, "references", [i for i in ids if "::" in i]))
         listed = set(by_file)
         for edge in self.store.edges(file_id, EdgeType.TEST_FILE):
@@ -826,7 +820,6 @@ class WikiReader:
                 for s in self.store.symbols_named(wanted, MAX_SEARCH_LIMIT)
                 if s.id not in ids and wanted_file(s.path, path=path, kinds=kinds)
             ]
-
         briefs = self.store.briefs([*ids, *(s.id for s in named)])
         kinds_of = self.store.symbol_kinds([*ids, *(s.id for s in named)])
         file_scores = {h.file.id: h.score for h in found}

@@ -218,7 +218,7 @@ def rank(
     terms = query_terms(query)
     if not terms:
         return Ranking((), {})
-    scores, weighed, hits = _scores(store, query, terms)
+    scores, weighed, held_by = _scores(store, query, terms)
     why: dict[str, list[str]] = {f: [] for f in scores}
     # Words said together in one definition: the file's score grows with their share.
     best = heapq.nsmallest(FOCUS_FROM, scores, key=lambda f: (-scores[f], f))
@@ -276,7 +276,7 @@ def rank(
             continue
         if path is not None and not _path_matches(file_id, path):
             continue
-        held = hits.get(file_id, set())
+        held = held_by.get(file_id, set())
         matched = _matched(file_id, fields.get(file_id), terms, held, as_said)
         reasons = why.get(file_id, []) + matched
         out.append(RankedFile(file_id, round(scores[file_id], 4), kind, tuple(reasons)))

@@ -164,10 +164,11 @@ def _largest_first(store: Store, packages: list[str]) -> list[str]:
     """The overview's top packages as a newcomer reads them: the code the project ships, the
     largest first, then its tooling, tests and docs (zod's `packages/zod` had come fifth, after
     `packages/bench` and `packages/docs`, in path order)."""
+    wanted = set(packages)
     lines = {
         n.id: int(n.metadata.get("lines") or 0)
         for n in store.nodes(NodeType.MODULE)
-        if n.id in set(packages)
+        if n.id in wanted
     }
     return sorted(packages, key=lambda p: (source_first(p)[0], -lines.get(p, 0), p))
 
