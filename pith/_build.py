@@ -744,6 +744,12 @@ def resolve_references(
         for end in range(len(parts), 0, -1):
             qualname = ".".join(parts[:end])
             if (file, qualname) in kinds:
+                if end < len(parts) and kinds[(file, qualname)] == "constant":
+                    # A module constant holding an instance (`current_app: FlaskProxy`): a
+                    # member used through it is its class's.
+                    member = find_member(file, qualname, parts[end:], hops)
+                    if member is not None:
+                        return member
                 return file, qualname
         if not parts or hops >= _MAX_HOPS:
             return None

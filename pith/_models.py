@@ -182,8 +182,10 @@ class SymbolFacts:
     # "def send(self, request) -> Response", "class Client(Base)", "DEFAULT_TIMEOUT = 5.0"
     signature: str
     docstring: str | None = None  # bounded
-    # Each base class, as the place its name leads to: (file id, dotted name in that file);
-    # bases that lead outside the project are left out.
+    # Where its members are looked up, as the places the names lead to: (file id, dotted name
+    # in that file). A class's base classes; a module constant's class, when it is typed or made
+    # as an instance of one (flask's `current_app: FlaskProxy = LocalProxy(...)`). Those that
+    # lead outside the project are left out.
     bases: tuple[tuple[str, str], ...] = ()
 
     @property

@@ -495,6 +495,41 @@ def test_a_typed_parameter_or_variable_holds_an_instance_of_its_type(tmp_path: P
         ]
 
 
+def test_a_module_constant_holding_an_instance_gives_its_members_to_other_files(
+    tmp_path: Path,
+) -> None:
+    root = write_tree(
+        tmp_path / "p",
+        {
+            "pkg/__init__.py": "",
+            "pkg/core.py": "class Client:\n    def send(self, x):\n        return x\n",
+            # flask's globals.py: a proxy typed as a subclass declared for type checkers.
+            "pkg/globals.py": (
+                "import typing as t\n"
+                "from pkg.core import Client\n"
+                "if t.TYPE_CHECKING:\n"
+                "    class ClientProxy(Client): ...\n"
+                "current: 'ClientProxy' = object()\n"
+                "made = Client()\n"
+                "plain = 3\n"
+            ),
+            "pkg/use.py": (
+                "from pkg.globals import current, made, plain\n"
+                "def go():\n"
+                "    current.send(1)\n"
+                "    made.send(2)\n"
+                "    plain.send(3)\n"  # no class: the constant itself
+            ),
+        },
+    )
+    with extract_and_build(root, tmp_path / "pith.db")[0] as store:
+        reader = WikiReader(store)
+        send = reader.callers("pkg/core.py:Client.send")
+        plain = reader.callers("pkg/globals.py:plain")
+    assert [(u["file"], u["line"]) for u in send.callers] == [("pkg/use.py", 3), ("pkg/use.py", 4)]
+    assert [(u["file"], u["line"]) for u in plain.callers] == [("pkg/use.py", 5)]
+
+
 def test_a_loop_over_a_typed_collection_holds_instances_of_its_type(tmp_path: Path) -> None:
     root = write_tree(
         tmp_path / "p",

@@ -56,8 +56,9 @@ __all__ = ["ExtractSummary", "Skipped", "check_root", "extract"]
 # 14: `new Client().send()` in TypeScript and JavaScript; 15: a file JSDoc without its
 # bare `@module`/`@file` tag lines; 16: "popped" stems to "pop" (the consonant -ed/-ing doubled);
 # 17: "should", "already", "using" and the like are stop words; 18: uses through a loop over a
-# typed collection (`for segment in segments:`, `segments: Iterable[Segment]`)
-PARSER_VERSION = "18"
+# typed collection (`for segment in segments:`, `segments: Iterable[Segment]`); 19: a module
+# constant's class, when it holds an instance of one (its members are that class's)
+PARSER_VERSION = "19"
 POOL_MIN_FILES = 150  # below this, starting worker processes costs more than it saves
 CHUNK_FILES = 8
 

@@ -267,6 +267,14 @@ def collect(
         uses.append(UseFacts(line, scope, file, dotted, inherited, text))
         if len(uses) >= MAX_USES:
             break
+    # A module constant that holds an instance of a project class: its members are that
+    # class's (another file's `current_app.url_for` reaches `Flask.url_for` at build).
+    linked_symbols = [
+        attrs.evolve(s, bases=(held,))
+        if s.kind is SymbolKind.CONSTANT and (held := instances.get(("", s.qualname)))
+        else s
+        for s in linked_symbols
+    ]
     return Symbols(
         symbols=tuple(linked_symbols),
         uses=tuple(uses),
